@@ -1,0 +1,3 @@
+from councilbot.adapters.cli import main
+
+main()

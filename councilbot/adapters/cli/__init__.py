@@ -1,0 +1,44 @@
+"""``councilbot`` command line (SPEC §4.2).
+
+Errors print one Japanese line to stderr and exit non-zero; ``--json`` prints a
+single JSON document on stdout. Command groups live in sibling modules, each
+with a ``register(cli)`` function.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from councilbot.adapters.cli import core_cmds
+from councilbot.errors import CouncilbotError
+
+
+@click.group(help="councilbot: 議会答弁の受付から答弁書までを支援するボット")
+@click.version_option(package_name="councilbot")
+def cli() -> None:
+    pass
+
+
+for module in (core_cmds,):
+    module.register(cli)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="councilbot", standalone_mode=False)
+    except CouncilbotError as exc:
+        click.echo(f"エラー: {exc.message}", err=True)
+        sys.exit(1)
+    except click.exceptions.NoSuchOption as exc:
+        click.echo(f"エラー: オプション「{exc.option_name}」はありません。`councilbot --help` で使い方を確かめてください。", err=True)
+        sys.exit(2)
+    except click.UsageError as exc:
+        click.echo(f"エラー: コマンドの指定に誤りがあります（{exc.format_message()}）。`councilbot --help` で使い方を確かめてください。", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("中止しました。", err=True)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

@@ -1,0 +1,47 @@
+"""What every command module shares: settings, a checked database session, output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from councilbot.services.common import cli_user
+from councilbot.settings import Settings, get_settings
+from councilbot.storage.db import ensure_schema, session_scope
+from councilbot.storage.models import User
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+@contextmanager
+def db_session(cfg: Settings | None = None) -> Iterator[Session]:
+    """A transaction on a database whose schema is current (or brand new)."""
+    cfg = cfg or settings()
+    ensure_schema(cfg)
+    with session_scope(cfg) as db:
+        yield db
+
+
+def operator(db: Session) -> User:
+    """The command line acts as General Affairs and admin (see services.common.cli_user)."""
+    return cli_user(db)
+
+
+def emit_json(document: Any) -> None:
+    """``--json`` output: exactly one JSON document on stdout."""
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+
+
+def fmt_time(value: Any, tz_name: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return "—"
+    return value.astimezone(ZoneInfo(tz_name)).strftime("%Y-%m-%d %H:%M")

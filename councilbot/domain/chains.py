@@ -1,0 +1,59 @@
+"""Approval chains (答弁検討の順序): which positions stamp an answer, in order.
+
+The chain depends on who gives the answer: a 部長's answer needs 課長 then 部長;
+the mayor's needs 課長, 部長 and 市長. Cities configure their own in the
+organisation file; these defaults apply where they do not.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from councilbot.errors import InvalidInput
+
+EXECUTIVES = ("市長", "副市長", "教育長")
+
+DEFAULT_CHAINS: dict[str, tuple[str, ...]] = {
+    "市長": ("課長", "部長", "市長"),
+    "副市長": ("課長", "部長", "副市長"),
+    "教育長": ("課長", "部長", "教育長"),
+    "部長": ("課長", "部長"),
+}
+
+
+@dataclass(frozen=True)
+class ApprovalChain:
+    answerer_kind: str
+    stages: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.stages:
+            raise InvalidInput(f"答弁者「{self.answerer_kind}」の決裁順序が空です。")
+
+    def stage(self, index: int | None) -> str | None:
+        return None if index is None else self.stages[index]
+
+    def describe(self) -> str:
+        return " → ".join(self.stages) + " → 校了"
+
+
+def answerer_kind(answerer: str | None) -> str:
+    """「総務部長」→「部長」; 市長, 副市長 and 教育長 stand for themselves."""
+    text = unicodedata.normalize("NFKC", answerer or "").strip()
+    if not text:
+        raise InvalidInput("答弁者が決まっていません。担当決定のときに答弁者を指定してください。")
+    if text in EXECUTIVES:
+        return text
+    if text.endswith(("部長", "局長", "室長")):
+        return "部長"
+    return text
+
+
+def chain_for(answerer: str | None, configured: Mapping[str, tuple[str, ...] | list[str]] | None = None) -> ApprovalChain:
+    kind = answerer_kind(answerer)
+    chains = {**DEFAULT_CHAINS, **{k: tuple(v) for k, v in (configured or {}).items()}}
+    if kind not in chains:
+        raise InvalidInput(f"答弁者「{answerer}」の決裁順序が設定されていません。組織ファイルの chains に追加してください。")
+    return ApprovalChain(kind, tuple(chains[kind]))

@@ -1,0 +1,82 @@
+"""Assignment (担当決定): General Affairs sets the responsible division and answerer.
+
+Suggestions come from routing (similar past answers and duties); the decision is
+a person's. Reassignment needs a note, which travels with the item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from councilbot.domain.chains import chain_for
+from councilbot.domain.workflow import State
+from councilbot.errors import InvalidInput
+from councilbot.services.common import configured_chains, get_department, get_question, nfkc
+from councilbot.services.review import ActionResult, _act
+from councilbot.settings import Settings
+from councilbot.storage.models import Department, Question, User
+
+
+def default_answerer(department: Department) -> str:
+    """A division's answers are given by the head of its 部 (総務課 → 総務部長)."""
+    head = department.parent or department
+    return f"{head.name}長" if head.name.endswith("部") else "市長"
+
+
+def suggest(db: Session, settings: Settings, key: str, *, limit: int = 3) -> list:  # list[RouteSuggestion]
+    from councilbot.services.routing import route_question
+
+    question = get_question(db, key)
+    return route_question(db, settings, f"{question.title}\n{question.body}", limit=limit)
+
+
+def _set_owner(
+    db: Session, question: Question, department_name: str, answerer: str | None, related: Sequence[str]
+) -> None:
+    department = get_department(db, department_name)
+    if department.children:
+        raise InvalidInput(f"「{department.name}」は部です。担当は課を指定してください。")
+    chosen = nfkc(answerer) if answerer else default_answerer(department)
+    chain_for(chosen, configured_chains(db))  # refuse an answerer with no chain before writing
+    question.responsible_department = department
+    question.answerer = chosen
+    question.related_departments = [get_department(db, name) for name in related if nfkc(name) != department.name]
+
+
+def assign(
+    db: Session,
+    user: User,
+    key: str,
+    department: str,
+    *,
+    answerer: str | None = None,
+    related: Sequence[str] = (),
+    expected_version: int | None = None,
+) -> ActionResult:
+    question = get_question(db, key)
+    if question.status != State.RECEIVED:
+        # Assigning again is a reassignment and needs its note.
+        raise InvalidInput(f"「{question.key}」はすでに担当が決まっています。担当を変える場合は理由を添えて担当変更してください。")
+    result = _act(db, user, key, "assign", expected_version=expected_version)
+    _set_owner(db, result.question, department, answerer, related)
+    db.flush()
+    return result
+
+
+def reassign(
+    db: Session,
+    user: User,
+    key: str,
+    department: str,
+    *,
+    note: str,
+    answerer: str | None = None,
+    related: Sequence[str] = (),
+    expected_version: int | None = None,
+) -> ActionResult:
+    result = _act(db, user, key, "reassign", expected_version=expected_version, note=note)
+    _set_owner(db, result.question, department, answerer, related)
+    db.flush()
+    return result

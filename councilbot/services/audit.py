@@ -1,0 +1,49 @@
+"""Append-only audit log (監査ログ): every state change and every model call.
+
+Entries name who, what and when, with small structured details — never message
+bodies, question text or answers.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from councilbot.storage.models import AuditEntry
+
+
+def record_audit(db: Session, actor: str, action: str, target: str | None = None, **details: Any) -> AuditEntry:
+    entry = AuditEntry(actor=actor, action=action, target=target, details=details)
+    db.add(entry)
+    return entry
+
+
+def list_audit(
+    db: Session, *, limit: int = 100, actor: str | None = None, action: str | None = None, since: dt.datetime | None = None
+) -> list[AuditEntry]:
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if actor:
+        stmt = stmt.where(AuditEntry.actor == actor)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    if since:
+        stmt = stmt.where(AuditEntry.at >= since)
+    return list(db.scalars(stmt))
+
+
+def audit_csv(entries: list[AuditEntry]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["id", "at", "actor", "action", "target", "details"])
+    for e in entries:
+        writer.writerow([e.id, e.at.isoformat(), e.actor, e.action, e.target or "", _details_text(e.details)])
+    return buffer.getvalue()
+
+
+def _details_text(details: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted((details or {}).items()))

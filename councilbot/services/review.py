@@ -1,0 +1,222 @@
+"""Drafting records and the review chain (答弁作成・答弁検討・校了).
+
+Every action goes through ``_act``: load the item, refuse a stale version,
+plan the transition from the workflow table, check the actor's right to it,
+apply it, stamp it and audit it — all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+from councilbot.domain.permissions import check_transition, may_comment
+from councilbot.domain.workflow import State, Step, plan
+from councilbot.errors import InvalidInput, PermissionDenied, StaleVersion
+from councilbot.services.audit import record_audit
+from councilbot.services.common import actor_of, chain_of, get_question, item_context
+from councilbot.settings import Settings
+from councilbot.storage.models import AnswerRevision, ApprovalStamp, Comment, Question, User, utcnow
+
+MAX_ANSWER = 20000
+MAX_COMMENT = 2000
+
+
+@dataclass
+class ActionResult:
+    question: Question
+    step: Step
+    stamp: ApprovalStamp | None
+
+
+def _check_version(question: Question, expected_version: int | None) -> None:
+    if expected_version is not None and question.version != expected_version:
+        raise StaleVersion(
+            f"「{question.key}」は他の方が先に更新しました。最新の内容を読み込み直してから、もう一度操作してください。"
+        )
+
+
+def _flush(db: Session, question: Question) -> None:
+    """Flush, turning a lost optimistic-lock race into a Japanese refusal."""
+    try:
+        db.flush()
+    except StaleDataError:
+        raise StaleVersion(
+            f"「{question.key}」は他の方が同時に更新しました。最新の内容を読み込み直してから、もう一度操作してください。"
+        ) from None
+
+
+def _act(
+    db: Session,
+    user: User,
+    key: str,
+    name: str,
+    *,
+    expected_version: int | None,
+    note: str | None = None,
+    stamp: bool = True,
+) -> ActionResult:
+    question = get_question(db, key, for_update=True)
+    _check_version(question, expected_version)
+    chain = chain_of(db, question)
+    step = plan(
+        name,
+        State(question.status),
+        chain=chain,
+        stage_index=question.stage_index,
+        review_round=question.review_round,
+        note=note,
+    )
+    check_transition(step.transition, actor_of(user), item_context(db, question))
+    question.status = step.state
+    question.stage_index = step.stage_index
+    question.review_round = step.review_round
+    # Every action is a change others must not overwrite from a stale copy:
+    # force the UPDATE so the version counter moves even when the state does not.
+    question.updated_at = utcnow()
+    flag_modified(question, "updated_at")
+    record: ApprovalStamp | None = None
+    if stamp:
+        latest = question.latest_revision
+        record = ApprovalStamp(
+            question_id=question.id,
+            action=name,
+            stage=step.stage,
+            review_round=question.review_round if name != "send_back" else step.review_round - 1,
+            user_id=user.id,
+            department_id=user.department_id,
+            revision_number=latest.number if latest else None,
+            comment=(note or "").strip() or None,
+        )
+        db.add(record)
+    _flush(db, question)
+    record_audit(
+        db,
+        user.chat_id,
+        f"question.{name}",
+        question.key,
+        status=question.status,
+        stage=step.stage,
+        version=question.version,
+    )
+    return ActionResult(question, step, record)
+
+
+def save_revision(
+    db: Session,
+    user: User,
+    key: str,
+    *,
+    answer: str,
+    back_data: str = "",
+    expected_version: int | None = None,
+    origin: str = "human",
+    model: str | None = None,
+    prompt_hash: str | None = None,
+    tokens_in: int | None = None,
+    tokens_out: int | None = None,
+    cited_refs: list[str] | None = None,
+    note: str | None = None,
+) -> AnswerRevision:
+    """Add a new revision of the answer and back data; earlier ones are kept."""
+    text = (answer or "").strip()
+    if not text:
+        raise InvalidInput("答弁が空です。答弁の本文を入力してください。")
+    if len(text) > MAX_ANSWER or len(back_data or "") > MAX_ANSWER:
+        raise InvalidInput(f"答弁またはバックデータが長すぎます。{MAX_ANSWER}文字以内にしてください。")
+    result = _act(db, user, key, "save_draft", expected_version=expected_version, stamp=False)
+    question = result.question
+    revision = AnswerRevision(
+        question=question,
+        number=(question.latest_revision.number + 1) if question.latest_revision else 1,
+        answer=text,
+        back_data=(back_data or "").strip(),
+        author_id=user.id,
+        origin=origin,
+        model=model,
+        prompt_hash=prompt_hash,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        is_ai_label=origin != "human",
+        cited_refs=cited_refs or [],
+        note=note,
+    )
+    db.add(revision)
+    db.flush()
+    record_audit(db, user.chat_id, "answer.revise", question.key, revision=revision.number, origin=origin)
+    return revision
+
+
+def submit(db: Session, user: User, key: str, *, expected_version: int | None = None) -> ActionResult:
+    question = get_question(db, key)
+    if question.latest_revision is None:
+        raise InvalidInput(f"「{question.key}」にはまだ答弁案がありません。答弁を保存してから確認依頼してください。")
+    return _act(db, user, key, "submit", expected_version=expected_version)
+
+
+def approve(db: Session, user: User, key: str, *, expected_version: int | None = None, comment: str | None = None) -> ActionResult:
+    return _act(db, user, key, "approve", expected_version=expected_version, note=comment)
+
+
+def send_back(db: Session, user: User, key: str, *, comment: str, expected_version: int | None = None) -> ActionResult:
+    return _act(db, user, key, "send_back", expected_version=expected_version, note=comment)
+
+
+def finalize(db: Session, settings: Settings, user: User, key: str, *, expected_version: int | None = None) -> ActionResult:
+    """校了: the answer is frozen and enters the searchable archive at once."""
+    from councilbot.services.archive import record_final_answer
+
+    result = _act(db, user, key, "finalize", expected_version=expected_version)
+    record_final_answer(db, settings, result.question)
+    return result
+
+
+def reopen(db: Session, user: User, key: str, *, reason: str, expected_version: int | None = None) -> ActionResult:
+    return _act(db, user, key, "reopen", expected_version=expected_version, note=reason)
+
+
+def withdraw(db: Session, user: User, key: str, *, reason: str, expected_version: int | None = None) -> ActionResult:
+    return _act(db, user, key, "withdraw", expected_version=expected_version, note=reason)
+
+
+def add_comment(db: Session, user: User, key: str, body: str) -> Comment:
+    text = (body or "").strip()
+    if not text:
+        raise InvalidInput("コメントが空です。")
+    if len(text) > MAX_COMMENT:
+        raise InvalidInput(f"コメントが長すぎます（{MAX_COMMENT}文字まで）。")
+    question = get_question(db, key)
+    related = frozenset(d.name for d in question.related_departments)
+    if not may_comment(actor_of(user), item_context(db, question), related):
+        raise PermissionDenied("この質問にコメントできるのは、担当課・関係課・決裁者・総務課の職員です。")
+    comment = Comment(question_id=question.id, user_id=user.id, body=text)
+    db.add(comment)
+    db.flush()
+    record_audit(db, user.chat_id, "comment.add", question.key, comment_id=comment.id)
+    return comment
+
+
+def revision_diff(db: Session, key: str, old: int | None = None, new: int | None = None) -> str:
+    """Line diff between two revisions (default: the last two), for 「どこが変わったか」."""
+    question = get_question(db, key)
+    revisions = {r.number: r for r in question.revisions}
+    if len(revisions) < 2 and (old is None or new is None):
+        raise InvalidInput(f"「{question.key}」の答弁は改訂が1版しかないため、比較できません。")
+    numbers = sorted(revisions)
+    new = new if new is not None else numbers[-1]
+    old = old if old is not None else numbers[numbers.index(new) - 1]
+    if old not in revisions or new not in revisions:
+        raise InvalidInput(f"第{old}版または第{new}版が見つかりません（{numbers[0]}〜{numbers[-1]}版があります）。")
+
+    def lines(r: AnswerRevision) -> list[str]:
+        # Japanese prose has few line breaks: compare sentence by sentence.
+        text = r.answer + ("\n【バックデータ】\n" + r.back_data if r.back_data else "")
+        return [s + "\n" for s in text.replace("。", "。\n").splitlines() if s.strip()]
+
+    return "".join(
+        difflib.unified_diff(lines(revisions[old]), lines(revisions[new]), f"第{old}版", f"第{new}版", n=1)
+    )

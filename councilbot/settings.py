@@ -1,0 +1,44 @@
+"""One settings object, read from the environment and ``.env`` (SPEC §4.1).
+
+Nothing else in the code reads ``os.environ`` for configuration.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(default="sqlite:///data/councilbot.db", alias="DATABASE_URL")
+    index_dir: Path = Field(default=Path("index"), alias="INDEX_DIR")
+    export_dir: Path = Field(default=Path("exports"), alias="EXPORT_DIR")
+
+    slack_bot_token: str | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    slack_intake_channel: str | None = Field(default=None, alias="SLACK_INTAKE_CHANNEL")
+
+    llm_provider: Literal["offline", "openai", "azure"] = Field(default="offline", alias="LLM_PROVIDER")
+    openai_api_key: str | None = Field(default=None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
+    openai_model: str | None = Field(default=None, alias="OPENAI_MODEL")
+    azure_openai_endpoint: str | None = Field(default=None, alias="AZURE_OPENAI_ENDPOINT")
+    azure_openai_api_version: str | None = Field(default=None, alias="AZURE_OPENAI_API_VERSION")
+    llm_timeout_seconds: float = Field(default=60.0, alias="LLM_TIMEOUT_SECONDS")
+    llm_max_retries: int = Field(default=3, alias="LLM_MAX_RETRIES")
+
+    prompts_dir: Path = Field(default=Path("prompts"), alias="PROMPTS_DIR")
+    tz_name: str = Field(default="Asia/Tokyo", alias="TZ_NAME")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,111 @@
+"""Engine, sessions and schema checks.
+
+One ``Session`` per unit of work, opened by the service layer's callers through
+``session_scope``: it commits when the block succeeds and rolls back otherwise,
+so a refused action leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from councilbot.errors import CouncilbotError
+from councilbot.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers go on while one process writes; the busy timeout makes
+    # a second writer wait instead of failing at once.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+@lru_cache(maxsize=8)
+def make_engine(database_url: str) -> Engine:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _enable_sqlite_pragmas)
+        return engine
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("", "psycopg2"):
+        url = url.set(drivername="postgresql+psycopg")
+    return create_engine(url, pool_pre_ping=True)
+
+
+@lru_cache(maxsize=8)
+def _session_factory(database_url: str) -> sessionmaker[Session]:
+    return sessionmaker(bind=make_engine(database_url), expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(settings: Settings) -> Iterator[Session]:
+    """A transaction: commit on success, roll back on any exception."""
+    session = _session_factory(settings.database_url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(database_url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(settings: Settings) -> None:
+    """Apply every migration (``councilbot db upgrade``)."""
+    cfg = alembic_config(settings.database_url)
+    with make_engine(settings.database_url).begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+
+def _revisions(settings: Settings) -> tuple[str | None, str | None, bool]:
+    head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
+    with make_engine(settings.database_url).connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        has_tables = bool(inspect(connection).get_table_names())
+    return current, head, has_tables
+
+
+def ensure_schema(settings: Settings, *, create_if_empty: bool = True) -> None:
+    """Refuse to run on a stale schema; create the schema in a brand-new database.
+
+    An empty database is set up at once so that a first ``councilbot`` command
+    just works; a database at an older migration is never changed behind the
+    operator's back.
+    """
+    current, head, has_tables = _revisions(settings)
+    if current == head:
+        return
+    if current is None and not has_tables and create_if_empty:
+        upgrade(settings)
+        return
+    raise CouncilbotError(
+        "データベースの形式が古いため処理を中止しました。"
+        "`councilbot db upgrade` を実行してから、もう一度お試しください。"
+    )

@@ -1,0 +1,331 @@
+"""Typed SQLAlchemy 2.0 models: the database is the source of truth.
+
+Japanese domain terms are kept beside the English names; see docs/glossary.md.
+Datetimes are stored as UTC and returned timezone-aware (``UTCDateTime``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    # Stamps are recorded to the second, as the reference system does.
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Store aware datetimes as naive UTC (SQLite keeps no zone); read them back aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to UTCDateTime; attach a time zone")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+class CouncilSession(Base):
+    """会期: a regular (定例会) or extraordinary (臨時会) session."""
+
+    __tablename__ = "council_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)  # 令和8年12月定例会
+    kind: Mapped[str] = mapped_column(String(20), default="定例会")
+    era_code: Mapped[str] = mapped_column(String(4))  # "R8-12": the key prefix
+    opens: Mapped[dt.date | None] = mapped_column(Date)
+    answer_deadline: Mapped[dt.datetime | None]  # 答弁締切
+    review_meeting: Mapped[dt.datetime | None]  # 答弁検討会
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    questions: Mapped[list[Question]] = relationship(back_populates="session")
+
+
+class Member(Base):
+    """議員: identified by seat number (議席番号)."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seat: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    reading: Mapped[str | None] = mapped_column(String(100))
+    faction: Mapped[str | None] = mapped_column(String(100))  # 会派
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    @property
+    def seat_label(self) -> str:
+        return f"{self.seat}番"
+
+
+class Department(Base):
+    """部 or 課. Divisions (課) carry duties (事務分掌) used for routing."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    duties: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str | None] = mapped_column(String(40))  # chat channel id
+    is_general_affairs: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    parent: Mapped[Department | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Department]] = relationship(back_populates="parent")
+
+
+class User(Base):
+    """A staff member known to the bot, mapped from their chat user id."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(40), unique=True)  # Slack user id
+    name: Mapped[str] = mapped_column(String(100))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    position: Mapped[str] = mapped_column(String(20))  # 係長, 課長, 部長, 副市長, 教育長, 市長, 秘書
+    roles: Mapped[list[str]] = mapped_column(default=list)  # general_affairs, admin
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    department: Mapped[Department | None] = relationship()
+
+
+class ApprovalChainConfig(Base):
+    """The review chain (答弁検討の順序) for one kind of answerer, e.g. 市長: 課長→部長→市長."""
+
+    __tablename__ = "approval_chains"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answerer_kind: Mapped[str] = mapped_column(String(20), unique=True)
+    stages: Mapped[list[str]] = mapped_column()
+
+
+class Question(Base):
+    """One question item (質問項目) of a member's notice, and its way through review."""
+
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("session_id", "member_id", "question_type", "item_no", name="uq_question_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)  # R8-12-16-1-2-1
+    session_id: Mapped[int] = mapped_column(ForeignKey("council_sessions.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    question_type: Mapped[str] = mapped_column(String(20))  # 代表質問 / 一般質問 / 委員会
+    speaking_order: Mapped[int] = mapped_column(Integer, default=0)  # 発言順
+    item_no: Mapped[str] = mapped_column(String(40))  # canonical 1-(2)-①
+    item_sort: Mapped[str] = mapped_column(String(20))  # zero-padded for ORDER BY
+    parent_titles: Mapped[str] = mapped_column(Text, default="")  # context from the outline
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    stage_index: Mapped[int | None] = mapped_column(Integer)  # position in the chain while in review
+    review_round: Mapped[int] = mapped_column(Integer, default=1)  # grows with each send-back
+    responsible_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    answerer: Mapped[str | None] = mapped_column(String(40))  # 市長, 教育長, 総務部長 …
+    due_at: Mapped[dt.datetime | None]
+    source_ref: Mapped[str | None] = mapped_column(String(200), unique=True)  # e.g. chat message id: intake idempotency
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    session: Mapped[CouncilSession] = relationship(back_populates="questions")
+    member: Mapped[Member] = relationship()
+    responsible_department: Mapped[Department | None] = relationship()
+    related_departments: Mapped[list[Department]] = relationship(secondary="question_related_departments")
+    revisions: Mapped[list[AnswerRevision]] = relationship(
+        back_populates="question", order_by="AnswerRevision.number", cascade="all, delete-orphan"
+    )
+    stamps: Mapped[list[ApprovalStamp]] = relationship(order_by="ApprovalStamp.id", cascade="all, delete-orphan")
+    comments: Mapped[list[Comment]] = relationship(order_by="Comment.id", cascade="all, delete-orphan")
+
+    @property
+    def latest_revision(self) -> AnswerRevision | None:
+        return self.revisions[-1] if self.revisions else None
+
+
+class QuestionRelatedDepartment(Base):
+    """関係課: divisions that contribute to an answer without owning it."""
+
+    __tablename__ = "question_related_departments"
+
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True)
+
+
+class QuestionLink(Base):
+    """A likely duplicate: the same topic asked by another member in the same session."""
+
+    __tablename__ = "question_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
+    other_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
+    score: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AnswerRevision(Base):
+    """One version of the answer (答弁) and back data (バックデータ). Never updated, only added."""
+
+    __tablename__ = "answer_revisions"
+    __table_args__ = (UniqueConstraint("question_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    answer: Mapped[str] = mapped_column(Text)
+    back_data: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    origin: Mapped[str] = mapped_column(String(20), default="human")  # human / ai / offline
+    model: Mapped[str | None] = mapped_column(String(100))
+    prompt_hash: Mapped[str | None] = mapped_column(String(64))
+    tokens_in: Mapped[int | None] = mapped_column(Integer)
+    tokens_out: Mapped[int | None] = mapped_column(Integer)
+    is_ai_label: Mapped[bool] = mapped_column(Boolean, default=False)  # 「AI下書き（要確認）」
+    cited_refs: Mapped[list[str]] = mapped_column(default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    question: Mapped[Question] = relationship(back_populates="revisions")
+    author: Mapped[User | None] = relationship()
+
+
+class ApprovalStamp(Base):
+    """A stamp in the review chain: who acted at which stage, and when (to the second)."""
+
+    __tablename__ = "approval_stamps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
+    action: Mapped[str] = mapped_column(String(20))  # submit / approve / send_back / finalize / reopen
+    stage: Mapped[str | None] = mapped_column(String(20))  # 課長, 部長, 市長 …
+    review_round: Mapped[int] = mapped_column(Integer, default=1)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    revision_number: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    stamped_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+    department: Mapped[Department | None] = relationship()
+
+
+class Comment(Base):
+    """答弁確認コメント: discussion on one item."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class PastAnswer(Base):
+    """過去答弁: imported history and every finalised answer. The search index derives from this table.
+
+    History is kept as given: member, faction and department are plain text so that
+    reorganised divisions and former members stay searchable under their old names.
+    """
+
+    __tablename__ = "past_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(200), unique=True)
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id"))
+    session_name: Mapped[str | None] = mapped_column(String(100))
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    question_type: Mapped[str | None] = mapped_column(String(20))
+    member: Mapped[str | None] = mapped_column(String(100))
+    seat: Mapped[str | None] = mapped_column(String(20))
+    faction: Mapped[str | None] = mapped_column(String(100))
+    item_no: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(Text)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(String(100))
+    answerer: Mapped[str | None] = mapped_column(String(40))
+    back_data: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(10), default="import")  # import / final
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AuditEntry(Base):
+    """Append-only audit log: who did what, when. Never message bodies."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))  # chat user id, or "cli" / "system"
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ExportRecord(Base):
+    """An answer book written to EXPORT_DIR, with its checksum."""
+
+    __tablename__ = "exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("council_sessions.id"))
+    variant: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    item_count: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ProcessedDelivery(Base):
+    """Chat deliveries already handled (event ids, action ids): retries must not act twice."""
+
+    __tablename__ = "processed_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OrgSetting(Base):
+    """Organisation-wide values from the organisation file, such as the city name."""
+
+    __tablename__ = "org_settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,64 @@
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from councilbot.errors import InvalidInput
+from councilbot.services.org import city_name, load_org
+from councilbot.storage.db import session_scope
+from councilbot.storage.models import ApprovalChainConfig, CouncilSession, Department, Member, User
+
+from .conftest import DATA, SAMPLE
+
+
+def test_small_org_loads_everything(org):
+    with session_scope(org) as db:
+        assert city_name(db) == "試験市"
+        kiki = db.scalar(select(Department).where(Department.name == "危機管理課"))
+        assert kiki.parent.name == "総務部" and "避難所" in kiki.duties and kiki.channel == "C0KIKI"
+        assert db.scalar(select(User).where(User.chat_id == "UGA1")).roles == ["general_affairs"]
+        assert db.scalar(select(ApprovalChainConfig).where(ApprovalChainConfig.answerer_kind == "市長")).stages == ["課長", "部長", "市長"]
+        session = db.scalar(select(CouncilSession))
+        assert session.era_code == "R8-12"
+        # 17:00 in Tokyo is 08:00 UTC.
+        assert session.answer_deadline.hour == 8 and session.answer_deadline.tzinfo is not None
+
+
+def test_loading_twice_updates_instead_of_duplicating(org):
+    with session_scope(org) as db:
+        load_org(db, DATA / "org_small.yaml", actor="test")
+    with session_scope(org) as db:
+        assert db.scalar(select(func.count()).select_from(Member)) == 3
+        assert db.scalar(select(func.count()).select_from(User)) == 10
+
+
+@pytest.mark.parametrize(
+    "yaml_text, expected",
+    [
+        ("departments:\n  - name: 総務部\nusers:\n  - id: U1\n    name: 甲\n    department: 財務課\n    position: 係長\n",
+         "6行目: 「department」「財務課」は departments にありません"),
+        ("departments:\n  - name: 総務部\nusers:\n  - id: U1\n    name: 甲\n    department: 総務部\n    position: 部長代理\n",
+         "7行目: 「position」「部長代理」は使えません"),
+        ("departments:\n  - name: 総務部\nmembers:\n  - seat: 一番\n    name: 甲\n", "4行目: 「seat」は議席番号"),
+        ("departments:\n  - name: 総務部\n  - name: 総務部\n", "3行目: 「name」「総務部」が重複"),
+        ("departments: [\n", "YAMLの書き方に誤り"),
+        ("departments:\n  - name: 総務部\nsessions:\n  - name: 十二月議会\n", "4行目: 「name」を読み取れません"),
+        ("- a\n- b\n", "組織ファイルの形式ではありません"),
+    ],
+)
+def test_errors_name_line_and_field_and_change_nothing(settings, tmp_path, yaml_text, expected):
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml_text, encoding="utf-8")
+    with pytest.raises(InvalidInput) as err:
+        with session_scope(settings) as db:
+            load_org(db, path, actor="test")
+    assert expected in err.value.message
+    with session_scope(settings) as db:
+        assert db.scalar(select(func.count()).select_from(Department)) == 0
+
+
+def test_missing_file_is_a_clear_error(settings):
+    with pytest.raises(InvalidInput) as err:
+        with session_scope(settings) as db:
+            load_org(db, Path("/nonexistent/org.yaml"), actor="test")
+    assert "見つかりません" in err.value.message
