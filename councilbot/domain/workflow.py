@@ -111,7 +111,7 @@ def plan(
     name: str,
     state: State,
     *,
-    chain: ApprovalChain,
+    chain: ApprovalChain | None,
     stage_index: int | None,
     review_round: int,
     note: str | None = None,
@@ -124,6 +124,8 @@ def plan(
         )
     if t.needs_note and not (note or "").strip():
         raise InvalidInput(f"「{t.label}」には理由（コメント）の入力が必要です。")
+    if chain is None and t.name in ("submit", "approve", "send_back"):
+        raise InvalidInput("答弁者が決まっていないため、決裁に回せません。担当決定で答弁者を指定してください。")
     if t.name == "submit":
         return Step(t, State.IN_REVIEW, 0, review_round, chain.stages[0])
     if t.name == "approve":

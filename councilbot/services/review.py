@@ -62,7 +62,8 @@ def _act(
 ) -> ActionResult:
     question = get_question(db, key, for_update=True)
     _check_version(question, expected_version)
-    chain = chain_of(db, question)
+    # No chain before an answerer is set (received items): only assign/withdraw apply then.
+    chain = chain_of(db, question) if question.answerer else None
     step = plan(
         name,
         State(question.status),
