@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(VENV)/bin/councilbot demo
 
 test: $(STAMP)
+	@scripts/ensure-test-tools.sh
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
