@@ -1,0 +1,114 @@
+"""Past-answer commands: ``archive import``, ``index rebuild``, ``search``, ``route`` (SPEC §4.2, §4.3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from councilbot.adapters.cli.common import db_session, emit_json, settings
+from councilbot.errors import CouncilbotError
+from councilbot.services.archive import import_file
+from councilbot.services.routing import route_question
+from councilbot.services.search import rebuild_index, search_archive
+
+# Errors listed per file before the rest are summarised; a broken file can have thousands.
+MAX_ERRORS_SHOWN = 20
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(archive_group)
+    cli.add_command(index_group)
+    cli.add_command(search_cmd)
+    cli.add_command(route_cmd)
+
+
+@click.group("archive", help="過去答弁の管理")
+def archive_group() -> None:
+    pass
+
+
+@archive_group.command("import", help="過去答弁を取り込みます（JSON Lines・CSV・Word答弁書）。同じ ref の記録は更新されます")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def archive_import(files: tuple[Path, ...]) -> None:
+    cfg = settings()
+    failed = 0
+    for path in files:
+        with db_session(cfg) as db:
+            report = import_file(db, cfg, path)
+        click.echo(f"{path.name}: 新規 {report.created}件、更新 {report.updated}件、エラー {len(report.errors)}件")
+        for err in report.errors[:MAX_ERRORS_SHOWN]:
+            click.echo(f"  {path.name} {err}", err=True)
+        if len(report.errors) > MAX_ERRORS_SHOWN:
+            click.echo(f"  ほか {len(report.errors) - MAX_ERRORS_SHOWN}件のエラーがあります。", err=True)
+        failed += len(report.errors)
+    if failed:
+        raise CouncilbotError(f"{failed}件の記録を取り込めませんでした（上記の行を直して、もう一度取り込んでください。正しい行は取り込み済みです）。")
+
+
+@click.group("index", help="検索索引の管理")
+def index_group() -> None:
+    pass
+
+
+@index_group.command("rebuild", help="データベースから検索索引を作り直します")
+def index_rebuild() -> None:
+    cfg = settings()
+    with db_session(cfg) as db:
+        n = rebuild_index(db, cfg)
+    click.echo(f"検索索引を作り直しました（{n}件）。")
+
+
+@click.command("search", help="過去答弁を検索します")
+@click.argument("query", required=False, default="")
+@click.option("--limit", default=10, show_default=True, type=int, help="表示件数")
+@click.option("--member", help="議員名（一部でも可）")
+@click.option("--faction", help="会派名（一部でも可）")
+@click.option("--department", help="担当課（一部でも可）")
+@click.option("--session", "session_name", help="会期（例: 令和6年3月）")
+@click.option("--year", help="年（例: 2024、令和6年、R6）")
+@click.option("--answerer", help="答弁者（例: 市長）")
+@click.option("--newest", is_flag=True, help="新しい順に並べる")
+@click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力")
+def search_cmd(query: str, limit: int, member: str | None, faction: str | None, department: str | None,
+               session_name: str | None, year: str | None, answerer: str | None, newest: bool, as_json: bool) -> None:
+    cfg = settings()
+    with db_session(cfg) as db:
+        results = search_archive(db, cfg, query, limit=limit, member=member, faction=faction, department=department,
+                                 session=session_name, year=year, answerer=answerer, newest_first=newest)
+    if as_json:
+        emit_json({"query": query, "results": [
+            {"ref": r.ref, "key": r.key, "score": r.score, "title": r.title, "session": r.session, "member": r.member,
+             "department": r.department, "answerer": r.answerer, "snippet": r.snippet} for r in results]})
+        return
+    if not results:
+        click.echo("該当する過去答弁はありませんでした。")
+        return
+    for i, r in enumerate(results, 1):
+        who = "　".join(x for x in (r.session, r.member and f"{r.member}議員", r.department, r.answerer) if x)
+        click.echo(f"{i}. [{r.key}] {r.title}")
+        if who:
+            click.echo(f"   {who}")
+        click.echo(f"   {r.snippet}")
+
+
+@click.command("route", help="質問の担当課の候補を、理由とともに示します")
+@click.argument("text")
+@click.option("--limit", default=3, show_default=True, type=int, help="候補の数")
+@click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力")
+def route_cmd(text: str, limit: int, as_json: bool) -> None:
+    cfg = settings()
+    with db_session(cfg) as db:
+        suggestions = route_question(db, cfg, text, limit=limit)
+    if as_json:
+        emit_json({"suggestions": [
+            {"department": s.department, "score": s.score, "evidence": s.evidence}
+            for s in suggestions]})
+        return
+    if not suggestions:
+        click.echo("担当課の候補が見つかりませんでした。過去答弁の取込や組織ファイルの事務分掌をご確認ください。")
+        return
+    for i, s in enumerate(suggestions, 1):
+        click.echo(f"{i}. {s.department}（{s.score:.2f}）")
+        for reason in s.reasons:
+            click.echo(f"   ・{reason}")

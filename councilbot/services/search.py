@@ -1,0 +1,145 @@
+"""Searching past answers: keyword search with filters, similar questions, index rebuild.
+
+The index returns refs and scores; everything shown comes from the database,
+which stays the source of truth (a ref the database no longer has is skipped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from councilbot.errors import InvalidInput
+from councilbot.search.analysis import bigram_terms, normalize, strip_stock_phrases
+from councilbot.search.index import Filters, SearchOutcome, WhooshIndex, open_index, year_from_text
+from councilbot.search.snippet import make_snippet
+from councilbot.services.archive import doc_of
+from councilbot.settings import Settings
+from councilbot.storage.models import PastAnswer
+
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    ref: str
+    key: str
+    score: float
+    title: str
+    session: str | None
+    member: str | None
+    faction: str | None
+    department: str | None
+    answerer: str | None
+    date: dt.date | None
+    snippet: str
+    question: str
+    answer: str
+
+
+def _index(db: Session, settings: Settings) -> WhooshIndex:
+    """The index, rebuilt from the database first if it is missing (a fresh checkout, a deleted folder)."""
+    index = open_index(settings.index_dir)
+    if not index.exists() and db.scalar(select(func.count()).select_from(PastAnswer)):
+        rebuild_index(db, settings)
+    return index
+
+
+def _check_limit(limit: int) -> int:
+    if not 1 <= int(limit) <= MAX_LIMIT:
+        raise InvalidInput(f"表示件数は1から{MAX_LIMIT}までの数で指定してください。")
+    return int(limit)
+
+
+def _year(value: int | str | None) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int):
+        return value
+    year = year_from_text(str(value))
+    if year is None:
+        raise InvalidInput(f"年「{value}」を読めません。2024、令和6年、R6 のように指定してください。")
+    return year
+
+
+def _results(db: Session, outcome: SearchOutcome) -> list[SearchResult]:
+    refs = [h.ref for h in outcome.hits]
+    rows = {r.ref: r for r in db.scalars(select(PastAnswer).where(PastAnswer.ref.in_(refs)))} if refs else {}
+    out, seen = [], set()
+    for hit in outcome.hits:
+        row = rows.get(hit.ref)
+        if row is None or hit.ref in seen:
+            continue
+        seen.add(hit.ref)
+        out.append(
+            SearchResult(
+                ref=row.ref, key=row.ref, score=round(hit.score, 4), title=row.title, session=row.session_name,
+                member=row.member, faction=row.faction, department=row.department, answerer=row.answerer,
+                date=row.date, snippet=make_snippet([row.answer, row.question, row.title], outcome.terms),
+                question=row.question, answer=row.answer,
+            )
+        )
+    return out
+
+
+def search_archive(
+    db: Session,
+    settings: Settings,
+    query: str,
+    *,
+    limit: int = 10,
+    member: str | None = None,
+    faction: str | None = None,
+    department: str | None = None,
+    session: str | None = None,
+    year: int | str | None = None,
+    answerer: str | None = None,
+    newest_first: bool = False,
+) -> list[SearchResult]:
+    """Keyword search over past answers. Any text is a valid query; filters match part of a name."""
+    filters = Filters(member=member, faction=faction, department=department, session=session,
+                      answerer=answerer, year=_year(year))
+    limit = _check_limit(limit)
+    outcome = _index(db, settings).search(query or "", filters=filters, limit=limit, newest_first=newest_first)
+    return _results(db, outcome)
+
+
+def find_similar(db: Session, settings: Settings, text: str, *, limit: int = 5,
+                 exclude_refs: Sequence[str] = ()) -> list[SearchResult]:
+    """Past answers whose question reads most like ``text`` (any length; its informative terms are used)."""
+    limit = _check_limit(limit)
+    outcome = _index(db, settings).similar(text or "", limit=limit, exclude_refs=tuple(exclude_refs))
+    return _results(db, outcome)
+
+
+def rebuild_index(db: Session, settings: Settings) -> int:
+    """Recreate the index from the database; the old index serves readers until the new one is complete."""
+    index = open_index(settings.index_dir)
+    with index.writer_lock():  # read the database under the lock: no concurrent update can be lost
+        rows = db.scalars(select(PastAnswer).order_by(PastAnswer.id).execution_options(yield_per=2000))
+        return index.rebuild(doc_of(row) for row in rows)
+
+
+_HIRAGANA_ONLY = re.compile(r"^[\u3040-\u309f]+$")
+
+
+def _profile(text: str) -> Counter[str]:
+    norm = normalize(text)
+    content = strip_stock_phrases(norm) or norm
+    return Counter(b for b in bigram_terms(content) if not _HIRAGANA_ONLY.match(b))
+
+
+def text_similarity(a: str, b: str) -> float:
+    """Cosine similarity (0–1) of the content bigrams of two texts; cheap enough for every open question."""
+    pa, pb = _profile(a), _profile(b)
+    if not pa or not pb:
+        return 0.0
+    dot = sum(v * pb[k] for k, v in pa.items() if k in pb)
+    return dot / math.sqrt(sum(v * v for v in pa.values()) * sum(v * v for v in pb.values()))

@@ -1,0 +1,97 @@
+"""The Whoosh index behind SearchIndex: matching, filters, bad queries, similar, rebuild, crash safety."""
+
+import datetime as dt
+
+import pytest
+
+from councilbot.search.index import Filters, IndexDoc, WhooshIndex
+
+DOCS = [
+    IndexDoc("A-1", "避難所の運営について", "避難所の運営体制について伺う。", "自主防災組織と協力して避難所を運営しております。",
+             member="青木 健一", faction="市民クラブ", department="危機管理課", session="令和4年6月定例会",
+             answerer="総務部長", date=dt.date(2022, 6, 14)),
+    IndexDoc("A-2", "窓口の問合せ対応について", "市役所への問合せが多い手続について伺う。", "コールセンターで問い合わせに対応しております。",
+             member="山田 太郎", faction="新政会", department="市民課", session="令和6年3月定例会",
+             answerer="市民部長", date=dt.date(2024, 3, 5)),
+    IndexDoc("A-3", "ＤＸ推進計画について", "ＤＸ推進計画の進捗について伺う。", "オンライン申請の拡大など、DXを推進しております。",
+             member="青木 健一", faction="市民クラブ", department="情報政策課", session="令和6年3月定例会",
+             answerer="市長", date=dt.date(2024, 3, 6)),
+    IndexDoc("A-4", "学校給食費について", "学校給食費の無償化について市の見解を伺う。", "国の動向を注視してまいります。",
+             member="松本 陽子", faction="日本共産党", department="学校教育課", session="令和5年9月定例会",
+             answerer="教育長", date=dt.date(2023, 9, 1)),
+]
+
+
+@pytest.fixture
+def index(tmp_path):
+    ix = WhooshIndex(tmp_path / "index")
+    ix.rebuild(DOCS)
+    return ix
+
+
+def refs(outcome):
+    return [h.ref for h in outcome.hits]
+
+
+def test_keyword_search_finds_and_ranks(index):
+    assert refs(index.search("避難所"))[0] == "A-1"
+    assert refs(index.search("DX"))[0] == "A-3"
+    assert refs(index.search("ＤＸ"))[0] == "A-3"
+
+
+def test_variant_spelling_matches(index):
+    assert "A-2" in refs(index.search("問い合わせ"))
+
+
+@pytest.mark.parametrize("query", ['"', "::", "(((", "a:b OR (", "*", "市", "", " ", "あ" * 10_000, "避難所 AND", "\x00\x1e"])
+def test_no_query_breaks_the_search(index, query):
+    index.search(query)  # must not raise
+    index.similar(query)
+
+
+def test_one_character_query_matches(index):
+    assert refs(index.search("窓"))[0] == "A-2"
+
+
+def test_filters_match_part_of_a_name(index):
+    assert set(refs(index.search("について", filters=Filters(member="青木")))) <= {"A-1", "A-3"}
+    assert refs(index.search("推進", filters=Filters(member="青木健一", year=2024))) == ["A-3"]
+    assert refs(index.search("避難所", filters=Filters(department="学校"))) == []
+    assert refs(index.search("", filters=Filters(answerer="教育長"))) == ["A-4"]
+    assert refs(index.search("", filters=Filters(session="令和6年3月"))) == ["A-3", "A-2"]  # newest first
+
+
+def test_newest_first_orders_by_date(index):
+    assert refs(index.search("について", newest_first=True))[:2] == ["A-3", "A-2"]
+
+
+def test_stock_phrases_do_not_drown_content(index):
+    long_question = "市の見解を伺う。" * 20 + "学校給食費の無償化について、いかがか。" + "考えを伺う。" * 20
+    assert refs(index.similar(long_question))[0] == "A-4"
+
+
+def test_similar_excludes_refs(index):
+    assert "A-1" not in refs(index.similar("避難所の運営", exclude_refs=["A-1"]))
+
+
+def test_update_replaces_and_delete_removes(index):
+    index.update([IndexDoc("A-1", "防犯カメラ", "防犯カメラの設置", "設置します。")])
+    assert index.count() == 4
+    assert refs(index.search("避難所")) == []
+    assert refs(index.search("防犯カメラ")) == ["A-1"]
+    index.delete(["A-1"])
+    assert index.count() == 3
+
+
+def test_rebuild_swaps_generations_and_a_failed_rebuild_keeps_the_old_index(index):
+    def broken():
+        yield DOCS[0]
+        raise RuntimeError("crash while indexing")
+
+    with pytest.raises(RuntimeError):
+        index.rebuild(broken())
+    assert index.count() == 4
+    assert refs(index.search("給食"))[0] == "A-4"
+    assert len(list(index.dir.glob("gen-*"))) == 1
+    index.rebuild(DOCS[:2])
+    assert index.count() == 2
