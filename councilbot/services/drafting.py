@@ -1,0 +1,304 @@
+"""Drafting an answer (答弁作成) with the configured drafter, under the city's rules.
+
+``draft_question`` finds the most similar past answers, guards what would leave
+the building (personal information masked; a marked document not sent at all),
+builds the prompt from prompts/ with the question and sources as delimited data,
+streams the draft (``on_delta`` receives the text so far), checks it against the
+rules and stores it as a new revision labelled as a machine draft.
+
+Transactions: the read phase is committed before the model is called, so no
+database lock is held while a slow model writes. A failed or refused call is
+audited and that entry committed before the error is raised; no revision is
+stored unless the drafter finished normally.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+
+from sqlalchemy.orm import Session
+
+from councilbot.adapters.llm.base import ChatMessage, DraftRequest, Generation, GroundingSource, Provider
+from councilbot.adapters.llm.factory import make_provider
+from councilbot.adapters.llm.offline import CITATION_PREFIX, NO_CITATION
+from councilbot.domain.guard import Guarded, describe_block, describe_masking, find_markers, guard_text, merge_counts
+from councilbot.domain.permissions import check_transition
+from councilbot.domain.rulecheck import Finding, answer_length, check_answer, check_citations, speaking_seconds
+from councilbot.domain.workflow import State, plan
+from councilbot.errors import BlockedByPolicy, ProviderError
+from councilbot.services.audit import record_audit
+from councilbot.services.common import actor_of, chain_of, get_question, item_context
+from councilbot.services.prompt_files import PromptSet, load_prompts
+from councilbot.services.review import save_revision
+from councilbot.services.search import SearchResult, find_similar
+from councilbot.settings import Settings
+from councilbot.storage.models import AnswerRevision, Question, User
+
+AI_LABEL = "AI下書き（要確認）"
+OFFLINE_LABEL = "オフライン下書き（要確認）"
+SOURCE_LIMIT = 5
+
+_CITATION_LINE = re.compile(rf"^\s*{re.escape(CITATION_PREFIX)}(.*)$", re.MULTILINE)
+_KEY_SEPARATORS = re.compile(r"[、,，\s]+")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A past answer offered to the drafter, and whether the draft says it used it."""
+
+    key: str
+    title: str
+    session: str
+    department: str
+    score: float
+    cited: bool
+
+
+@dataclass
+class DraftOutcome:
+    key: str
+    revision: int
+    text: str
+    label: str
+    origin: str
+    model: str
+    prompt_hash: str
+    tokens_in: int | None
+    tokens_out: int | None
+    chars: int
+    speaking_seconds: int
+    findings: list[Finding]
+    citations: list[Citation]
+    notices: list[str] = field(default_factory=list)  # what was masked or withheld, in Japanese
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def draft_label(revision: AnswerRevision) -> str | None:
+    """The label a revision carries until a person edits and submits it."""
+    if not revision.is_ai_label:
+        return None
+    return OFFLINE_LABEL if revision.origin == "offline" else AI_LABEL
+
+
+def check_text(settings: Settings, text: str, question: str = "", sources: Iterable[str] = ()) -> list[Finding]:
+    """Rule findings for any answer text, e.g. one a person is writing."""
+    return check_answer(text, load_prompts(settings).rules, question=question, sources=sources)
+
+
+def check_may_draft(db: Session, user: User, question: Question) -> None:
+    """Drafting is saving a draft: drafters of the responsible division and General Affairs,
+    on an assigned item or one already being drafted."""
+    step = plan(
+        "save_draft",
+        State(question.status),
+        chain=chain_of(db, question),
+        stage_index=question.stage_index,
+        review_round=question.review_round,
+    )
+    check_transition(step.transition, actor_of(user), item_context(db, question))
+
+
+def draft_question(
+    db: Session,
+    settings: Settings,
+    key: str,
+    *,
+    actor: User,
+    on_delta: Callable[[str], None] | None = None,
+    provider: Provider | None = None,
+) -> DraftOutcome:
+    question = get_question(db, key)
+    check_may_draft(db, actor, question)
+    prompts = load_prompts(settings)
+    provider = provider or make_provider(settings)
+    audit = {"provider": provider.kind, "model": provider.model, "sent": provider.sends_text, "prompt_hash": prompts.hash}
+
+    markers = find_markers(f"{question.title}\n{question.body}", prompts.guard) if provider.sends_text else ()
+    if markers:
+        _audit_and_commit(db, actor, "draft.blocked", question.key, markers=list(markers), **{**audit, "sent": False})
+        raise BlockedByPolicy(describe_block(markers))
+
+    query = f"{question.title}\n{question.body}"
+    offered = [s for s in map(_grounding, find_similar(db, settings, query, limit=SOURCE_LIMIT)) if s.key != question.key]
+    prepared = _prepare(question, offered, prompts, provider)
+    audit |= {"masked": prepared.masked, "withheld_sources": len(prepared.withheld)}
+    db.commit()  # end the read phase: no lock is held while the model writes
+
+    try:
+        text, generation = _run(provider, prepared.request, on_delta)
+    except ProviderError as exc:
+        _audit_and_commit(db, actor, "draft.failed", question.key, error=type(exc.__cause__ or exc).__name__, **audit)
+        raise
+
+    body, cited = split_citations(text)
+    sources = prepared.request.sources
+    findings = check_answer(
+        body,
+        prompts.rules,
+        question=query,
+        sources=[s.answer for s in offered],
+        protected_texts=[prompts.instructions(answerer=prepared.request.answerer)],
+    )
+    findings += check_citations(body, cited, [s.key for s in sources], prompts.rules)
+    findings.sort(key=lambda f: (f.start, f.end, f.rule_id))
+
+    db.expire_all()  # others may have written while the model was busy
+    previous = get_question(db, key).latest_revision
+    revision = save_revision(
+        db,
+        actor,
+        question.key,
+        answer=body,
+        back_data=previous.back_data if previous else "",
+        origin=provider.origin,
+        model=generation.model,
+        prompt_hash=prompts.hash,
+        tokens_in=generation.tokens_in,
+        tokens_out=generation.tokens_out,
+        cited_refs=cited,
+    )
+    audit |= {"model": generation.model, "tokens_in": generation.tokens_in, "tokens_out": generation.tokens_out}
+    record_audit(db, actor.chat_id, "draft.generate", question.key, revision=revision.number, findings=len(findings), **audit)
+    return DraftOutcome(
+        key=question.key,
+        revision=revision.number,
+        text=body,
+        label=OFFLINE_LABEL if provider.origin == "offline" else AI_LABEL,
+        origin=provider.origin,
+        model=generation.model,
+        prompt_hash=prompts.hash,
+        tokens_in=generation.tokens_in,
+        tokens_out=generation.tokens_out,
+        chars=answer_length(body),
+        speaking_seconds=speaking_seconds(body, prompts.rules),
+        findings=findings,
+        citations=[Citation(s.key, s.title, s.session, s.department, round(s.score, 3), s.key in cited) for s in sources],
+        notices=prepared.notices(provider, prompts),
+    )
+
+
+def split_citations(text: str) -> tuple[str, list[str]]:
+    """Take the 【参照】 line(s) off the draft; return the answer and the cited keys."""
+    keys: list[str] = []
+    for match in _CITATION_LINE.finditer(text):
+        for key in _KEY_SEPARATORS.split(match.group(1).strip()):
+            if key and key != NO_CITATION and key not in keys:
+                keys.append(key)
+    return _CITATION_LINE.sub("", text).strip(), keys
+
+
+@dataclass
+class _Prepared:
+    request: DraftRequest
+    masked: dict[str, int]
+    withheld: list[str]  # keys of past answers not sent because they carry a marker
+
+    def notices(self, provider: Provider, prompts: PromptSet) -> list[str]:
+        if provider.sends_text:
+            notes = [describe_masking(self.masked, prompts.guard)]
+        else:
+            notes = ["オフラインで作成しました（生成AIは使用しておらず、庁外への送信はありません）。"]
+        if self.withheld:
+            keys = "、".join(self.withheld)
+            notes.append(f"取扱いの表示がある過去答弁 {len(self.withheld)}件（{keys}）は、下書きに使わず送信もしていません。")
+        return notes
+
+
+def _prepare(question: Question, offered: Sequence[GroundingSource], prompts: PromptSet, provider: Provider) -> _Prepared:
+    """The request the drafter gets. A marked past answer is never drawn on, whatever the
+    drafter; personal information is masked when the text leaves the process."""
+    member = question.member.name if question.member else ""
+    answerer = question.answerer or "答弁者"
+    department = question.responsible_department.name if question.responsible_department else ""
+    withheld = [s.key for s in offered if any(find_markers(t, prompts.guard) for t in (s.title, s.question, s.answer))]
+    sources = [s for s in offered if s.key not in withheld]
+    title, body = question.title, question.body
+    masked: dict[str, int] = {}
+    if provider.sends_text:
+        keep = [member, member.replace(" ", "").replace("　", "")]
+
+        def guard(text: str) -> str:
+            guarded = guard_text(text, prompts.guard, keep_names=keep)
+            reports.append(guarded)
+            return guarded.text
+
+        reports: list[Guarded] = []
+        title, body = guard(title), guard(body)
+        sources = [replace(s, title=guard(s.title), question=guard(s.question), answer=guard(s.answer)) for s in sources]
+        masked = merge_counts(reports)
+
+    messages = (
+        ChatMessage("system", prompts.system_prompt(answerer=answerer)),
+        ChatMessage(
+            "user",
+            prompts.user_prompt(
+                question=_data(body),
+                sources=_render_sources(sources),
+                title=_data(title),
+                member=_data(member),
+                session=_data(question.session.name if question.session else ""),
+                answerer=_data(answerer),
+                department=_data(department),
+            ),
+        ),
+    )
+    request = DraftRequest(messages, title, body, member, answerer, tuple(sources), prompts.style)
+    return _Prepared(request, masked, withheld)
+
+
+def _data(text: str) -> str:
+    """Data cannot close or open the delimiters around it."""
+    return text.replace("<", "＜").replace(">", "＞")
+
+
+def _render_sources(sources: Sequence[GroundingSource]) -> str:
+    if not sources:
+        return "（該当する過去答弁はありません）"
+    blocks = []
+    for s in sources:
+        attrs = f'key="{_attr(s.key)}" session="{_attr(s.session)}" department="{_attr(s.department)}"'
+        blocks.append(f"<source {attrs}>\n件名: {_data(s.title)}\n質問: {_data(s.question)}\n答弁: {_data(s.answer)}\n</source>")
+    return "\n".join(blocks)
+
+
+def _attr(value: str) -> str:
+    return _data(value).replace('"', "＂")
+
+
+def _grounding(result: SearchResult) -> GroundingSource:
+    return GroundingSource(
+        key=result.key or result.ref,
+        title=result.title or "",
+        question=result.question or "",
+        answer=result.answer or "",
+        session=result.session or "",
+        department=result.department or "",
+        score=float(result.score or 0.0),
+    )
+
+
+def _run(provider: Provider, request: DraftRequest, on_delta: Callable[[str], None] | None) -> tuple[str, Generation]:
+    text = ""
+    stream = provider.stream(request)
+    while True:
+        try:
+            delta = next(stream)
+        except StopIteration as done:
+            generation: Generation = done.value
+            break
+        text += delta
+        if on_delta is not None:
+            on_delta(text)
+    if not text.strip():
+        raise ProviderError("生成AIから空の答弁案が返ってきました。下書きは保存していません。もう一度お試しください。")
+    return text, generation
+
+
+def _audit_and_commit(db: Session, actor: User, action: str, target: str, **details: object) -> None:
+    """The caller rolls back on the error that follows; this entry must outlive it."""
+    record_audit(db, actor.chat_id, action, target, **details)
+    db.commit()

@@ -1,0 +1,109 @@
+"""The guard: personal information masked, marked documents refused, members and titles kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from councilbot.domain.guard import describe_block, describe_masking, fold_width, guard_text, merge_counts
+from councilbot.services.prompt_files import REPOSITORY_PROMPTS, load_prompt_dir
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_prompt_dir(REPOSITORY_PROMPTS).guard
+
+
+def test_fold_width_keeps_positions() -> None:
+    text = "電話は０９０ー１２３４ー５６７８、ＤＸ推進です。"
+    folded = fold_width(text)
+    assert len(folded) == len(text)
+    assert "090-1234-5678" in folded
+    assert "DX推進" in folded
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind", "replacement"),
+    [
+        ("連絡先は090-1234-5678です。", "phone", "［電話番号］"),
+        ("連絡先は０３－１２３４－５６７８です。", "phone", "［電話番号］"),
+        ("連絡先は0312345678です。", "phone", "［電話番号］"),
+        ("連絡先は（０３）１２３４－５６７８です。", "phone", "［電話番号］"),
+        ("メールは ｈａｎａｋｏ＠ｅｘａｍｐｌｅ．ｊｐ へ。", "email", "［メールアドレス］"),
+        ("メールは taro.yamada@example.jp へ。", "email", "［メールアドレス］"),
+        ("個人番号1234 5678 9012を確認。", "my_number", "［個人番号］"),
+        ("個人番号123456789012を確認。", "my_number", "［個人番号］"),
+        ("住所は〒123-4567です。", "postal_code", "［郵便番号］"),
+        ("自宅は桜ヶ丘市中央町1丁目2番3号です。", "address", "［住所］"),
+        ("自宅は本町2-5-11です。", "address", "［住所］"),
+        ("相談者の山田花子さんから", "watch_list", "［氏名］"),
+    ],
+)
+def test_each_kind_is_masked(policy, raw: str, kind: str, replacement: str) -> None:
+    guarded = guard_text(raw, policy)
+    assert replacement in guarded.text
+    assert guarded.masked == {kind: 1}
+    assert not guarded.blocked
+
+
+def test_raw_values_never_survive(policy) -> None:
+    raw = (
+        "桜ヶ丘市中央町1丁目2番3号にお住まいの山田花子さん（090-1111-2222、hanako@example.com、"
+        "個人番号 1111-2222-3333）から相談がありました。"
+    )
+    guarded = guard_text(raw, policy)
+    for secret in ("1丁目2番3号", "山田花子", "090-1111-2222", "hanako@example.com", "1111-2222-3333"):
+        assert secret not in guarded.text
+    assert guarded.masked == {"address": 1, "watch_list": 1, "phone": 1, "email": 1, "my_number": 1}
+
+
+def test_members_titles_and_ordinary_numbers_stay(policy) -> None:
+    raw = "16番 山田太郎議員の御質問に、市長、副市長、鈴木一郎部長が答弁します。令和6年度の予算は3,000万円、対象は120世帯です。"
+    guarded = guard_text(raw, policy, keep_names=["山田太郎"])
+    assert guarded.text == raw
+    assert guarded.masked == {}
+
+
+def test_watch_list_name_as_member_is_kept_but_elsewhere_masked(policy) -> None:
+    raw = "鈴木一郎議員から、鈴木一郎さんの件について質問がありました。"
+    guarded = guard_text(raw, policy)
+    assert guarded.text == "鈴木一郎議員から、［氏名］さんの件について質問がありました。"
+
+
+def test_the_questioner_is_kept_even_on_the_watch_list(policy) -> None:
+    guarded = guard_text("山田花子の質問です。", policy, keep_names=["山田花子"])
+    assert guarded.text == "山田花子の質問です。"
+
+
+@pytest.mark.parametrize("marker", ["【秘】", "取扱注意", "【個人情報】", "部外秘"])
+def test_marked_text_is_blocked_and_not_returned(policy, marker: str) -> None:
+    guarded = guard_text(f"{marker} 交渉中の用地買収価格について", policy)
+    assert guarded.blocked
+    assert guarded.text == ""
+    assert marker in guarded.markers
+
+
+def test_questions_about_privacy_policy_are_not_blocked(policy) -> None:
+    assert not guard_text("個人情報保護条例の改正について伺う。", policy).blocked
+
+
+def test_report_tells_kinds_and_counts_never_values(policy) -> None:
+    reports = [guard_text("090-1234-5678 と 03-1234-5678", policy), guard_text("山田花子", policy)]
+    counts = merge_counts(reports)
+    message = describe_masking(counts, policy)
+    assert counts == {"phone": 2, "watch_list": 1}
+    assert "電話番号 2件" in message and "氏名 1件" in message
+    assert "090" not in message and "山田花子" not in message
+    assert "「【秘】」" in describe_block(["【秘】"])
+    assert "送信していません" in describe_block(["【秘】"])
+
+
+def test_policy_can_be_edited_in_rules_file(tmp_path: Path) -> None:
+    for name in ("drafting_system.md", "drafting_user.md", "style_guide.md"):
+        (tmp_path / name).write_text((REPOSITORY_PROMPTS / name).read_text(encoding="utf-8"), encoding="utf-8")
+    rules = (REPOSITORY_PROMPTS / "rules.yaml").read_text(encoding="utf-8")
+    (tmp_path / "rules.yaml").write_text(rules.replace("  - 山田花子\n", "  - 佐々木次郎\n"), encoding="utf-8")
+    policy = load_prompt_dir(tmp_path).guard
+    assert guard_text("佐々木次郎さん", policy).text == "［氏名］さん"
+    assert guard_text("山田花子さん", policy).text == "山田花子さん"

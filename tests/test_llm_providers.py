@@ -1,0 +1,194 @@
+"""Providers over the wire: a local OpenAI-compatible server plays OpenAI, Azure and a
+city's own model; assertions are on what reached it and what the caller is told."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from councilbot.adapters.llm.base import ChatMessage, DraftRequest, Generation, GroundingSource, Provider
+from councilbot.adapters.llm.factory import make_provider
+from councilbot.adapters.llm.offline import OfflineDrafter, topic_of
+from councilbot.errors import CouncilbotError, ProviderError
+from councilbot.services.prompt_files import REPOSITORY_PROMPTS, load_prompt_dir
+from councilbot.settings import Settings
+from tests.fake_openai_server import FakeOpenAIServer, Reply
+
+STYLE = load_prompt_dir(REPOSITORY_PROMPTS).style
+REQUEST = DraftRequest(
+    messages=(ChatMessage("system", "指示"), ChatMessage("user", "<question>\n質問\n</question>")),
+    topic="デマンド交通の拡充について",
+    question="デマンド型乗合タクシーの運行地区を拡大すべきと考えるが、市の見解を伺う。",
+    member="青木 健一",
+    answerer="市長",
+    sources=(),
+    style=STYLE,
+)
+FAST_RETRY = {"retry-after-ms": "10"}
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer() as srv:
+        yield srv
+
+
+def compatible(server: FakeOpenAIServer, **overrides: object) -> Settings:
+    values = {"LLM_PROVIDER": "openai", "OPENAI_BASE_URL": server.base_url, "OPENAI_MODEL": "city-llm", "LLM_MAX_RETRIES": 2}
+    return Settings(**{**values, **overrides})
+
+
+def run(provider: Provider, request: DraftRequest = REQUEST) -> tuple[list[str], Generation]:
+    pieces: list[str] = []
+    stream = provider.stream(request)
+    while True:
+        try:
+            pieces.append(next(stream))
+        except StopIteration as done:
+            return pieces, done.value
+
+
+def test_streaming_yields_pieces_and_reports_usage(server: FakeOpenAIServer) -> None:
+    server.queue(Reply(text="本市といたしましても重要な課題であると認識しております。", usage=(321, 45), model="city-llm-2025"))
+    pieces, generation = run(make_provider(compatible(server, OPENAI_API_KEY="sk-city")))
+    assert len(pieces) > 1  # written as the model writes, not all at once
+    assert "".join(pieces) == "本市といたしましても重要な課題であると認識しております。"
+    assert generation == Generation(model="city-llm-2025", tokens_in=321, tokens_out=45)
+    received = server.requests[-1]
+    assert received.path == "/v1/chat/completions"
+    assert received.headers["authorization"] == "Bearer sk-city"
+    assert received.body["model"] == "city-llm"
+    assert received.body["stream"] is True and received.body["stream_options"] == {"include_usage": True}
+    assert received.messages == [{"role": "system", "content": "指示"}, {"role": "user", "content": "<question>\n質問\n</question>"}]
+
+
+def test_gateway_answering_plain_json_is_accepted(server: FakeOpenAIServer) -> None:
+    server.queue(Reply(text="一括で返る答弁です。", mode="json", usage=(10, 5)))
+    pieces, generation = run(make_provider(compatible(server)))
+    assert pieces == ["一括で返る答弁です。"]
+    assert (generation.tokens_in, generation.tokens_out) == (10, 5)
+
+
+def test_azure_path_api_key_header_and_deployment(server: FakeOpenAIServer) -> None:
+    settings = Settings(
+        LLM_PROVIDER="azure",
+        AZURE_OPENAI_ENDPOINT=server.root,
+        AZURE_OPENAI_API_VERSION="2024-10-21",
+        OPENAI_API_KEY="azure-secret",
+        OPENAI_MODEL="toben-gpt4o",
+    )
+    provider = make_provider(settings)
+    pieces, _ = run(provider)
+    assert "".join(pieces) == server.default_text
+    received = server.requests[-1]
+    assert received.path == "/openai/deployments/toben-gpt4o/chat/completions"
+    assert received.query == {"api-version": ["2024-10-21"]}
+    assert received.headers["api-key"] == "azure-secret"
+    assert "authorization" not in received.headers
+    assert provider.kind == "azure"
+
+
+def test_429_then_success_is_retried(server: FakeOpenAIServer) -> None:
+    server.queue(Reply(status=429, headers=FAST_RETRY), Reply(status=503, headers=FAST_RETRY), Reply(text="三度目で届きました。"))
+    pieces, _ = run(make_provider(compatible(server)))
+    assert "".join(pieces) == "三度目で届きました。"
+    assert len(server.requests) == 3
+    assert server.requests[0].body == server.requests[2].body
+
+
+def test_rate_limit_that_persists_is_explained_in_japanese(server: FakeOpenAIServer) -> None:
+    server.queue(*[Reply(status=429, headers=FAST_RETRY)] * 3)
+    with pytest.raises(ProviderError) as info:
+        run(make_provider(compatible(server)))
+    assert len(server.requests) == 3  # one try and LLM_MAX_RETRIES=2 retries
+    assert "利用上限" in info.value.message and "保存していません" in info.value.message
+
+
+def test_server_error_is_explained(server: FakeOpenAIServer) -> None:
+    server.queue(*[Reply(status=500, headers=FAST_RETRY)] * 2)
+    with pytest.raises(ProviderError) as info:
+        run(make_provider(compatible(server, LLM_MAX_RETRIES=1)))
+    assert "障害" in info.value.message and "500" in info.value.message
+
+
+def test_timeout_is_explained(server: FakeOpenAIServer) -> None:
+    server.queue(Reply(delay=2.0))
+    with pytest.raises(ProviderError) as info:
+        run(make_provider(compatible(server, LLM_TIMEOUT_SECONDS=0.3, LLM_MAX_RETRIES=0)))
+    assert "0.3秒以内に応答しませんでした" in info.value.message
+
+
+def test_unknown_deployment_is_explained(server: FakeOpenAIServer) -> None:
+    server.queue(Reply(status=404))
+    with pytest.raises(ProviderError) as info:
+        run(make_provider(compatible(server)))
+    assert "city-llm" in info.value.message and "OPENAI_MODEL" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (Reply(text="途中で切れる長い答弁の下書きでございます。", truncate=True), "最後まで届きません"),
+        (Reply(text="上限で切れた答弁", finish_reason="length"), "出力の上限"),
+        (Reply(text="止められた答弁", finish_reason="content_filter"), "内容フィルタ"),
+    ],
+)
+def test_a_stream_that_does_not_finish_never_returns_a_generation(server: FakeOpenAIServer, reply: Reply, expected: str) -> None:
+    server.queue(reply)
+    with pytest.raises(ProviderError) as info:
+        run(make_provider(compatible(server)))
+    assert expected in info.value.message
+
+
+def test_missing_settings_are_named() -> None:
+    with pytest.raises(CouncilbotError, match="OPENAI_MODEL"):
+        make_provider(Settings(LLM_PROVIDER="openai", OPENAI_API_KEY="k"))
+    with pytest.raises(CouncilbotError, match="OPENAI_API_KEY"):
+        make_provider(Settings(LLM_PROVIDER="openai", OPENAI_MODEL="gpt-4o"))
+    with pytest.raises(CouncilbotError, match="AZURE_OPENAI_ENDPOINT"):
+        make_provider(Settings(LLM_PROVIDER="azure", OPENAI_MODEL="d", OPENAI_API_KEY="k", AZURE_OPENAI_API_VERSION="v"))
+
+
+def test_offline_is_the_default_and_sends_nothing() -> None:
+    provider = make_provider(Settings())
+    assert isinstance(provider, OfflineDrafter)
+    assert provider.origin == "offline" and not provider.sends_text
+    assert "生成AI不使用" in provider.model
+
+
+def test_offline_composes_from_sources_in_answer_form() -> None:
+    source = GroundingSource(
+        key="R5-6-3-1-1",
+        title="地域公共交通について",
+        question="デマンド交通を伺う",
+        answer=(
+            "地域公共交通についてお答えいたします。本市では、令和4年度からデマンド型乗合タクシーを市内3地区で運行しております。"
+            "令和5年度の利用者数は延べ12,000人でございました。一方で、運転手の確保が課題となっております。"
+            "今後も、交通事業者と連携しながら着実に推進してまいります。"
+        ),
+    )
+    other = GroundingSource(key="R4-9-1-1", title="図書館", question="開館時間", answer="図書館の開館時間を延長しております。")
+    request = DraftRequest(**{**REQUEST.__dict__, "sources": (source, other)})
+    pieces, generation = run(OfflineDrafter(), request)
+    text = "".join(pieces)
+    assert len(pieces) > 3 and generation.tokens_in is None
+    assert text == "".join(run(OfflineDrafter(), request)[0])  # deterministic
+    lines = text.splitlines()
+    assert lines[0] == "青木 健一議員の御質問のうち、デマンド交通の拡充についてお答えいたします。"
+    assert "令和4年度からデマンド型乗合タクシーを市内3地区で運行しております。" in text  # the source's own facts
+    assert "運転手の確保が課題" in text
+    assert lines[-2].endswith("着実に推進してまいります。")  # the source's stance: 推進
+    assert lines[-1] == "【参照】R5-6-3-1-1"  # cites what it used, not what it did not
+
+
+def test_offline_without_sources_leaves_a_visible_gap() -> None:
+    text = "".join(run(OfflineDrafter())[0])
+    assert "（要確認）" in text
+    assert text.rstrip().endswith("【参照】なし")
+    assert "検討してまいります" in text  # the style guide's default stance
+
+
+def test_topic_of_title() -> None:
+    assert topic_of("地域公共交通の維持について") == "地域公共交通の維持"
+    assert topic_of("防災対策に関して伺う") == "防災対策"
