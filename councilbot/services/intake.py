@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from councilbot.domain.intake_parse import QUESTION_TYPES, KnownMember
@@ -153,8 +154,8 @@ def register_question(db: Session, settings: Settings, user: User, data: Questio
         )
     question = Question(
         key=_new_key(db, session, member, item),
-        session=session,
-        member=member,
+        session_id=session.id,
+        member_id=member.id,
         question_type=qtype,
         speaking_order=data.speaking_order or _next_speaking_order(db, session, member, qtype),
         item_no=item.format(),
@@ -167,8 +168,17 @@ def register_question(db: Session, settings: Settings, user: User, data: Questio
         source_ref=data.source_ref,
         created_by_id=user.id,
     )
-    db.add(question)
-    db.flush()
+    try:
+        # A savepoint: when the same delivery is being registered by another
+        # process at this moment, its unique source_ref wins and we return it.
+        with db.begin_nested():
+            db.add(question)
+            db.flush()
+    except IntegrityError:
+        existing = db.scalar(select(Question).where(Question.source_ref == data.source_ref)) if data.source_ref else None
+        if existing is None:
+            raise InvalidInput(f"{member.name}議員の{qtype} {item.format()} は、同時に別の操作で登録されました。一覧を確かめてください。") from None
+        return IntakeResult(existing, created=False)
     duplicates = find_duplicates(db, question)
     for other, score in duplicates:
         db.add(QuestionLink(question_id=question.id, other_id=other.id, score=round(score, 3)))
@@ -191,7 +201,7 @@ def import_notice(
         for item in member_block.items:
             data = QuestionInput(
                 session_name=name,
-                seat=member_block.seat,
+                seat=int(member_block.seat.removesuffix("番")),
                 member_name=member_block.name,
                 question_type=member_block.question_type,
                 item_no=item.item_no,

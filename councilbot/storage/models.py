@@ -58,7 +58,7 @@ class CouncilSession(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)  # 令和8年12月定例会
     kind: Mapped[str] = mapped_column(String(20), default="定例会")
-    era_code: Mapped[str] = mapped_column(String(4))  # "R8-12": the key prefix
+    era_code: Mapped[str] = mapped_column(String(20))  # "R8-12": the key prefix
     opens: Mapped[dt.date | None] = mapped_column(Date)
     answer_deadline: Mapped[dt.datetime | None]  # 答弁締切
     review_meeting: Mapped[dt.datetime | None]  # 答弁検討会
@@ -329,3 +329,31 @@ class OrgSetting(Base):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# --- Scheduling (issue 7) ---
+
+
+class SchedulerLease(Base):
+    """Who runs the scheduler: one holder at a time, until ``expires_at`` unless renewed."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[dt.datetime]
+    acquired_at: Mapped[dt.datetime]
+
+
+class SentNotification(Base):
+    """One reminder message claimed for sending: the unique key makes it go out once, whichever process runs."""
+
+    __tablename__ = "sent_notifications"
+    __table_args__ = (UniqueConstraint("job_key", "fire_at", name="uq_sent_notification"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_key: Mapped[str] = mapped_column(String(200))  # e.g. session:3:deadline_eve|dept:5
+    fire_at: Mapped[dt.datetime]  # the reminder's planned time
+    holder: Mapped[str] = mapped_column(String(200))  # the process that sent it
+    claimed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]

@@ -37,7 +37,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('era_code', sa.String(length=4), nullable=False),
+    sa.Column('era_code', sa.String(length=20), nullable=False),
     sa.Column('opens', sa.Date(), nullable=True),
     sa.Column('answer_deadline', sa.DateTime(), nullable=True),
     sa.Column('review_meeting', sa.DateTime(), nullable=True),

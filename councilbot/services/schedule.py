@@ -1,0 +1,431 @@
+"""Reminders (リマインド): what each one says, to whom, and the scheduled jobs that carry them.
+
+The timing rules are in domain/schedule.py. Here:
+
+- ``compose``: at the moment a job fires, re-read the database and write the
+  messages it sends now — per division the unfinished items and their stage,
+  the overdue list for General Affairs, the morning digest. A job whose
+  session moved or closed composes nothing.
+- ``claim`` / ``mark_sent`` / ``release_claim``: each message's unique row
+  (SentNotification), so it goes out once even when two processes fire it.
+- ``sync_jobs`` / ``list_jobs``: the APScheduler jobs follow the sessions —
+  added, moved to the new time, or removed when the session closes.
+
+The core knows no chat tool: messages go through a ``Notifier``, which the
+Slack adapter's ChatNotifier satisfies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from councilbot.domain.permissions import ROLE_GENERAL_AFFAIRS
+from councilbot.domain.schedule import (
+    DIGEST_JOB_ID,
+    DIGEST_TIME,
+    DIGEST_WEEKDAYS,
+    KIND_LABELS,
+    MISFIRE_GRACE,
+    PlannedReminder,
+    ReminderKind,
+    digest_slot,
+    is_due,
+    parse_session_job_id,
+    session_reminders,
+)
+from councilbot.domain.workflow import State
+from councilbot.services.status import UNASSIGNED, OverdueItem, question_label, session_status
+from councilbot.storage.models import CouncilSession, Department, Question, SentNotification, User
+
+log = logging.getLogger(__name__)
+
+# Work that lies with the responsible division and its approval chain.
+DIVISION_WORK_STATES = (State.ASSIGNED, State.DRAFTING, State.IN_REVIEW)
+WEEKDAYS = "月火水木金土日"
+STATUS_HINT = "進捗は `/council status` でいつでも確認できます。"
+
+
+# --- delivery -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for people: plain text, laid out by the chat adapter."""
+
+    text: str
+
+    def payload(self) -> dict[str, Any]:
+        return {"text": self.text}
+
+
+class Notifier(Protocol):
+    """Where reminders go: a division's channel, or one person."""
+
+    def post_to_channel(self, channel: str, message: Notice) -> object: ...
+
+    def post_to_user(self, user_id: str, message: Notice) -> object: ...
+
+
+@dataclass(frozen=True)
+class Recipient:
+    kind: Literal["channel", "user"]
+    target: str  # channel id or chat user id
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.target}"
+
+
+@dataclass(frozen=True)
+class Message:
+    job_id: str
+    fire_at: dt.datetime  # the reminder's planned time: with ``key`` it makes the message unique
+    recipient: Recipient
+    text: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.job_id}|{self.recipient.key}"
+
+    def send(self, notifier: Notifier) -> None:
+        if self.recipient.kind == "channel":
+            notifier.post_to_channel(self.recipient.target, Notice(self.text))
+        else:
+            notifier.post_to_user(self.recipient.target, Notice(self.text))
+
+
+def claim(db: Session, message: Message, holder: str) -> bool:
+    """Record the message as being sent; False when some process already did."""
+    try:
+        with db.begin_nested():
+            db.add(SentNotification(job_key=message.key, fire_at=message.fire_at, holder=holder))
+    except IntegrityError:
+        return False
+    return True
+
+
+def mark_sent(db: Session, message: Message, now: dt.datetime) -> None:
+    db.execute(
+        update(SentNotification)
+        .where(SentNotification.job_key == message.key, SentNotification.fire_at == message.fire_at)
+        .values(sent_at=now)
+    )
+
+
+def release_claim(db: Session, message: Message) -> None:
+    """The chat tool refused the message: let a later run try again."""
+    db.execute(
+        delete(SentNotification).where(
+            SentNotification.job_key == message.key, SentNotification.fire_at == message.fire_at, SentNotification.sent_at.is_(None)
+        )
+    )
+
+
+# --- wording --------------------------------------------------------------------
+
+
+def when_label(value: dt.datetime, tz: ZoneInfo, *, year: bool = False) -> str:
+    """「11月27日（金）17:00」 in local time."""
+    t = value.astimezone(tz)
+    day = f"{t.year}年{t.month}月{t.day}日" if year else f"{t.month}月{t.day}日"
+    return f"{day}（{WEEKDAYS[t.weekday()]}）{t.hour}:{t.minute:02d}"
+
+
+def _relative_day(target: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> str:
+    days = (target.astimezone(tz).date() - now.astimezone(tz).date()).days
+    return {0: "本日 ", 1: "明日 "}.get(days, "")
+
+
+def _overdue_line(o: OverdueItem) -> str:
+    division = "担当未定" if o.department == UNASSIGNED else o.department
+    return f"・{o.key}　{o.title}（{division}・{o.label}）"
+
+
+def _item_line(db: Session, q: Question) -> str:
+    return f"・{q.key}　{q.title}（{q.member.seat_label} {q.member.name}議員）— {question_label(db, q)}"
+
+
+# --- who receives ------------------------------------------------------------------
+
+
+def _active_users(db: Session) -> list[User]:
+    return [u for u in db.scalars(select(User).where(User.active.is_(True)).order_by(User.id)) if u.chat_id != "cli"]
+
+
+def division_recipients(db: Session, department: Department) -> list[Recipient]:
+    """The division's channel; without one, each of its registered staff directly."""
+    if department.channel:
+        return [Recipient("channel", department.channel)]
+    return [Recipient("user", u.chat_id) for u in _active_users(db) if u.department_id == department.id]
+
+
+def general_affairs_recipients(db: Session) -> list[Recipient]:
+    channels = db.scalars(
+        select(Department.channel).where(Department.is_general_affairs.is_(True), Department.channel.is_not(None)).order_by(Department.id)
+    ).all()
+    if channels:
+        return [Recipient("channel", c) for c in dict.fromkeys(channels)]
+    return [Recipient("user", u.chat_id) for u in _active_users(db) if ROLE_GENERAL_AFFAIRS in (u.roles or [])]
+
+
+def _division_work(db: Session, session_ids: Iterable[int], states: Iterable[State]) -> dict[Department, list[Question]]:
+    questions = db.scalars(
+        select(Question)
+        .where(
+            Question.session_id.in_(list(session_ids)),
+            Question.status.in_([s.value for s in states]),
+            Question.responsible_department_id.is_not(None),
+        )
+        .order_by(Question.speaking_order, Question.key)
+    )
+    work: dict[Department, list[Question]] = defaultdict(list)
+    for q in questions:
+        work[q.responsible_department].append(q)  # type: ignore[index]
+    return dict(sorted(work.items(), key=lambda kv: kv[0].id))
+
+
+def _unassigned(db: Session, session_id: int) -> list[Question]:
+    return list(
+        db.scalars(select(Question).where(Question.session_id == session_id, Question.status == State.RECEIVED.value).order_by(Question.key))
+    )
+
+
+# --- composing each reminder ----------------------------------------------------------
+
+
+def _deadline_messages(db: Session, session: CouncilSession, plan: PlannedReminder, tz: ZoneInfo, now: dt.datetime) -> list[Message]:
+    assert session.answer_deadline is not None
+    deadline = f"{_relative_day(session.answer_deadline, now, tz)}{when_label(session.answer_deadline, tz)}"
+    title = "【答弁締切のお知らせ】"
+    messages: list[Message] = []
+    work = _division_work(db, [session.id], DIVISION_WORK_STATES)
+    for department, items in work.items():
+        text = "\n".join(
+            [
+                f"{title}{session.name}の答弁締切は{deadline}です。",
+                f"{department.name}で未完了の質問が{len(items)}件あります。",
+                "",
+                *(_item_line(db, q) for q in items),
+                "",
+                "締切までに答弁の作成と決裁をお願いします。" + STATUS_HINT,
+            ]
+        )
+        messages += [Message(plan.job_id, plan.fire_at, r, text) for r in division_recipients(db, department)]
+    unassigned = _unassigned(db, session.id)
+    if work or unassigned:
+        lines = [f"{title}{session.name}の答弁締切（{deadline}）に向けた未完了の状況です。", ""]
+        if unassigned:
+            lines.append(f"・担当未定 {len(unassigned)}件: " + "、".join(q.key for q in unassigned))
+        for department, items in work.items():
+            counts: dict[str, int] = defaultdict(int)
+            for q in items:
+                counts[question_label(db, q)] += 1
+            lines.append(f"・{department.name} {len(items)}件（" + "、".join(f"{k} {v}" for k, v in counts.items()) + "）")
+        if work:
+            lines += ["", "各担当課には未完了の質問を通知しました。"]
+        if unassigned:
+            lines.append("担当未定の質問は、担当課の決定をお願いします。")
+        text = "\n".join(lines)
+        messages += [Message(plan.job_id, plan.fire_at, r, text) for r in general_affairs_recipients(db)]
+    return messages
+
+
+def _overdue_messages(db: Session, session: CouncilSession, plan: PlannedReminder, tz: ZoneInfo, now: dt.datetime) -> list[Message]:
+    overdue = session_status(db, session.name, now=now).overdue
+    if not overdue:
+        return []
+    assert session.answer_deadline is not None
+    text = "\n".join(
+        [
+            f"【締切超過のご報告】{session.name}の答弁締切（{when_label(session.answer_deadline, tz)}）を過ぎて、"
+            f"校了していない質問が{len(overdue)}件あります。",
+            "",
+            *(_overdue_line(o) for o in overdue),
+            "",
+            "担当課への状況確認をお願いします。" + STATUS_HINT,
+        ]
+    )
+    return [Message(plan.job_id, plan.fire_at, r, text) for r in general_affairs_recipients(db)]
+
+
+def _review_messages(db: Session, session: CouncilSession, plan: PlannedReminder, tz: ZoneInfo, now: dt.datetime) -> list[Message]:
+    assert session.review_meeting is not None
+    meeting = f"{_relative_day(session.review_meeting, now, tz)}{when_label(session.review_meeting, tz)}"
+    messages: list[Message] = []
+    for department, items in _division_work(db, [session.id], DIVISION_WORK_STATES).items():
+        text = "\n".join(
+            [
+                f"【答弁検討会のお知らせ】{meeting}から{session.name}の答弁検討会を行います。",
+                f"{department.name}で決裁が済んでいない質問が{len(items)}件あります。",
+                "",
+                *(_item_line(db, q) for q in items),
+                "",
+                "検討会までに答弁案の確認をお願いします。" + STATUS_HINT,
+            ]
+        )
+        messages += [Message(plan.job_id, plan.fire_at, r, text) for r in division_recipients(db, department)]
+    return messages
+
+
+def _digest_messages(db: Session, slot: dt.datetime, tz: ZoneInfo, now: dt.datetime) -> list[Message]:
+    sessions = list(db.scalars(select(CouncilSession).where(CouncilSession.closed.is_(False)).order_by(CouncilSession.id)))
+    if not sessions:
+        return []
+    heading = f"【朝の進捗】{when_label(slot, tz)}時点"
+    messages: list[Message] = []
+    by_id = {s.id: s for s in sessions}
+    for department, items in _division_work(db, by_id, DIVISION_WORK_STATES).items():
+        lines = [f"{heading}の{department.name}の議会答弁です。未完了 {len(items)}件。"]
+        for session_id in dict.fromkeys(q.session_id for q in items):
+            session = by_id[session_id]
+            due = f"答弁締切 {when_label(session.answer_deadline, tz)}" if session.answer_deadline else "答弁締切 未定"
+            lines += ["", f"■ {session.name}（{due}）"]
+            lines += [_item_line(db, q) for q in items if q.session_id == session_id]
+        lines += ["", STATUS_HINT]
+        text = "\n".join(lines)
+        messages += [Message(DIGEST_JOB_ID, slot, r, text) for r in division_recipients(db, department)]
+    summary: list[str] = []
+    for session in sessions:
+        report = session_status(db, session.name, now=now)
+        total = sum(report.totals.values())
+        if not total:
+            continue
+        summary += ["", f"■ {session.name}　全{total}件: " + "、".join(f"{k} {v}" for k, v in report.totals.items())]
+        if report.overdue:
+            summary += [f"　期限超過 {len(report.overdue)}件:", *(_overdue_line(o) for o in report.overdue)]
+    if summary:
+        text = "\n".join([f"{heading}の議会答弁の状況です。", *summary, "", STATUS_HINT])
+        messages += [Message(DIGEST_JOB_ID, slot, r, text) for r in general_affairs_recipients(db)]
+    return messages
+
+
+_COMPOSERS: dict[ReminderKind, Callable[[Session, CouncilSession, PlannedReminder, ZoneInfo, dt.datetime], list[Message]]] = {
+    ReminderKind.DEADLINE_EVE: _deadline_messages,
+    ReminderKind.DEADLINE_DAY: _deadline_messages,
+    ReminderKind.OVERDUE: _overdue_messages,
+    ReminderKind.REVIEW_EVE: _review_messages,
+}
+
+
+def planned_for(session: CouncilSession, tz: ZoneInfo) -> list[PlannedReminder]:
+    return session_reminders(
+        session.id,
+        answer_deadline=session.answer_deadline,
+        review_meeting=session.review_meeting,
+        closed=session.closed,
+        tz=tz,
+    )
+
+
+def compose(db: Session, job_id: str, *, now: dt.datetime, tz: ZoneInfo) -> list[Message]:
+    """What the job ``job_id`` sends at ``now``, from the data as it is now (nothing when not due)."""
+    if job_id == DIGEST_JOB_ID:
+        slot = digest_slot(now, tz)
+        return _digest_messages(db, slot, tz, now) if is_due(slot, now) else []
+    parsed = parse_session_job_id(job_id)
+    session = db.get(CouncilSession, parsed[0]) if parsed else None
+    if parsed is None or session is None:
+        return []
+    plan = next((p for p in planned_for(session, tz) if p.kind == parsed[1]), None)
+    if plan is None or not is_due(plan.fire_at, now):
+        return []  # closed, moved later, or too late to be worth sending
+    return _COMPOSERS[plan.kind](db, session, plan, tz, now)
+
+
+# --- the jobs -----------------------------------------------------------------------
+
+
+@dataclass
+class SyncReport:
+    added: list[str]
+    moved: list[str]
+    removed: list[str]
+
+
+def _job_options() -> dict[str, Any]:
+    return {"misfire_grace_time": int(MISFIRE_GRACE.total_seconds()), "coalesce": True, "max_instances": 1, "replace_existing": True}
+
+
+def sync_jobs(scheduler: BaseScheduler, db: Session, *, now: dt.datetime, tz: ZoneInfo, func: str) -> SyncReport:
+    """Make the scheduled jobs match the sessions; ``func`` is the job function's textual reference."""
+    report = SyncReport([], [], [])
+    sessions = db.scalars(select(CouncilSession).where(CouncilSession.closed.is_(False)))
+    planned = {p.job_id: p for s in sessions for p in planned_for(s, tz)}
+    existing = {job.id: job for job in scheduler.get_jobs()}
+    for job_id in existing:
+        if parse_session_job_id(job_id) and job_id not in planned:
+            try:
+                scheduler.remove_job(job_id)
+            except JobLookupError:  # another process removed it first
+                continue
+            report.removed.append(job_id)
+    for job_id, plan in planned.items():
+        job = existing.get(job_id)
+        if job is not None and job.next_run_time != plan.fire_at:
+            scheduler.reschedule_job(job_id, trigger=DateTrigger(run_date=plan.fire_at, timezone=tz))
+            report.moved.append(job_id)
+        elif job is None and plan.fire_at > now:
+            # A job already fired is gone from the store; only future ones are (re)added.
+            scheduler.add_job(func, DateTrigger(run_date=plan.fire_at, timezone=tz), args=[job_id], id=job_id, name=KIND_LABELS[plan.kind], **_job_options())
+            report.added.append(job_id)
+    if DIGEST_JOB_ID not in existing:
+        trigger = CronTrigger(day_of_week=DIGEST_WEEKDAYS, hour=DIGEST_TIME.hour, minute=DIGEST_TIME.minute, timezone=tz)
+        scheduler.add_job(func, trigger, args=[DIGEST_JOB_ID], id=DIGEST_JOB_ID, name=KIND_LABELS[DIGEST_JOB_ID], **_job_options())
+        report.added.append(DIGEST_JOB_ID)
+    return report
+
+
+@dataclass
+class JobRow:
+    job_id: str
+    label: str
+    at: dt.datetime  # planned time (the digest: its next run)
+    state: str  # 予定 / 送信済 / 時刻経過
+
+
+@dataclass
+class SessionJobs:
+    session: CouncilSession
+    jobs: list[JobRow]
+
+
+def list_jobs(scheduler: BaseScheduler, db: Session, *, now: dt.datetime, tz: ZoneInfo) -> tuple[list[SessionJobs], JobRow | None]:
+    """Every open session's reminders with their state, and the morning digest's next run."""
+    scheduled = {job.id: job for job in scheduler.get_jobs()}
+    sent: dict[tuple[str, dt.datetime], int] = defaultdict(int)
+    for key, fire_at in db.execute(
+        select(SentNotification.job_key, SentNotification.fire_at).where(
+            SentNotification.job_key.like("session:%"), SentNotification.sent_at.is_not(None)
+        )
+    ):
+        sent[(key.split("|")[0], fire_at)] += 1
+    result: list[SessionJobs] = []
+    for session in db.scalars(select(CouncilSession).where(CouncilSession.closed.is_(False)).order_by(CouncilSession.id)):
+        rows = []
+        for plan in planned_for(session, tz):
+            delivered = sent.get((plan.job_id, plan.fire_at), 0)
+            if plan.job_id in scheduled:
+                state = "予定"
+            elif delivered:
+                state = f"送信済（{delivered}件）"
+            else:
+                state = "時刻経過" if plan.fire_at <= now else "未登録"
+            rows.append(JobRow(plan.job_id, KIND_LABELS[plan.kind], plan.fire_at, state))
+        result.append(SessionJobs(session, rows))
+    digest = scheduled.get(DIGEST_JOB_ID)
+    digest_row = JobRow(DIGEST_JOB_ID, KIND_LABELS[DIGEST_JOB_ID], digest.next_run_time, "予定") if digest and digest.next_run_time else None
+    return result, digest_row

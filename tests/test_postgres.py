@@ -1,0 +1,131 @@
+"""The workflow's concurrency guarantees, for real, on PostgreSQL: two connections racing.
+
+SQLite serialises writers, so these races can only be shown on a server that
+runs transactions side by side.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from councilbot.errors import StaleVersion
+from councilbot.services import assignment, intake, review
+from councilbot.services.common import get_question, get_user
+from councilbot.storage.db import make_engine, session_scope
+from councilbot.storage.models import ApprovalStamp, Question
+from tests.pg import wait_for_lock_waiters
+
+pytestmark = pytest.mark.postgres
+
+BODY = "避難所における女性や高齢者、障がいのある方への配慮について、現状と課題、今後の取組を伺う。"
+
+
+def _question_input(source_ref: str | None = None) -> intake.QuestionInput:
+    return intake.QuestionInput(
+        session_name="令和8年12月定例会", seat=16, question_type="一般質問", item_no="1-(1)-①",
+        title="避難所運営について", body=BODY, source_ref=source_ref,
+    )
+
+
+def _in_thread(fn) -> tuple[threading.Thread, dict]:  # type: ignore[no-untyped-def]
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = fn()
+        except Exception as exc:  # handed to the test thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+@pytest.fixture
+def at_mayor_stage(pg_org):
+    """A mayor's answer waiting for the 市長 stamp, which the mayor and the secretary both hold."""
+    with session_scope(pg_org) as db:
+        key = intake.register_question(db, pg_org, get_user(db, "UGA1"), _question_input()).question.key
+    for user, action, kwargs in (
+        ("UGA1", assignment.assign, {"department": "危機管理課", "answerer": "市長"}),
+        ("UKK1", review.save_revision, {"answer": "お答えいたします。避難所の運営につきましては…"}),
+        ("UKK1", review.submit, {}),
+        ("UKK2", review.approve, {}),
+        ("USB1", review.approve, {}),
+    ):
+        with session_scope(pg_org) as db:
+            args = (kwargs.pop("department"),) if "department" in kwargs else ()
+            action(db, get_user(db, user), key, *args, **kwargs)
+    return pg_org, key
+
+
+def test_two_approvers_at_once_one_wins_the_other_is_told_to_reload(at_mayor_stage):
+    settings, key = at_mayor_stage
+    engine = make_engine(settings.database_url)
+    with session_scope(settings) as db:
+        seen = get_question(db, key).version  # both screens show this version
+    first = Session(engine, expire_on_commit=False)
+    review.approve(first, get_user(first, "UMY1"), key, expected_version=seen)  # holds the row, not yet committed
+
+    def second() -> object:
+        with Session(engine) as db:
+            result = review.approve(db, get_user(db, "USC1"), key, expected_version=seen)
+            db.commit()
+            return result
+
+    thread, outcome = _in_thread(second)
+    wait_for_lock_waiters(settings.database_url)  # the secretary's click waits on the mayor's row lock
+    first.commit()
+    first.close()
+    thread.join()
+    assert isinstance(outcome.get("error"), StaleVersion)
+    assert "読み込み直して" in outcome["error"].message
+    with session_scope(settings) as db:
+        q = get_question(db, key)
+        assert q.status == "approved"
+        mayor_stamps = db.scalars(select(ApprovalStamp).where(ApprovalStamp.question_id == q.id, ApprovalStamp.stage == "市長")).all()
+        assert [s.user.chat_id for s in mayor_stamps] == ["UMY1"]
+
+
+def test_stale_copy_without_row_lock_is_refused_by_the_version_check(at_mayor_stage):
+    """Two sessions read the same version; the later UPDATE finds the version moved (version_id_col)."""
+    settings, key = at_mayor_stage
+    engine = make_engine(settings.database_url)
+    with Session(engine) as a, Session(engine) as b:
+        qa, qb = get_question(a, key), get_question(b, key)  # plain reads: no lock taken
+        qa.title = "避難所運営について（修正）"
+        a.commit()
+        qb.title = "古い画面からの修正"
+        with pytest.raises(StaleDataError):
+            b.flush()
+    with session_scope(settings) as db:
+        assert get_question(db, key).title == "避難所運営について（修正）"
+
+
+def test_the_same_delivery_twice_at_once_creates_one_question(pg_org):
+    engine = make_engine(pg_org.database_url)
+    ref = "slack:C0SOMU:1700000000.0001"
+    first = Session(engine, expire_on_commit=False)
+    made = intake.register_question(first, pg_org, get_user(first, "UGA1"), _question_input(ref))
+
+    def again() -> intake.IntakeResult:
+        with Session(engine, expire_on_commit=False) as db:
+            result = intake.register_question(db, pg_org, get_user(db, "UGA1"), _question_input(ref))
+            db.commit()
+            return result
+
+    thread, outcome = _in_thread(again)
+    wait_for_lock_waiters(pg_org.database_url)  # the retry waits on the first insert's unique key
+    first.commit()
+    first.close()
+    thread.join()
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["value"].created is False
+    assert outcome["value"].question.key == made.question.key
+    with session_scope(pg_org) as db:
+        assert db.scalar(select(func.count()).select_from(Question)) == 1
