@@ -12,6 +12,10 @@ from councilbot.services.org import load_org
 from councilbot.settings import Settings
 from councilbot.storage.db import ensure_schema, session_scope
 
+# Fixtures and hooks kept beside what they serve: PostgreSQL databases (with the line at the
+# end of every run saying whether those tests ran) and the Slack app over HTTP.
+pytest_plugins = ("tests.pg", "tests.slack_helpers")
+
 DATA = Path(__file__).parent / "data"
 SAMPLE = Path(__file__).parent.parent / "councilbot" / "sample_data"
 
@@ -41,3 +45,4 @@ def db(org: Settings) -> Iterator[Session]:
     """One open transaction on the loaded organisation (committed at the end)."""
     with session_scope(org) as session:
         yield session
+

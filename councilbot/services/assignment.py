@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from councilbot.domain.chains import chain_for
+from councilbot.domain.chains import EXECUTIVES, chain_for
 from councilbot.domain.workflow import State
 from councilbot.errors import InvalidInput
 from councilbot.services.common import configured_chains, get_department, get_question, nfkc
@@ -23,6 +24,16 @@ def default_answerer(department: Department) -> str:
     """A division's answers are given by the head of its 部 (総務課 → 総務部長)."""
     head = department.parent or department
     return f"{head.name}長" if head.name.endswith("部") else "市長"
+
+
+def assignable_divisions(db: Session) -> list[Department]:
+    """The divisions (課) that can own an answer: those under a 部 with none below them."""
+    return [d for d in db.scalars(select(Department).order_by(Department.id)) if not d.children and d.parent is not None]
+
+
+def answerer_choices(db: Session) -> list[str]:
+    """Who may be named as answerer: the executives and the head of each division's 部."""
+    return list(dict.fromkeys([*EXECUTIVES, *(default_answerer(d) for d in assignable_divisions(db))]))
 
 
 def suggest(db: Session, settings: Settings, key: str, *, limit: int = 3) -> list:  # list[RouteSuggestion]

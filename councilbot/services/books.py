@@ -22,7 +22,8 @@ from councilbot.domain.workflow import State
 from councilbot.errors import InvalidInput, NotFound
 from councilbot.fsutil import sha256_file
 from councilbot.services.audit import record_audit
-from councilbot.services.common import get_session, nfkc
+from councilbot.domain.permissions import require_general_affairs
+from councilbot.services.common import actor_of, get_session, nfkc
 from councilbot.services.org import city_name
 from councilbot.services.status import question_label
 from councilbot.settings import Settings
@@ -134,6 +135,7 @@ def export_book(
     """Render the book to .docx (and PDF when asked and LibreOffice is present) and record it."""
     from councilbot.adapters.word.writer import convert_to_pdf, render_answer_book
 
+    require_general_affairs(actor_of(user), "答弁書の出力")
     tz = ZoneInfo(settings.tz_name)
     now = dt.datetime.now(tz)
     content = build_book(db, session_name, by=by, only=only, back_data=back_data, draft=draft, today=now.date())

@@ -111,3 +111,19 @@ def user_queue(db: Session, user: User) -> list[QueueItem]:
         if why:
             items.append(QueueItem(q.key, q.title, question_label(db, q), why, q.due_at))
     return items
+
+
+def next_actors(db: Session, question: Question) -> list[User]:
+    """The people who should act on this item now: the stage holder, the drafters, or General Affairs."""
+    ctx = item_context(db, question)
+    state = State(question.status)
+    users = [u for u in db.scalars(select(User).where(User.active.is_(True)).order_by(User.id)) if u.chat_id != "cli"]
+    if state == State.IN_REVIEW and ctx.current_stage:
+        holders = [u for u in users if holds_stage(actor_of(u), ctx.current_stage, ctx)]
+        # The executive first, their secretary after.
+        return sorted(holders, key=lambda u: u.position != ctx.current_stage)
+    if state in (State.ASSIGNED, State.DRAFTING):
+        return [u for u in users if is_drafter(actor_of(u), ctx)]
+    if state in (State.RECEIVED, State.APPROVED):
+        return [u for u in users if actor_of(u).is_general_affairs]
+    return []

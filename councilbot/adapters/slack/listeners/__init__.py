@@ -1,0 +1,13 @@
+"""Wires every group of listeners onto the app. Each module registers one kind of request."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from councilbot.adapters.slack.dispatch import Runtime
+from councilbot.adapters.slack.listeners import actions, commands, events, shortcuts, views
+
+
+def register_listeners(app: App, rt: Runtime) -> None:
+    for group in (commands, shortcuts, actions, views, events):
+        group.register(app, rt)

@@ -1,0 +1,129 @@
+"""Button clicks. Each reads the key and the version the user saw from the button,
+calls one service as the clicking user (who may not be the one it was meant for:
+the service checks), replaces the clicked message's buttons with what was done,
+and tells the next people. Modal-opening buttons open their modal at once,
+while the trigger_id is fresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
+
+from councilbot.adapters.slack import blocks
+from councilbot.adapters.slack.announce import announce
+from councilbot.adapters.slack.dispatch import Runtime, reporting
+from councilbot.adapters.slack.drafts import open_answer_modal, stream_draft
+from councilbot.adapters.slack.idempotency import action_delivery
+from councilbot.adapters.slack.listeners.events import open_intake_modal
+from councilbot.adapters.slack.listeners.replies import ephemeral
+from councilbot.services import assignment, review
+from councilbot.services.common import get_question
+from councilbot.services.review import ActionResult
+from councilbot.services.status import question_label
+from councilbot.storage.models import User
+
+
+def clicked(body: dict[str, Any]) -> dict[str, Any]:
+    return blocks.parse_value((body.get("actions") or [{}])[0].get("value"))
+
+
+def where(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(channel, message ts, thread ts) of the message that holds the button."""
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts")
+    message = body.get("message") or {}
+    return channel, ts, message.get("thread_ts") or ts
+
+
+def register(app: App, rt: Runtime) -> None:
+    tz = rt.settings.tz_name
+
+    def transition(action_id: str, call: Callable[[Session, User, dict[str, Any]], ActionResult], what: str) -> None:
+        """A one-click transition: approve, submit, finalize, assign to the suggested division."""
+
+        @app.action(action_id)
+        def handle(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+            ack()
+            value = clicked(body)
+            channel, ts, _ = where(body)
+            with reporting(ephemeral(respond)):
+
+                def work(db: Session, user: User) -> blocks.Message:
+                    result = call(db, user, value)
+                    if result.step.transition.name == "finalize":
+                        return blocks.finalized(result.question, question_label(db, result.question), tz)
+                    return blocks.stamped(result, what, tz)
+
+                done = rt.run(body["user"]["id"], work, delivery=action_delivery(body))
+                if channel and ts:
+                    rt.notifier.update(channel, ts, done)
+                announce(rt, value["key"])
+
+    transition(blocks.APPROVE, lambda db, u, v: review.approve(db, u, v["key"], expected_version=v.get("version")), "承認")
+    transition(blocks.SUBMIT, lambda db, u, v: review.submit(db, u, v["key"], expected_version=v.get("version")), "確認依頼")
+    transition(blocks.FINALIZE, lambda db, u, v: review.finalize(db, rt.settings, u, v["key"], expected_version=v.get("version")), "校了")
+    transition(
+        blocks.ASSIGN_CONFIRM,
+        lambda db, u, v: assignment.assign(db, u, v["key"], v.get("department", ""), expected_version=v.get("version")),
+        "担当決定",
+    )
+
+    @app.action(blocks.DRAFT)
+    def draft(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        channel, _, thread_ts = where(body)
+        stream_draft(rt, body["user"]["id"], clicked(body)["key"], delivery=action_delivery(body), reply=ephemeral(respond), channel=channel, thread_ts=thread_ts)
+
+    @app.action(blocks.ANSWER_OPEN)
+    def answer(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        channel, _, thread_ts = where(body)
+        open_answer_modal(rt, client, body, clicked(body)["key"], reply=ephemeral(respond), channel=channel, thread_ts=thread_ts)
+
+    def note(action_id: str, kind: str) -> None:
+        """Buttons that need a comment or a reason first: send back, reopen, comment."""
+
+        @app.action(action_id)
+        def handle(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+            ack()
+            value = clicked(body)
+            channel, ts, thread_ts = where(body)
+            with reporting(ephemeral(respond)):
+
+                def work(db: Session, user: User) -> dict[str, Any]:
+                    question = get_question(db, value["key"])
+                    meta = blocks.metadata(kind=kind, key=question.key, version=value.get("version"), channel=channel, ts=ts, thread_ts=thread_ts)
+                    return blocks.note_modal(kind, question, meta)
+
+                client.views_open(trigger_id=body["trigger_id"], view=rt.run(body["user"]["id"], work))
+
+    note(blocks.SEND_BACK_OPEN, "send_back")
+    note(blocks.REOPEN_OPEN, "reopen")
+    note(blocks.COMMENT_OPEN, "comment")
+
+    @app.action(blocks.ASSIGN_OPEN)
+    def assign_other(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        value = clicked(body)
+        channel, ts, _ = where(body)
+        with reporting(ephemeral(respond)):
+
+            def work(db: Session, user: User) -> dict[str, Any]:
+                question = get_question(db, value["key"])
+                divisions = [d.name for d in assignment.assignable_divisions(db)]
+                meta = blocks.metadata(key=question.key, version=value.get("version"), channel=channel, ts=ts)
+                return blocks.assign_modal(question, divisions, assignment.answerer_choices(db), None, meta)
+
+            client.views_open(trigger_id=body["trigger_id"], view=rt.run(body["user"]["id"], work))
+
+    @app.action(blocks.INTAKE_COMPLETE)
+    def intake_complete(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        source = clicked(body)
+        open_intake_modal(rt, client, body, source.get("channel", ""), source.get("ts", ""), reply=ephemeral(respond))

@@ -1,0 +1,166 @@
+"""``/council`` and its subcommands (English words or Japanese aliases).
+
+The acknowledgement is immediate: help and unknown input are answered in the
+acknowledgement itself; modals (ask, answer) are opened right after it while
+the trigger_id is fresh; search, status, draft and export run lazily after it
+and answer through the response_url, the division's channel, or a file upload.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from councilbot.adapters.slack import blocks
+from councilbot.adapters.slack.dispatch import Runtime, reporting
+from councilbot.adapters.slack.drafts import open_answer_modal, stream_draft
+from councilbot.adapters.slack.idempotency import command_delivery
+from councilbot.adapters.slack.listeners.replies import ephemeral
+from councilbot.errors import InvalidInput
+from councilbot.services.books import export_book
+from councilbot.services.search import search_archive
+from councilbot.services.status import session_status
+from councilbot.storage.models import User
+
+COMMAND = "/council"
+SEARCH_LIMIT = 10
+MAX_QUERY = 200
+
+SUBCOMMANDS = {
+    "ask": "ask", "質問": "ask",
+    "draft": "draft", "下書き": "draft",
+    "answer": "answer", "答弁": "answer",
+    "search": "search", "検索": "search",
+    "status": "status", "進捗": "status",
+    "export": "export", "出力": "export",
+    "help": "help", "ヘルプ": "help",
+}
+NEEDS_KEY = {"draft": "下書き", "answer": "答弁"}
+LAZY = frozenset({"draft", "search", "status", "export"})
+
+EXPORT_FLAGS = {"--back-data": "back_data", "バックデータ付き": "back_data", "--draft": "draft", "検討会資料": "draft"}
+EXPORT_BY = {"member": "member", "議員別": "member", "department": "department", "課別": "department"}
+
+
+@dataclass(frozen=True)
+class Invocation:
+    name: str | None  # None: not a subcommand
+    word: str  # what the user typed first
+    arg: str
+
+
+def parse(text: str | None) -> Invocation:
+    words = (text or "").replace("\u3000", " ").strip().split(maxsplit=1)
+    if not words:
+        return Invocation("help", "", "")
+    word = words[0]
+    return Invocation(SUBCOMMANDS.get(word.lower()), word, words[1].strip() if len(words) > 1 else "")
+
+
+@dataclass
+class ExportRequest:
+    session: str | None = None
+    by: str | None = None
+    only: str | None = None
+    flags: dict[str, bool] = field(default_factory=dict)
+
+
+def parse_export(arg: str) -> ExportRequest:
+    try:
+        words = shlex.split(arg.replace("\u3000", " "))
+    except ValueError:
+        raise InvalidInput("出力の指定を読み取れません。引用符の対応を確かめてください。") from None
+    req = ExportRequest()
+    it = iter(words)
+    for word in it:
+        if word in EXPORT_FLAGS:
+            req.flags[EXPORT_FLAGS[word]] = True
+        elif word in EXPORT_BY:
+            req.by = EXPORT_BY[word]
+        elif word in ("--by", "--only"):
+            value = next(it, None)
+            if value is None:
+                raise InvalidInput(f"{word} のあとに値を指定してください。")
+            if word == "--by":
+                req.by = EXPORT_BY.get(value, value)
+            else:
+                req.only = value
+        elif word.startswith("--"):
+            raise InvalidInput(f"出力のオプション「{word}」はありません。`/council help` で使い方を確かめてください。")
+        elif req.session is None:
+            req.session = word
+        else:
+            raise InvalidInput(f"「{word}」を読み取れません。会期は一つだけ指定してください。")
+    return req
+
+
+def register(app: App, rt: Runtime) -> None:
+    def acknowledge(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        inv = parse(body.get("text"))
+        if inv.name is None or inv.name == "help":
+            ack(response_type="ephemeral", **blocks.help_message(inv.word if inv.name is None else None).payload())
+            return
+        if inv.name in NEEDS_KEY and not inv.arg:
+            ack(response_type="ephemeral", **blocks.error_message(f"質問のキーを指定してください（例: `/council {inv.word} R8-12-16-1-2-1`）。").payload())
+            return
+        ack()
+        if inv.name == "ask":
+            client.views_open(trigger_id=body["trigger_id"], view=blocks.question_modal(None, blocks.metadata(channel=body.get("channel_id"))))
+        elif inv.name == "answer":
+            open_answer_modal(rt, client, body, inv.arg, reply=ephemeral(respond))
+
+    def run_lazily(body: dict[str, Any], respond: Respond) -> None:
+        inv = parse(body.get("text"))
+        if inv.name not in LAZY or (inv.name in NEEDS_KEY and not inv.arg):
+            return
+        reply = ephemeral(respond)
+        user_id = body["user_id"]
+        if inv.name == "draft":
+            stream_draft(
+                rt, user_id, inv.arg, delivery=command_delivery(body), reply=reply,
+                on_started=lambda channel: respond(response_type="ephemeral", text=f"`{inv.arg}` の答弁案を <#{channel}> で作成しています。"),
+            )
+            return
+        with reporting(reply):
+            if inv.name == "export":
+                export(rt, body, inv.arg)
+                return
+            message = rt.run(user_id, lambda db, user: _read(rt, db, inv))
+            respond(response_type="ephemeral", **message.payload())
+
+    app.command(COMMAND)(ack=acknowledge, lazy=[run_lazily])
+
+
+def _read(rt: Runtime, db: Session, inv: Invocation) -> blocks.Message:
+    if inv.name == "search":
+        if not inv.arg:
+            raise InvalidInput("検索する語句を指定してください（例: `/council search 避難所 女性`）。")
+        if len(inv.arg) > MAX_QUERY:
+            raise InvalidInput(f"検索語句が長すぎます。{MAX_QUERY}文字以内にしてください。")
+        return blocks.search_results(inv.arg, search_archive(db, rt.settings, inv.arg, limit=SEARCH_LIMIT))
+    return blocks.status_message(session_status(db, inv.arg or None), rt.settings.tz_name)
+
+
+def export(rt: Runtime, body: dict[str, Any], arg: str) -> None:
+    """The book is written, recorded, and then uploaded to the channel where it was asked for."""
+    req = parse_export(arg)
+
+    def work(db: Session, user: User) -> tuple[Any, str]:
+        result = export_book(db, rt.settings, user, req.session, by=req.by, only=req.only, back_data=req.flags.get("back_data", False), draft=req.flags.get("draft", False))
+        return result, result.path.name
+
+    result, name = rt.run(body["user_id"], work, delivery=command_delivery(body))
+    comment = blocks.export_comment(result, req.session or "開会中の会期")
+    try:
+        rt.notifier.upload_file(body["channel_id"], result.path, title=name, comment=comment)
+    except SlackApiError as exc:
+        if exc.response.get("error") not in ("not_in_channel", "channel_not_found"):
+            raise
+        # The bot is not in that channel: hand the book to the person who asked.
+        rt.notifier.upload_file(rt.notifier.dm_channel(body["user_id"]), result.path, title=name, comment=comment)

@@ -1,0 +1,195 @@
+"""Modal submissions: the question, the assignment, the answer, and notes
+(send-back comment, reopen reason, comment).
+
+The service runs before the acknowledgement, so that a refusal can be shown
+in the modal itself (``response_action="errors"``, in Japanese, under the
+field it concerns) and the modal stays open; on success the modal closes and
+the result is posted where the person was working.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from slack_bolt import Ack, App
+from sqlalchemy.orm import Session
+
+from councilbot.adapters.slack import blocks
+from councilbot.adapters.slack.announce import announce
+from councilbot.adapters.slack.dispatch import UNEXPECTED, AlreadyHandled, Runtime, reporting
+from councilbot.adapters.slack.idempotency import view_delivery
+from councilbot.adapters.slack.listeners.events import reply_in_thread, source_ref
+from councilbot.adapters.slack.listeners.replies import to_user
+from councilbot.errors import CouncilbotError
+from councilbot.services import assignment, intake, review
+from councilbot.services.common import get_question, nfkc
+from councilbot.storage.models import User
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Which question-modal field a refusal is about, by what its message names.
+_QUESTION_ERROR_FIELDS = (
+    (("議席", "議員"), "seat"),
+    (("会期",), "session"),
+    (("項目番号", "番号"), "item_no"),
+    (("件名",), "title"),
+    (("種類",), "question_type"),
+)
+
+
+def question_error_field(message: str) -> str:
+    return next((block for words, block in _QUESTION_ERROR_FIELDS if any(w in message for w in words)), "body")
+
+
+def _values(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return body["view"]["state"]["values"]
+
+
+def _text(body: dict[str, Any], block_id: str) -> str:
+    return ((_values(body).get(block_id) or {}).get("value") or {}).get("value") or ""
+
+
+def _selected(body: dict[str, Any], block_id: str) -> list[str]:
+    element = (_values(body).get(block_id) or {}).get("value") or {}
+    chosen = element.get("selected_options") or ([element["selected_option"]] if element.get("selected_option") else [])
+    return [o["value"] for o in chosen]
+
+
+def register(app: App, rt: Runtime) -> None:
+    tz = rt.settings.tz_name
+
+    def attempt(ack: Ack, body: dict[str, Any], work: Callable[[Session, User], T], error_field: Callable[[str], str]) -> T | None:
+        """Run ``work``; on refusal show the reason in the modal and return None."""
+        try:
+            return rt.run(body["user"]["id"], work, delivery=view_delivery(body))
+        except AlreadyHandled:
+            ack()
+        except CouncilbotError as exc:
+            ack(response_action="errors", errors={error_field(exc.message): exc.message})
+        except Exception:
+            log.exception("modal submission failed")
+            ack(response_action="errors", errors={error_field(""): UNEXPECTED})
+        return None
+
+    @app.view(blocks.QUESTION_VIEW)
+    def submit_question(ack: Ack, body: dict[str, Any]) -> None:
+        meta = blocks.parse_value(body["view"].get("private_metadata"))
+        seat = nfkc(_text(body, "seat")).removesuffix("番")
+        if not seat.isdigit():
+            ack(response_action="errors", errors={"seat": "議席番号は数字で入力してください（例: 16）。"})
+            return
+        channel, ts = meta.get("channel"), meta.get("ts")
+        data = intake.QuestionInput(
+            session_name=_text(body, "session").strip() or None,
+            seat=int(seat),
+            question_type=(_selected(body, "question_type") or [""])[0],
+            item_no=_text(body, "item_no"),
+            title=_text(body, "title"),
+            body=_text(body, "body"),
+            source_ref=source_ref(channel, ts) if channel and ts else None,
+        )
+
+        def work(db: Session, user: User) -> tuple[blocks.Message, str | None]:
+            result = intake.register_question(db, rt.settings, user, data)
+            message = blocks.intake_record(result.question, result.duplicates, created=result.created)
+            return message, result.question.key if result.created else None
+
+        outcome = attempt(ack, body, work, question_error_field)
+        if outcome is None:
+            return
+        ack()
+        user_id = body["user"]["id"]
+        with reporting(to_user(rt.notifier, user_id)):
+            if channel and ts:
+                reply_in_thread(rt, channel, ts, outcome)
+                return
+            message, key = outcome
+            if rt.settings.slack_intake_channel:
+                rt.notifier.post_to_channel(rt.settings.slack_intake_channel, message)
+            else:
+                rt.notifier.post_to_user(user_id, message)
+            if key:
+                announce(rt, key)
+
+    @app.view(blocks.ASSIGN_VIEW)
+    def submit_assignment(ack: Ack, body: dict[str, Any]) -> None:
+        meta = blocks.parse_value(body["view"].get("private_metadata"))
+        department = (_selected(body, blocks.DEPARTMENT_BLOCK) or [""])[0]
+        answerer = (_selected(body, blocks.ANSWERER_BLOCK) or [None])[0]
+
+        def work(db: Session, user: User) -> blocks.Message:
+            result = assignment.assign(
+                db, user, meta["key"], department, answerer=answerer,
+                related=_selected(body, blocks.RELATED_BLOCK), expected_version=meta.get("version"),
+            )
+            return blocks.stamped(result, f"{department}の担当に決定", tz)
+
+        done = attempt(ack, body, work, lambda _: blocks.DEPARTMENT_BLOCK)
+        if done is None:
+            return
+        ack()
+        with reporting(to_user(rt.notifier, body["user"]["id"])):
+            if meta.get("channel") and meta.get("ts"):
+                rt.notifier.update(meta["channel"], meta["ts"], done)
+            announce(rt, meta["key"])
+
+    @app.view(blocks.ANSWER_VIEW)
+    def submit_answer(ack: Ack, body: dict[str, Any]) -> None:
+        meta = blocks.parse_value(body["view"].get("private_metadata"))
+        values = _values(body)
+        submit = bool(_selected(body, blocks.SUBMIT_BLOCK))
+
+        def work(db: Session, user: User) -> blocks.Message:
+            review.save_revision(
+                db, user, meta["key"],
+                answer=blocks.joined_input(values, blocks.ANSWER_BLOCK),
+                back_data=blocks.joined_input(values, blocks.BACK_DATA_BLOCK),
+                expected_version=meta.get("version"),
+            )
+            if submit:
+                review.submit(db, user, meta["key"])
+            return blocks.answer_saved(get_question(db, meta["key"]), submit)
+
+        saved = attempt(ack, body, work, lambda _: f"{blocks.ANSWER_BLOCK}_0")
+        if saved is None:
+            return
+        ack()
+        user_id = body["user"]["id"]
+        with reporting(to_user(rt.notifier, user_id)):
+            if meta.get("channel"):
+                rt.notifier.post_to_channel(meta["channel"], saved, thread_ts=meta.get("thread_ts"))
+            else:
+                rt.notifier.post_to_user(user_id, saved)
+            if submit:
+                announce(rt, meta["key"])
+
+    @app.view(blocks.NOTE_VIEW)
+    def submit_note(ack: Ack, body: dict[str, Any]) -> None:
+        meta = blocks.parse_value(body["view"].get("private_metadata"))
+        kind, key, note = meta.get("kind"), meta.get("key", ""), _text(body, blocks.NOTE_BLOCK)
+
+        def work(db: Session, user: User) -> blocks.Message:
+            if kind == "send_back":
+                return blocks.stamped(review.send_back(db, user, key, comment=note, expected_version=meta.get("version")), "差戻し", tz)
+            if kind == "reopen":
+                return blocks.stamped(review.reopen(db, user, key, reason=note, expected_version=meta.get("version")), "校了解除", tz)
+            return blocks.comment_posted(review.add_comment(db, user, key, note), key, tz)
+
+        message = attempt(ack, body, work, lambda _: blocks.NOTE_BLOCK)
+        if message is None:
+            return
+        ack()
+        with reporting(to_user(rt.notifier, body["user"]["id"])):
+            if kind == "comment":
+                if meta.get("channel"):
+                    rt.notifier.post_to_channel(meta["channel"], message, thread_ts=meta.get("thread_ts"))
+                else:
+                    rt.notifier.post_to_user(body["user"]["id"], message)
+                return
+            if meta.get("channel") and meta.get("ts"):
+                rt.notifier.update(meta["channel"], meta["ts"], message)
+            announce(rt, key)

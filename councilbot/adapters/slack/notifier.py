@@ -1,0 +1,56 @@
+"""Sending to Slack: channel posts, direct messages, updates, ephemeral notes and files.
+
+Used by the listeners and by anything else that tells people about their work
+(the reminders). Rate limits are handled by the client's retry handler; a
+message is always sent with fallback text and blocks within Slack's limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from slack_sdk import WebClient
+
+from councilbot.adapters.slack.blocks import Message
+
+
+class ChatNotifier:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def post_to_channel(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
+        """Post and return the message's ``ts``."""
+        response = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False, **message.payload())
+        return str(response["ts"])
+
+    def post_to_user(self, user_id: str, message: Message) -> tuple[str, str]:
+        """A direct message from the bot; returns (channel, ts)."""
+        channel = self.dm_channel(user_id)
+        return channel, self.post_to_channel(channel, message)
+
+    def post_to_users(self, user_ids: Iterable[str], message: Message) -> None:
+        for user_id in dict.fromkeys(user_ids):
+            self.post_to_user(user_id, message)
+
+    def dm_channel(self, user_id: str) -> str:
+        response = self.client.conversations_open(users=user_id)
+        return str(response["channel"]["id"])
+
+    def update(self, channel: str, ts: str, message: Message) -> None:
+        self.client.chat_update(channel=channel, ts=ts, **message.payload())
+
+    def post_ephemeral(self, channel: str, user_id: str, message: Message, *, thread_ts: str | None = None) -> None:
+        self.client.chat_postEphemeral(channel=channel, user=user_id, thread_ts=thread_ts, **message.payload())
+
+    def upload_file(self, channel: str, path: Path, *, title: str, comment: str, thread_ts: str | None = None) -> str:
+        """Upload through files.getUploadURLExternal + files.completeUploadExternal; returns the file id."""
+        response = self.client.files_upload_v2(
+            channel=channel,
+            file=str(path),
+            filename=path.name,
+            title=title,
+            initial_comment=comment,
+            thread_ts=thread_ts,
+        )
+        return str(response["file"]["id"])
