@@ -109,7 +109,8 @@ def build_book(
         members=members,
         include_back_data=back_data,
         is_draft=draft,
-        missing=missing,
+        # The review-meeting book carries unfinished items as 案; only the final book lists them as missing.
+        missing=[] if draft else missing,
     )
 
 
