@@ -278,6 +278,7 @@ def _grounding(result: SearchResult) -> GroundingSource:
         session=result.session or "",
         department=result.department or "",
         score=float(result.score or 0.0),
+        date=result.date.isoformat() if result.date else "",
     )
 
 

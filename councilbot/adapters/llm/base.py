@@ -57,6 +57,7 @@ class GroundingSource:
     session: str = ""
     department: str = ""
     score: float = 0.0
+    date: str = ""  # ISO date of the answer; the newest answer states the current position
 
 
 @dataclass(frozen=True)

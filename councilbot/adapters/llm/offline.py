@@ -101,9 +101,16 @@ def _pick_sentences(
     floor = max(ranked[0].score * _RELEVANCE_FLOOR, 1e-9) if ranked else 0.0
     relevant_sources = {c.rank for c in ranked if c.score >= floor}
     relevant = [c for c in ranked if c.rank in relevant_sources]
-    challenge = next((c for c in relevant if is_challenge(c)), None)
-    facts = [c for c in relevant if c.score > 0 and not is_challenge(c)][:_MAX_STATE_SENTENCES]
-    facts.sort(key=lambda c: (c.rank, c.position))
+    # The same question is often answered again in later sessions, and the later answer
+    # supersedes the earlier one: the current state comes from the newest relevant answer
+    # alone, so a draft never sets an outdated position beside the current one.
+    newest_first = sorted(relevant_sources, key=lambda rank: (sources[rank].date, -rank), reverse=True)
+    recency = {rank: order for order, rank in enumerate(newest_first)}
+    by_recency = sorted(relevant, key=lambda c: (recency[c.rank], -c.score, c.position))
+    challenge = next((c for c in by_recency if is_challenge(c)), None)
+    all_facts = [c for c in by_recency if c.score > 0 and not is_challenge(c)]
+    facts = [c for c in all_facts if c.rank == all_facts[0].rank][:_MAX_STATE_SENTENCES] if all_facts else []
+    facts.sort(key=lambda c: c.position)
     used = [*facts, *([challenge] if challenge else [])]
     keys = list(dict.fromkeys(c.key for c in sorted(used, key=lambda c: c.rank)))
     return [c.sentence for c in facts], challenge.sentence if challenge else None, keys
