@@ -20,12 +20,11 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from councilbot.services.org import load_org
 from councilbot.settings import Settings
-from councilbot.storage.db import ensure_schema, make_engine, session_scope
+from councilbot.storage.db import make_engine
+from tests.support import load_small_org, workspace_settings
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-DATA = Path(__file__).parent / "data"
 
 
 def _conninfo(url: str) -> str:
@@ -66,22 +65,13 @@ def temporary_database() -> Iterator[str]:
 def pg_settings(tmp_path: Path) -> Iterator[Settings]:
     """Settings on a brand-new PostgreSQL database at the current schema."""
     with temporary_database() as url:
-        cfg = Settings(
-            DATABASE_URL=url,
-            INDEX_DIR=tmp_path / "index",
-            EXPORT_DIR=tmp_path / "exports",
-            LLM_PROVIDER="offline",
-        )
-        ensure_schema(cfg)
-        yield cfg
+        yield workspace_settings(url, tmp_path)
 
 
 @pytest.fixture
 def pg_org(pg_settings: Settings) -> Settings:
     """The small test organisation loaded into a PostgreSQL database."""
-    with session_scope(pg_settings) as db:
-        load_org(db, DATA / "org_small.yaml", actor="test")
-    return pg_settings
+    return load_small_org(pg_settings)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]

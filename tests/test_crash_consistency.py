@@ -24,29 +24,23 @@ from councilbot.fsutil import sha256_file
 from councilbot.search.index import open_index
 from councilbot.services.archive import BATCH_SIZE
 from councilbot.services.common import get_session
-from councilbot.services.org import load_org
 from councilbot.settings import Settings
-from councilbot.storage.db import ensure_schema, session_scope
+from councilbot.storage.db import session_scope
 from councilbot.storage.models import AnswerRevision, AuditEntry, ExportRecord, Member, PastAnswer, Question
 from tests.pg import temporary_database
+from tests.support import load_small_org, workspace_settings
 
 ROOT = Path(__file__).parent.parent
-DATA = Path(__file__).parent / "data"
 RECORDS = 12 * BATCH_SIZE
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def cfg(request, tmp_path):
-    def make(url: str) -> Settings:
-        settings = Settings(DATABASE_URL=url, INDEX_DIR=tmp_path / "index", EXPORT_DIR=tmp_path / "exports", LLM_PROVIDER="offline")
-        ensure_schema(settings)
-        return settings
-
     if request.param == "sqlite":
-        yield make(f"sqlite:///{tmp_path}/councilbot.db")
+        yield workspace_settings(f"sqlite:///{tmp_path}/councilbot.db", tmp_path)
     else:
         with temporary_database() as url:
-            yield make(url)
+            yield workspace_settings(url, tmp_path)
 
 
 def _start(settings: Settings, code: str) -> subprocess.Popen[bytes]:
@@ -128,8 +122,7 @@ def _cpu_seconds(pid: int) -> float:
 
 def _big_session(settings: Settings) -> None:
     """A session with many drafted answers, inserted in bulk (the workflow itself is tested elsewhere)."""
-    with session_scope(settings) as db:
-        load_org(db, DATA / "org_small.yaml", actor="test")
+    load_small_org(settings)
     with session_scope(settings) as db:
         session = get_session(db, "令和8年12月定例会")
         member = db.scalar(select(Member).where(Member.seat == 16))

@@ -8,7 +8,7 @@ from councilbot.services.org import city_name, load_org
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import ApprovalChainConfig, CouncilSession, Department, Member, User
 
-from .conftest import DATA
+from tests.support import DATA
 
 
 def test_small_org_loads_everything(org):
