@@ -8,13 +8,26 @@ methods it serves the three other URLs Slack hands out: the upload URL from
 ``files.getUploadURLExternal``, private file downloads, and response_urls.
 
 ``rate_limit_once(method)`` answers that method's next call with HTTP 429 and
-``Retry-After``, as Slack does. Shared with the reminders' tests.
+``Retry-After``, as Slack does; ``fail(method, error, **matching)`` answers
+matching calls with ``{"ok": false, "error": …}``; ``hold(method)`` keeps
+matching calls waiting until the returned event is set, to see what the app
+does before they complete. Shared with the reminders' tests.
+
+Socket Mode: ``apps.connections.open`` (with the app-level token, as Slack
+requires) hands out the ``ws://`` URL of ``FakeSocketMode``, a minimal
+WebSocket server (RFC 6455 handshake, unfragmented text, ping/pong and close
+frames — what slack_sdk's builtin client uses) that sends envelopes and
+records what the app sends back.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +37,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-1-A0TEST-1-test"
 BOT_USER_ID = "UBOT"
 TEAM_ID = "T0TEST"
 
@@ -71,6 +85,9 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._rate_limited: dict[str, int] = {}
+        self._failing: list[tuple[str, str, dict[str, Any]]] = []
+        self._held: list[tuple[str, threading.Event]] = []
+        self.socket_mode = FakeSocketMode()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -82,6 +99,9 @@ class FakeSlack:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for _, release in self._held:
+            release.set()
+        self.socket_mode.close()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -101,6 +121,24 @@ class FakeSlack:
 
     def rate_limit_once(self, method: str, retry_after: int = 0) -> None:
         self._rate_limited[method] = retry_after
+
+    def fail(self, method: str, error: str, **matching: Any) -> None:
+        """Answer every call of ``method`` whose arguments match with Slack's error ``error``."""
+        self._failing.append((method, error, matching))
+
+    def hold(self, method: str) -> threading.Event:
+        """Keep calls of ``method`` (or "response_url") waiting until the returned event is set."""
+        release = threading.Event()
+        self._held.append((method, release))
+        return release
+
+    def _wait_if_held(self, method: str) -> None:
+        for held, release in list(self._held):
+            if held == method:
+                release.wait(timeout=30)
+
+    def _failure(self, method: str, args: dict[str, Any]) -> str | None:
+        return next((e for m, e, match in self._failing if m == method and all(args.get(k) == v for k, v in match.items())), None)
 
     def add_message(self, channel: str, ts: str, text: str, user: str) -> None:
         self.messages[(channel, ts)] = {"type": "message", "channel": channel, "ts": ts, "text": text, "user": user}
@@ -140,6 +178,11 @@ class FakeSlack:
         return f"1700000000.{next(self._ts):06d}"
 
     def _api(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        error = self._failure(method, args)
+        if error:
+            return {"ok": False, "error": error}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_mode.url}
         if method == "auth.test":
             return {"ok": True, "url": "https://test.slack.com/", "team": "test", "user": "councilbot", "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "BBOT"}
         if method in ("chat.postMessage", "chat.postEphemeral"):
@@ -223,6 +266,7 @@ class FakeSlack:
                     return
                 if path.startswith("/response/"):
                     fake._record(Call("response_url", json.loads(raw or b"{}"), headers, raw))
+                    fake._wait_if_held("response_url")
                     self._send(200, b"ok", "text/plain")
                     return
                 method = path.removeprefix("/api/")
@@ -232,9 +276,13 @@ class FakeSlack:
                     retry_after = fake._rate_limited.pop(method)
                     self._send(429, b'{"ok":false,"error":"ratelimited"}', headers={"Retry-After": str(retry_after)})
                     return
-                if headers.get("authorization") != f"Bearer {BOT_TOKEN}":
-                    self._send(200, b'{"ok":false,"error":"invalid_auth"}')
+                # apps.connections.open takes the app-level token and only it; every other method the bot token.
+                token = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+                if headers.get("authorization") != f"Bearer {token}":
+                    error = "not_allowed_token_type" if headers.get("authorization", "").startswith("Bearer x") else "invalid_auth"
+                    self._send(200, json.dumps({"ok": False, "error": error}).encode())
                     return
+                fake._wait_if_held(method)
                 self._send(200, json.dumps(fake._api(method, args), ensure_ascii=False).encode())
 
         return Handler
@@ -256,3 +304,121 @@ def _maybe_json(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+# --- Socket Mode ---------------------------------------------------------------
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
+OP_TEXT, OP_CLOSE, OP_PING, OP_PONG = 0x1, 0x8, 0x9, 0xA
+
+
+class FakeSocketMode:
+    """Slack's Socket Mode endpoint: one WebSocket connection at a time, envelopes out, acks in."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._cv = threading.Condition()
+        self._conn: socket.socket | None = None
+        self._send_lock = threading.Lock()
+        self.received: list[dict[str, Any]] = []  # what the app sent: acks ({"envelope_id", "payload"?})
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self._server.getsockname()[1]}/link/?ticket=test-ticket&app_id=A0TEST"
+
+    def close(self) -> None:
+        self._server.close()
+        with self._cv:
+            if self._conn is not None:
+                self._conn.close()
+
+    # --- what tests do -----------------------------------------------------------
+
+    def wait_connected(self, timeout: float = 15.0) -> None:
+        with self._cv:
+            if not self._cv.wait_for(lambda: self._conn is not None, timeout=timeout):
+                raise AssertionError("the app did not open a Socket Mode connection")
+
+    def send(self, message: dict[str, Any]) -> None:
+        with self._cv:
+            conn = self._conn
+        assert conn is not None, "no Socket Mode connection"
+        self._write(conn, OP_TEXT, json.dumps(message, ensure_ascii=False).encode())
+
+    def wait_ack(self, envelope_id: str, timeout: float = 15.0) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            return next((m for m in self.received if m.get("envelope_id") == envelope_id), None)
+
+        with self._cv:
+            if not self._cv.wait_for(lambda: found() is not None, timeout=timeout):
+                raise AssertionError(f"no acknowledgement of {envelope_id}; received {self.received}")
+            return found()  # type: ignore[return-value]
+
+    # --- the server ----------------------------------------------------------------
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        reader = conn.makefile("rb")
+        reader.readline()  # GET /link/?ticket=… HTTP/1.1
+        headers = {}
+        while line := reader.readline().strip():
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        accept = base64.b64encode(hashlib.sha1((headers["sec-websocket-key"] + WS_GUID).encode()).digest()).decode()
+        conn.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + f"Sec-WebSocket-Accept: {accept}\r\n\r\n".encode()
+        )
+        with self._cv:
+            self._conn = conn
+            self.connections += 1
+            self._cv.notify_all()
+        try:
+            while (frame := _read_frame(reader)) is not None:
+                opcode, data = frame
+                if opcode == OP_TEXT:
+                    with self._cv:
+                        self.received.append(json.loads(data))
+                        self._cv.notify_all()
+                elif opcode == OP_PING:
+                    self._write(conn, OP_PONG, data)
+                elif opcode == OP_CLOSE:
+                    self._write(conn, OP_CLOSE, data[:2])
+                    break
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def _write(self, conn: socket.socket, opcode: int, data: bytes) -> None:
+        """One final, unmasked frame (a server never masks)."""
+        n = len(data)
+        length = bytes([n]) if n < 126 else struct.pack("!BH", 126, n) if n < 1 << 16 else struct.pack("!BQ", 127, n)
+        with self._send_lock:
+            conn.sendall(bytes([0x80 | opcode]) + length + data)
+
+
+def _read_frame(reader: Any) -> tuple[int, bytes] | None:
+    """One frame from the client (always masked); None when the connection is gone."""
+    head = reader.read(2)
+    if len(head) < 2:
+        return None
+    n = head[1] & 0x7F
+    if n == 126:
+        n = struct.unpack("!H", reader.read(2))[0]
+    elif n == 127:
+        n = struct.unpack("!Q", reader.read(8))[0]
+    mask = reader.read(4) if head[1] & 0x80 else b""
+    data = reader.read(n)
+    if mask:
+        data = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+    return head[0] & 0x0F, data

@@ -25,9 +25,12 @@ from urllib.parse import urlencode
 import pytest
 import waitress
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import func, select
 
 from councilbot.adapters.slack.app import EVENTS_PATH, create_app, create_http_app
+from councilbot.services import assignment, intake, review
 from councilbot.services.archive import import_file
+from councilbot.services.common import get_user
 from councilbot.settings import Settings
 from councilbot.storage.db import session_scope
 from tests.conftest import SAMPLE
@@ -35,6 +38,7 @@ from tests.fake_slack import BOT_TOKEN, TEAM_ID, FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
 INTAKE_CHANNEL = "C0INTAKE"
+BODY = "避難所における女性や高齢者、障がいのある方への配慮について、現状と課題、今後の取組を伺う。"
 
 
 def slack_settings(settings: Settings, fake: FakeSlack, **extra: Any) -> Settings:
@@ -45,6 +49,28 @@ def slack_settings(settings: Settings, fake: FakeSlack, **extra: Any) -> Setting
         "slack_intake_channel": INTAKE_CHANNEL,
         **extra,
     })
+
+
+def count(cfg: Settings, model: Any) -> int:
+    with session_scope(cfg) as db:
+        return db.scalar(select(func.count()).select_from(model))
+
+
+def new_question(
+    cfg: Settings, *, item_no: str = "1-(1)-①", assign_to: str | None = None, answer: str | None = None, revise: str | None = None, submit: bool = False
+) -> str:
+    """A question for 16番, set up through the services: assigned (answerer 市長), answered, revised, submitted."""
+    with session_scope(cfg) as db:
+        data = intake.QuestionInput("令和8年12月定例会", 16, "一般質問", item_no, "避難所運営について", BODY)
+        key = intake.register_question(db, cfg, get_user(db, "UGA1"), data).question.key
+        if assign_to:
+            assignment.assign(db, get_user(db, "UGA1"), key, assign_to, answerer="市長")
+        for text in (answer, revise):
+            if text:
+                review.save_revision(db, get_user(db, "UKK1"), key, answer=text)
+        if submit:
+            review.submit(db, get_user(db, "UKK1"), key)
+    return key
 
 
 @pytest.fixture
@@ -172,18 +198,11 @@ class SlackApp:
     # --- what people do --------------------------------------------------------
 
     def command(self, user: str, text: str, *, channel: str = "C0WORK", trigger_id: str | None = None, **kw: Any) -> Response:
-        body = urlencode({
-            "token": "legacy", "team_id": TEAM_ID, "channel_id": channel, "user_id": user, "command": "/council",
-            "text": text, "response_url": self.fake.response_url(f"cmd-{user}"), "trigger_id": trigger_id or self._trigger(),
-        })
+        body = urlencode(command_body(self.fake, user, text, channel=channel, trigger_id=trigger_id or self._trigger()))
         return self.post(body, "application/x-www-form-urlencoded", **kw)
 
     def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None, **kw: Any) -> Response:
-        body = {
-            "token": "legacy", "team_id": TEAM_ID, "api_app_id": "A0TEST", "type": "event_callback",
-            "event": event, "event_id": event_id or f"Ev{next(self._ids):05d}", "event_time": int(time.time()),
-            "authorizations": [{"team_id": TEAM_ID, "user_id": "UBOT", "is_bot": True}],
-        }
+        body = event_body(event, event_id or f"Ev{next(self._ids):05d}")
         headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else {}
         return self.post(json.dumps(body, ensure_ascii=False), "application/json", headers=headers, **kw)
 
@@ -207,18 +226,7 @@ class SlackApp:
 
         ``value`` forges the click: any payload a client could send, whatever the bot rendered.
         """
-        message = self.fake.messages.get((channel, ts)) or {}
-        if value is None:
-            value = find_element(message.get("blocks") or [], action_id)["value"]
-        return self._payload({
-            "type": "block_actions", "user": {"id": user}, "team": {"id": TEAM_ID}, "api_app_id": "A0TEST",
-            "trigger_id": self._trigger(), "channel": {"id": channel},
-            "container": {"type": "message", "message_ts": ts, "channel_id": channel},
-            "message": {"ts": ts, "thread_ts": message.get("thread_ts"), "blocks": message.get("blocks")},
-            "response_url": self.fake.response_url(f"act-{user}"),
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
-                         "action_ts": f"{time.time():.6f}"}],
-        }, **kw)
+        return self._payload(click_payload(self.fake, user, channel, ts, action_id, value=value, trigger_id=self._trigger()), **kw)
 
     def submit(self, user: str, view: dict[str, Any], edits: dict[str, Any] | None = None, *, view_id: str = "V1", **kw: Any) -> Response:
         """Submit the modal ``view`` as the bot opened it, with ``edits`` (block_id → text or option values)."""
@@ -230,6 +238,39 @@ class SlackApp:
 
     def last_view(self, method: str = "views.open") -> dict[str, Any]:
         return self.fake.of(method)[-1].json_arg("view")
+
+
+# --- what Slack sends: the same bodies over HTTP and in Socket Mode envelopes ---------
+
+
+def command_body(fake: FakeSlack, user: str, text: str, *, channel: str, trigger_id: str) -> dict[str, str]:
+    return {
+        "token": "legacy", "team_id": TEAM_ID, "channel_id": channel, "user_id": user, "command": "/council",
+        "text": text, "response_url": fake.response_url(f"cmd-{user}"), "trigger_id": trigger_id,
+    }
+
+
+def event_body(event: dict[str, Any], event_id: str) -> dict[str, Any]:
+    return {
+        "token": "legacy", "team_id": TEAM_ID, "api_app_id": "A0TEST", "type": "event_callback",
+        "event": event, "event_id": event_id, "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM_ID, "user_id": "UBOT", "is_bot": True}],
+    }
+
+
+def click_payload(fake: FakeSlack, user: str, channel: str, ts: str, action_id: str, *, value: str | None, trigger_id: str) -> dict[str, Any]:
+    """A block_actions payload for the button ``action_id`` of the message at (channel, ts), or a forged ``value``."""
+    message = fake.messages.get((channel, ts)) or {}
+    if value is None:
+        value = find_element(message.get("blocks") or [], action_id)["value"]
+    return {
+        "type": "block_actions", "user": {"id": user}, "team": {"id": TEAM_ID}, "api_app_id": "A0TEST",
+        "trigger_id": trigger_id, "channel": {"id": channel},
+        "container": {"type": "message", "message_ts": ts, "channel_id": channel},
+        "message": {"ts": ts, "thread_ts": message.get("thread_ts"), "blocks": message.get("blocks")},
+        "response_url": fake.response_url(f"act-{user}"),
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value, "action_ts": f"{time.time():.6f}"}],
+    }
 
 
 def find_element(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:

@@ -11,37 +11,15 @@ import json
 import threading
 
 import pytest
-from sqlalchemy import func, select
-
 from councilbot.adapters.slack import blocks
-from councilbot.services import assignment, intake, review
-from councilbot.services.common import get_question, get_user
+from councilbot.services.common import get_question
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import AnswerRevision, ApprovalStamp, AuditEntry, Question
 from tests.conftest import SAMPLE
 from tests.fake_openai_server import FakeOpenAIServer, Reply
-from tests.slack_helpers import INTAKE_CHANNEL, SlackApp, slack_settings
+from tests.slack_helpers import INTAKE_CHANNEL, SlackApp, count, new_question, slack_settings
 
 QUESTION = "令和8年12月定例会 一般質問 16番 1-(1)-①\n避難所運営について\n避難所における女性や高齢者への配慮について伺う。"
-BODY = "避難所における女性や高齢者、障がいのある方への配慮について、現状と課題、今後の取組を伺う。"
-
-
-def count(cfg, model) -> int:
-    with session_scope(cfg) as db:
-        return db.scalar(select(func.count()).select_from(model))
-
-
-def new_question(cfg, *, assign_to: str | None = None, answer: str | None = None, submit: bool = False) -> str:
-    with session_scope(cfg) as db:
-        data = intake.QuestionInput("令和8年12月定例会", 16, "一般質問", "1-(1)-①", "避難所運営について", BODY)
-        key = intake.register_question(db, cfg, get_user(db, "UGA1"), data).question.key
-        if assign_to:
-            assignment.assign(db, get_user(db, "UGA1"), key, assign_to, answerer="市長")
-        if answer:
-            review.save_revision(db, get_user(db, "UKK1"), key, answer=answer)
-        if submit:
-            review.submit(db, get_user(db, "UKK1"), key)
-    return key
 
 
 def snapshot(cfg, key):
@@ -255,3 +233,20 @@ def test_notice_file_in_the_intake_channel_becomes_questions_once(bot, fake, sla
     assert all(d.headers["authorization"] == "Bearer xoxb-test-token" for d in fake.of("download"))
     summary = fake.of("chat.postMessage", channel=INTAKE_CHANNEL, thread_ts="1699999999.000500")
     assert len(summary) == 1 and f"{made}件登録しました" in summary[0].text
+
+
+def test_a_saved_action_whose_follow_up_fails_says_so_and_whom_to_tell(bot, fake, slack_cfg):
+    key = new_question(slack_cfg, assign_to="危機管理課", answer="お答えいたします。", submit=True)
+    fake.add_message("DUKK2", "1.0", "確認依頼", "UBOT")
+    fake.fail("chat.postMessage", "channel_not_found", channel="DUSB1")  # the 部長's DM cannot be reached
+    bot.click("UKK2", "DUKK2", "1.0", blocks.APPROVE, value=item_value(slack_cfg, key))
+    bot.settle()
+    with session_scope(slack_cfg) as db:
+        q = get_question(db, key)
+        assert [s.action for s in q.stamps][-1] == "approve" and q.stage_index == 1  # the approval is stamped
+    assert len(fake.of("chat.postMessage", channel="DUSB1")) == 1  # it was tried, and refused
+    assert "承認しました" in fake.messages[("DUKK2", "1.0")]["text"]
+    told = fake.of("response_url")
+    assert len(told) == 1 and told[0].args["response_type"] == "ephemeral"
+    assert "操作は完了し、記録されています" in told[0].args["text"] and "大川 誠さん" in told[0].args["text"]
+    assert "やり直す必要はありません" in told[0].args["text"] and "もう一度お試しください" not in told[0].args["text"]

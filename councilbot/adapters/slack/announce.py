@@ -5,16 +5,23 @@ for assignment and 校了, the division's channel (mentioning its drafters) for
 drafting, the holder of the current stage for review, the drafters again after
 a send-back or a reopen. The people come from ``status.next_actors``; this
 module only chooses the message and the place.
+
+A reassignment also tells the division that no longer owns the item; who that
+was is taken (``handover``) before the change. The action has been saved by
+the time anyone is told, so a message Slack refuses does not undo it: the
+others are still told, and ``NotificationFailed`` names whom to contact.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from councilbot.adapters.slack import blocks
-from councilbot.adapters.slack.dispatch import Runtime
+from councilbot.adapters.slack.dispatch import NotificationFailed, Runtime
 from councilbot.domain.workflow import State
 from councilbot.services.assignment import suggest
 from councilbot.services.common import get_question, item_context
@@ -23,7 +30,9 @@ from councilbot.services.search import find_similar
 from councilbot.services.status import next_actors, question_label
 from councilbot.settings import Settings
 from councilbot.storage.db import session_scope
-from councilbot.storage.models import Question
+from councilbot.storage.models import Question, User
+
+log = logging.getLogger(__name__)
 
 SIMILAR_LIMIT = 5
 
@@ -31,48 +40,93 @@ SIMILAR_LIMIT = 5
 @dataclass
 class Delivery:
     message: blocks.Message
+    audience: str  # who is told, for the person who acted if it fails: 「危機管理課の高木 守さん」
     channel: str | None = None  # a channel post …
     users: list[str] = field(default_factory=list)  # … or direct messages
 
 
-def announce(rt: Runtime, key: str) -> None:
-    with session_scope(rt.settings) as db:
-        deliveries = deliveries_for(db, rt.settings, get_question(db, key))
-    for d in deliveries:
-        if d.channel:
-            rt.notifier.post_to_channel(d.channel, d.message)
-        else:
-            rt.notifier.post_to_users(d.users, d.message)
+@dataclass(frozen=True)
+class Handover:
+    """The division an item is being taken from, and its people, as they were before a reassignment."""
+
+    department: str
+    channel: str | None
+    people: list[str]
+    audience: str
 
 
-def _division_or_people(question: Question, people: list[str], message: blocks.Message) -> Delivery:
+def _names(users: list[User]) -> str:
+    return "、".join(f"{u.name}さん" for u in users)
+
+
+def _division_audience(department: str, people: list[User]) -> str:
+    return f"{department}の{_names(people)}" if people else department
+
+
+def _to(message: blocks.Message, audience: str, channel: str | None, people: list[str]) -> Delivery:
+    """The division's channel when it has one, its people's direct messages otherwise."""
+    return Delivery(message, audience, channel=channel) if channel else Delivery(message, audience, users=people)
+
+
+def handover(db: Session, question: Question) -> Handover | None:
     dept = question.responsible_department
-    return Delivery(message, channel=dept.channel) if dept and dept.channel else Delivery(message, users=people)
+    if dept is None:
+        return None
+    people = next_actors(db, question)
+    return Handover(dept.name, dept.channel, [u.chat_id for u in people], _division_audience(dept.name, people))
 
 
-def deliveries_for(db: Session, settings: Settings, question: Question) -> list[Delivery]:
+def announce(rt: Runtime, key: str, *, previous: Handover | None = None) -> None:
+    with session_scope(rt.settings) as db:
+        deliveries = deliveries_for(db, rt.settings, get_question(db, key), previous)
+    failed = []
+    for d in deliveries:
+        try:
+            if d.channel:
+                rt.notifier.post_to_channel(d.channel, d.message)
+            else:
+                rt.notifier.post_to_users(d.users, d.message)
+        except SlackApiError as exc:
+            log.warning("could not tell %s about %s: %s", d.audience, key, exc.response.get("error"))
+            failed.append(d.audience)
+    if failed:
+        raise NotificationFailed(blocks.follow_up_failed(failed))
+
+
+def deliveries_for(db: Session, settings: Settings, question: Question, previous: Handover | None = None) -> list[Delivery]:
     state = State(question.status)
-    people = [u.chat_id for u in next_actors(db, question)]
+    actors = next_actors(db, question)
+    people = [u.chat_id for u in actors]
+    names = _names(actors)
     label = question_label(db, question)
     tz = settings.tz_name
     last = question.stamps[-1] if question.stamps else None
     if state == State.RECEIVED:
-        return [Delivery(blocks.assignment_card(question, suggest(db, settings, question.key)), users=people)]
+        return [Delivery(blocks.assignment_card(question, suggest(db, settings, question.key)), names, users=people)]
     if state == State.ASSIGNED:
         similar = find_similar(db, settings, f"{question.title}\n{question.body}", limit=SIMILAR_LIMIT)
-        return [_division_or_people(question, people, blocks.assigned_post(question, people, similar))]
+        reason = last.comment if last is not None and last.action == "reassign" else None
+        moved = previous if previous and question.responsible_department and previous.department != question.responsible_department.name else None
+        post = blocks.assigned_post(question, people, similar, previous=moved.department if moved else None, reason=reason)
+        dept = question.responsible_department
+        deliveries = [_to(post, _division_audience(dept.name, actors) if dept else names, dept.channel if dept else None, people)]
+        if moved and last is not None:
+            away = blocks.reassigned_away(question, moved.department, reason or "", last.user.name, moved.people)
+            deliveries.append(_to(away, moved.audience, moved.channel, moved.people))
+        return deliveries
     if state == State.IN_REVIEW:
         stage = item_context(db, question).current_stage or ""
         revision = question.latest_revision
         ai = draft_label(revision) if revision else None
-        return [Delivery(blocks.review_request(question, label, tz, stage, people, ai), users=people)]
+        return [Delivery(blocks.review_request(question, label, tz, stage, people, ai), names, users=people)]
     if state == State.DRAFTING and last is not None and last.action == "send_back":
-        return [Delivery(blocks.sent_back(question, label, tz, last.comment or "", last.user.name, people), users=people)]
+        return [Delivery(blocks.sent_back(question, label, tz, last.comment or "", last.user.name, people), names, users=people)]
     if state == State.DRAFTING and last is not None and last.action == "reopen":
-        return [Delivery(blocks.reopened(question, label, tz, last.comment or "", people), users=people)]
+        return [Delivery(blocks.reopened(question, label, tz, last.comment or "", people), names, users=people)]
     if state == State.APPROVED:
-        return [Delivery(blocks.ready_to_finalize(question, label, tz, people), users=people)]
-    if state == State.FINAL and question.responsible_department and question.responsible_department.channel:
+        return [Delivery(blocks.ready_to_finalize(question, label, tz, people), names, users=people)]
+    dept = question.responsible_department
+    if state == State.FINAL and dept and dept.channel:
         text = f"`{question.key}` の答弁が校了しました（{last.user.name if last else ''}）。"
-        return [Delivery(blocks.info_message(text), channel=question.responsible_department.channel)]
+        return [Delivery(blocks.info_message(text), dept.name, channel=dept.channel)]
     return []

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from councilbot.domain.chains import EXECUTIVES
 from councilbot.domain.intake_parse import QUESTION_TYPES, ParsedQuestion
 from councilbot.domain.workflow import TRANSITIONS
 from councilbot.storage.models import AnswerRevision, Comment, Question
@@ -34,6 +35,7 @@ PROGRESS_TAIL = 2500  # characters of a draft shown while the model writes
 # action_id / callback_id: the listeners register on these names.
 ASSIGN_CONFIRM = "assign_confirm"
 ASSIGN_OPEN = "assign_open"
+REASSIGN_OPEN = "reassign_open"
 DRAFT = "draft"
 ANSWER_OPEN = "answer_open"
 SUBMIT = "submit_review"
@@ -43,9 +45,11 @@ FINALIZE = "finalize"
 REOPEN_OPEN = "reopen_open"
 COMMENT_OPEN = "comment_open"
 INTAKE_COMPLETE = "intake_complete"
+DIFF = "revision_diff"
 
 QUESTION_VIEW = "question_modal"
 ASSIGN_VIEW = "assign_modal"
+REASSIGN_VIEW = "reassign_modal"
 ANSWER_VIEW = "answer_modal"
 NOTE_VIEW = "note_modal"
 
@@ -63,6 +67,7 @@ HELP = """*councilbot の使い方*（`/council` のあとに続けて入力し�
 • `/council ask`（質問）: 質問を登録する画面を開きます
 • `/council draft キー`（下書き）: 答弁案を生成AIで作成します
 • `/council answer キー`（答弁）: 答弁とバックデータを入力・修正します
+• `/council diff キー [版 版]`（差分）: 答弁の版どうしの変更点を表示します（省略時は最新の2版）
 • `/council search 語句`（検索）: 過去の答弁を検索します
 • `/council status [会期]`（進捗）: 担当課・段階ごとの進み具合を表示します
 • `/council export [会期] [--by member|department] [--only 名前] [--back-data] [--draft]`（出力）: 答弁書（Word）を作成します（総務課）
@@ -329,20 +334,47 @@ def assignment_card(question: Question, suggestions: Sequence[Any]) -> Message:
     return Message(text, blocks)
 
 
-def assign_modal(question: Question, divisions: Sequence[str], answerers: Sequence[str], suggested: str | None, private_metadata: str) -> dict[str, Any]:
-    blocks = [
-        section(f"`{question.key}` {escape(question.title)}"),
-        _select(DEPARTMENT_BLOCK, "担当課", divisions, initial=suggested),
-        _select(RELATED_BLOCK, "関係課（任意）", divisions, optional=True, multi=True),
-        _select(ANSWERER_BLOCK, "答弁者（空欄なら担当部長）", answerers, optional=True),
+def _owner_inputs(divisions: Sequence[str], answerers: Sequence[str], *, department: str | None = None, related: Sequence[str] = (), answerer: str | None = None) -> list[dict[str, Any]]:
+    return [
+        _select(DEPARTMENT_BLOCK, "担当課", divisions, initial=department),
+        _select(RELATED_BLOCK, "関係課（任意）", divisions, optional=True, multi=True, initial_many=related),
+        _select(ANSWERER_BLOCK, "答弁者（空欄なら担当部長）", answerers, initial=answerer, optional=True),
     ]
+
+
+def assign_modal(question: Question, divisions: Sequence[str], answerers: Sequence[str], suggested: str | None, private_metadata: str) -> dict[str, Any]:
+    blocks = [section(f"`{question.key}` {escape(question.title)}"), *_owner_inputs(divisions, answerers, department=suggested)]
     return _modal(ASSIGN_VIEW, "担当課の決定", blocks, private_metadata, submit="決定")
 
 
-def assigned_post(question: Question, drafters: Sequence[str], similar: Sequence[Any]) -> Message:
+def reassign_modal(question: Question, divisions: Sequence[str], answerers: Sequence[str], private_metadata: str) -> dict[str, Any]:
+    """The new owner and the reason. An executive answerer is kept; a 部長 follows the new division unless chosen."""
+    current = question.responsible_department.name if question.responsible_department else "未定"
+    related = [d.name for d in question.related_departments]
+    kept = question.answerer if question.answerer in EXECUTIVES else None
+    blocks = [
+        section(f"`{question.key}` {escape(question.title)}\n現在の担当: {escape(current)}・{escape(question.answerer or '未定')}"),
+        *_owner_inputs(divisions, answerers, related=related, answerer=kept),
+        _text_input(NOTE_BLOCK, "担当変更の理由（新しい担当課と元の担当課に伝えます）", multiline=True, max_length=2000),
+    ]
+    return _modal(REASSIGN_VIEW, "担当変更", blocks, private_metadata, submit="変更する")
+
+
+def reassign_button(question: Question) -> dict[str, Any]:
+    return button("担当変更", REASSIGN_OPEN, item_value(question))
+
+
+def assigned_post(question: Question, drafters: Sequence[str], similar: Sequence[Any], *, previous: str | None = None, reason: str | None = None) -> Message:
+    """The item in its division's channel; after a reassignment, with where it came from and why."""
     dept = question.responsible_department.name if question.responsible_department else ""
-    lead = f"{mention(drafters)} {escape(dept)}に質問 `{question.key}` が割り当てられました。答弁を作成してください。".strip()
-    blocks = [section(lead), *question_fields(question)]
+    if previous:
+        lead = f"{mention(drafters)} 質問 `{question.key}` の担当が{escape(previous)}から{escape(dept)}に変更されました。答弁を作成してください。".strip()
+    else:
+        lead = f"{mention(drafters)} {escape(dept)}に質問 `{question.key}` が割り当てられました。答弁を作成してください。".strip()
+    blocks = [section(lead)]
+    if reason:
+        blocks += sections(f"*担当変更の理由*\n{escape(reason)}")
+    blocks += question_fields(question)
     if question.related_departments:
         blocks.append(context("関係課: " + "、".join(escape(d.name) for d in question.related_departments)))
     if similar:
@@ -352,8 +384,22 @@ def assigned_post(question: Question, drafters: Sequence[str], similar: Sequence
         button("AIで下書き", DRAFT, item_value(question), "primary"),
         button("答弁を入力", ANSWER_OPEN, item_value(question)),
         button("コメント", COMMENT_OPEN, item_value(question)),
+        reassign_button(question),
     ))
     return Message(f"{dept}に質問 {question.key} が割り当てられました。", blocks)
+
+
+def reassigned_away(question: Question, previous: str, reason: str, by: str, recipients: Sequence[str]) -> Message:
+    """What the division that no longer owns an item is told."""
+    dept = question.responsible_department.name if question.responsible_department else ""
+    lead = (
+        f"{mention(recipients)} 質問 `{question.key}`「{escape(question.title)}」の担当は、{escape(by)}さんにより"
+        f"{escape(previous)}から{escape(dept)}に変更されました。{escape(previous)}での対応は不要です。"
+    ).strip()
+    return Message(
+        f"{question.key} の担当は{dept}に変更されました。",
+        [section(lead), *sections(f"*担当変更の理由*\n{escape(reason)}")],
+    )
 
 
 # --- drafting --------------------------------------------------------------------
@@ -420,6 +466,8 @@ def joined_input(values: dict[str, dict[str, Any]], prefix: str) -> str:
 
 def item_card(question: Question, label: str, tz_name: str, *, lead: str, buttons: Sequence[dict[str, Any]], ai_label: str | None = None) -> Message:
     blocks = [section(lead), *question_fields(question, label), *answer_blocks(question.latest_revision, ai_label=ai_label), *stamps_block(question, tz_name)]
+    if len(question.revisions) >= 2:
+        buttons = [*buttons, button("変更点", DIFF, item_value(question))]
     if buttons:
         blocks.append(actions(*buttons))
     # Stay within a message's 50 blocks: the buttons matter more than the oldest text.
@@ -461,11 +509,18 @@ def reopened(question: Question, label: str, tz_name: str, reason: str, recipien
 
 
 def stamped(result: Any, what: str, tz_name: str) -> Message:
-    """What a transition did, with who and when: 「R8-12-… を課長・承認しました（井上 晴美 2026-11-20 10:00:05）」."""
+    """What a transition did, with who and when: 「R8-12-… を課長・承認しました（井上 晴美 2026-11-20 10:00:05）」.
+
+    After an assignment the message keeps a 担当変更 button, for General Affairs to change its mind.
+    """
     stamp = result.stamp
-    stage = f"{result.step.stage}・" if result.step.stage and result.step.transition.name in ("approve", "send_back") else ""
+    name = result.step.transition.name
+    stage = f"{result.step.stage}・" if result.step.stage and name in ("approve", "send_back") else ""
     who = f"（{stamp.user.name} {fmt_time(stamp.stamped_at, tz_name)}）" if stamp else ""
-    return action_done(f"{result.question.key} を{stage}{what}しました{who}。")
+    done = action_done(f"{result.question.key} を{stage}{what}しました{who}。")
+    if name in ("assign", "reassign"):
+        return Message(done.text, [*done.blocks, actions(reassign_button(result.question))])
+    return done
 
 
 def answer_saved(question: Question, submitted: bool) -> Message:
@@ -496,6 +551,38 @@ def note_modal(kind: str, question: Question, private_metadata: str) -> dict[str
     title, label, submit = _NOTE_KINDS[kind]
     blocks = [section(f"`{question.key}` {escape(question.title)}"), _text_input(NOTE_BLOCK, label, multiline=True, max_length=2000)]
     return _modal(NOTE_VIEW, title, blocks, private_metadata, submit=submit)
+
+
+def revision_diff(key: str, diff: str) -> Message:
+    """A unified diff of two revisions (sentence by sentence) as 【削除】/【追加】 lines, within a message's limits."""
+    lines = diff.splitlines()
+    if len(lines) < 2:
+        text = f"{key} の比較した二つの版では、答弁とバックデータに違いはありません。"
+        return Message(text, [section(escape(text))])
+    old, new = lines[0].removeprefix("--- ").strip(), lines[1].removeprefix("+++ ").strip()
+    shown: list[str] = []
+    for line in lines[2:]:
+        if line.startswith("@@"):
+            shown += ["⋯"] if shown else []
+        elif line.startswith(("-", "+")):
+            shown.append(f"{'【削除】' if line[0] == '-' else '【追加】'}{escape(line[1:])}")
+        else:
+            shown.append(f"　　　　{escape(line[1:])}")
+    title = f"{key} の答弁の変更点（{old} → {new}）"
+    blocks = [section(f"*`{key}` の答弁の変更点（{escape(old)} → {escape(new)}）*"), *sections("\n".join(shown))]
+    legend = context("【削除】は前の版にあって新しい版にない文、【追加】は新しい版で加わった文です。前後の変わらない文も一部表示しています。")
+    if len(blocks) >= MESSAGE_BLOCK_LIMIT:
+        blocks = blocks[: MESSAGE_BLOCK_LIMIT - 2] + [context("（変更点が多いため、最初の部分のみ表示しています。）")]
+    return Message(title, [*blocks, legend])
+
+
+def follow_up_failed(audiences: Sequence[str]) -> str:
+    """The action is saved, but the next people were not told: who to contact instead."""
+    whom = "、".join(audiences)
+    return (
+        f"操作は完了し、記録されています。ただし、次に対応する方（{whom}）への Slack の通知を送れませんでした。"
+        "お手数ですが、直接ご連絡ください。この操作をやり直す必要はありません。"
+    )
 
 
 def comment_posted(comment: Comment, key: str, tz_name: str) -> Message:

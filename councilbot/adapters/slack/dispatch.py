@@ -4,8 +4,9 @@
 claims the delivery so that a retried or duplicated request does nothing, and
 runs the work in a transaction that commits only when it succeeds.
 ``reporting`` turns whatever goes wrong into a Japanese message for the user:
-a ``CouncilbotError`` as its own sentence, anything else as a plain apology
-(the details go to the log, never to the chat).
+a ``CouncilbotError`` as its own sentence, a ``NotificationFailed`` as "saved,
+but tell them yourself", anything else as a plain apology (the details go to
+the log, never to the chat).
 """
 
 from __future__ import annotations
@@ -39,6 +40,18 @@ class AlreadyHandled(Exception):
     """This delivery was handled before (a retry or a double submission)."""
 
 
+class NotificationFailed(Exception):
+    """The action was saved, but Slack refused to deliver the follow-up to the next people.
+
+    Not a ``CouncilbotError``: those mean nothing changed. ``message`` says that
+    it did, and whom the user should contact.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -58,7 +71,7 @@ def reporting(reply: Callable[[str], object]) -> Iterator[None]:
         yield
     except AlreadyHandled as dup:
         log.info("duplicate delivery ignored: %s", dup)
-    except CouncilbotError as exc:
+    except (CouncilbotError, NotificationFailed) as exc:
         _safely(reply, exc.message)
     except SlackApiError as exc:
         log.exception("Slack API call failed: %s", exc.response.get("error"))

@@ -2,7 +2,8 @@
 calls one service as the clicking user (who may not be the one it was meant for:
 the service checks), replaces the clicked message's buttons with what was done,
 and tells the next people. Modal-opening buttons open their modal at once,
-while the trigger_id is fresh.
+while the trigger_id is fresh. 変更点 only reads: it answers the one who
+clicked, in the channel where they clicked.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from councilbot.services import assignment, review
 from councilbot.services.common import get_question
 from councilbot.services.review import ActionResult
 from councilbot.services.status import question_label
-from councilbot.storage.models import User
+from councilbot.storage.models import Question, User
 
 
 def clicked(body: dict[str, Any]) -> dict[str, Any]:
@@ -107,20 +108,34 @@ def register(app: App, rt: Runtime) -> None:
     note(blocks.REOPEN_OPEN, "reopen")
     note(blocks.COMMENT_OPEN, "comment")
 
-    @app.action(blocks.ASSIGN_OPEN)
-    def assign_other(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def owner(action_id: str, modal: Callable[[Question, list[str], list[str], str], dict[str, Any]]) -> None:
+        """Buttons that open the choice of division: another division than suggested, and 担当変更."""
+
+        @app.action(action_id)
+        def handle(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+            ack()
+            value = clicked(body)
+            channel, ts, _ = where(body)
+            with reporting(ephemeral(respond)):
+
+                def work(db: Session, user: User) -> dict[str, Any]:
+                    question = get_question(db, value["key"])
+                    divisions = [d.name for d in assignment.assignable_divisions(db)]
+                    meta = blocks.metadata(key=question.key, version=value.get("version"), channel=channel, ts=ts)
+                    return modal(question, divisions, assignment.answerer_choices(db), meta)
+
+                client.views_open(trigger_id=body["trigger_id"], view=rt.run(body["user"]["id"], work))
+
+    owner(blocks.ASSIGN_OPEN, lambda question, divisions, answerers, meta: blocks.assign_modal(question, divisions, answerers, None, meta))
+    owner(blocks.REASSIGN_OPEN, blocks.reassign_modal)
+
+    @app.action(blocks.DIFF)
+    def diff(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        value = clicked(body)
-        channel, ts, _ = where(body)
+        key = clicked(body)["key"]
         with reporting(ephemeral(respond)):
-
-            def work(db: Session, user: User) -> dict[str, Any]:
-                question = get_question(db, value["key"])
-                divisions = [d.name for d in assignment.assignable_divisions(db)]
-                meta = blocks.metadata(key=question.key, version=value.get("version"), channel=channel, ts=ts)
-                return blocks.assign_modal(question, divisions, assignment.answerer_choices(db), None, meta)
-
-            client.views_open(trigger_id=body["trigger_id"], view=rt.run(body["user"]["id"], work))
+            shown = rt.run(body["user"]["id"], lambda db, user: blocks.revision_diff(key, review.revision_diff(db, key)))
+            respond(response_type="ephemeral", replace_original=False, **shown.payload())
 
     @app.action(blocks.INTAKE_COMPLETE)
     def intake_complete(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:

@@ -2,7 +2,7 @@
 
 The acknowledgement is immediate: help and unknown input are answered in the
 acknowledgement itself; modals (ask, answer) are opened right after it while
-the trigger_id is fresh; search, status, draft and export run lazily after it
+the trigger_id is fresh; search, status, diff, draft and export run lazily after it
 and answer through the response_url, the division's channel, or a file upload.
 """
 
@@ -24,6 +24,8 @@ from councilbot.adapters.slack.idempotency import command_delivery
 from councilbot.adapters.slack.listeners.replies import ephemeral
 from councilbot.errors import InvalidInput
 from councilbot.services.books import export_book
+from councilbot.services.common import get_question, nfkc
+from councilbot.services.review import revision_diff
 from councilbot.services.search import search_archive
 from councilbot.services.status import session_status
 from councilbot.storage.models import User
@@ -36,13 +38,14 @@ SUBCOMMANDS = {
     "ask": "ask", "質問": "ask",
     "draft": "draft", "下書き": "draft",
     "answer": "answer", "答弁": "answer",
+    "diff": "diff", "差分": "diff",
     "search": "search", "検索": "search",
     "status": "status", "進捗": "status",
     "export": "export", "出力": "export",
     "help": "help", "ヘルプ": "help",
 }
-NEEDS_KEY = {"draft": "下書き", "answer": "答弁"}
-LAZY = frozenset({"draft", "search", "status", "export"})
+NEEDS_KEY = {"draft": "下書き", "answer": "答弁", "diff": "差分"}
+LAZY = frozenset({"draft", "search", "status", "diff", "export"})
 
 EXPORT_FLAGS = {"--back-data": "back_data", "バックデータ付き": "back_data", "--draft": "draft", "検討会資料": "draft"}
 EXPORT_BY = {"member": "member", "議員別": "member", "department": "department", "課別": "department"}
@@ -100,6 +103,17 @@ def parse_export(arg: str) -> ExportRequest:
     return req
 
 
+def parse_diff(arg: str) -> tuple[str, int | None, int | None]:
+    """``KEY`` (the last two revisions) or ``KEY 旧 新``; a version may be written 2, ２ or 第2版."""
+    key, *rest = arg.split()
+    versions = [nfkc(v).removeprefix("第").removesuffix("版") for v in rest]
+    if len(versions) not in (0, 2) or not all(v.isdigit() for v in versions):
+        raise InvalidInput(f"比較する版は二つ、番号で指定してください（例: `/council diff {key} 1 2`）。省略すると最新の2版を比較します。")
+    if not versions:
+        return key, None, None
+    return key, int(versions[0]), int(versions[1])
+
+
 def register(app: App, rt: Runtime) -> None:
     def acknowledge(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         inv = parse(body.get("text"))
@@ -144,6 +158,9 @@ def _read(rt: Runtime, db: Session, inv: Invocation) -> blocks.Message:
         if len(inv.arg) > MAX_QUERY:
             raise InvalidInput(f"検索語句が長すぎます。{MAX_QUERY}文字以内にしてください。")
         return blocks.search_results(inv.arg, search_archive(db, rt.settings, inv.arg, limit=SEARCH_LIMIT))
+    if inv.name == "diff":
+        key, old, new = parse_diff(inv.arg)
+        return blocks.revision_diff(get_question(db, key).key, revision_diff(db, key, old, new))
     return blocks.status_message(session_status(db, inv.arg or None), rt.settings.tz_name)
 
 

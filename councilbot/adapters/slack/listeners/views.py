@@ -1,5 +1,5 @@
-"""Modal submissions: the question, the assignment, the answer, and notes
-(send-back comment, reopen reason, comment).
+"""Modal submissions: the question, the assignment and its change, the answer,
+and notes (send-back comment, reopen reason, comment).
 
 The service runs before the acknowledgement, so that a refusal can be shown
 in the modal itself (``response_action="errors"``, in Japanese, under the
@@ -17,7 +17,7 @@ from slack_bolt import Ack, App
 from sqlalchemy.orm import Session
 
 from councilbot.adapters.slack import blocks
-from councilbot.adapters.slack.announce import announce
+from councilbot.adapters.slack.announce import Handover, announce, handover
 from councilbot.adapters.slack.dispatch import UNEXPECTED, AlreadyHandled, Runtime, reporting
 from councilbot.adapters.slack.idempotency import view_delivery
 from councilbot.adapters.slack.listeners.events import reply_in_thread, source_ref
@@ -136,6 +136,30 @@ def register(app: App, rt: Runtime) -> None:
             if meta.get("channel") and meta.get("ts"):
                 rt.notifier.update(meta["channel"], meta["ts"], done)
             announce(rt, meta["key"])
+
+    @app.view(blocks.REASSIGN_VIEW)
+    def submit_reassignment(ack: Ack, body: dict[str, Any]) -> None:
+        meta = blocks.parse_value(body["view"].get("private_metadata"))
+        department = (_selected(body, blocks.DEPARTMENT_BLOCK) or [""])[0]
+
+        def work(db: Session, user: User) -> tuple[blocks.Message, Handover | None]:
+            previous = handover(db, get_question(db, meta["key"]))
+            result = assignment.reassign(
+                db, user, meta["key"], department, note=_text(body, blocks.NOTE_BLOCK),
+                answerer=(_selected(body, blocks.ANSWERER_BLOCK) or [None])[0],
+                related=_selected(body, blocks.RELATED_BLOCK), expected_version=meta.get("version"),
+            )
+            return blocks.stamped(result, f"{department}に担当変更", tz), previous
+
+        outcome = attempt(ack, body, work, lambda message: blocks.NOTE_BLOCK if "理由" in message else blocks.DEPARTMENT_BLOCK)
+        if outcome is None:
+            return
+        ack()
+        done, previous = outcome
+        with reporting(to_user(rt.notifier, body["user"]["id"])):
+            if meta.get("channel") and meta.get("ts"):
+                rt.notifier.update(meta["channel"], meta["ts"], done)
+            announce(rt, meta["key"], previous=previous)
 
     @app.view(blocks.ANSWER_VIEW)
     def submit_answer(ack: Ack, body: dict[str, Any]) -> None:
