@@ -164,3 +164,14 @@ def test_libreoffice_renders_the_exported_book_with_japanese_text_and_page_numbe
     text = subprocess.run(["pdftotext", "-layout", str(result.pdf_path), "-"], capture_output=True, text=True, check=True).stdout
     assert "避難所における女性への配慮について" in text and "お答えいたします" in text
     assert "－ 1 －" in text and "目" in text
+
+
+def test_a_missing_or_broken_template_is_refused_before_anything_is_written(session_book, tmp_path):
+    settings, _ = session_book
+    broken = tmp_path / "template.docx"
+    broken.write_text("これはWordファイルではありません", encoding="utf-8")
+    for template in (tmp_path / "nothere.docx", broken):
+        with pytest.raises(InvalidInput):
+            with session_scope(settings) as db:
+                books.export_book(db, settings, get_user(db, "UGA1"), SESSION, template=template)
+    assert not settings.export_dir.exists() or not any(settings.export_dir.iterdir())

@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from councilbot.errors import InvalidInput
+from councilbot.errors import InvalidInput, PermissionDenied
+from councilbot.services.common import get_user
 from councilbot.services.org import city_name, load_org
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import ApprovalChainConfig, CouncilSession, Department, Member, User
@@ -44,6 +45,10 @@ def test_loading_twice_updates_instead_of_duplicating(org):
         ("departments: [\n", "YAMLの書き方に誤り"),
         ("departments:\n  - name: 総務部\nsessions:\n  - name: 十二月議会\n", "4行目: 「name」を読み取れません"),
         ("- a\n- b\n", "組織ファイルの形式ではありません"),
+        ("departments:\n  - name: 総務部\nmembers: [16]\n", "「members」は「- name: …」のような項目の並び"),
+        ("departments:\n  - name: 総務部\nusers: [U1]\n", "「users」は「- name: …」のような項目の並び"),
+        ("departments:\n  - name: 総務部\nchains: {1: [課長]}\n", "答弁者「1」は役職名"),
+        ("departments:\n  - name: 総務部\nsessions:\n  - name: 令和8年12月定例会\n    opens: 2026-13-45\n", "存在しない値"),
     ],
 )
 def test_errors_name_line_and_field_and_change_nothing(settings, tmp_path, yaml_text, expected):
@@ -55,6 +60,27 @@ def test_errors_name_line_and_field_and_change_nothing(settings, tmp_path, yaml_
     assert expected in err.value.message
     with session_scope(settings) as db:
         assert db.scalar(select(func.count()).select_from(Department)) == 0
+
+
+def test_staff_left_out_of_the_file_lose_access_and_roles(org, tmp_path):
+    text = (DATA / "org_small.yaml").read_text(encoding="utf-8")
+    without_ga = "\n".join(line for line in text.splitlines() if "UGA1" not in line)
+    path = tmp_path / "org.yaml"
+    path.write_text(without_ga, encoding="utf-8")
+    with session_scope(org) as db:
+        load_org(db, path, actor="test")
+    with session_scope(org) as db:
+        former = db.scalar(select(User).where(User.chat_id == "UGA1"))
+        assert (former.active, former.roles) == (False, [])
+        with pytest.raises(PermissionDenied):
+            get_user(db, "UGA1")
+
+
+def test_a_directory_is_not_an_org_file(settings, tmp_path):
+    with pytest.raises(InvalidInput) as err:
+        with session_scope(settings) as db:
+            load_org(db, tmp_path, actor="test")
+    assert "読めません" in err.value.message
 
 
 def test_missing_file_is_a_clear_error(settings):

@@ -137,6 +137,10 @@ def export_book(
     from councilbot.adapters.word.writer import convert_to_pdf, render_answer_book
 
     require_general_affairs(actor_of(user), "答弁書の出力")
+    if template is not None:
+        from councilbot.adapters.word.reader import validate_docx
+
+        validate_docx(Path(template))  # a missing or broken template is refused before anything is written
     tz = ZoneInfo(settings.tz_name)
     now = dt.datetime.now(tz)
     content = build_book(db, session_name, by=by, only=only, back_data=back_data, draft=draft, today=now.date())

@@ -21,7 +21,7 @@ from councilbot.domain.era import parse_session_name
 from councilbot.domain.permissions import DRAFTER_POSITIONS, ROLE_ADMIN, ROLE_GENERAL_AFFAIRS
 from councilbot.errors import InvalidInput
 from councilbot.services.audit import record_audit
-from councilbot.services.common import nfkc
+from councilbot.services.common import CLI_USER_ID, nfkc
 from councilbot.storage.models import ApprovalChainConfig, CouncilSession, Department, Member, OrgSetting, User
 
 POSITION_ORDER = ("職員", "担当", "主任", "主査", "係長", "課長", "部長", "教育長", "副市長", "市長", "秘書")
@@ -80,6 +80,14 @@ def _local_datetime(value: Any, entry: dict[str, Any], field: str, tz: ZoneInfo,
     return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
 
 
+def _entries(data: dict[str, Any], field: str, source: str) -> list[dict[str, Any]]:
+    """A section that must be a list of mappings, e.g. ``members:``."""
+    value = data.get(field) or []
+    if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+        raise _fail(data, field, "は「- name: …」のような項目の並びにしてください。", source)
+    return value
+
+
 def read_org_file(path: str | Path) -> dict[str, Any]:
     source = Path(path).name
     try:
@@ -88,12 +96,17 @@ def read_org_file(path: str | Path) -> dict[str, Any]:
         raise InvalidInput(f"組織ファイル「{path}」が見つかりません。") from None
     except UnicodeDecodeError:
         raise InvalidInput(f"組織ファイル「{source}」をUTF-8として読めません。文字コードを確かめてください。") from None
+    except OSError:
+        raise InvalidInput(f"組織ファイル「{path}」を読めません。ファイルを指定してください。") from None
     try:
         data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{mark.line + 1}行目" if mark else "不明な位置"
         raise InvalidInput(f"{source} {where}: YAMLの書き方に誤りがあります。") from None
+    except ValueError:
+        # YAML reads 2026-13-45 as a date and fails inside the parser.
+        raise InvalidInput(f"{source}: 日付または日時に存在しない値があります（例: 2026-11-27T17:00）。") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{source}: 組織ファイルの形式ではありません（departments などの項目が必要です）。")
     return data
@@ -105,17 +118,15 @@ def load_org(db: Session, path: str | Path, *, actor: str, tz_name: str = "Asia/
     data = read_org_file(path)
     tz = ZoneInfo(tz_name)
 
-    departments = data.get("departments") or []
-    if not isinstance(departments, list) or not departments:
+    departments = _entries(data, "departments", source)
+    if not departments:
         raise _fail(data, "departments", "に部・課が一つもありません。", source)
 
     # Departments, parents first.
     seen: dict[str, Department] = {d.name: d for d in db.scalars(select(Department))}
     names_in_file: set[str] = set()
 
-    def upsert_department(entry: Any, parent: Department | None) -> None:
-        if not isinstance(entry, dict):
-            raise InvalidInput(f"{source}: departments の各要素は name などを持つ項目にしてください。")
+    def upsert_department(entry: dict[str, Any], parent: Department | None) -> None:
         name = _required(entry, "name", source)
         if name in names_in_file:
             raise _fail(entry, "name", f"「{name}」が重複しています。", source)
@@ -127,17 +138,14 @@ def load_org(db: Session, path: str | Path, *, actor: str, tz_name: str = "Asia/
         dept.is_general_affairs = bool(entry.get("general_affairs", False))
         db.add(dept)
         seen[name] = dept
-        children = entry.get("children") or []
-        if not isinstance(children, list):
-            raise _fail(entry, "children", "は課の一覧（リスト）にしてください。", source)
-        for child in children:
+        for child in _entries(entry, "children", source):
             upsert_department(child, dept)
 
     for entry in departments:
         upsert_department(entry, None)
     db.flush()
 
-    members = data.get("members") or []
+    members = _entries(data, "members", source)
     seats: set[int] = set()
     existing_members = {m.seat: m for m in db.scalars(select(Member))}
     for entry in members:
@@ -158,7 +166,7 @@ def load_org(db: Session, path: str | Path, *, actor: str, tz_name: str = "Asia/
         if seat not in seats:
             member.active = False  # left the council; their questions stay
 
-    users = data.get("users") or []
+    users = _entries(data, "users", source)
     ids: set[str] = set()
     existing_users = {u.chat_id: u for u in db.scalars(select(User))}
     for entry in users:
@@ -182,12 +190,19 @@ def load_org(db: Session, path: str | Path, *, actor: str, tz_name: str = "Asia/
         user.roles = list(roles)
         user.active = True
         db.add(user)
+    for chat_id, user in existing_users.items():
+        if chat_id not in ids and chat_id != CLI_USER_ID:
+            # No longer in the organisation: no access, no roles; their stamps stay.
+            user.active = False
+            user.roles = []
 
     chains = data.get("chains") or {}
     if not isinstance(chains, dict):
         raise _fail(data, "chains", "は「答弁者: [課長, 部長, …]」の形にしてください。", source)
     existing_chains = {c.answerer_kind: c for c in db.scalars(select(ApprovalChainConfig))}
     for kind, stages in chains.items():
+        if not isinstance(kind, str):
+            raise _fail(chains, "chains", f"の答弁者「{kind}」は役職名（例: 市長、部長）にしてください。", source)
         if kind.startswith("__"):
             continue
         if not isinstance(stages, list) or not stages or any(s not in POSITIONS for s in stages):
@@ -196,7 +211,7 @@ def load_org(db: Session, path: str | Path, *, actor: str, tz_name: str = "Asia/
         chain.stages = [str(s) for s in stages]
         db.add(chain)
 
-    sessions = data.get("sessions") or []
+    sessions = _entries(data, "sessions", source)
     existing_sessions = {s.name: s for s in db.scalars(select(CouncilSession))}
     for entry in sessions:
         raw_name = _required(entry, "name", source)

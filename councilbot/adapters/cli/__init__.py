@@ -42,3 +42,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except Exception as exc:  # a defect, not bad input: still one line, never a traceback
+        click.echo(
+            f"エラー: 予期しない問題が発生したため処理を中止しました（{type(exc).__name__}）。"
+            "データは変更されていません。管理者に連絡してください。",
+            err=True,
+        )
+        sys.exit(1)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from councilbot.adapters.cli.common import db_session, emit_json, settings
-from councilbot.errors import CouncilbotError
+from councilbot.errors import CouncilbotError, InvalidInput
 from councilbot.services.archive import import_file
 from councilbot.services.routing import route_question
 from councilbot.services.search import rebuild_index, search_archive
@@ -72,6 +72,10 @@ def index_rebuild() -> None:
 @click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力")
 def search_cmd(query: str, limit: int, member: str | None, faction: str | None, department: str | None,
                session_name: str | None, year: str | None, answerer: str | None, newest: bool, as_json: bool) -> None:
+    if not query.strip() and not any((member, faction, department, session_name, year, answerer)):
+        raise InvalidInput("検索する語句か、--member などの絞り込み条件を指定してください（例: councilbot search 避難所）。")
+    if limit < 1:
+        raise InvalidInput("--limit には1以上の数を指定してください。")
     cfg = settings()
     with db_session(cfg) as db:
         results = search_archive(db, cfg, query, limit=limit, member=member, faction=faction, department=department,
