@@ -159,6 +159,14 @@ def submit(db: Session, user: User, key: str, *, expected_version: int | None = 
     return _act(db, user, key, "submit", expected_version=expected_version)
 
 
+def submit_answer(
+    db: Session, user: User, key: str, *, answer: str, back_data: str = "", expected_version: int | None = None
+) -> ActionResult:
+    """The drafter's 「保存して確認依頼」: one revision and the request for review, together or not at all."""
+    save_revision(db, user, key, answer=answer, back_data=back_data, expected_version=expected_version)
+    return submit(db, user, key)
+
+
 def approve(db: Session, user: User, key: str, *, expected_version: int | None = None, comment: str | None = None) -> ActionResult:
     return _act(db, user, key, "approve", expected_version=expected_version, note=comment)
 
