@@ -77,7 +77,7 @@ def test_rolled_back_import_leaves_no_search_hit(settings):
     with pytest.raises(Boom), session_scope(settings) as db:
         from councilbot.services import archive
 
-        archive._queue_for_index(db, settings, [archive._doc(archive.validate_record(RECORD))], replace=True)
+        archive._queue_for_index(db, settings, [archive._doc(archive.validate_record(RECORD))], mode="update")
         raise Boom
     with session_scope(settings) as db:
         assert search_archive(db, settings, "避難所") == []

@@ -9,6 +9,7 @@ from councilbot.domain.workflow import State
 from councilbot.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied, StaleVersion
 from councilbot.services import assignment, intake, review, status
 from councilbot.services.common import get_question, get_user
+from councilbot.services.search import search_archive
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import ApprovalStamp, AuditEntry, PastAnswer, Question, QuestionLink
 
@@ -130,7 +131,7 @@ def test_mayor_answer_goes_through_every_stamp_to_final_and_the_archive(org, key
         ("USB1", review.approve, {}, PermissionDenied),  # 部長 before his stage
         ("UKK1", review.approve, {}, PermissionDenied),  # the drafter stamping himself
         ("UKK2", review.send_back, {"comment": ""}, InvalidInput),  # send back with no comment
-        ("UGA1", review.reopen, {"reason": "誤りの訂正"}, InvalidTransition),  # not final yet
+        ("UKK2", review.send_back, {"comment": "   "}, InvalidInput),  # a blank comment is no comment
         ("UKK1", review.submit, {}, InvalidTransition),  # already in review
     ],
 )
@@ -182,19 +183,33 @@ def test_stale_version_loses(org, key):
     assert _snapshot(org) == before
 
 
+def _reopen(settings, user, key, reason):
+    with session_scope(settings) as db:
+        return review.reopen(db, settings, get_user(db, user), key, reason=reason)
+
+
+def _search(settings, query):
+    with session_scope(settings) as db:
+        return search_archive(db, settings, query)
+
+
 def test_reopen_after_final_needs_general_affairs_and_a_reason(org, key):
     _walk_to_review(org, key, answerer="総務部長")
     _run(org, _as("UKK2"), review.approve, key)
     _run(org, _as("USB1"), review.approve, key)
     with session_scope(org) as db:
         review.finalize(db, org, get_user(db, "UGA1"), key)
+    assert [h.ref for h in _search(org, "お答えいたします")] == [key]
     with pytest.raises(PermissionDenied):
-        _run(org, _as("UKK2"), review.reopen, key, reason="誤字")
+        _reopen(org, "UKK2", key, "誤字")
     with pytest.raises(InvalidInput):
-        _run(org, _as("UGA1"), review.reopen, key, reason="")
-    _run(org, _as("UGA1"), review.reopen, key, reason="数値の誤りが判明したため")
+        _reopen(org, "UGA1", key, "")
+    _reopen(org, "UGA1", key, "数値の誤りが判明したため")
     with session_scope(org) as db:
         assert get_question(db, key).status == State.DRAFTING
+        # No longer final: out of the archive and the search index until finalised again.
+        assert db.scalar(select(PastAnswer).where(PastAnswer.ref == key)) is None
+    assert _search(org, "お答えいたします") == []
 
 
 def test_comments_by_involved_staff_only(org, key):
@@ -223,3 +238,19 @@ def test_unknown_department_on_assignment_changes_nothing(org, key):
     with pytest.raises(InvalidInput):
         _run(org, _as("UGA1"), assignment.assign, key, "総務部")  # a 部, not a 課
     assert _snapshot(org) == before
+
+
+def test_an_import_cannot_overwrite_a_finalised_answer(org, key):
+    from councilbot.services.archive import import_records
+
+    _walk_to_review(org, key, answerer="総務部長")
+    _run(org, _as("UKK2"), review.approve, key)
+    _run(org, _as("USB1"), review.approve, key)
+    with session_scope(org) as db:
+        review.finalize(db, org, get_user(db, "UGA1"), key)
+    with session_scope(org) as db:
+        report = import_records(db, org, [{"ref": key, "question": "改ざん", "answer": "改ざんされた答弁です。"}])
+    assert report.updated == 0 and "校了した答弁と同じ" in str(report.errors[0])
+    with session_scope(org) as db:
+        assert db.scalar(select(PastAnswer).where(PastAnswer.ref == key)).answer.startswith("お答えいたします")
+    assert _search(org, "改ざん") == []

@@ -193,6 +193,7 @@ def validate_record(raw: Any) -> dict[str, Any]:
 def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]]) -> ImportReport:
     report = ImportReport()
     batch: dict[str, dict[str, Any]] = {}
+    lines: dict[str, int] = {}
     try:
         for lineno, raw in numbered:
             if isinstance(raw, LineError):
@@ -204,18 +205,25 @@ def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]]
                 report.errors.append(LineError(lineno, str(exc)))
                 continue
             batch[values["ref"]] = values  # the same ref twice in one file: the later line wins
+            lines[values["ref"]] = lineno
             if len(batch) >= BATCH_SIZE:
-                _flush(db, settings, batch, report)
+                _flush(db, settings, batch, lines, report)
                 batch = {}
         if batch:
-            _flush(db, settings, batch, report)
+            _flush(db, settings, batch, lines, report)
     finally:
         _write_committed(db)  # batches already committed are indexed even if a later one failed
     return report
 
 
-def _flush(db: Session, settings: Settings, batch: dict[str, dict[str, Any]], report: ImportReport) -> None:
+def _flush(
+    db: Session, settings: Settings, batch: dict[str, dict[str, Any]], lines: dict[str, int], report: ImportReport
+) -> None:
     existing = {row.ref: row for row in db.scalars(select(PastAnswer).where(PastAnswer.ref.in_(list(batch))))}
+    for ref in [ref for ref, row in existing.items() if row.source == "final"]:
+        # A finalised answer is changed only through the review chain (reopen), never by an import.
+        report.errors.append(LineError(lines[ref], f"ref「{ref}」はこの市で校了した答弁と同じです。取り込みでは上書きできません。"))
+        del existing[ref], batch[ref]
     new_rows = [dict(values, source="import") for ref, values in batch.items() if ref not in existing]
     if new_rows:
         db.execute(insert(PastAnswer), new_rows)
@@ -225,8 +233,8 @@ def _flush(db: Session, settings: Settings, batch: dict[str, dict[str, Any]], re
     db.flush()
     report.created += len(new_rows)
     report.updated += len(existing)
-    _queue_for_index(db, settings, [_doc(v) for v in new_rows], replace=False)
-    _queue_for_index(db, settings, [_doc(batch[ref]) for ref in existing], replace=True)
+    _queue_for_index(db, settings, [_doc(v) for v in new_rows], mode="add")
+    _queue_for_index(db, settings, [_doc(batch[ref]) for ref in existing], mode="update")
     # Commit per batch: a crash mid-file keeps the batches already done, and importing again is idempotent.
     # The index is written once per file (see _import): one Whoosh commit instead of a merge per batch.
     with _index_deferred(db):
@@ -249,6 +257,20 @@ def doc_of(row: PastAnswer) -> IndexDoc:
     )
 
 
+def retract_final_answer(db: Session, settings: Settings, key: str) -> bool:
+    """校了解除 or 取下げ: the answer is no longer final, so it leaves the archive and the index.
+
+    Imported history (source "import") is never touched. Finalising again puts it back.
+    """
+    row = db.scalar(select(PastAnswer).where(PastAnswer.ref == key, PastAnswer.source == "final"))
+    if row is None:
+        return False
+    db.delete(row)
+    db.flush()
+    _queue_for_index(db, settings, [key], mode="delete")
+    return True
+
+
 # ---- index after commit -----------------------------------------------------
 
 _PENDING = "councilbot.index_pending"  # queued in the open transaction
@@ -257,7 +279,8 @@ _LISTENING = "councilbot.index_listeners"
 _DEFERRED = "councilbot.index_deferred"
 
 
-def _queue_for_index(db: Session, settings: Settings, docs: list[IndexDoc], *, replace: bool) -> None:
+def _queue_for_index(db: Session, settings: Settings, docs: list[Any], *, mode: str) -> None:
+    """``mode``: "add" or "update" (``docs`` are IndexDocs) or "delete" (``docs`` are refs)."""
     if not docs:
         return
     if not db.info.get(_LISTENING):
@@ -265,7 +288,7 @@ def _queue_for_index(db: Session, settings: Settings, docs: list[IndexDoc], *, r
         event.listen(db, "after_commit", _on_commit)
         event.listen(db, "after_rollback", _on_rollback)
         db.info[_LISTENING] = True
-    db.info.setdefault(_PENDING, []).append((settings, docs, replace))
+    db.info.setdefault(_PENDING, []).append((settings, docs, mode))
 
 
 @contextmanager
@@ -289,13 +312,13 @@ def _on_commit(db: Session) -> None:
 
 
 def _write_committed(db: Session) -> None:
-    merged: dict[tuple[str, bool], tuple[Settings, list[IndexDoc]]] = {}
-    for settings, docs, replace in db.info.pop(_COMMITTED, []):
-        merged.setdefault((str(settings.index_dir), replace), (settings, []))[1].extend(docs)
-    for (_, replace), (settings, docs) in merged.items():
+    merged: dict[tuple[str, str], tuple[Settings, list[Any]]] = {}
+    for settings, docs, mode in db.info.pop(_COMMITTED, []):
+        merged.setdefault((str(settings.index_dir), mode), (settings, []))[1].extend(docs)
+    for (_, mode), (settings, docs) in merged.items():
         index = open_index(settings.index_dir)
         try:
-            index.update(docs) if replace else index.add(docs)
+            getattr(index, mode)(docs)
         except CouncilbotError:
             raise
         except Exception as exc:  # the database is already right; say how to repair the index
@@ -338,5 +361,5 @@ def record_final_answer(db: Session, settings: Settings, question: Any) -> PastA
         for key, value in values.items():
             setattr(row, key, value)
     db.flush()
-    _queue_for_index(db, settings, [doc_of(row)], replace=True)
+    _queue_for_index(db, settings, [doc_of(row)], mode="update")
     return row

@@ -184,12 +184,25 @@ def finalize(db: Session, settings: Settings, user: User, key: str, *, expected_
     return result
 
 
-def reopen(db: Session, user: User, key: str, *, reason: str, expected_version: int | None = None) -> ActionResult:
-    return _act(db, user, key, "reopen", expected_version=expected_version, note=reason)
+def reopen(
+    db: Session, settings: Settings, user: User, key: str, *, reason: str, expected_version: int | None = None
+) -> ActionResult:
+    """校了解除: the answer is open for revision again and is no longer a searchable final answer."""
+    from councilbot.services.archive import retract_final_answer
+
+    result = _act(db, user, key, "reopen", expected_version=expected_version, note=reason)
+    retract_final_answer(db, settings, result.question.key)
+    return result
 
 
-def withdraw(db: Session, user: User, key: str, *, reason: str, expected_version: int | None = None) -> ActionResult:
-    return _act(db, user, key, "withdraw", expected_version=expected_version, note=reason)
+def withdraw(
+    db: Session, settings: Settings, user: User, key: str, *, reason: str, expected_version: int | None = None
+) -> ActionResult:
+    from councilbot.services.archive import retract_final_answer
+
+    result = _act(db, user, key, "withdraw", expected_version=expected_version, note=reason)
+    retract_final_answer(db, settings, result.question.key)
+    return result
 
 
 def add_comment(db: Session, user: User, key: str, body: str) -> Comment:

@@ -200,7 +200,7 @@ def register(app: App, rt: Runtime) -> None:
             if kind == "send_back":
                 return blocks.stamped(review.send_back(db, user, key, comment=note, expected_version=meta.get("version")), "差戻し", tz)
             if kind == "reopen":
-                return blocks.stamped(review.reopen(db, user, key, reason=note, expected_version=meta.get("version")), "校了解除", tz)
+                return blocks.stamped(review.reopen(db, rt.settings, user, key, reason=note, expected_version=meta.get("version")), "校了解除", tz)
             return blocks.comment_posted(review.add_comment(db, user, key, note), key, tz)
 
         message = attempt(ack, body, work, lambda _: blocks.NOTE_BLOCK)
