@@ -107,3 +107,39 @@ def test_policy_can_be_edited_in_rules_file(tmp_path: Path) -> None:
     policy = load_prompt_dir(tmp_path).guard
     assert guard_text("佐々木次郎さん", policy).text == "［氏名］さん"
     assert guard_text("山田花子さん", policy).text == "山田花子さん"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "相談者の山田 花子さんから要望がありました。",  # a space between family and given name
+        "相談者の山田　花子さんから要望がありました。",  # a full-width space
+        "相談者の鈴木一郎さんです。",
+    ],
+)
+def test_watch_list_names_are_masked_however_they_are_spaced(policy, raw) -> None:
+    guarded = guard_text(raw, policy)
+    assert guarded.masked == {"watch_list": 1}
+    assert "花子" not in guarded.text and "一郎" not in guarded.text
+
+
+def test_a_watch_list_name_that_is_the_questioner_is_kept_whatever_the_spacing(policy) -> None:
+    guarded = guard_text("山田花子議員の質問", policy, keep_names=["山田 花子"])
+    assert guarded.text == "山田花子議員の質問" and guarded.masked == {}
+
+
+@pytest.mark.parametrize("raw", ["090 1234 5678", "03(1234)5678", "(03) 1234-5678", "+81 90 1234 5678", "０９０　１２３４　５６７８"])
+def test_phone_numbers_written_with_spaces_or_brackets_are_masked(policy, raw) -> None:
+    guarded = guard_text(f"連絡先は{raw}です。", policy)
+    assert guarded.masked == {"phone": 1}, guarded.text
+    assert "5678" not in guarded.text
+
+
+@pytest.mark.parametrize("raw", ["【 秘 】", "（秘）", "〔秘〕", "取扱い注意", "取扱 注意", "極秘", "㊙"])
+def test_marker_spellings_block_sending(policy, raw) -> None:
+    assert guard_text(f"{raw}　本件の経緯は次のとおり。", policy).blocked
+
+
+@pytest.mark.parametrize("raw", ["市長秘書課の体制について伺う。", "個人情報保護条例の改正について伺う。", "秘密保持契約の締結状況を伺う。"])
+def test_ordinary_words_near_markers_do_not_block(policy, raw) -> None:
+    assert not guard_text(raw, policy).blocked

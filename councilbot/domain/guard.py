@@ -68,9 +68,26 @@ class Guarded:
         return bool(self.markers)
 
 
+# Markers are written many ways: 【秘】（秘）〔秘〕［秘］, 【 秘 】, 取扱 注意. Compare
+# without spaces and with every bracket pair read as 【】. Not NFKC: it turns ㊙ into 秘,
+# and a bare 秘 would block every text that mentions 秘書.
+_OPENING = str.maketrans({c: "【" for c in "（(〔［[《〈｛{"} | {c: "】" for c in "）)〕］]》〉｝}"})
+_SPACES = re.compile(r"[\s\u3000]+")
+
+
+def _marker_form(text: str) -> str:
+    return _SPACES.sub("", fold_width(text)).translate(_OPENING)
+
+
 def find_markers(text: str, policy: GuardPolicy) -> tuple[str, ...]:
-    folded = fold_width(text)
-    return tuple(m for m in policy.confidentiality_markers if m in text or m in folded)
+    norm = _marker_form(text)
+    return tuple(m for m in policy.confidentiality_markers if _marker_form(m) in norm)
+
+
+def _name_pattern(name: str) -> re.Pattern[str]:
+    """A name as people type it: with or without a (full- or half-width) space inside."""
+    chars = [c for c in name if not c.isspace()]
+    return re.compile(r"[ \u3000]*".join(map(re.escape, chars)))
 
 
 def guard_text(text: str, policy: GuardPolicy, *, keep_names: Iterable[str] = ()) -> Guarded:
@@ -90,9 +107,9 @@ def guard_text(text: str, policy: GuardPolicy, *, keep_names: Iterable[str] = ()
             if m.end() > m.start() and free(m.start(), m.end()):
                 taken.append((m.start(), m.end(), pattern.kind, pattern.replacement))
 
-    kept = [(m.start(), m.end()) for name in keep_names if name for m in re.finditer(re.escape(name), folded)]
+    kept = [(m.start(), m.end()) for name in keep_names if name.strip() for m in _name_pattern(name).finditer(folded)]
     for name in sorted(set(policy.watch_list), key=len, reverse=True):
-        for m in re.finditer(re.escape(name), folded):
+        for m in _name_pattern(name).finditer(folded):
             start, end = m.start(), m.end()
             if any(s <= start and end <= e for s, e in kept) or not free(start, end):
                 continue
