@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from councilbot.errors import InvalidInput
-from councilbot.services.prompt_files import PROMPT_FILES, REPOSITORY_PROMPTS, load_prompt_dir, load_prompts, prompts_dir
+from councilbot.services.prompt_files import (
+    PROMPT_FILES,
+    REPOSITORY_PROMPTS,
+    load_prompt_dir,
+    load_prompts,
+    prompts_dir,
+)
 from councilbot.settings import Settings
 
 
@@ -45,9 +51,14 @@ def test_repository_prompts_load_and_render() -> None:
     assert len(prompts.hash) == 64
 
 
-def test_prompts_dir_setting_and_fallback(prompt_copy: Path, tmp_path: Path) -> None:
+def test_prompts_dir_setting_and_fallback(prompt_copy: Path, tmp_path: Path, monkeypatch) -> None:
     assert prompts_dir(Settings(PROMPTS_DIR=prompt_copy)) == prompt_copy
-    assert prompts_dir(Settings(PROMPTS_DIR=tmp_path / "missing")) == REPOSITORY_PROMPTS
+    # A city that set PROMPTS_DIR relies on its own rules: a wrong path stops, never falls back in silence.
+    with pytest.raises(InvalidInput) as err:
+        prompts_dir(Settings(PROMPTS_DIR=tmp_path / "missing"))
+    assert "PROMPTS_DIR" in err.value.message
+    monkeypatch.chdir(tmp_path)  # left at its default and absent here: the repository's rules
+    assert prompts_dir(Settings()) == REPOSITORY_PROMPTS
     edit(prompt_copy, "rules.yaml", "max_chars: 1200", "max_chars: 900")
     assert load_prompts(Settings(PROMPTS_DIR=prompt_copy)).rules.max_chars == 900
 
@@ -88,3 +99,4 @@ def test_mistakes_are_reported_by_file_and_field(prompt_copy: Path, name: str, o
 def test_missing_file_is_named(prompt_copy: Path) -> None:
     (prompt_copy / "rules.yaml").unlink()
     assert "rules.yaml" in error_of(prompt_copy) and "見つかりません" in error_of(prompt_copy)
+

@@ -96,9 +96,19 @@ def render(template: str, values: Mapping[str, str]) -> str:
 
 
 def prompts_dir(settings: Settings) -> Path:
-    """``PROMPTS_DIR`` when it exists, otherwise the repository's prompts/."""
+    """``PROMPTS_DIR`` when it exists; the repository's prompts/ when it was left at its default.
+
+    A city that set PROMPTS_DIR relies on its own rules (its watch list, its markers):
+    a mistyped path must stop drafting, not fall back to the shipped rules in silence.
+    """
     configured = Path(settings.prompts_dir)
-    return configured if configured.is_dir() else REPOSITORY_PROMPTS
+    if configured.is_dir():
+        return configured
+    if "prompts_dir" in settings.model_fields_set:
+        raise InvalidInput(
+            f"PROMPTS_DIR に指定されたフォルダ「{configured}」が見つかりません。設定を確かめてください（市のルールを読めないため下書きを中止しました）。"
+        )
+    return REPOSITORY_PROMPTS
 
 
 def load_prompts(settings: Settings) -> PromptSet:
