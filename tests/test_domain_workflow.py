@@ -81,11 +81,12 @@ def test_department_head_and_executive_stages():
     check_transition(approve, _actor("部長", "総務部"), at_head)
     with pytest.raises(PermissionDenied):
         check_transition(approve, _actor("部長", "教育部"), at_head)
-    at_mayor = ItemContext("危機管理課", "総務部", "市長")
+    at_mayor = ItemContext("危機管理課", "総務部", "市長", executive_offices=frozenset({"市長室"}))
     check_transition(approve, _actor("市長", "市長室"), at_mayor)
     check_transition(approve, _actor("秘書", "市長室"), at_mayor)  # the secretary works the mayor's queue
-    with pytest.raises(PermissionDenied):
-        check_transition(approve, _actor("教育長", "市長室"), at_mayor)
+    for wrong in (_actor("教育長", "市長室"), _actor("秘書", "教育総務課", "教育部")):  # another office's secretary
+        with pytest.raises(PermissionDenied):
+            check_transition(approve, wrong, at_mayor)
 
 
 def test_general_affairs_only_transitions():

@@ -45,6 +45,8 @@ class ItemContext:
     responsible_department: str | None
     responsible_parent: str | None  # the 部 above the responsible 課
     current_stage: str | None  # 課長 / 部長 / 市長 … while in review
+    # Where the executive of the current stage sits (e.g. 市長室): their secretaries are there.
+    executive_offices: frozenset[str] = frozenset()
 
 
 def holds_stage(actor: Actor, stage: str, item: ItemContext) -> bool:
@@ -54,8 +56,8 @@ def holds_stage(actor: Actor, stage: str, item: ItemContext) -> bool:
     if stage == "部長":
         return actor.position == "部長" and actor.department == item.responsible_parent
     if stage in EXECUTIVES:
-        # Executives' secretaries (秘書) work their queue for them.
-        return actor.position in (stage, SECRETARY)
+        # An executive's secretary (秘書) works their queue, from the same office only.
+        return actor.position == stage or (actor.position == SECRETARY and actor.department in item.executive_offices)
     return actor.position == stage
 
 

@@ -8,7 +8,7 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from councilbot.domain.chains import ApprovalChain, chain_for
+from councilbot.domain.chains import EXECUTIVES, ApprovalChain, chain_for
 from councilbot.domain.permissions import ROLE_ADMIN, ROLE_GENERAL_AFFAIRS, Actor, ItemContext
 from councilbot.domain.workflow import State
 from councilbot.errors import NotFound, PermissionDenied
@@ -108,8 +108,16 @@ def item_context(db: Session, question: Question) -> ItemContext:
     stage = None
     if question.status == State.IN_REVIEW and question.stage_index is not None:
         stage = chain_of(db, question).stage(question.stage_index)
+    offices: frozenset[str] = frozenset()
+    if stage in EXECUTIVES:
+        offices = frozenset(
+            db.scalars(
+                select(Department.name).join(User, User.department_id == Department.id).where(User.position == stage, User.active.is_(True))
+            )
+        )
     return ItemContext(
         responsible_department=dept.name if dept else None,
         responsible_parent=dept.parent.name if dept and dept.parent else None,
         current_stage=stage,
+        executive_offices=offices,
     )
