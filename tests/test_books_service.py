@@ -13,7 +13,7 @@ from councilbot.errors import InvalidInput, NotFound, PermissionDenied
 from councilbot.fsutil import sha256_file
 from councilbot.services import assignment, books, intake, review
 from councilbot.services.archive import import_file
-from councilbot.services.common import get_user
+from councilbot.services.common import get_question, get_user
 from councilbot.settings import Settings
 from councilbot.storage.db import ensure_schema, session_scope
 from councilbot.storage.models import ExportRecord, PastAnswer
@@ -175,3 +175,53 @@ def test_a_missing_or_broken_template_is_refused_before_anything_is_written(sess
             with session_scope(settings) as db:
                 books.export_book(db, settings, get_user(db, "UGA1"), SESSION, template=template)
     assert not settings.export_dir.exists() or not any(settings.export_dir.iterdir())
+
+
+def test_an_ai_draft_used_as_is_stays_labelled_into_the_book_and_reads_back_clean(org, tmp_path):
+    data = intake.QuestionInput(session_name=SESSION, seat=16, question_type="代表質問", item_no="1", title="生成AIの活用について", body="生成AIの活用について伺う。")
+    with session_scope(org) as db:
+        key = intake.register_question(db, org, get_user(db, "UGA1"), data).question.key
+    _act(org, "UGA1", assignment.assign, key, "危機管理課", answerer="総務部長")
+    model_text = "お答えいたします。生成AIにつきましては、ガイドラインを定めて活用してまいります。"
+    _act(org, "UKK1", review.save_revision, key, answer=model_text, origin="ai", model="test-model", prompt_hash="abc")
+    # The drafter submits it without touching the text: it is still the model's answer.
+    _act(org, "UKK1", review.save_revision, key, answer=model_text, back_data="根拠資料")
+    with session_scope(org) as db:
+        latest = get_question(db, key).latest_revision
+        assert (latest.origin, latest.model, latest.is_ai_label) == ("ai", "test-model", True)
+    _act(org, "UKK1", review.save_revision, key, answer=model_text + "以上でございます。")
+    with session_scope(org) as db:
+        assert not get_question(db, key).latest_revision.is_ai_label  # edited by a person
+    _act(org, "UKK1", review.save_revision, key, answer=model_text)  # back to the model's words, typed by a person
+    _act(org, "UKK1", review.submit, key)
+    for approver in ("UKK2", "USB1"):
+        _act(org, approver, review.approve, key)
+    with session_scope(org) as db:
+        review.finalize(db, org, get_user(db, "UGA1"), key)
+        book = books.export_book(db, org, get_user(db, "UGA1"), SESSION)
+    text = "\n".join(p.text for p in Document(str(book.path)).paragraphs)
+    # A person's edit in between ends the label, even if the words later match the model's again.
+    assert "生成AIが作成した下書きを編集せずに使用" not in text
+
+
+def test_the_book_marks_an_unedited_ai_answer_and_the_archive_reads_it_without_the_note(org, tmp_path):
+    data = intake.QuestionInput(session_name=SESSION, seat=3, question_type="一般質問", item_no="1", title="窓口のDXについて", body="窓口のDXについて伺う。")
+    with session_scope(org) as db:
+        key = intake.register_question(db, org, get_user(db, "UGA1"), data).question.key
+    _act(org, "UGA1", assignment.assign, key, "危機管理課", answerer="総務部長")
+    model_text = "お答えいたします。窓口のDXにつきましては、段階的に進めてまいります。"
+    _act(org, "UKK1", review.save_revision, key, answer=model_text, origin="ai", model="test-model")
+    _act(org, "UKK1", review.submit, key)
+    for approver in ("UKK2", "USB1"):
+        _act(org, approver, review.approve, key)
+    with session_scope(org) as db:
+        review.finalize(db, org, get_user(db, "UGA1"), key)
+        book = books.export_book(db, org, get_user(db, "UGA1"), SESSION)
+    text = "\n".join(p.text for p in Document(str(book.path)).paragraphs)
+    assert "※この答弁は、生成AIが作成した下書きを編集せずに使用しています。" in text
+    empty = Settings(DATABASE_URL=f"sqlite:///{tmp_path}/e.db", INDEX_DIR=tmp_path / "i", EXPORT_DIR=tmp_path / "x")
+    ensure_schema(empty)
+    with session_scope(empty) as db:
+        import_file(db, empty, book.path)
+    with session_scope(empty) as db:
+        assert db.scalar(select(PastAnswer)).answer == model_text

@@ -10,6 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+# Printed under an answer that is a generative-AI draft used without editing: the
+# cities' rules say output used as it is must be labelled as AI-made.
+AI_AS_IS_NOTE = "※この答弁は、生成AIが作成した下書きを編集せずに使用しています。"
+
 
 @dataclass
 class BookItem:
@@ -26,6 +30,7 @@ class BookItem:
     # None for a finalised (校了) answer; otherwise the 案 label with the current
     # stage, e.g. "案（部長確認中）", used by the review-meeting variant.
     draft_label: str | None = None
+    ai_as_is: bool = False  # the answer is a generative-AI draft no person has edited
 
 
 @dataclass

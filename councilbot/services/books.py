@@ -99,6 +99,7 @@ def build_book(
                 department=q.responsible_department.name if q.responsible_department else "",
                 back_data=(latest.back_data if latest else "") if back_data else "",
                 draft_label=None if final else f"案（{question_label(db, q)}）",
+                ai_as_is=bool(latest and latest.is_ai_label and latest.origin == "ai"),
             )
         )
     return AnswerBookContent(

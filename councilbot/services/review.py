@@ -50,17 +50,10 @@ def _flush(db: Session, question: Question) -> None:
         ) from None
 
 
-def _act(
-    db: Session,
-    user: User,
-    key: str,
-    name: str,
-    *,
-    expected_version: int | None,
-    note: str | None = None,
-    stamp: bool = True,
-) -> ActionResult:
-    question = get_question(db, key, for_update=True)
+def check_action(
+    db: Session, user: User, question: Question, name: str, *, expected_version: int | None = None, note: str | None = None
+) -> Step:
+    """Where ``name`` would take ``question``, once the version, the workflow and ``user``'s right allow it; raises otherwise."""
     _check_version(question, expected_version)
     # No chain before an answerer is set (received items): only assign/withdraw apply then.
     chain = chain_of(db, question) if question.answerer else None
@@ -73,6 +66,21 @@ def _act(
         note=note,
     )
     check_transition(step.transition, actor_of(user), item_context(db, question))
+    return step
+
+
+def _act(
+    db: Session,
+    user: User,
+    key: str,
+    name: str,
+    *,
+    expected_version: int | None,
+    note: str | None = None,
+    stamp: bool = True,
+) -> ActionResult:
+    question = get_question(db, key, for_update=True)
+    step = check_action(db, user, question, name, expected_version=expected_version, note=note)
     question.status = step.state
     question.stage_index = step.stage_index
     question.review_round = step.review_round
@@ -131,6 +139,11 @@ def save_revision(
         raise InvalidInput(f"答弁またはバックデータが長すぎます。{MAX_ANSWER}文字以内にしてください。")
     result = _act(db, user, key, "save_draft", expected_version=expected_version, stamp=False)
     question = result.question
+    previous = question.latest_revision
+    if origin == "human" and previous is not None and previous.is_ai_label and previous.answer == text:
+        # Saved without editing: still the model's text, and still labelled as such.
+        origin, model, prompt_hash = previous.origin, previous.model, previous.prompt_hash
+        cited_refs = cited_refs or list(previous.cited_refs or [])
     revision = AnswerRevision(
         question=question,
         number=(question.latest_revision.number + 1) if question.latest_revision else 1,

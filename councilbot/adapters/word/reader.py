@@ -25,6 +25,7 @@ from docx.document import Document
 from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
 
+from councilbot.domain.book import AI_AS_IS_NOTE
 from councilbot.domain.era import parse_wareki
 from councilbot.domain.notice import find_session_name, narrow, parse_member_header
 from councilbot.domain.numbering import ItemNumber
@@ -295,6 +296,8 @@ class _BookParser:
         if _DRAFT_LABEL.match(text) and self.block is None:
             self.item.draft = True
             return
+        if text == AI_AS_IS_NOTE:
+            return  # our own label on an AI answer used as is: not part of the answer
         labelled = _label(text)
         if labelled is not None:
             for key, value in labelled:

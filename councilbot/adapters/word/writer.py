@@ -36,7 +36,7 @@ from docx.oxml.parser import OxmlElement, parse_xml
 from docx.shared import Mm
 from lxml import etree
 
-from councilbot.domain.book import AnswerBookContent, BookItem, BookMember
+from councilbot.domain.book import AI_AS_IS_NOTE, AnswerBookContent, BookItem, BookMember
 from councilbot.domain.era import to_wareki
 from councilbot.errors import CouncilbotError
 from councilbot.fsutil import atomic_write_bytes
@@ -608,6 +608,8 @@ class _BookXml:
             answerer += f"　　【{LABEL_DEPARTMENT}】{item.department}"
         parts.append(self._p("label", _run(answerer)))
         parts.append(self._p("label", _run(f"【{LABEL_ANSWER}】")))
+        if item.ai_as_is:
+            parts.append(self._p("draft", _run(AI_AS_IS_NOTE)))
         parts.extend(self._text("text", item.answer or "（答弁未作成）"))
         if self.content.include_back_data and item.back_data:
             parts.append(self._p("back_data", _run(f"【{LABEL_BACK_DATA}】", "<w:rPr><w:b/></w:rPr>")))
