@@ -254,3 +254,18 @@ def test_an_import_cannot_overwrite_a_finalised_answer(org, key):
     with session_scope(org) as db:
         assert db.scalar(select(PastAnswer).where(PastAnswer.ref == key)).answer.startswith("お答えいたします")
     assert _search(org, "改ざん") == []
+
+
+def test_a_notice_naming_an_unknown_member_is_refused_with_its_line_and_imports_nothing(org, tmp_path):
+    notice = tmp_path / "通告書.txt"
+    notice.write_text(
+        "令和8年12月定例会　質問通告書\n\n【一般質問】3番　青木 健一（市民クラブ）\n1　避難所について\n避難所の備蓄について伺う。\n\n"
+        "【一般質問】99番　架空 太郎（無所属）\n1　給食費について\n給食費の無償化について伺う。\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(NotFound) as err:
+        with session_scope(org) as db:
+            intake.import_notice(db, org, get_user(db, "UGA1"), notice)
+    assert err.value.message.startswith("通告書.txt 8行目: 99番の議員は登録されていません")
+    with session_scope(org) as db:
+        assert db.scalar(select(func.count()).select_from(Question)) == 0

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from councilbot.domain.intake_parse import QUESTION_TYPES, KnownMember
 from councilbot.domain.numbering import ItemNumber
 from councilbot.domain.workflow import OPEN_STATES, State
-from councilbot.errors import InvalidInput, NotFound
+from councilbot.errors import CouncilbotError, InvalidInput, NotFound
 from councilbot.services.audit import record_audit
 from councilbot.services.common import get_session, nfkc
 from councilbot.settings import Settings
@@ -209,7 +209,11 @@ def import_notice(
                 body=item.body,
                 parent_titles=" / ".join(item.parent_titles),
             )
-            results.append(register_question(db, settings, user, data))
+            try:
+                results.append(register_question(db, settings, user, data))
+            except CouncilbotError as exc:
+                # Name the line, so whoever typed the notice can find it; nothing is kept (one transaction).
+                raise type(exc)(f"{source} {item.line}行目: {exc.message}") from None
     record_audit(db, user.chat_id, "notice.import", source, questions=len(results))
     return results
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from councilbot.domain.permissions import ROLE_GENERAL_AFFAIRS
+from councilbot.domain.permissions import require_general_affairs
 from councilbot.domain.workflow import OPEN_STATES
-from councilbot.errors import InvalidInput, PermissionDenied
+from councilbot.errors import InvalidInput
 from councilbot.services.audit import record_audit
-from councilbot.services.common import get_session
+from councilbot.services.common import actor_of, get_session
 from councilbot.storage.models import CouncilSession, Question, User
 
 
@@ -44,8 +44,7 @@ def update_session(
     closed: bool | None = None,
 ) -> SessionUpdate:
     """Change a session's deadline, review meeting or open/closed state (総務課のみ)."""
-    if ROLE_GENERAL_AFFAIRS not in (actor_user.roles or []):
-        raise PermissionDenied("会期の締切や検討会の日時を変更できるのは総務課の職員です。")
+    require_general_affairs(actor_of(actor_user), "会期の締切・検討会の日時の変更")
     for value in (answer_deadline, review_meeting):
         if value is not None and value.tzinfo is None:
             raise InvalidInput("日時にはタイムゾーンを付けてください（例: 2026-11-27T17:00+09:00）。")

@@ -27,6 +27,9 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
 def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # pysqlite's own transaction handling breaks SAVEPOINT (a nested "transaction"
+    # commits by itself); let SQLAlchemy issue BEGIN instead (see _begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers go on while one process writes; the busy timeout makes
     # a second writer wait instead of failing at once.
@@ -34,6 +37,12 @@ def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[n
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _begin(connection) -> None:  # type: ignore[no-untyped-def]
+    # SQLAlchemy's documented pysqlite recipe: BEGIN when the transaction starts, so
+    # that SAVEPOINTs nest inside it and roll back with it.
+    connection.exec_driver_sql("BEGIN")
 
 
 @lru_cache(maxsize=8)
@@ -44,6 +53,7 @@ def make_engine(database_url: str) -> Engine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _enable_sqlite_pragmas)
+        event.listen(engine, "begin", _begin)
         return engine
     if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("", "psycopg2"):
         url = url.set(drivername="postgresql+psycopg")
