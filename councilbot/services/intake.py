@@ -22,6 +22,7 @@ from councilbot.errors import CouncilbotError, InvalidInput, NotFound
 from councilbot.services.audit import record_audit
 from councilbot.services.common import get_session, nfkc
 from councilbot.settings import Settings
+from councilbot.storage.db import savepoint, supports_savepoint
 from councilbot.storage.models import CouncilSession, Member, Question, QuestionLink, User
 
 MAX_TITLE = 200
@@ -169,13 +170,15 @@ def register_question(db: Session, settings: Settings, user: User, data: Questio
         created_by_id=user.id,
     )
     try:
-        # A savepoint: when the same delivery is being registered by another
-        # process at this moment, its unique source_ref wins and we return it.
-        with db.begin_nested():
+        # When the same delivery is being registered by another process at this moment,
+        # its unique source_ref wins and we return that question instead.
+        with savepoint(db):
             db.add(question)
             db.flush()
     except IntegrityError:
-        existing = db.scalar(select(Question).where(Question.source_ref == data.source_ref)) if data.source_ref else None
+        existing = None
+        if data.source_ref and supports_savepoint(db):
+            existing = db.scalar(select(Question).where(Question.source_ref == data.source_ref))
         if existing is None:
             raise InvalidInput(f"{member.name}議員の{qtype} {item.format()} は、同時に別の操作で登録されました。一覧を確かめてください。") from None
         return IntakeResult(existing, created=False)

@@ -27,9 +27,6 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
 def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    # pysqlite's own transaction handling breaks SAVEPOINT (a nested "transaction"
-    # commits by itself); let SQLAlchemy issue BEGIN instead (see _begin).
-    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers go on while one process writes; the busy timeout makes
     # a second writer wait instead of failing at once.
@@ -37,12 +34,6 @@ def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[n
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
-
-
-def _begin(connection) -> None:  # type: ignore[no-untyped-def]
-    # SQLAlchemy's documented pysqlite recipe: BEGIN when the transaction starts, so
-    # that SAVEPOINTs nest inside it and roll back with it.
-    connection.exec_driver_sql("BEGIN")
 
 
 @lru_cache(maxsize=8)
@@ -53,7 +44,6 @@ def make_engine(database_url: str) -> Engine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _enable_sqlite_pragmas)
-        event.listen(engine, "begin", _begin)
         return engine
     if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("", "psycopg2"):
         url = url.set(drivername="postgresql+psycopg")
@@ -77,6 +67,27 @@ def session_scope(settings: Settings) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def savepoint(db: Session) -> Iterator[None]:
+    """A nested transaction, where the driver supports one inside the unit of work.
+
+    pysqlite opens no transaction before a SAVEPOINT, so the savepoint would commit
+    by itself and break the enclosing unit's all-or-nothing promise. Its own mode
+    is kept because it lets concurrent writers queue on the busy timeout (reads run
+    outside the write transaction); SQLite serialises writers anyway, so there the
+    block simply runs in the enclosing transaction.
+    """
+    if db.get_bind().dialect.name == "sqlite":
+        yield
+        return
+    with db.begin_nested():
+        yield
+
+
+def supports_savepoint(db: Session) -> bool:
+    return db.get_bind().dialect.name != "sqlite"
 
 
 def alembic_config(database_url: str) -> Config:
