@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import sqlite3
@@ -169,8 +170,11 @@ def run(size: int, n_queries: int) -> None:
             kw = timed(lambda q: search_archive(db, cfg, q, limit=10), queries)
             sim = timed(lambda q: find_similar(db, cfg, q, limit=5), similar_texts)
         index_mb = dir_size(tmp / "index") / 1e6
+        segments = len(list((tmp / "index").glob("gen-*/*.seg")))
         f = fts5(records, queries, similar_texts, tmp)
-    print(f"\n== {size:,} records ({n_queries} keyword queries, {len(similar_texts)} similar lookups)")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"\n== {size:,} records ({n_queries} keyword queries, {len(similar_texts)} similar lookups;"
+          f" {segments} index segments; load average {load} on {os.cpu_count()} cores)")
     print(f"{'':<26}{'import rec/s':>13}{'size MB':>9}{'kw p50':>9}{'kw p95':>9}{'sim p50':>9}{'sim p95':>9}")
     print(f"{'councilbot (Whoosh)':<26}{rate:>13.0f}{index_mb:>9.1f}{pct(kw, 50):>9.1f}{pct(kw, 95):>9.1f}"
           f"{pct(sim, 50):>9.1f}{pct(sim, 95):>9.1f}")

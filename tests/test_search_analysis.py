@@ -5,6 +5,7 @@ from councilbot.search.analysis import (
     join_sections,
     morph_terms,
     normalize,
+    query_views,
     strip_stock_phrases,
     MorphTokenizer,
 )
@@ -47,3 +48,11 @@ def test_stock_words_do_not_become_morph_terms():
 def test_section_tokens_carry_title_and_question_boosts():
     tokens = [(t.text, t.boost) for t in MorphTokenizer()(join_sections("避難所", "備蓄", "訓練"))]
     assert ("避難", 3.0) in tokens and ("備蓄", 2.0) in tokens and ("訓練", 1.0) in tokens
+
+
+def test_query_bigrams_stay_inside_words():
+    morph, grams = query_views(normalize("松戸市オンライン申請システムについて伺う"))
+    assert "オンライン" in morph and "システム" in morph
+    assert "申請" in grams and "シス" in grams
+    assert "市オ" not in grams and "請シ" not in grams  # straddling two words
+    assert not any(g in grams for g in ("つい", "伺う"))  # function words give no bigrams

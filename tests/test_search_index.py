@@ -95,3 +95,25 @@ def test_rebuild_swaps_generations_and_a_failed_rebuild_keeps_the_old_index(inde
     assert len(list(index.dir.glob("gen-*"))) == 1
     index.rebuild(DOCS[:2])
     assert index.count() == 2
+
+
+def test_every_word_must_match_unless_no_record_has_them_all(index):
+    assert refs(index.search("避難所 運営")) == ["A-1"]
+    assert refs(index.search("避難所 ドローン"))[0] == "A-1"  # no record has both: any word counts
+    assert refs(index.search("ドローン")) == []
+
+
+def test_text_phrased_as_a_question_is_ranked_as_a_question(index):
+    # As keywords, this one long word is in no record; as a question its content words find A-1.
+    assert refs(index.search("避難所とドローンについて伺う。"))[0] == "A-1"
+
+
+def test_scores_span_segments_and_skip_deleted_records(tmp_path):
+    ix = WhooshIndex(tmp_path / "index")
+    ix.add(DOCS[:2])
+    ix.add(DOCS[2:])  # a second segment
+    assert refs(ix.search("について", limit=10)) and ix.count() == 4
+    assert refs(ix.search("給食"))[0] == "A-4"
+    ix.delete(["A-4"])
+    assert "A-4" not in refs(ix.search("給食")) + refs(ix.similar("学校給食費の無償化"))
+    assert refs(ix.search("避難所"))[0] == "A-1"

@@ -124,28 +124,62 @@ def _chunks(text: str) -> Iterator[str]:
         yield buf
 
 
-def morph_terms(normalized: str) -> list[str]:
-    """Content-word terms (Sudachi normalized forms) of already normalized text."""
+# Terms of each dictionary entry, computed once: the part-of-speech check, the
+# normalized form and the mode-A split cost more than the tokenization itself,
+# and an archive reuses a vocabulary of a few tens of thousands of entries.
+_ENTRY_TERMS: dict[object, tuple[str, ...]] = {}
+_ENTRY_CACHE_MAX = 500_000
+
+
+def _entry_terms(m) -> tuple[str, ...]:
+    """A content morpheme's normalized form plus, for a compound, its mode-A parts; () for other morphemes."""
+    key = m.surface() if m.is_oov() else m.word_id()
+    terms = _ENTRY_TERMS.get(key)
+    if terms is not None:
+        return terms
+    terms = ()
+    pos = m.part_of_speech()
+    form = m.normalized_form()
+    if pos[0] in _CONTENT_POS and pos[1] not in _SKIP_SUBPOS and form not in MORPH_STOPWORDS and form.strip():
+        parts = m.split(_local.mode_a) if len(m.surface()) > 2 else ()
+        terms = (form, *(s for s in (p.normalized_form() for p in parts) if len(s) > 1 and s not in MORPH_STOPWORDS)) \
+            if len(parts) > 1 else (form,)
+    if len(_ENTRY_TERMS) >= _ENTRY_CACHE_MAX:
+        _ENTRY_TERMS.clear()
+    _ENTRY_TERMS[key] = terms
+    return terms
+
+
+def _content_morphemes(normalized: str) -> Iterator[tuple[object, tuple[str, ...]]]:
+    """(morpheme, its terms) for the content words of already normalized text (Sudachi split mode C)."""
     if not normalized:
-        return []
-    tok, mode_a = sudachi_tokenizer()
-    out: list[str] = []
+        return
+    tok, _ = sudachi_tokenizer()
     for chunk in _chunks(normalized):
         for m in tok.tokenize(chunk):
-            pos = m.part_of_speech()
-            if pos[0] not in _CONTENT_POS or pos[1] in _SKIP_SUBPOS:
-                continue
-            form = m.normalized_form()
-            if form in MORPH_STOPWORDS or not form.strip():
-                continue
-            out.append(form)
-            parts = m.split(mode_a)
-            if len(parts) > 1:
-                for p in parts:
-                    sub = p.normalized_form()
-                    if len(sub) > 1 and sub not in MORPH_STOPWORDS:
-                        out.append(sub)
-    return out
+            terms = _entry_terms(m)
+            if terms:
+                yield m, terms
+
+
+def morph_terms(normalized: str) -> list[str]:
+    """Content-word terms (Sudachi normalized forms) of already normalized text."""
+    return [t for _, terms in _content_morphemes(normalized) for t in terms]
+
+
+def query_views(normalized: str) -> tuple[list[str], list[str]]:
+    """Morphological terms and character bigrams of a free-text query, from one Sudachi pass.
+
+    Bigrams are taken inside each content word only: a bigram that straddles two
+    words (「市オ」 in 「松戸市オンライン」) is rare, so it would get a high IDF
+    while saying nothing about the topic.
+    """
+    morph: list[str] = []
+    grams: list[str] = []
+    for m, terms in _content_morphemes(normalized):
+        morph.extend(terms)
+        grams.extend(b for b in bigram_terms(m.surface()) if len(b) > 1)
+    return morph, grams
 
 
 # ASCII words and numbers stay whole; runs of Japanese script become bigrams.

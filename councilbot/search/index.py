@@ -17,6 +17,7 @@ generation ``CURRENT`` names and never take the lock.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import math
 import os
 import re
@@ -26,13 +27,13 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Protocol
 
 import filelock
 from whoosh import index as whoosh_index
 from whoosh import query as Q
-from whoosh import scoring
 from whoosh.fields import ID, TEXT, Schema
 
 from councilbot.errors import CouncilbotError
@@ -44,8 +45,10 @@ from councilbot.search.analysis import (
     join_sections,
     morph_terms,
     normalize,
+    query_views,
     strip_stock_phrases,
 )
+from councilbot.search.ranking import Ranker
 
 # Longer input is cut: the first part of a question carries its topic, and
 # analysis cost must stay bounded for a 10,000-character paste.
@@ -57,7 +60,7 @@ WRITE_LOCK_TIMEOUT_S = 60.0
 # One field per analysis kind; title and question tokens carry section boosts (see analysis.SECTION_BOOSTS).
 MORPH, BIGRAM = "text_m", "text_b"
 # Morphological matches are precise; bigram matches catch unknown words and short terms.
-KIND_BOOST = {MORPH: 1.0, BIGRAM: 0.6}
+KIND_BOOST = {MORPH: 1.0, BIGRAM: 0.3}
 FILTER_FIELDS = ("member", "faction", "department", "session", "answerer", "year")
 
 
@@ -303,14 +306,14 @@ class WhooshIndex:
 
     # ---- reading -----------------------------------------------------
     def _searcher(self):
-        """A per-thread searcher on the live generation, reopened when a writer has committed."""
+        """A per-thread searcher and ranker on the live generation, reopened when a writer has committed."""
         loc = self._local
         name = self._current_name()
         if not name:
-            return None
+            return None, None
         searcher = getattr(loc, "searcher", None)
         if searcher is not None and loc.gen == name and loc.ix.latest_generation() == loc.toc:
-            return searcher
+            return searcher, loc.ranker
         if searcher is not None:
             searcher.close()
             loc.searcher = None
@@ -319,11 +322,12 @@ class WhooshIndex:
         except (whoosh_index.EmptyIndexError, OSError) as exc:
             raise IndexUnavailable() from exc
         loc.ix, loc.gen, loc.toc = ix, name, ix.latest_generation()
-        loc.searcher = ix.searcher(weighting=scoring.BM25F())
-        return loc.searcher
+        loc.searcher = ix.searcher()
+        loc.ranker = Ranker(loc.searcher)
+        return loc.searcher, loc.ranker
 
     def count(self) -> int:
-        s = self._searcher()
+        s, _ = self._searcher()
         return s.doc_count() if s else 0
 
     def _filter_query(self, searcher, filters: Filters) -> Q.Query | None | bool:
@@ -345,23 +349,36 @@ class WhooshIndex:
             return None
         return Q.And(parts)
 
-    def _run(self, searcher, q: Q.Query, *, filters: Filters, limit: int, newest_first: bool,
+    def _top(self, searcher, scores: dict[int, float], *, filters: Filters, limit: int, newest_first: bool,
              exclude: Sequence[str] = ()) -> list[Hit]:
+        """The best ``limit`` of scored records (global docnums) that pass the filters."""
         fq = self._filter_query(searcher, filters)
         if fq is False:
             return []
-        mask = Q.Or([Q.Term("ref", r) for r in exclude]) if exclude else None
-        kwargs = {"limit": limit, "filter": fq, "mask": mask}
+        if fq is not None:
+            allowed = set(searcher.docs_for_query(fq))
+            scores = {d: v for d, v in scores.items() if d in allowed}
+        for ref in exclude:
+            scores.pop(searcher.document_number(ref=ref), None)
         if newest_first:
-            kwargs.update(sortedby="date", reverse=True)
-        results = searcher.search(q, **kwargs)
-        # Sorted results carry the sort key, not a relevance score.
-        return [Hit(h["ref"], 0.0 if newest_first else float(h.score or 0.0)) for h in results]
+            dates = searcher.reader().column_reader("date")
+            top = [(d, 0.0) for d in heapq.nlargest(limit, scores, key=lambda d: dates[d])]
+        else:
+            top = heapq.nlargest(limit, scores.items(), key=itemgetter(1))
+        return [Hit(searcher.stored_fields(d)["ref"], float(v)) for d, v in top]
 
     def search(self, query: str, *, filters: Filters = Filters(), limit: int = 10,
                newest_first: bool = False) -> SearchOutcome:
-        """Keyword search; any input is accepted (no query syntax, nothing to break)."""
-        searcher = self._searcher()
+        """Keyword search; any input is accepted (no query syntax, nothing to break).
+
+        Every word must match (falling back to any word when no record has them
+        all). A word matches through its morphological terms, or through its
+        character bigrams when it is not a single dictionary word (unknown
+        administrative terms, compounds split differently). Long text, and text
+        phrased as a council question (「…について伺う」), is ranked as a question
+        by :meth:`similar`.
+        """
+        searcher, ranker = self._searcher()
         text = normalize((query or "")[:MAX_QUERY_CHARS])
         if searcher is None:
             return SearchOutcome([])
@@ -369,82 +386,104 @@ class WhooshIndex:
             if not filters.active():
                 return SearchOutcome([])
             # Filters alone list the matching records, newest first.
-            return SearchOutcome(self._run(searcher, Q.Every(), filters=filters, limit=limit, newest_first=True))
-        if len(text.replace(" ", "")) > KEYWORD_QUERY_MAX_CHARS:
-            return self._similar(searcher, text, limit=limit, exclude=(), filters=filters, newest_first=newest_first)
-        words = [w for w in strip_stock_phrases(text).split(" ") if w] or text.split(" ")
-        word_queries, morph_all, bigram_all = [], [], []
+            every = {d: 0.0 for d in searcher.docs_for_query(Q.Every())}
+            return SearchOutcome(self._top(searcher, every, filters=filters, limit=limit, newest_first=True))
+        # Long text, or text phrased as a council question, is ranked as a question.
+        content = strip_stock_phrases(text)
+        if len(text.replace(" ", "")) > KEYWORD_QUERY_MAX_CHARS or (content != text and content.strip()):
+            return self._similar(searcher, ranker, text, limit=limit, exclude=(), filters=filters,
+                                 newest_first=newest_first)
+        words = [w for w in text.split(" ") if w]
+        matched: list[dict[int, float]] = []
+        morph_all: list[str] = []
+        bigram_all: list[str] = []
         for word in words:
-            wq, morph, bigrams = self._word_query(word)
-            if wq is not None:
-                word_queries.append(wq)
+            word_scores, morph, bigrams = self._word_scores(searcher, ranker, word)
+            if morph or bigrams:
+                matched.append(word_scores)
                 morph_all += morph
                 bigram_all += bigrams
         terms = QueryTerms(tuple(words), tuple(dict.fromkeys(morph_all)), tuple(dict.fromkeys(bigram_all)))
-        if not word_queries:
-            return SearchOutcome([], terms)
-        hits = self._run(searcher, Q.And(word_queries), filters=filters, limit=limit, newest_first=newest_first)
-        if not hits and len(word_queries) > 1:
-            # No record has every word: rank those that have some of them.
-            hits = self._run(searcher, Q.Or(word_queries), filters=filters, limit=limit, newest_first=newest_first)
-        return SearchOutcome(hits, terms)
+        # Records with every word; when there are none, those with some of the words.
+        scores = _all_of(matched) or _any_of(matched)
+        return SearchOutcome(self._top(searcher, scores, filters=filters, limit=limit, newest_first=newest_first), terms)
 
     @staticmethod
-    def _word_query(word: str) -> tuple[Q.Query | None, list[str], list[str]]:
+    def _word_scores(searcher, ranker: Ranker, word: str) -> tuple[dict[int, float], list[str], list[str]]:
+        """Records matching one query word, with their scores, and the terms the word was reduced to."""
         morph = list(dict.fromkeys(morph_terms(word)))
         bigrams = list(dict.fromkeys(bigram_terms(word)))
-        alternatives: list[Q.Query] = []
+        views: list[dict[int, float]] = []
+        if morph:
+            views.append(_all_of([ranker.term_scores(MORPH, t) for t in morph]))
         if len(bigrams) == 1 and len(bigrams[0]) == 1:
             # A single character: every bigram that starts with it.
-            alternatives.append(Q.Prefix(BIGRAM, bigrams[0], boost=KIND_BOOST[BIGRAM]))
-        elif bigrams:
-            alternatives.append(Q.And([Q.Term(BIGRAM, b) for b in _cover(bigrams)], boost=KIND_BOOST[BIGRAM]))
-        if morph:
-            alternatives.append(Q.And([Q.Term(MORPH, t) for t in morph], boost=KIND_BOOST[MORPH]))
-        if not alternatives:
-            return None, morph, bigrams
-        return Q.Or(alternatives), morph, bigrams
+            expanded = [t.decode("utf-8") if isinstance(t, bytes) else t
+                        for t in searcher.reader().expand_prefix(BIGRAM, bigrams[0])]
+            views.append(_any_of([ranker.term_scores(BIGRAM, t, KIND_BOOST[BIGRAM]) for t in expanded]))
+        elif bigrams and morph != [word]:
+            views.append(_all_of([ranker.term_scores(BIGRAM, b, KIND_BOOST[BIGRAM]) for b in _cover(bigrams)]))
+        return _any_of(views), morph, bigrams
 
     def similar(self, text: str, *, limit: int = 5, exclude_refs: Sequence[str] = (),
                 filters: Filters = Filters()) -> SearchOutcome:
         """Records most similar to free text of any length, ranked by its informative terms."""
-        searcher = self._searcher()
+        searcher, ranker = self._searcher()
         norm = normalize((text or "")[:MAX_QUERY_CHARS])
         if searcher is None or not norm:
             return SearchOutcome([])
-        return self._similar(searcher, norm, limit=limit, exclude=exclude_refs, filters=filters, newest_first=False)
+        return self._similar(searcher, ranker, norm, limit=limit, exclude=exclude_refs, filters=filters,
+                             newest_first=False)
 
-    def _similar(self, searcher, norm: str, *, limit: int, exclude: Sequence[str], filters: Filters,
-                 newest_first: bool) -> SearchOutcome:
+    def _similar(self, searcher, ranker: Ranker, norm: str, *, limit: int, exclude: Sequence[str],
+                 filters: Filters, newest_first: bool) -> SearchOutcome:
+        """BM25 over the text's most informative terms of both views (query term frequency counts)."""
         content = strip_stock_phrases(norm)
         if not content.strip():
             content = norm
-        n_docs = max(searcher.doc_count(), 1)
-        subqueries: list[Q.Query] = []
-        chosen_m: list[str] = []
-        chosen_b: list[str] = []
-        for fieldname, counts, keep, chosen in (
-            (MORPH, Counter(morph_terms(content)), SIMILAR_MORPH_TERMS, chosen_m),
-            (BIGRAM, Counter(bigram_terms(content)), SIMILAR_BIGRAM_TERMS, chosen_b),
-        ):
-            scored = []
+        morph, grams = query_views(content)
+        # Terms in more records than this say little about a topic and cost the most to score.
+        max_df = max(SIMILAR_MAX_DF_RATIO * ranker.n_docs, SIMILAR_MAX_DF_FLOOR)
+        scores: dict[int, float] = {}
+        chosen: dict[str, list[str]] = {MORPH: [], BIGRAM: []}
+        for fieldname, counts, keep in ((MORPH, Counter(morph), SIMILAR_MORPH_TERMS),
+                                        (BIGRAM, Counter(grams), SIMILAR_BIGRAM_TERMS)):
+            ranked = []
             for term, tf in counts.items():
-                df = searcher.doc_frequency(fieldname, term)
-                if df == 0:
-                    continue
-                idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-                scored.append((idf * (1.0 + math.log(tf)), term))
-            scored.sort(reverse=True)
-            top = scored[:keep]
-            for weight, term in top:
-                chosen.append(term)
-                subqueries.append(Q.Term(fieldname, term, boost=KIND_BOOST[fieldname] * weight / top[0][0]))
-        terms = QueryTerms(tuple(chosen_m), tuple(chosen_m), tuple(chosen_b))
-        if not subqueries:
-            return SearchOutcome([], terms)
-        hits = self._run(searcher, Q.Or(subqueries), filters=filters, limit=limit, newest_first=newest_first,
-                         exclude=exclude)
+                df = ranker.doc_frequency(fieldname, term)
+                if 0 < df <= max_df:
+                    ranked.append((ranker.idf(df) * (1.0 + math.log(tf)), term))
+            for _, term in sorted(ranked, reverse=True)[:keep]:
+                chosen[fieldname].append(term)
+                weight = KIND_BOOST[fieldname] * (1.0 + math.log(counts[term]))
+                for d, v in ranker.term_scores(fieldname, term, weight).items():
+                    scores[d] = scores.get(d, 0.0) + v
+        terms = QueryTerms(tuple(chosen[MORPH]), tuple(chosen[MORPH]), tuple(chosen[BIGRAM]))
+        hits = self._top(searcher, scores, filters=filters, limit=limit, newest_first=newest_first, exclude=exclude)
         return SearchOutcome(hits, terms)
+
+
+def _all_of(views: list[dict[int, float]]) -> dict[int, float]:
+    """Records in every view, scores summed."""
+    if len(views) <= 1:
+        return views[0] if views else {}
+    views = sorted(views, key=len)
+    out = dict(views[0])
+    for view in views[1:]:
+        out = {d: v + view[d] for d, v in out.items() if d in view}
+    return out
+
+
+def _any_of(views: list[dict[int, float]]) -> dict[int, float]:
+    """Records in any view, scores summed."""
+    if len(views) <= 1:
+        return views[0] if views else {}
+    views = sorted(views, key=len, reverse=True)
+    out = dict(views[0])
+    for view in views[1:]:
+        for d, v in view.items():
+            out[d] = out.get(d, 0.0) + v
+    return out
 
 
 # Whoosh's multi-process writer pays off on big batches (two cores here); small ones stay in-process.
@@ -470,6 +509,9 @@ def _cover(bigrams: list[str]) -> list[str]:
 # Enough terms to describe a question, few enough to keep a lookup fast on 100,000 records.
 SIMILAR_MORPH_TERMS = 16
 SIMILAR_BIGRAM_TERMS = 24
+# A term in more than 5% of the records (and more than the floor, so small archives keep every term) is dropped.
+SIMILAR_MAX_DF_RATIO = 0.05
+SIMILAR_MAX_DF_FLOOR = 200
 
 _instances: dict[str, WhooshIndex] = {}
 _instances_lock = threading.Lock()
