@@ -120,6 +120,10 @@ class TrackingExecutor(ThreadPoolExecutor):
 
         return super().submit(run)
 
+    def pending(self) -> int:
+        with self._cv:
+            return self._pending
+
     def wait_idle(self, timeout: float = 30.0) -> None:
         with self._cv:
             if not self._cv.wait_for(lambda: self._pending == 0, timeout=timeout):

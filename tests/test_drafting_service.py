@@ -15,12 +15,13 @@ from sqlalchemy import select
 
 from councilbot.adapters.cli.draft_cmds import draft_cmd
 from councilbot.domain.workflow import State
-from councilbot.errors import BlockedByPolicy, PermissionDenied, ProviderError
+from councilbot.errors import BlockedByPolicy, InvalidTransition, PermissionDenied, ProviderError, StaleVersion
 from councilbot.services import assignment, intake
 from councilbot.services.archive import import_records
 from councilbot.services.common import get_question, get_user
 from councilbot.services.drafting import AI_LABEL, OFFLINE_LABEL, check_text, draft_label, draft_question
 from councilbot.services.prompt_files import load_prompts
+from councilbot.services.review import save_revision
 from councilbot.settings import Settings, get_settings
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import AnswerRevision, AuditEntry
@@ -259,3 +260,44 @@ def test_cli_draft_json_offline(key: str, archive: Settings, monkeypatch: pytest
     assert document["key"] == key and document["label"] == OFFLINE_LABEL and document["revision"] == 1
     assert all({"rule_id", "severity", "message", "start", "end", "excerpt"} <= set(f) for f in document["findings"])
     assert any(c["key"] == "R5-6-3-2-1" and c["cited"] for c in document["citations"])
+
+
+def test_a_draft_of_an_item_changed_since_it_was_asked_for_is_refused_and_not_stored(key: str, archive: Settings, server: FakeOpenAIServer) -> None:
+    settings = remote(archive, server)
+    with session_scope(archive) as db:
+        seen = get_question(db, key).version
+    with session_scope(archive) as db:
+        save_revision(db, get_user(db, "UKK1"), key, answer="お答えいたします。職員が書いた答弁です。")
+    # Changed before the model is called: nothing is sent.
+    with pytest.raises(StaleVersion) as info:
+        draft(settings, key, expected_version=seen)
+    assert "読み込み直して" in info.value.message and server.requests == []
+
+    # Changed while the model writes: the draft is not stored over the newer answer.
+    with session_scope(archive) as db:
+        seen = get_question(db, key).version
+
+    def someone_saves(_text: str) -> None:
+        if len(revisions_of(archive, key)) == 1:
+            with session_scope(archive) as db:
+                save_revision(db, get_user(db, "UGA1"), key, answer="お答えいたします。総務課が直した答弁です。")
+
+    with pytest.raises(StaleVersion):
+        draft(settings, key, expected_version=seen, on_delta=someone_saves)
+    assert len(server.requests) == 1
+    assert [(r.number, r.origin) for r in revisions_of(archive, key)] == [(1, "human"), (2, "human")]
+    assert draft(settings, key).revision == 3  # without a version: the item as it is now
+
+
+def revisions_of(settings: Settings, key: str) -> list[AnswerRevision]:
+    revisions, _, _ = stored(settings, key)
+    return sorted(revisions, key=lambda r: r.number)
+
+
+def test_drafting_an_item_not_yet_assigned_says_so(archive: Settings) -> None:
+    with session_scope(archive) as db:
+        data = intake.QuestionInput(session_name="令和8年12月定例会", seat=3, question_type="一般質問", item_no="3", title="公園の遊具について", body="老朽化した遊具の更新について伺う。")
+        key = intake.register_question(db, archive, get_user(db, "UGA1"), data).question.key
+    with pytest.raises(InvalidTransition) as info:
+        draft(archive, key, user="UGA1")
+    assert "「受付」の状態のため" in info.value.message and "答弁者" not in info.value.message

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from councilbot.domain.guard import fold_width
 
 SEVERITIES = ("error", "warning", "info")
+# How a severity is shown to staff, wherever findings are shown.
+SEVERITY_LABELS = {"error": "要修正", "warning": "注意", "info": "参考"}
 EXPRESSION_CATEGORIES = ("banned", "risky", "commitment", "leftover", "injection")
 
 # Built-in checks and the values their messages may use.
@@ -75,6 +77,11 @@ class RuleBook:
     number_ignore_suffixes: tuple[str, ...]
     checks: dict[str, CheckSpec]
     expressions: tuple[ExpressionRule, ...]
+
+
+def severity_label(severity: str) -> str:
+    """「要修正」「注意」「参考」 for a finding's severity (an unknown one as it is)."""
+    return SEVERITY_LABELS.get(severity, severity)
 
 
 def answer_length(text: str) -> int:

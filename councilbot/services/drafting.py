@@ -24,14 +24,12 @@ from councilbot.adapters.llm.base import ChatMessage, DraftRequest, Generation, 
 from councilbot.adapters.llm.factory import make_provider
 from councilbot.adapters.llm.offline import CITATION_PREFIX, NO_CITATION
 from councilbot.domain.guard import Guarded, describe_block, describe_masking, find_markers, guard_text, merge_counts
-from councilbot.domain.permissions import check_transition
 from councilbot.domain.rulecheck import Finding, answer_length, check_answer, check_citations, speaking_seconds
-from councilbot.domain.workflow import State, plan
 from councilbot.errors import BlockedByPolicy, ProviderError
 from councilbot.services.audit import record_audit
-from councilbot.services.common import actor_of, chain_of, get_question, item_context
+from councilbot.services.common import get_question
 from councilbot.services.prompt_files import PromptSet, load_prompts
-from councilbot.services.review import save_revision
+from councilbot.services.review import check_action, save_revision
 from councilbot.services.search import SearchResult, find_similar
 from councilbot.settings import Settings
 from councilbot.storage.models import AnswerRevision, Question, User
@@ -89,17 +87,10 @@ def check_text(settings: Settings, text: str, question: str = "", sources: Itera
     return check_answer(text, load_prompts(settings).rules, question=question, sources=sources)
 
 
-def check_may_draft(db: Session, user: User, question: Question) -> None:
+def check_may_draft(db: Session, user: User, question: Question, *, expected_version: int | None = None) -> None:
     """Drafting is saving a draft: drafters of the responsible division and General Affairs,
-    on an assigned item or one already being drafted."""
-    step = plan(
-        "save_draft",
-        State(question.status),
-        chain=chain_of(db, question),
-        stage_index=question.stage_index,
-        review_round=question.review_round,
-    )
-    check_transition(step.transition, actor_of(user), item_context(db, question))
+    on an assigned item or one already being drafted, as it was when they asked."""
+    check_action(db, user, question, "save_draft", expected_version=expected_version)
 
 
 def draft_question(
@@ -110,9 +101,12 @@ def draft_question(
     actor: User,
     on_delta: Callable[[str], None] | None = None,
     provider: Provider | None = None,
+    expected_version: int | None = None,
 ) -> DraftOutcome:
+    """Draft ``key`` as ``actor``. With ``expected_version`` (the version the user saw), a draft of
+    an item changed since — before the model is called or while it writes — is refused and not stored."""
     question = get_question(db, key)
-    check_may_draft(db, actor, question)
+    check_may_draft(db, actor, question, expected_version=expected_version)
     prompts = load_prompts(settings)
     provider = provider or make_provider(settings)
     audit = {"provider": provider.kind, "model": provider.model, "sent": provider.sends_text, "prompt_hash": prompts.hash}
@@ -154,6 +148,7 @@ def draft_question(
         question.key,
         answer=body,
         back_data=previous.back_data if previous else "",
+        expected_version=expected_version,
         origin=provider.origin,
         model=generation.model,
         prompt_hash=prompts.hash,

@@ -19,6 +19,8 @@ def register(cli: click.Group) -> None:
     cli.add_command(assign_cmd)
     cli.add_command(approve_cmd)
     cli.add_command(finalize_cmd)
+    cli.add_command(reopen_cmd)
+    cli.add_command(withdraw_cmd)
     cli.add_command(status_cmd)
     cli.add_command(export_cmd)
     cli.add_command(audit_cmd)
@@ -122,6 +124,26 @@ def finalize_cmd(key: str) -> None:
     with db_session(cfg) as db:
         result = review.finalize(db, cfg, operator(db), key)
         click.echo(f"{result.question.key} を校了しました。")
+
+
+@click.command("reopen", help="校了を解除し、答弁を修正できる状態に戻します（総務課）")
+@click.argument("key")
+@click.option("--reason", required=True, help="校了を解除する理由")
+def reopen_cmd(key: str, reason: str) -> None:
+    cfg = settings()
+    with db_session(cfg) as db:
+        result = review.reopen(db, cfg, operator(db), key, reason=reason)
+        click.echo(f"{result.question.key} の校了を解除しました。")
+
+
+@click.command("withdraw", help="質問を取り下げます。同じ趣旨の質問を一つの答弁にまとめる場合などに使います（総務課）")
+@click.argument("key")
+@click.option("--reason", required=True, help="取り下げる理由")
+def withdraw_cmd(key: str, reason: str) -> None:
+    cfg = settings()
+    with db_session(cfg) as db:
+        result = review.withdraw(db, cfg, operator(db), key, reason=reason)
+        click.echo(f"{result.question.key} を取り下げました。")
 
 
 @click.command("status", help="会期の進捗を担当課・段階ごとに表示します")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import click
 
 from councilbot.adapters.cli.common import db_session, emit_json, operator, settings
+from councilbot.domain.rulecheck import severity_label
 from councilbot.services.drafting import DraftOutcome, draft_question
-
-_SEVERITY_LABELS = {"error": "要修正", "warning": "注意", "info": "参考"}
 
 
 def register(cli: click.Group) -> None:
@@ -49,7 +48,7 @@ def render_outcome(outcome: DraftOutcome, *, include_text: bool = True) -> str:
         f"■ ルール確認（{len(outcome.findings)}件）",
     ]
     lines += [
-        f"  [{f.rule_id}] {_SEVERITY_LABELS.get(f.severity, f.severity)} {_position(f.start, f.end)}"
+        f"  [{f.rule_id}] {severity_label(f.severity)} {_position(f.start, f.end)}"
         f"{f'「{f.excerpt}」' if f.excerpt else ''}: {f.message}"
         for f in outcome.findings
     ] or ["  指摘はありません。"]

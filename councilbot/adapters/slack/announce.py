@@ -3,8 +3,9 @@
 After every change the item's new state decides the audience: General Affairs
 for assignment and 校了, the division's channel (mentioning its drafters) for
 drafting, the holder of the current stage for review, the drafters again after
-a send-back or a reopen. The people come from ``status.next_actors``; this
-module only chooses the message and the place.
+a send-back or a reopen, the division's channel once the answer is final or the
+question withdrawn. The people come from ``status.next_actors``; this module
+only chooses the message and the place.
 
 A reassignment also tells the division that no longer owns the item; who that
 was is taken (``handover``) before the change. The action has been saved by
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from councilbot.adapters.slack import blocks
 from councilbot.adapters.slack.dispatch import NotificationFailed, Runtime
 from councilbot.domain.workflow import State
-from councilbot.services.assignment import suggest
+from councilbot.services.assignment import assignable_divisions, suggest
 from councilbot.services.common import get_question, item_context
 from councilbot.services.drafting import draft_label
 from councilbot.services.search import find_similar
@@ -102,7 +103,8 @@ def deliveries_for(db: Session, settings: Settings, question: Question, previous
     tz = settings.tz_name
     last = question.stamps[-1] if question.stamps else None
     if state == State.RECEIVED:
-        return [Delivery(blocks.assignment_card(question, suggest(db, settings, question.key)), names, users=people)]
+        assignable = [d.name for d in assignable_divisions(db)]
+        return [Delivery(blocks.assignment_card(question, suggest(db, settings, question.key), assignable), names, users=people)]
     if state == State.ASSIGNED:
         similar = find_similar(db, settings, f"{question.title}\n{question.body}", limit=SIMILAR_LIMIT)
         reason = last.comment if last is not None and last.action == "reassign" else None
@@ -128,5 +130,8 @@ def deliveries_for(db: Session, settings: Settings, question: Question, previous
     dept = question.responsible_department
     if state == State.FINAL and dept and dept.channel:
         text = f"`{question.key}` の答弁が校了しました（{last.user.name if last else ''}）。"
+        return [Delivery(blocks.info_message(text), dept.name, channel=dept.channel)]
+    if state == State.WITHDRAWN and dept and dept.channel and last is not None:
+        text = f"`{question.key}`「{question.title}」は取り下げられました（{last.user.name}、理由: {last.comment}）。この質問の答弁作成と決裁は不要です。"
         return [Delivery(blocks.info_message(text), dept.name, channel=dept.channel)]
     return []

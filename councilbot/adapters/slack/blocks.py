@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from councilbot.domain.chains import EXECUTIVES
 from councilbot.domain.intake_parse import QUESTION_TYPES, ParsedQuestion
+from councilbot.domain.rulecheck import severity_label
 from councilbot.domain.workflow import TRANSITIONS
 from councilbot.storage.models import AnswerRevision, Comment, Question
 
@@ -66,11 +67,13 @@ ANSWERER_BLOCK = "answerer"
 HELP = """*councilbot の使い方*（`/council` のあとに続けて入力してください）
 • `/council ask`（質問）: 質問を登録する画面を開きます
 • `/council draft キー`（下書き）: 答弁案を生成AIで作成します
-• `/council answer キー`（答弁）: 答弁とバックデータを入力・修正します
+• `/council answer キー`（答弁）: 答弁とバックデータを入力・修正します（編集できない方には、質問・答弁・バックデータ・決裁の記録を表示します）
 • `/council diff キー [版 版]`（差分）: 答弁の版どうしの変更点を表示します（省略時は最新の2版）
 • `/council search 語句`（検索）: 過去の答弁を検索します
 • `/council status [会期]`（進捗）: 担当課・段階ごとの進み具合を表示します
 • `/council export [会期] [--by member|department] [--only 名前] [--back-data] [--draft]`（出力）: 答弁書（Word）を作成します（総務課）
+• `/council reopen キー 理由`（校了解除）: 校了した答弁を、理由を添えて修正できる状態に戻します（総務課）
+• `/council withdraw キー 理由`（取下げ）: 質問を、理由を添えて取り下げます。同じ趣旨の質問を一つの答弁にまとめる場合などに使います（総務課）
 • `/council help`（ヘルプ）: この説明を表示します
 キーは質問の登録時に表示される `R8-12-16-1-2-1` や `Q-12` の形の文字列です。
 メッセージのメニュー「議会質問として登録」からも質問を登録できます。"""
@@ -318,16 +321,26 @@ def _ref_link(ref: str) -> str:
     return f"<{ref}|{escape(ref)}>" if ref.startswith(("https://", "http://")) else f"`{escape(ref)}`"
 
 
-def assignment_card(question: Question, suggestions: Sequence[Any]) -> Message:
+def assignment_card(question: Question, suggestions: Sequence[Any], assignable: Sequence[str]) -> Message:
+    """Suggested divisions with their reasons, and one click for the best one that can be assigned.
+
+    Past answers count under the division name they were given, which may be gone after a
+    reorganisation: such a name is shown as evidence only, never offered as the owner.
+    """
     text = f"「{question.key}」の担当課を決めてください。"
     blocks = [section(f"*担当決定のお願い* `{question.key}`"), *question_fields(question)]
-    if suggestions:
-        blocks += sections("*担当課の候補*\n" + _suggestion_lines(suggestions))
-        top = suggestions[0].department
+    current = [s for s in suggestions if s.department in assignable]
+    former = [s for s in suggestions if s.department not in assignable]
+    if current:
+        blocks += sections("*担当課の候補*\n" + _suggestion_lines(current))
+        top = current[0].department
         buttons = [button(f"{top}に決定", ASSIGN_CONFIRM, item_value(question, department=top), "primary")]
     else:
         blocks.append(section("_担当課の候補が見つかりませんでした。担当課を選んでください。_"))
         buttons = []
+    if former:
+        lines = [f"• {escape(s.department)}: " + ("、".join(_ref_link(e) for e in (s.evidence or [])[:5]) or "—") for s in former]
+        blocks += sections("*旧組織名の過去答弁*（現在の組織にない課名のため、担当課には選べません。所管を引き継いだ課の参考にしてください）\n" + "\n".join(lines))
     buttons.append(button("別の課を選ぶ・関係課を追加", ASSIGN_OPEN, item_value(question)))
     blocks.append(actions(*buttons))
     blocks.append(context("担当決定は総務課（議会担当）の職員が行えます。"))
@@ -416,7 +429,7 @@ def draft_result(question: Question, outcome: Any) -> Message:
     blocks += sections(escape(outcome.text))
     blocks.append(context(f"{outcome.chars}文字・読み上げ約{max(1, round(outcome.speaking_seconds / 60))}分・モデル {escape(outcome.model)}"))
     if outcome.findings:
-        lines = [f"• [{escape(f.severity)}] {escape(f.message)}" + (f"（「{escape(truncate(f.excerpt, 40))}」）" if f.excerpt else "") for f in outcome.findings]
+        lines = [f"• 【{escape(severity_label(f.severity))}】{escape(f.message)}" + (f"（「{escape(truncate(f.excerpt, 40))}」）" if f.excerpt else "") for f in outcome.findings]
         blocks += sections("*ルール確認の結果*\n" + "\n".join(lines))
     if outcome.citations:
         lines = [f"• {_ref_link(c.key)} {escape(c.session)} {escape(c.title)}" + ("（引用）" if c.cited else "") for c in outcome.citations]
@@ -441,6 +454,17 @@ def answer_modal(question: Question, private_metadata: str) -> dict[str, Any]:
         "element": {"type": "checkboxes", "action_id": "value", "options": [{"text": plain("保存して課長に確認依頼する"), "value": "submit"}]},
     })
     return _modal(ANSWER_VIEW, "答弁の入力", blocks, private_metadata, submit="保存")
+
+
+def answer_view(question: Question, label: str, tz_name: str, why: str, ai_label: str | None) -> dict[str, Any]:
+    """The whole item to read — question, answer, back data, stamps — for someone who may not edit it now."""
+    blocks = [
+        context(f":lock: 閲覧のみできます。{escape(why)}"),
+        *question_fields(question, label),
+        *answer_blocks(question.latest_revision, ai_label=ai_label),
+        *stamps_block(question, tz_name),
+    ]
+    return {"type": "modal", "title": plain("答弁の確認", 24), "close": plain("閉じる", 24), "blocks": blocks[:VIEW_BLOCK_LIMIT]}
 
 
 def _long_inputs(prefix: str, label: str, text: str, *, optional: bool) -> list[dict[str, Any]]:

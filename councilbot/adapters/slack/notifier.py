@@ -11,8 +11,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from councilbot.adapters.slack.blocks import Message
+
+# Slack's refusals when the bot is not in a conversation: a private channel it was not invited to, someone else's DM.
+UNREACHABLE = frozenset({"not_in_channel", "channel_not_found"})
+
+
+def unreachable(exc: SlackApiError) -> bool:
+    return exc.response.get("error") in UNREACHABLE
 
 
 class ChatNotifier:
@@ -23,6 +31,15 @@ class ChatNotifier:
         """Post and return the message's ``ts``."""
         response = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False, **message.payload())
         return str(response["ts"])
+
+    def post_or_dm(self, channel: str, user_id: str, message: Message, *, thread_ts: str | None = None) -> None:
+        """Post in ``channel``; where the bot may not post, send it to ``user_id`` directly instead."""
+        try:
+            self.post_to_channel(channel, message, thread_ts=thread_ts)
+        except SlackApiError as exc:
+            if not unreachable(exc):
+                raise
+            self.post_to_user(user_id, message)
 
     def post_to_user(self, user_id: str, message: Message) -> tuple[str, str]:
         """A direct message from the bot; returns (channel, ts)."""

@@ -19,7 +19,7 @@ from councilbot.adapters.slack import blocks
 from councilbot.adapters.slack.announce import announce
 from councilbot.adapters.slack.dispatch import Runtime, reporting
 from councilbot.adapters.slack.drafts import open_answer_modal, stream_draft
-from councilbot.adapters.slack.idempotency import action_delivery
+from councilbot.adapters.slack.idempotency import action_delivery, draft_delivery
 from councilbot.adapters.slack.listeners.events import open_intake_modal
 from councilbot.adapters.slack.listeners.replies import ephemeral
 from councilbot.services import assignment, review
@@ -78,8 +78,12 @@ def register(app: App, rt: Runtime) -> None:
     @app.action(blocks.DRAFT)
     def draft(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
+        value = clicked(body)
         channel, _, thread_ts = where(body)
-        stream_draft(rt, body["user"]["id"], clicked(body)["key"], delivery=action_delivery(body), reply=ephemeral(respond), channel=channel, thread_ts=thread_ts)
+        stream_draft(
+            rt, body["user"]["id"], value["key"], delivery=draft_delivery(value["key"], value.get("version")),
+            expected_version=value.get("version"), reply=ephemeral(respond), channel=channel, thread_ts=thread_ts,
+        )
 
     @app.action(blocks.ANSWER_OPEN)
     def answer(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:

@@ -2,8 +2,9 @@
 
 The acknowledgement is immediate: help and unknown input are answered in the
 acknowledgement itself; modals (ask, answer) are opened right after it while
-the trigger_id is fresh; search, status, diff, draft and export run lazily after it
-and answer through the response_url, the division's channel, or a file upload.
+the trigger_id is fresh; search, status, diff, draft, export, reopen and withdraw
+run lazily after it and answer through the response_url, the division's channel,
+or a file upload.
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from councilbot.adapters.slack import blocks
+from councilbot.adapters.slack.announce import announce
 from councilbot.adapters.slack.dispatch import Runtime, reporting
 from councilbot.adapters.slack.drafts import open_answer_modal, stream_draft
 from councilbot.adapters.slack.idempotency import command_delivery
 from councilbot.adapters.slack.listeners.replies import ephemeral
+from councilbot.adapters.slack.notifier import unreachable
 from councilbot.errors import InvalidInput
 from councilbot.services.books import export_book
 from councilbot.services.common import get_question, nfkc
-from councilbot.services.review import revision_diff
+from councilbot.services import review
 from councilbot.services.search import search_archive
 from councilbot.services.status import session_status
 from councilbot.storage.models import User
@@ -42,10 +45,13 @@ SUBCOMMANDS = {
     "search": "search", "検索": "search",
     "status": "status", "進捗": "status",
     "export": "export", "出力": "export",
+    "reopen": "reopen", "校了解除": "reopen",
+    "withdraw": "withdraw", "取下げ": "withdraw", "取り下げ": "withdraw",
     "help": "help", "ヘルプ": "help",
 }
-NEEDS_KEY = {"draft": "下書き", "answer": "答弁", "diff": "差分"}
-LAZY = frozenset({"draft", "search", "status", "diff", "export"})
+# Subcommands that need a key, and what follows it in the example shown when it is missing.
+NEEDS_KEY = {"draft": "", "answer": "", "diff": "", "reopen": " 理由", "withdraw": " 理由"}
+LAZY = frozenset({"draft", "search", "status", "diff", "export", "reopen", "withdraw"})
 
 EXPORT_FLAGS = {"--back-data": "back_data", "バックデータ付き": "back_data", "--draft": "draft", "検討会資料": "draft"}
 EXPORT_BY = {"member": "member", "議員別": "member", "department": "department", "課別": "department"}
@@ -121,7 +127,7 @@ def register(app: App, rt: Runtime) -> None:
             ack(response_type="ephemeral", **blocks.help_message(inv.word if inv.name is None else None).payload())
             return
         if inv.name in NEEDS_KEY and not inv.arg:
-            ack(response_type="ephemeral", **blocks.error_message(f"質問のキーを指定してください（例: `/council {inv.word} R8-12-16-1-2-1`）。").payload())
+            ack(response_type="ephemeral", **blocks.error_message(f"質問のキーを指定してください（例: `/council {inv.word} R8-12-16-1-2-1{NEEDS_KEY[inv.name]}`）。").payload())
             return
         ack()
         if inv.name == "ask":
@@ -145,6 +151,9 @@ def register(app: App, rt: Runtime) -> None:
             if inv.name == "export":
                 export(rt, body, inv.arg)
                 return
+            if inv.name in ("reopen", "withdraw"):
+                reopen_or_withdraw(rt, body, inv, respond)
+                return
             message = rt.run(user_id, lambda db, user: _read(rt, db, inv))
             respond(response_type="ephemeral", **message.payload())
 
@@ -160,8 +169,22 @@ def _read(rt: Runtime, db: Session, inv: Invocation) -> blocks.Message:
         return blocks.search_results(inv.arg, search_archive(db, rt.settings, inv.arg, limit=SEARCH_LIMIT))
     if inv.name == "diff":
         key, old, new = parse_diff(inv.arg)
-        return blocks.revision_diff(get_question(db, key).key, revision_diff(db, key, old, new))
+        return blocks.revision_diff(get_question(db, key).key, review.revision_diff(db, key, old, new))
     return blocks.status_message(session_status(db, inv.arg or None), rt.settings.tz_name)
+
+
+def reopen_or_withdraw(rt: Runtime, body: dict[str, Any], inv: Invocation, respond: Respond) -> None:
+    """校了解除 or 取下げ with its reason (General Affairs: the service checks); then those concerned are told."""
+    key, _, reason = inv.arg.partition(" ")
+    act, what = (review.reopen, "校了解除") if inv.name == "reopen" else (review.withdraw, "取下げ処理")
+
+    def work(db: Session, user: User) -> tuple[blocks.Message, str]:
+        result = act(db, rt.settings, user, key, reason=reason.strip())
+        return blocks.stamped(result, what, rt.settings.tz_name), result.question.key
+
+    done, canonical = rt.run(body["user_id"], work, delivery=command_delivery(body))
+    respond(response_type="ephemeral", **done.payload())
+    announce(rt, canonical)
 
 
 def export(rt: Runtime, body: dict[str, Any], arg: str) -> None:
@@ -177,7 +200,7 @@ def export(rt: Runtime, body: dict[str, Any], arg: str) -> None:
     try:
         rt.notifier.upload_file(body["channel_id"], result.path, title=name, comment=comment)
     except SlackApiError as exc:
-        if exc.response.get("error") not in ("not_in_channel", "channel_not_found"):
+        if not unreachable(exc):
             raise
         # The bot is not in that channel: hand the book to the person who asked.
         rt.notifier.upload_file(rt.notifier.dm_channel(body["user_id"]), result.path, title=name, comment=comment)

@@ -66,11 +66,22 @@ def question_input(p: ParsedQuestion, source: str | None) -> QuestionInput:
     )
 
 
-def reply_in_thread(rt: Runtime, channel: str, ts: str, outcome: tuple[blocks.Message, str | None]) -> None:
+def confirm_registration(
+    rt: Runtime, user_id: str, outcome: tuple[blocks.Message, str | None], *, channel: str | None, thread_ts: str | None = None
+) -> None:
+    """The record in ``channel`` (in the thread of the question's message), or to ``user_id`` directly
+    where there is none or the bot may not post (a private channel it was not invited to, a DM);
+    and General Affairs told of a new item even when the record cannot be delivered, since a
+    retry finds the item made and would not tell them."""
     message, new_key = outcome
-    rt.notifier.post_to_channel(channel, message, thread_ts=ts)
-    if new_key:
-        announce(rt, new_key)
+    try:
+        if channel:
+            rt.notifier.post_or_dm(channel, user_id, message, thread_ts=thread_ts)
+        else:
+            rt.notifier.post_to_user(user_id, message)
+    finally:
+        if new_key:
+            announce(rt, new_key)
 
 
 def open_intake_modal(rt: Runtime, client: WebClient, body: dict[str, Any], channel: str, ts: str, *, reply: Callable[[str], object]) -> None:
@@ -110,7 +121,7 @@ def register(app: App, rt: Runtime) -> None:
         channel, ts, user_id = event["channel"], event["ts"], event["user"]
         with reporting(ephemeral_in(rt.notifier, channel, user_id, thread_ts=ts)):
             outcome = rt.run(user_id, lambda db, user: take_in(db, rt.settings, user, event.get("text", ""), channel, ts), delivery=event_delivery(body))
-            reply_in_thread(rt, channel, ts, outcome)
+            confirm_registration(rt, user_id, outcome, channel=channel, thread_ts=ts)
 
     @app.event("file_shared")
     def on_file(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:

@@ -20,7 +20,7 @@ from councilbot.adapters.slack import blocks
 from councilbot.adapters.slack.announce import Handover, announce, handover
 from councilbot.adapters.slack.dispatch import UNEXPECTED, AlreadyHandled, Runtime, reporting
 from councilbot.adapters.slack.idempotency import view_delivery
-from councilbot.adapters.slack.listeners.events import reply_in_thread, source_ref
+from councilbot.adapters.slack.listeners.events import confirm_registration, source_ref
 from councilbot.adapters.slack.listeners.replies import to_user
 from councilbot.errors import CouncilbotError
 from councilbot.services import assignment, intake, review
@@ -104,16 +104,11 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         user_id = body["user"]["id"]
         with reporting(to_user(rt.notifier, user_id)):
+            # In the thread of the message it was made from; else in the intake channel.
             if channel and ts:
-                reply_in_thread(rt, channel, ts, outcome)
-                return
-            message, key = outcome
-            if rt.settings.slack_intake_channel:
-                rt.notifier.post_to_channel(rt.settings.slack_intake_channel, message)
+                confirm_registration(rt, user_id, outcome, channel=channel, thread_ts=ts)
             else:
-                rt.notifier.post_to_user(user_id, message)
-            if key:
-                announce(rt, key)
+                confirm_registration(rt, user_id, outcome, channel=rt.settings.slack_intake_channel)
 
     @app.view(blocks.ASSIGN_VIEW)
     def submit_assignment(ack: Ack, body: dict[str, Any]) -> None:
@@ -168,14 +163,13 @@ def register(app: App, rt: Runtime) -> None:
         submit = bool(_selected(body, blocks.SUBMIT_BLOCK))
 
         def work(db: Session, user: User) -> blocks.Message:
-            review.save_revision(
+            save = review.submit_answer if submit else review.save_revision
+            save(
                 db, user, meta["key"],
                 answer=blocks.joined_input(values, blocks.ANSWER_BLOCK),
                 back_data=blocks.joined_input(values, blocks.BACK_DATA_BLOCK),
                 expected_version=meta.get("version"),
             )
-            if submit:
-                review.submit(db, user, meta["key"])
             return blocks.answer_saved(get_question(db, meta["key"]), submit)
 
         saved = attempt(ack, body, work, lambda _: f"{blocks.ANSWER_BLOCK}_0")
