@@ -117,3 +117,17 @@ def test_scores_span_segments_and_skip_deleted_records(tmp_path):
     ix.delete(["A-4"])
     assert "A-4" not in refs(ix.search("給食")) + refs(ix.similar("学校給食費の無償化"))
     assert refs(ix.search("避難所"))[0] == "A-1"
+
+
+def test_bulk_writes_go_in_chunks_and_every_record_is_searchable(tmp_path, monkeypatch):
+    import councilbot.search.index as index_module
+
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_DOCS", 2)
+    monkeypatch.setattr(index_module, "BULK_CHUNK_DOCS", 3)
+    ix = WhooshIndex(tmp_path / "index")
+    assert ix.rebuild(DOCS) == 4
+    assert ix.count() == 4
+    assert refs(ix.search("給食"))[0] == "A-4" and refs(ix.search("避難所"))[0] == "A-1"
+    assert ix.add([IndexDoc(f"B-{i}", "防犯カメラ", "防犯カメラの設置", "設置します。") for i in range(5)]) == 5
+    assert ix.count() == 9
+    assert len(refs(ix.search("防犯カメラ"))) == 5
