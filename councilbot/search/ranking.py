@@ -34,7 +34,9 @@ class Ranker:
         self._leaves = [(s.reader(), offset) for s, offset in (searcher.subsearchers or [(searcher, 0)])]
         self._norms: dict[tuple[int, str], list[float]] = {}
         self._deleted = {
-            offset + d for reader, offset in self._leaves if reader.has_deletions() for d in reader._perdoc.deleted_docs()
+            offset + d
+            for reader, offset in self._leaves if reader.has_deletions()
+            for d in reader._perdoc.deleted_docs()
         }
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
