@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
-from councilbot.settings import Settings
+from councilbot.adapters.cli import main
+from councilbot.settings import Settings, get_settings
 from councilbot.storage.db import session_scope
 from tests.support import SAMPLE, load_small_org, workspace_settings  # noqa: F401 (SAMPLE: used by fixture modules)
 
@@ -35,3 +37,30 @@ def db(org: Settings) -> Iterator[Session]:
     with session_scope(org) as session:
         yield session
 
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """``cli(settings)`` gives ``call(*args)``: ``councilbot ARGS…`` run in this process, through the
+    console script's own ``main()``, on those settings; returns a CompletedProcess."""
+
+    def bind(cfg: Settings):  # type: ignore[no-untyped-def]
+        env = {"DATABASE_URL": cfg.database_url, "INDEX_DIR": str(cfg.index_dir), "EXPORT_DIR": str(cfg.export_dir), "LLM_PROVIDER": cfg.llm_provider}
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+        def call(*args: str) -> subprocess.CompletedProcess[str]:
+            capsys.readouterr()
+            try:
+                main(list(args))
+                code = 0
+            except SystemExit as exc:
+                code = int(exc.code or 0)
+            out = capsys.readouterr()
+            return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+        return call
+
+    yield bind
+    get_settings.cache_clear()

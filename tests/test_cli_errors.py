@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from councilbot.adapters.cli import main
-from councilbot.settings import get_settings
-from tests.support import DATA, SAMPLE
+from tests.support import DATA, SAMPLE, workspace_settings
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -26,25 +24,9 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch, capsys):
-    """Call the console script's ``main()`` in this process, as ``councilbot ARGS…`` would."""
-    for name, value in _env(tmp_path).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-
-    def call(*args: str) -> subprocess.CompletedProcess[str]:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, out.out, out.err)
-
-    yield call
-    get_settings.cache_clear()
+def run(tmp_path, monkeypatch, cli):
+    monkeypatch.chdir(tmp_path)  # relative paths in the commands resolve here
+    return cli(workspace_settings(f"sqlite:///{tmp_path}/cli.db", tmp_path))
 
 
 @pytest.fixture

@@ -3,39 +3,28 @@ the command line acts as General Affairs, and a reason is always required."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
-from councilbot.adapters.cli import main
 from councilbot.domain.workflow import State
 from councilbot.services import review
 from councilbot.services.common import get_question, get_user
-from councilbot.settings import Settings, get_settings
+from councilbot.settings import Settings
 from councilbot.storage.db import session_scope
 from tests.slack_helpers import new_question
 
 
 @pytest.fixture
-def run(org: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., tuple[int, str, str]]]:
+def run(org: Settings, cli) -> Callable[..., tuple[int, str, str]]:  # type: ignore[no-untyped-def]
     """``councilbot ARGS…`` on the test organisation's database: (exit code, stdout, stderr)."""
-    monkeypatch.setenv("DATABASE_URL", org.database_url)
-    monkeypatch.setenv("INDEX_DIR", str(org.index_dir))
-    monkeypatch.setenv("EXPORT_DIR", str(org.export_dir))
-    get_settings.cache_clear()
+    call = cli(org)
 
-    def call(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
+    def as_tuple(*args: str) -> tuple[int, str, str]:
+        result = call(*args)
+        return result.returncode, result.stdout, result.stderr
 
-    yield call
-    get_settings.cache_clear()
+    return as_tuple
 
 
 def status(cfg: Settings, key: str) -> tuple[str, str, str | None]:

@@ -20,7 +20,14 @@ from councilbot.errors import InvalidInput, PermissionDenied, StaleVersion
 from councilbot.services.audit import record_audit
 from councilbot.services.common import actor_of, chain_of, get_question, item_context
 from councilbot.settings import Settings
-from councilbot.storage.models import AnswerRevision, ApprovalStamp, Comment, Question, User, utcnow
+from councilbot.storage.models import (
+    AnswerRevision,
+    ApprovalStamp,
+    Comment,
+    Question,
+    User,
+    utcnow,
+)
 
 MAX_ANSWER = 20000
 MAX_COMMENT = 2000
@@ -197,25 +204,29 @@ def finalize(db: Session, settings: Settings, user: User, key: str, *, expected_
     return result
 
 
+def _take_back(
+    db: Session, settings: Settings, user: User, key: str, name: str, *, reason: str, expected_version: int | None
+) -> ActionResult:
+    """The answer is no longer final (or the question no longer stands): it leaves the archive."""
+    from councilbot.services.archive import retract_final_answer
+
+    result = _act(db, user, key, name, expected_version=expected_version, note=reason)
+    retract_final_answer(db, settings, result.question.key)
+    return result
+
+
 def reopen(
     db: Session, settings: Settings, user: User, key: str, *, reason: str, expected_version: int | None = None
 ) -> ActionResult:
-    """校了解除: the answer is open for revision again and is no longer a searchable final answer."""
-    from councilbot.services.archive import retract_final_answer
-
-    result = _act(db, user, key, "reopen", expected_version=expected_version, note=reason)
-    retract_final_answer(db, settings, result.question.key)
-    return result
+    """校了解除: the answer is open for revision again."""
+    return _take_back(db, settings, user, key, "reopen", reason=reason, expected_version=expected_version)
 
 
 def withdraw(
     db: Session, settings: Settings, user: User, key: str, *, reason: str, expected_version: int | None = None
 ) -> ActionResult:
-    from councilbot.services.archive import retract_final_answer
-
-    result = _act(db, user, key, "withdraw", expected_version=expected_version, note=reason)
-    retract_final_answer(db, settings, result.question.key)
-    return result
+    """取下げ: the question no longer needs an answer."""
+    return _take_back(db, settings, user, key, "withdraw", reason=reason, expected_version=expected_version)
 
 
 def add_comment(db: Session, user: User, key: str, body: str) -> Comment:

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from councilbot.adapters.cli.common import db_session, emit_json, fmt_time, operator, settings
+from councilbot.adapters.cli.common import (
+    db_session,
+    emit_json,
+    fmt_time,
+    operator,
+    settings,
+)
 from councilbot.services import assignment, audit, books, intake, org, review, status
 from councilbot.storage.db import upgrade
 
@@ -126,24 +132,30 @@ def finalize_cmd(key: str) -> None:
         click.echo(f"{result.question.key} を校了しました。")
 
 
-@click.command("reopen", help="校了を解除し、答弁を修正できる状態に戻します（総務課）")
-@click.argument("key")
-@click.option("--reason", required=True, help="校了を解除する理由")
-def reopen_cmd(key: str, reason: str) -> None:
-    cfg = settings()
-    with db_session(cfg) as db:
-        result = review.reopen(db, cfg, operator(db), key, reason=reason)
-        click.echo(f"{result.question.key} の校了を解除しました。")
+def _take_back_command(name: str, help_text: str, reason_help: str, done: str) -> click.Command:
+    """校了解除 and 取下げ: General Affairs actions that always carry a reason."""
+
+    @click.command(name, help=help_text)
+    @click.argument("key")
+    @click.option("--reason", required=True, help=reason_help)
+    def command(key: str, reason: str) -> None:
+        cfg = settings()
+        with db_session(cfg) as db:
+            result = getattr(review, name)(db, cfg, operator(db), key, reason=reason)
+            click.echo(done.format(key=result.question.key))
+
+    return command
 
 
-@click.command("withdraw", help="質問を取り下げます。同じ趣旨の質問を一つの答弁にまとめる場合などに使います（総務課）")
-@click.argument("key")
-@click.option("--reason", required=True, help="取り下げる理由")
-def withdraw_cmd(key: str, reason: str) -> None:
-    cfg = settings()
-    with db_session(cfg) as db:
-        result = review.withdraw(db, cfg, operator(db), key, reason=reason)
-        click.echo(f"{result.question.key} を取り下げました。")
+reopen_cmd = _take_back_command(
+    "reopen", "校了を解除し、答弁を修正できる状態に戻します（総務課）", "校了を解除する理由", "{key} の校了を解除しました。"
+)
+withdraw_cmd = _take_back_command(
+    "withdraw",
+    "質問を取り下げます。同じ趣旨の質問を一つの答弁にまとめる場合などに使います（総務課）",
+    "取り下げる理由",
+    "{key} を取り下げました。",
+)
 
 
 @click.command("status", help="会期の進捗を担当課・段階ごとに表示します")
