@@ -177,13 +177,28 @@ def test_a_missing_or_broken_template_is_refused_before_anything_is_written(sess
     assert not settings.export_dir.exists() or not any(settings.export_dir.iterdir())
 
 
+def _model_drafted_item(settings, seat, title, model_text):
+    """An item in 危機管理課 whose latest revision is a model's draft."""
+    data = intake.QuestionInput(session_name=SESSION, seat=seat, question_type="一般質問", item_no="1", title=title, body=f"{title}伺う。")
+    with session_scope(settings) as db:
+        key = intake.register_question(db, settings, get_user(db, "UGA1"), data).question.key
+    _act(settings, "UGA1", assignment.assign, key, "危機管理課", answerer="総務部長")
+    _act(settings, "UKK1", review.save_revision, key, answer=model_text, origin="ai", model="test-model", prompt_hash="abc")
+    return key
+
+
+def _finalise_and_export(settings, key):
+    _act(settings, "UKK1", review.submit, key)
+    for approver in ("UKK2", "USB1"):
+        _act(settings, approver, review.approve, key)
+    with session_scope(settings) as db:
+        review.finalize(db, settings, get_user(db, "UGA1"), key)
+        return books.export_book(db, settings, get_user(db, "UGA1"), SESSION)
+
+
 def test_an_ai_draft_used_as_is_stays_labelled_into_the_book_and_reads_back_clean(org, tmp_path):
-    data = intake.QuestionInput(session_name=SESSION, seat=16, question_type="代表質問", item_no="1", title="生成AIの活用について", body="生成AIの活用について伺う。")
-    with session_scope(org) as db:
-        key = intake.register_question(db, org, get_user(db, "UGA1"), data).question.key
-    _act(org, "UGA1", assignment.assign, key, "危機管理課", answerer="総務部長")
     model_text = "お答えいたします。生成AIにつきましては、ガイドラインを定めて活用してまいります。"
-    _act(org, "UKK1", review.save_revision, key, answer=model_text, origin="ai", model="test-model", prompt_hash="abc")
+    key = _model_drafted_item(org, 16, "生成AIの活用について", model_text)
     # The drafter submits it without touching the text: it is still the model's answer.
     _act(org, "UKK1", review.save_revision, key, answer=model_text, back_data="根拠資料")
     with session_scope(org) as db:
@@ -193,30 +208,15 @@ def test_an_ai_draft_used_as_is_stays_labelled_into_the_book_and_reads_back_clea
     with session_scope(org) as db:
         assert not get_question(db, key).latest_revision.is_ai_label  # edited by a person
     _act(org, "UKK1", review.save_revision, key, answer=model_text)  # back to the model's words, typed by a person
-    _act(org, "UKK1", review.submit, key)
-    for approver in ("UKK2", "USB1"):
-        _act(org, approver, review.approve, key)
-    with session_scope(org) as db:
-        review.finalize(db, org, get_user(db, "UGA1"), key)
-        book = books.export_book(db, org, get_user(db, "UGA1"), SESSION)
+    book = _finalise_and_export(org, key)
     text = "\n".join(p.text for p in Document(str(book.path)).paragraphs)
     # A person's edit in between ends the label, even if the words later match the model's again.
     assert "生成AIが作成した下書きを編集せずに使用" not in text
 
 
 def test_the_book_marks_an_unedited_ai_answer_and_the_archive_reads_it_without_the_note(org, tmp_path):
-    data = intake.QuestionInput(session_name=SESSION, seat=3, question_type="一般質問", item_no="1", title="窓口のDXについて", body="窓口のDXについて伺う。")
-    with session_scope(org) as db:
-        key = intake.register_question(db, org, get_user(db, "UGA1"), data).question.key
-    _act(org, "UGA1", assignment.assign, key, "危機管理課", answerer="総務部長")
     model_text = "お答えいたします。窓口のDXにつきましては、段階的に進めてまいります。"
-    _act(org, "UKK1", review.save_revision, key, answer=model_text, origin="ai", model="test-model")
-    _act(org, "UKK1", review.submit, key)
-    for approver in ("UKK2", "USB1"):
-        _act(org, approver, review.approve, key)
-    with session_scope(org) as db:
-        review.finalize(db, org, get_user(db, "UGA1"), key)
-        book = books.export_book(db, org, get_user(db, "UGA1"), SESSION)
+    book = _finalise_and_export(org, _model_drafted_item(org, 3, "窓口のDXについて", model_text))
     text = "\n".join(p.text for p in Document(str(book.path)).paragraphs)
     assert "※この答弁は、生成AIが作成した下書きを編集せずに使用しています。" in text
     empty = Settings(DATABASE_URL=f"sqlite:///{tmp_path}/e.db", INDEX_DIR=tmp_path / "i", EXPORT_DIR=tmp_path / "x")

@@ -91,8 +91,8 @@ def register(app: App, rt: Runtime) -> None:
         channel, _, thread_ts = where(body)
         open_answer_modal(rt, client, body, clicked(body)["key"], reply=ephemeral(respond), channel=channel, thread_ts=thread_ts)
 
-    def note(action_id: str, kind: str) -> None:
-        """Buttons that need a comment or a reason first: send back, reopen, comment."""
+    def opens_form(action_id: str, build: Callable[[Session, Question, dict[str, Any]], dict[str, Any]]) -> None:
+        """A button that opens a form about its question; ``build`` gets the question and where it was clicked."""
 
         @app.action(action_id)
         def handle(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
@@ -103,35 +103,27 @@ def register(app: App, rt: Runtime) -> None:
 
                 def work(db: Session, user: User) -> dict[str, Any]:
                     question = get_question(db, value["key"])
-                    meta = blocks.metadata(kind=kind, key=question.key, version=value.get("version"), channel=channel, ts=ts, thread_ts=thread_ts)
-                    return blocks.note_modal(kind, question, meta)
+                    place = {"key": question.key, "version": value.get("version"), "channel": channel, "ts": ts, "thread_ts": thread_ts}
+                    return build(db, question, place)
 
                 client.views_open(trigger_id=body["trigger_id"], view=rt.run(body["user"]["id"], work))
 
-    note(blocks.SEND_BACK_OPEN, "send_back")
-    note(blocks.REOPEN_OPEN, "reopen")
-    note(blocks.COMMENT_OPEN, "comment")
+    # Send back, reopen and comment need a comment or a reason first.
+    for action_id, kind in ((blocks.SEND_BACK_OPEN, "send_back"), (blocks.REOPEN_OPEN, "reopen"), (blocks.COMMENT_OPEN, "comment")):
+        opens_form(action_id, lambda db, q, place, kind=kind: blocks.note_modal(kind, q, blocks.metadata(kind=kind, **place)))
 
-    def owner(action_id: str, modal: Callable[[Question, list[str], list[str], str], dict[str, Any]]) -> None:
-        """Buttons that open the choice of division: another division than suggested, and 担当変更."""
+    def owner_form(modal: Callable[[Question, list[str], list[str], dict[str, Any]], dict[str, Any]]):  # type: ignore[no-untyped-def]
+        """The choice of division: another division than suggested, and 担当変更."""
 
-        @app.action(action_id)
-        def handle(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-            ack()
-            value = clicked(body)
-            channel, ts, _ = where(body)
-            with reporting(ephemeral(respond)):
+        def build(db: Session, question: Question, place: dict[str, Any]) -> dict[str, Any]:
+            divisions = [d.name for d in assignment.assignable_divisions(db)]
+            meta = blocks.metadata(key=place["key"], version=place["version"], channel=place["channel"], ts=place["ts"])
+            return modal(question, divisions, assignment.answerer_choices(db), meta)
 
-                def work(db: Session, user: User) -> dict[str, Any]:
-                    question = get_question(db, value["key"])
-                    divisions = [d.name for d in assignment.assignable_divisions(db)]
-                    meta = blocks.metadata(key=question.key, version=value.get("version"), channel=channel, ts=ts)
-                    return modal(question, divisions, assignment.answerer_choices(db), meta)
+        return build
 
-                client.views_open(trigger_id=body["trigger_id"], view=rt.run(body["user"]["id"], work))
-
-    owner(blocks.ASSIGN_OPEN, lambda question, divisions, answerers, meta: blocks.assign_modal(question, divisions, answerers, None, meta))
-    owner(blocks.REASSIGN_OPEN, blocks.reassign_modal)
+    opens_form(blocks.ASSIGN_OPEN, owner_form(lambda question, divisions, answerers, meta: blocks.assign_modal(question, divisions, answerers, None, meta)))
+    opens_form(blocks.REASSIGN_OPEN, owner_form(blocks.reassign_modal))
 
     @app.action(blocks.DIFF)
     def diff(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
