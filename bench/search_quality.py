@@ -9,7 +9,7 @@ recall@5, MRR@10 and routing top-1 for:
 
 * product/similar — ``find_similar`` (the lookup intake, assignment and drafting use);
 * product/search  — ``search_archive`` (what ``councilbot search`` runs);
-* product/route   — ``route_question`` (routing only);
+* product/route   — ``route_question`` (routing only; on the halves too, beside the baseline's);
 * baseline        — BM25 over raw character bigrams of title+question+answer, no
   normalisation, no morphology; its routing is the top hit's division.
 """
@@ -90,7 +90,6 @@ def main() -> None:
     parser.add_argument("--show-misses", action="store_true", help="list the queries the product ranks badly")
     args = parser.parse_args()
     records, queries, departments = load(args.devset)
-    routed = [q for q in queries if q.get("department")]
     division_of = {r["ref"]: r.get("department") for r in records}
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,16 +105,20 @@ def main() -> None:
         with session_scope(cfg) as db:
             similar = [[r.ref for r in find_similar(db, cfg, q["text"], limit=10)] for q in queries]
             search = [[r.ref for r in search_archive(db, cfg, q["text"], limit=10)] for q in queries]
-            routes = [route_question(db, cfg, q["text"], limit=1) for q in routed]
-    route_acc = sum(bool(r) and r[0].department == q["department"] for r, q in zip(routes, routed)) / max(len(routed), 1)
+            routes = {i: route_question(db, cfg, q["text"], limit=1) for i, q in enumerate(queries) if q.get("department")}
+    route_ok = {i: bool(r) and r[0].department == queries[i]["department"] for i, r in routes.items()}
 
     baseline = BigramBM25(records)
     base_ranked = [baseline.rank(q["text"]) for q in queries]
-    base_route = sum(
-        bool(baseline.rank(q["text"], 1)) and division_of[baseline.rank(q["text"], 1)[0]] == q["department"] for q in routed
-    ) / max(len(routed), 1)
+    base_route_ok = {i: bool(base_ranked[i]) and division_of[base_ranked[i][0]] == queries[i]["department"] for i in routes}
 
-    print(f"devset: {args.devset} — {len(records)} records, {len(queries)} queries, {len(routed)} with a division")
+    def accuracy(ok: dict[int, bool], idx: list[int]) -> float:
+        judged = [ok[i] for i in idx if i in ok]
+        return sum(judged) / max(len(judged), 1)
+
+    route_acc, base_route = accuracy(route_ok, list(routes)), accuracy(base_route_ok, list(routes))
+
+    print(f"devset: {args.devset} — {len(records)} records, {len(queries)} queries, {len(routes)} with a division")
     print(f"{'system':<22}{'recall@5':>10}{'MRR@10':>10}{'route top-1':>13}")
     r, m = metrics(similar, queries)
     print(f"{'product (similar)':<22}{r:>10.3f}{m:>10.3f}{route_acc:>13.3f}")
@@ -130,7 +133,8 @@ def main() -> None:
         idx = list(range(half, len(queries), 2))
         r, m = metrics([similar[i] for i in idx], [queries[i] for i in idx])
         rb, mb = metrics([base_ranked[i] for i in idx], [queries[i] for i in idx])
-        print(f"  {('even', 'odd')[half]:<16} n={len(idx):<4} recall@5 {r:.3f} (baseline {rb:.3f})  MRR@10 {m:.3f} (baseline {mb:.3f})")
+        print(f"  {('even', 'odd')[half]:<16} n={len(idx):<4} recall@5 {r:.3f} (baseline {rb:.3f})  MRR@10 {m:.3f} (baseline {mb:.3f})"
+              f"  route top-1 {accuracy(route_ok, idx):.3f} (baseline {accuracy(base_route_ok, idx):.3f})")
 
     by_source: dict[str, list[int]] = defaultdict(list)
     for i, q in enumerate(queries):

@@ -3,9 +3,10 @@
 import pytest
 
 from councilbot.errors import InvalidInput
+from councilbot.services import routing
 from councilbot.services.archive import import_records
 from councilbot.services.routing import route_question
-from councilbot.services.search import text_similarity
+from councilbot.services.search import SearchResult, text_similarity
 
 
 def test_duties_alone_route_a_question(db, org):
@@ -35,3 +36,17 @@ def test_text_similarity_ignores_stock_phrases():
     assert text_similarity(a, "学校給食費の無償化について伺います。") > 0.8
     assert text_similarity(a, "避難所の運営について市の見解を伺う。") < 0.2
     assert text_similarity("", a) == 0.0
+
+
+def test_word_and_character_views_vote_together(db, org, monkeypatch):
+    def result(ref, department, score):
+        return SearchResult(ref=ref, key=ref, score=score, title="", session=None, member=None, faction=None,
+                            department=department, answerer=None, date=None, snippet="", question="", answer="")
+
+    # The word view narrowly prefers 市民課; the character view clearly prefers 情報政策課.
+    views = {False: [result("W-1", "市民課", 1.0), result("B-1", "情報政策課", 0.9)],
+             True: [result("B-1", "情報政策課", 1.0), result("C-1", "市民課", 0.5)]}
+    monkeypatch.setattr(routing, "find_similar", lambda db, settings, text, *, limit, characters: views[characters])
+    top = route_question(db, org, "xyzzy")[0]
+    assert top.department == "情報政策課"
+    assert top.evidence == ["B-1"]

@@ -131,3 +131,10 @@ def test_bulk_writes_go_in_chunks_and_every_record_is_searchable(tmp_path, monke
     assert ix.add([IndexDoc(f"B-{i}", "防犯カメラ", "防犯カメラの設置", "設置します。") for i in range(5)]) == 5
     assert ix.count() == 9
     assert len(refs(ix.search("防犯カメラ"))) == 5
+
+
+def test_character_view_matches_words_the_word_view_drops(index):
+    index.update([IndexDoc("A-5", "電子申請について", "いつでもどこでも使える電子申請について伺う。", "24時間受け付けております。")])
+    outcome = index.similar("いつでもどこでも", characters=True)
+    assert refs(outcome)[0] == "A-5"
+    assert outcome.terms.morph == () and "どこ" in outcome.terms.bigrams

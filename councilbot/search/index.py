@@ -124,7 +124,8 @@ class SearchIndex(Protocol):
     def update(self, docs: Iterable[IndexDoc]) -> int: ...
     def delete(self, refs: Iterable[str]) -> int: ...
     def search(self, query: str, *, filters: Filters = ..., limit: int = 10, newest_first: bool = False) -> SearchOutcome: ...
-    def similar(self, text: str, *, limit: int = 5, exclude_refs: Sequence[str] = (), filters: Filters = ...) -> SearchOutcome: ...
+    def similar(self, text: str, *, limit: int = 5, exclude_refs: Sequence[str] = (), filters: Filters = ...,
+                characters: bool = False) -> SearchOutcome: ...
     def rebuild(self, docs: Iterable[IndexDoc]) -> int: ...
     def count(self) -> int: ...
 
@@ -423,24 +424,30 @@ class WhooshIndex:
         return _any_of(views), morph, bigrams
 
     def similar(self, text: str, *, limit: int = 5, exclude_refs: Sequence[str] = (),
-                filters: Filters = Filters()) -> SearchOutcome:
-        """Records most similar to free text of any length, ranked by its informative terms."""
+                filters: Filters = Filters(), characters: bool = False) -> SearchOutcome:
+        """Records most similar to free text of any length, ranked by its informative terms.
+
+        ``characters=True`` ranks by the plain character view instead: every
+        character bigram of the text's content, across word boundaries, with
+        no morphology and no cap on the number of terms. It is an opinion
+        independent of the dictionary's word splits, which routing takes as a
+        second voter.
+        """
         searcher, ranker = self._searcher()
         norm = normalize((text or "")[:MAX_QUERY_CHARS])
         if searcher is None or not norm:
             return SearchOutcome([])
+        if characters:
+            return self._similar_characters(searcher, ranker, norm, limit=limit, exclude=exclude_refs,
+                                            filters=filters)
         return self._similar(searcher, ranker, norm, limit=limit, exclude=exclude_refs, filters=filters,
                              newest_first=False)
 
     def _similar(self, searcher, ranker: Ranker, norm: str, *, limit: int, exclude: Sequence[str],
                  filters: Filters, newest_first: bool) -> SearchOutcome:
         """BM25 over the text's most informative terms of both views (query term frequency counts)."""
-        content = strip_stock_phrases(norm)
-        if not content.strip():
-            content = norm
-        morph, grams = query_views(content)
-        # Terms in more records than this say little about a topic and cost the most to score.
-        max_df = max(SIMILAR_MAX_DF_RATIO * ranker.n_docs, SIMILAR_MAX_DF_FLOOR)
+        morph, grams = query_views(_content(norm))
+        max_df = _similar_max_df(ranker)
         scores: dict[int, float] = {}
         chosen: dict[str, list[str]] = {MORPH: [], BIGRAM: []}
         for fieldname, counts, keep in ((MORPH, Counter(morph), SIMILAR_MORPH_TERMS),
@@ -453,11 +460,39 @@ class WhooshIndex:
             for _, term in sorted(ranked, reverse=True)[:keep]:
                 chosen[fieldname].append(term)
                 weight = KIND_BOOST[fieldname] * (1.0 + math.log(counts[term]))
-                for d, v in ranker.term_scores(fieldname, term, weight).items():
-                    scores[d] = scores.get(d, 0.0) + v
+                _add_scores(scores, ranker.term_scores(fieldname, term, weight))
         terms = QueryTerms(tuple(chosen[MORPH]), tuple(chosen[MORPH]), tuple(chosen[BIGRAM]))
         hits = self._top(searcher, scores, filters=filters, limit=limit, newest_first=newest_first, exclude=exclude)
         return SearchOutcome(hits, terms)
+
+    def _similar_characters(self, searcher, ranker: Ranker, norm: str, *, limit: int, exclude: Sequence[str],
+                            filters: Filters) -> SearchOutcome:
+        """BM25 over every distinct character bigram of the text's content (the plain character view)."""
+        max_df = _similar_max_df(ranker)
+        scores: dict[int, float] = {}
+        chosen = []
+        for term in dict.fromkeys(bigram_terms(_content(norm))):
+            if 0 < ranker.doc_frequency(BIGRAM, term) <= max_df:
+                chosen.append(term)
+                _add_scores(scores, ranker.term_scores(BIGRAM, term))
+        hits = self._top(searcher, scores, filters=filters, limit=limit, newest_first=False, exclude=exclude)
+        return SearchOutcome(hits, QueryTerms((), (), tuple(chosen)))
+
+
+def _content(norm: str) -> str:
+    """Normalized text without its council stock phrases (the text itself when nothing else is left)."""
+    content = strip_stock_phrases(norm)
+    return content if content.strip() else norm
+
+
+def _similar_max_df(ranker: Ranker) -> float:
+    """Terms in more records than this say little about a topic and cost the most to score."""
+    return max(SIMILAR_MAX_DF_RATIO * ranker.n_docs, SIMILAR_MAX_DF_FLOOR)
+
+
+def _add_scores(scores: dict[int, float], term_scores: dict[int, float]) -> None:
+    for d, v in term_scores.items():
+        scores[d] = scores.get(d, 0.0) + v
 
 
 def _all_of(views: list[dict[int, float]]) -> dict[int, float]:

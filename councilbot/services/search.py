@@ -112,10 +112,14 @@ def search_archive(
 
 
 def find_similar(db: Session, settings: Settings, text: str, *, limit: int = 5,
-                 exclude_refs: Sequence[str] = ()) -> list[SearchResult]:
-    """Past answers whose question reads most like ``text`` (any length; its informative terms are used)."""
+                 exclude_refs: Sequence[str] = (), characters: bool = False) -> list[SearchResult]:
+    """Past answers whose question reads most like ``text`` (any length; its informative terms are used).
+
+    ``characters=True`` compares plain character bigrams instead (see ``WhooshIndex.similar``).
+    """
     limit = _check_limit(limit)
-    outcome = _index(db, settings).similar(text or "", limit=limit, exclude_refs=tuple(exclude_refs))
+    outcome = _index(db, settings).similar(text or "", limit=limit, exclude_refs=tuple(exclude_refs),
+                                           characters=characters)
     return _results(db, outcome)
 
 
