@@ -197,14 +197,16 @@ def test_topic_of_title() -> None:
 def test_offline_states_the_current_position_from_the_newest_answer_on_the_same_topic() -> None:
     older = GroundingSource(
         key="R3-6-1-1", title="避難所運営マニュアルについて", question="避難所の女性への配慮を伺う", date="2021-06-14", score=1.0,
-        answer="避難所運営マニュアルは平成26年に策定したもので、女性への配慮が十分に盛り込まれているとは言えない状況でございます。",
+        answer="避難所運営マニュアルは平成26年に策定したもので、女性への配慮が十分に盛り込まれているとは言えない状況でございます。今後も着実に推進してまいります。",
     )
     newer = GroundingSource(
         key="R6-3-2-1", title="避難所運営マニュアルの改訂について", question="避難所の女性への配慮の現状を伺う", date="2024-03-05", score=0.9,
-        answer="令和4年度に避難所運営マニュアルを改訂し、女性専用の更衣室や授乳室の設置を明記いたしました。",
+        answer="令和4年度に避難所運営マニュアルを改訂し、女性専用の更衣室や授乳室の設置を明記いたしました。今後の在り方について検討してまいりたいと考えております。",
     )
     request = DraftRequest(**{**REQUEST.__dict__, "topic": "避難所運営マニュアルについて", "question": "避難所運営マニュアルにおける女性への配慮を伺う", "sources": (older, newer)})
     text = "".join(run(OfflineDrafter(), request)[0])
     assert "令和4年度に避難所運営マニュアルを改訂し" in text
     assert "十分に盛り込まれているとは言えない" not in text  # superseded by the 令和6年 answer
     assert text.rstrip().endswith("【参照】R6-3-2-1")
+    closing = text.rstrip().splitlines()[-2]
+    assert "検討" in closing and "推進" not in closing  # the newer answer's stance, not the older one's

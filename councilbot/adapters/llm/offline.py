@@ -63,7 +63,9 @@ def compose(request: DraftRequest) -> list[str]:
     lines.extend(state or [style.missing_current_state.format(**values)])
     if challenge:
         lines.append(challenge)
-    lines.append(_stance(sources, style).closing.format(**values))
+    # The closing stance follows the answers the draft drew on (the newest on its topic),
+    # never an older answer's: without a clear stance there, the guide's default applies.
+    lines.append(_stance([s for s in sources if s.key in used] or sources, style).closing.format(**values))
     lines.append(CITATION_PREFIX + ("、".join(used) if used else NO_CITATION))
     return lines
 
