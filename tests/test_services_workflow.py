@@ -183,6 +183,15 @@ def test_stale_version_loses(org, key):
     assert _snapshot(org) == before
 
 
+def _walk_to_final(settings, key):
+    """A 部長 answer stamped by 課長 and 部長 and finalised by General Affairs."""
+    _walk_to_review(settings, key, answerer="総務部長")
+    _run(settings, _as("UKK2"), review.approve, key)
+    _run(settings, _as("USB1"), review.approve, key)
+    with session_scope(settings) as db:
+        review.finalize(db, settings, get_user(db, "UGA1"), key)
+
+
 def _reopen(settings, user, key, reason):
     with session_scope(settings) as db:
         return review.reopen(db, settings, get_user(db, user), key, reason=reason)
@@ -194,11 +203,7 @@ def _search(settings, query):
 
 
 def test_reopen_after_final_needs_general_affairs_and_a_reason(org, key):
-    _walk_to_review(org, key, answerer="総務部長")
-    _run(org, _as("UKK2"), review.approve, key)
-    _run(org, _as("USB1"), review.approve, key)
-    with session_scope(org) as db:
-        review.finalize(db, org, get_user(db, "UGA1"), key)
+    _walk_to_final(org, key)
     assert [h.ref for h in _search(org, "お答えいたします")] == [key]
     with pytest.raises(PermissionDenied):
         _reopen(org, "UKK2", key, "誤字")
@@ -243,11 +248,7 @@ def test_unknown_department_on_assignment_changes_nothing(org, key):
 def test_an_import_cannot_overwrite_a_finalised_answer(org, key):
     from councilbot.services.archive import import_records
 
-    _walk_to_review(org, key, answerer="総務部長")
-    _run(org, _as("UKK2"), review.approve, key)
-    _run(org, _as("USB1"), review.approve, key)
-    with session_scope(org) as db:
-        review.finalize(db, org, get_user(db, "UGA1"), key)
+    _walk_to_final(org, key)
     with session_scope(org) as db:
         report = import_records(db, org, [{"ref": key, "question": "改ざん", "answer": "改ざんされた答弁です。"}])
     assert report.updated == 0 and "校了した答弁と同じ" in str(report.errors[0])
