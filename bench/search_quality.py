@@ -21,6 +21,7 @@ import json
 import math
 import sys
 import tempfile
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -30,6 +31,7 @@ sys.path.insert(0, str(ROOT.parent))
 from councilbot.services.archive import import_records  # noqa: E402
 from councilbot.services.routing import route_question  # noqa: E402
 from councilbot.services.search import find_similar, search_archive  # noqa: E402
+from councilbot.services.semantic import fill_vectors  # noqa: E402
 from councilbot.settings import Settings  # noqa: E402
 from councilbot.storage.db import ensure_schema, session_scope  # noqa: E402
 from councilbot.storage.models import Department  # noqa: E402
@@ -84,70 +86,97 @@ def metrics(ranked: list[list[str]], queries: list[dict]) -> tuple[float, float]
     return recall / len(queries), mrr / len(queries)
 
 
+def evaluate(cfg: Settings, queries: list[dict]) -> dict:
+    """The product's rankings and routes for every query under one configuration."""
+    with session_scope(cfg) as db:
+        similar = [[r.ref for r in find_similar(db, cfg, q["text"], limit=10)] for q in queries]
+        search = [[r.ref for r in search_archive(db, cfg, q["text"], limit=10)] for q in queries]
+        routes = {i: route_question(db, cfg, q["text"], limit=1) for i, q in enumerate(queries) if q.get("department")}
+    route_ok = {i: bool(r) and r[0].department == queries[i]["department"] for i, r in routes.items()}
+    return {"similar": similar, "search": search, "route_ok": route_ok}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Search and routing quality vs a bigram BM25 baseline")
     parser.add_argument("--devset", type=Path, default=ROOT / "data" / "devset.jsonl")
+    parser.add_argument("--embeddings", default="local", choices=["local", "openai", "azure", "none"],
+                        help="embedder for the semantic configuration (openai/azure read EMBEDDINGS_* and OPENAI_* "
+                             "from the environment); none measures the lexical product only")
     parser.add_argument("--show-misses", action="store_true", help="list the queries the product ranks badly")
     args = parser.parse_args()
     records, queries, departments = load(args.devset)
     division_of = {r["ref"]: r.get("department") for r in records}
 
+    systems: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = Settings(DATABASE_URL=f"sqlite:///{tmp}/quality.db", INDEX_DIR=Path(tmp) / "index")
-        ensure_schema(cfg)
-        with session_scope(cfg) as db:
+        lexical = Settings(DATABASE_URL=f"sqlite:///{tmp}/quality.db", INDEX_DIR=Path(tmp) / "index",
+                           EMBEDDINGS_PROVIDER="none")
+        ensure_schema(lexical)
+        with session_scope(lexical) as db:
             for d in departments:
                 db.add(Department(name=d["name"], duties=d.get("duties", "")))
             db.flush()
-            report = import_records(db, cfg, records)
+            report = import_records(db, lexical, records)
         if report.errors:
             raise SystemExit(f"devset records rejected: {report.errors[:3]}")
-        with session_scope(cfg) as db:
-            similar = [[r.ref for r in find_similar(db, cfg, q["text"], limit=10)] for q in queries]
-            search = [[r.ref for r in search_archive(db, cfg, q["text"], limit=10)] for q in queries]
-            routes = {i: route_question(db, cfg, q["text"], limit=1) for i, q in enumerate(queries) if q.get("department")}
-    route_ok = {i: bool(r) and r[0].department == queries[i]["department"] for i, r in routes.items()}
+        systems["product"] = evaluate(lexical, queries)
+        if args.embeddings != "none":
+            semantic = Settings(**{**lexical.model_dump(by_alias=True), "EMBEDDINGS_PROVIDER": args.embeddings})
+            started = time.perf_counter()
+            with session_scope(semantic) as db:
+                filled = fill_vectors(db, semantic)
+            elapsed = time.perf_counter() - started
+            print(f"semantic stage: {args.embeddings}, {filled.embedded} records embedded in {elapsed:.1f} s "
+                  f"({filled.embedded / max(elapsed, 1e-9):.1f} records/s)")
+            systems["product+semantic"] = evaluate(semantic, queries)
 
     baseline = BigramBM25(records)
     base_ranked = [baseline.rank(q["text"]) for q in queries]
-    base_route_ok = {i: bool(base_ranked[i]) and division_of[base_ranked[i][0]] == queries[i]["department"] for i in routes}
+    routed = [i for i, q in enumerate(queries) if q.get("department")]
+    base_route_ok = {i: bool(base_ranked[i]) and division_of[base_ranked[i][0]] == queries[i]["department"] for i in routed}
 
     def accuracy(ok: dict[int, bool], idx: list[int]) -> float:
         judged = [ok[i] for i in idx if i in ok]
         return sum(judged) / max(len(judged), 1)
 
-    route_acc, base_route = accuracy(route_ok, list(routes)), accuracy(base_route_ok, list(routes))
-
-    print(f"devset: {args.devset} — {len(records)} records, {len(queries)} queries, {len(routes)} with a division")
-    print(f"{'system':<22}{'recall@5':>10}{'MRR@10':>10}{'route top-1':>13}")
-    r, m = metrics(similar, queries)
-    print(f"{'product (similar)':<22}{r:>10.3f}{m:>10.3f}{route_acc:>13.3f}")
-    r, m = metrics(search, queries)
-    print(f"{'product (search)':<22}{r:>10.3f}{m:>10.3f}{'':>13}")
+    print(f"devset: {args.devset} — {len(records)} records, {len(queries)} queries, {len(routed)} with a division")
+    print(f"{'system':<32}{'recall@5':>10}{'MRR@10':>10}{'route top-1':>13}")
+    for name, result in systems.items():
+        r, m = metrics(result["similar"], queries)
+        print(f"{name + ' (similar)':<32}{r:>10.3f}{m:>10.3f}{accuracy(result['route_ok'], routed):>13.3f}")
+        r, m = metrics(result["search"], queries)
+        print(f"{name + ' (search)':<32}{r:>10.3f}{m:>10.3f}{'':>13}")
     r, m = metrics(base_ranked, queries)
-    print(f"{'baseline bigram BM25':<22}{r:>10.3f}{m:>10.3f}{base_route:>13.3f}")
+    print(f"{'baseline bigram BM25':<32}{r:>10.3f}{m:>10.3f}{accuracy(base_route_ok, routed):>13.3f}")
 
     # Tune on one half, report on the other: a setting that only helps the half it was chosen on is overfitted.
-    print("\nproduct (similar) on two halves of the queries (even / odd positions):")
-    for half in (0, 1):
-        idx = list(range(half, len(queries), 2))
-        r, m = metrics([similar[i] for i in idx], [queries[i] for i in idx])
-        rb, mb = metrics([base_ranked[i] for i in idx], [queries[i] for i in idx])
-        print(f"  {('even', 'odd')[half]:<16} n={len(idx):<4} recall@5 {r:.3f} (baseline {rb:.3f})  MRR@10 {m:.3f} (baseline {mb:.3f})"
-              f"  route top-1 {accuracy(route_ok, idx):.3f} (baseline {accuracy(base_route_ok, idx):.3f})")
+    for name, result in systems.items():
+        similar = result["similar"]
+        print(f"\n{name} (similar) on two halves of the queries (even / odd positions):")
+        for half in (0, 1):
+            idx = list(range(half, len(queries), 2))
+            r, m = metrics([similar[i] for i in idx], [queries[i] for i in idx])
+            rb, mb = metrics([base_ranked[i] for i in idx], [queries[i] for i in idx])
+            print(f"  {('even', 'odd')[half]:<16} n={len(idx):<4} recall@5 {r:.3f} (baseline {rb:.3f})  MRR@10 {m:.3f} "
+                  f"(baseline {mb:.3f})  route top-1 {accuracy(result['route_ok'], idx):.3f} "
+                  f"(baseline {accuracy(base_route_ok, idx):.3f})")
 
     by_source: dict[str, list[int]] = defaultdict(list)
     for i, q in enumerate(queries):
         by_source[q.get("source", "-")].append(i)
-    print("\nproduct (similar) by query source:")
-    for source, idx in sorted(by_source.items()):
-        r, m = metrics([similar[i] for i in idx], [queries[i] for i in idx])
-        rb, mb = metrics([base_ranked[i] for i in idx], [queries[i] for i in idx])
-        print(f"  {source:<16} n={len(idx):<4} recall@5 {r:.3f} (baseline {rb:.3f})  MRR@10 {m:.3f} (baseline {mb:.3f})")
+    for name, result in systems.items():
+        similar = result["similar"]
+        print(f"\n{name} (similar) by query source:")
+        for source, idx in sorted(by_source.items()):
+            r, m = metrics([similar[i] for i in idx], [queries[i] for i in idx])
+            rb, mb = metrics([base_ranked[i] for i in idx], [queries[i] for i in idx])
+            print(f"  {source:<16} n={len(idx):<4} recall@5 {r:.3f} (baseline {rb:.3f})  MRR@10 {m:.3f} (baseline {mb:.3f})")
     if args.show_misses:
-        for refs, q in zip(similar, queries):
-            if not set(q["relevant"]) & set(refs[:1]):
-                print(f"  miss {q['id']} want {q['relevant']} got {refs[:3]} :: {q['text'][:50]}")
+        for name, result in systems.items():
+            print(f"\n{name} misses (right answer not first):")
+            for refs, q in zip(result["similar"], queries):
+                if not set(q["relevant"]) & set(refs[:1]):
+                    print(f"  miss {q['id']} want {q['relevant']} got {refs[:3]} :: {q['text'][:50]}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ def workspace_settings(database_url: str, tmp_path: Path) -> Settings:
         INDEX_DIR=tmp_path / "index",
         EXPORT_DIR=tmp_path / "exports",
         LLM_PROVIDER="offline",
+        EMBEDDINGS_PROVIDER="none",  # tests of the semantic stage turn it on themselves
     )
     ensure_schema(cfg)
     return cfg

@@ -46,7 +46,7 @@ def test_word_and_character_views_vote_together(db, org, monkeypatch):
     # The word view narrowly prefers 市民課; the character view clearly prefers 情報政策課.
     views = {False: [result("W-1", "市民課", 1.0), result("B-1", "情報政策課", 0.9)],
              True: [result("B-1", "情報政策課", 1.0), result("C-1", "市民課", 0.5)]}
-    monkeypatch.setattr(routing, "find_similar", lambda db, settings, text, *, limit, characters: views[characters])
+    monkeypatch.setattr(routing, "find_similar", lambda db, settings, text, *, limit, characters, semantic: views[characters])
     top = route_question(db, org, "xyzzy")[0]
     assert top.department == "情報政策課"
     assert top.evidence == ["B-1"]

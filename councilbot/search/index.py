@@ -347,6 +347,22 @@ class WhooshIndex:
             return None
         return Q.And(parts)
 
+    def filter_refs(self, refs: Sequence[str], filters: Filters) -> list[str]:
+        """The refs among ``refs`` (in their order) that are indexed and pass ``filters``."""
+        searcher, _ = self._searcher()
+        if searcher is None:
+            return []
+        fq = self._filter_query(searcher, filters)
+        if fq is False:
+            return []
+        allowed = set(searcher.docs_for_query(fq)) if fq is not None else None
+        out = []
+        for ref in refs:
+            docnum = searcher.document_number(ref=ref)
+            if docnum is not None and (allowed is None or docnum in allowed):
+                out.append(ref)
+        return out
+
     def _top(self, searcher, scores: dict[int, float], *, filters: Filters, limit: int, newest_first: bool,
              exclude: Sequence[str] = ()) -> list[Hit]:
         """The best ``limit`` of scored records (global docnums) that pass the filters."""
@@ -386,9 +402,7 @@ class WhooshIndex:
             # Filters alone list the matching records, newest first.
             every = {d: 0.0 for d in searcher.docs_for_query(Q.Every())}
             return SearchOutcome(self._top(searcher, every, filters=filters, limit=limit, newest_first=True))
-        # Long text, or text phrased as a council question, is ranked as a question.
-        content = strip_stock_phrases(text)
-        if len(text.replace(" ", "")) > KEYWORD_QUERY_MAX_CHARS or (content != text and content.strip()):
+        if reads_as_question(text):
             return self._similar(searcher, ranker, text, limit=limit, exclude=(), filters=filters,
                                  newest_first=newest_first)
         words = [w for w in text.split(" ") if w]
@@ -477,6 +491,13 @@ class WhooshIndex:
                 _add_scores(scores, ranker.term_scores(BIGRAM, term))
         hits = self._top(searcher, scores, filters=filters, limit=limit, newest_first=False, exclude=exclude)
         return SearchOutcome(hits, QueryTerms((), (), tuple(chosen)))
+
+
+def reads_as_question(text: str) -> bool:
+    """Long text, or text phrased as a council question (「…について伺う」), is ranked as a question."""
+    norm = normalize((text or "")[:MAX_QUERY_CHARS])
+    content = strip_stock_phrases(norm)
+    return len(norm.replace(" ", "")) > KEYWORD_QUERY_MAX_CHARS or (content != norm and bool(content.strip()))
 
 
 def _content(norm: str) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from councilbot.errors import CouncilbotError, InvalidInput
 from councilbot.search.index import IndexDoc, open_index
+from councilbot.services.semantic import drop_stale_vectors, embed_committed
 from councilbot.settings import Settings
 from councilbot.storage.models import PastAnswer
 
@@ -231,6 +232,7 @@ def _flush(
         for key, value in batch[ref].items():
             setattr(row, key, value)
     db.flush()
+    drop_stale_vectors(db, list(existing.values()))
     report.created += len(new_rows)
     report.updated += len(existing)
     _queue_for_index(db, settings, [_doc(v) for v in new_rows], mode="add")
@@ -326,6 +328,8 @@ def _write_committed(db: Session) -> None:
             raise CouncilbotError(
                 "過去答弁は保存しましたが、検索索引の更新に失敗しました。`councilbot index rebuild` を実行してください。"
             ) from exc
+        if mode != "delete":  # deleted answers take their vectors with them (ON DELETE CASCADE)
+            embed_committed(settings, [d.ref for d in docs])
 
 
 def record_final_answer(db: Session, settings: Settings, question: Any) -> PastAnswer:
@@ -361,5 +365,6 @@ def record_final_answer(db: Session, settings: Settings, question: Any) -> PastA
         for key, value in values.items():
             setattr(row, key, value)
     db.flush()
+    drop_stale_vectors(db, [row])
     _queue_for_index(db, settings, [doc_of(row)], mode="update")
     return row

@@ -8,7 +8,9 @@ Past answers vote through two retrieval views of the question: the product's
 word-level ranking and the plain character-bigram ranking. They err on
 different questions (a dictionary split that hides a shared word, a common
 word that outweighs a rare compound), so their pooled vote picks the right
-division more often than either alone.
+division more often than either alone. The semantic stage does not vote: on
+the dev set its neighbours, fused or as a third voter, routed no better and
+sometimes worse (bench/search_quality.py prints routing with the stage on).
 """
 
 from __future__ import annotations
@@ -104,7 +106,8 @@ def route_question(db: Session, settings: Settings, text: str, *, limit: int = 3
     votes: dict[str, float] = defaultdict(float)
     evidence: dict[str, list[str]] = defaultdict(list)
     for characters, share in ((False, 1.0 - CHARACTER_VOTE_SHARE), (True, CHARACTER_VOTE_SHARE)):
-        view = [r for r in find_similar(db, settings, text, limit=NEIGHBOURS, characters=characters) if r.department]
+        view = [r for r in find_similar(db, settings, text, limit=NEIGHBOURS, characters=characters, semantic=False)
+                if r.department]
         view_votes: dict[str, float] = defaultdict(float)
         top = (view[0].score if view else 0.0) or 1.0
         for r in view:

@@ -18,9 +18,18 @@ from sqlalchemy.orm import Session
 
 from councilbot.errors import InvalidInput
 from councilbot.search.analysis import bigram_terms, normalize, strip_stock_phrases
-from councilbot.search.index import Filters, SearchOutcome, WhooshIndex, open_index, year_from_text
+from councilbot.search.index import (
+    Filters,
+    Hit,
+    SearchOutcome,
+    WhooshIndex,
+    open_index,
+    reads_as_question,
+    year_from_text,
+)
 from councilbot.search.snippet import make_snippet
 from councilbot.services.archive import doc_of
+from councilbot.services.semantic import FUSION_DEPTH, fuse, semantic_enabled, semantic_ranking
 from councilbot.settings import Settings
 from councilbot.storage.models import PastAnswer
 
@@ -107,20 +116,42 @@ def search_archive(
     filters = Filters(member=member, faction=faction, department=department, session=session,
                       answerer=answerer, year=_year(year))
     limit = _check_limit(limit)
-    outcome = _index(db, settings).search(query or "", filters=filters, limit=limit, newest_first=newest_first)
+    index = _index(db, settings)
+    if not newest_first and reads_as_question(query or ""):
+        return _results(db, _hybrid(db, settings, index, query, limit=limit, filters=filters, exclude=()))
+    outcome = index.search(query or "", filters=filters, limit=limit, newest_first=newest_first)
     return _results(db, outcome)
 
 
 def find_similar(db: Session, settings: Settings, text: str, *, limit: int = 5,
-                 exclude_refs: Sequence[str] = (), characters: bool = False) -> list[SearchResult]:
-    """Past answers whose question reads most like ``text`` (any length; its informative terms are used).
+                 exclude_refs: Sequence[str] = (), characters: bool = False,
+                 semantic: bool = True) -> list[SearchResult]:
+    """Past answers whose question reads most like ``text`` (any length; its informative terms are used),
+    fused with the semantic ranking when that stage is on (and ``semantic`` is left true).
 
-    ``characters=True`` compares plain character bigrams instead (see ``WhooshIndex.similar``).
+    ``characters=True`` compares plain character bigrams only (see ``WhooshIndex.similar``).
     """
     limit = _check_limit(limit)
-    outcome = _index(db, settings).similar(text or "", limit=limit, exclude_refs=tuple(exclude_refs),
-                                           characters=characters)
-    return _results(db, outcome)
+    index = _index(db, settings)
+    if characters or not semantic:
+        return _results(db, index.similar(text or "", limit=limit, exclude_refs=tuple(exclude_refs),
+                                          characters=characters))
+    return _results(db, _hybrid(db, settings, index, text, limit=limit, filters=Filters(), exclude=tuple(exclude_refs)))
+
+
+def _hybrid(db: Session, settings: Settings, index: WhooshIndex, text: str, *, limit: int, filters: Filters,
+            exclude: tuple[str, ...]) -> SearchOutcome:
+    """The lexical similar-question ranking, fused with the semantic one when the stage is on and has vectors."""
+    if not semantic_enabled(settings):
+        return index.similar(text or "", limit=limit, exclude_refs=exclude, filters=filters)
+    lexical = index.similar(text or "", limit=max(limit, FUSION_DEPTH), exclude_refs=exclude, filters=filters)
+    dropped = set(exclude)
+    dense = semantic_ranking(db, settings, text or "", candidates=lambda refs: [
+        r for r in index.filter_refs(refs, filters) if r not in dropped])
+    if not dense:
+        return SearchOutcome(lexical.hits[:limit], lexical.terms)
+    fused = fuse([[h.ref for h in lexical.hits], [ref for ref, _ in dense]])
+    return SearchOutcome([Hit(ref, score) for ref, score in fused[:limit]], lexical.terms)
 
 
 def rebuild_index(db: Session, settings: Settings) -> int:

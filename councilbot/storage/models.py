@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -282,6 +283,27 @@ class PastAnswer(Base):
     source: Mapped[str] = mapped_column(String(10), default="import")  # import / final
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AnswerVector(Base):
+    """A past answer's embedding for the optional semantic search stage (意味検索).
+
+    Derived data like the search index, but kept in the database because it is
+    costly to recompute (a model call per answer). ``text_hash`` names the text
+    that was embedded, so a changed answer is embedded again; ``model`` names the
+    embedder, so vectors of another model are never compared. Ids only grow
+    (AUTOINCREMENT), so ``(count, max id)`` tells a reader whether anything changed.
+    """
+
+    __tablename__ = "answer_vectors"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    past_answer_id: Mapped[int] = mapped_column(ForeignKey("past_answers.id", ondelete="CASCADE"), unique=True)
+    model: Mapped[str] = mapped_column(String(200), index=True)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian, L2-normalised
 
 
 class AuditEntry(Base):

@@ -11,6 +11,8 @@ from councilbot.errors import CouncilbotError, InvalidInput
 from councilbot.services.archive import import_file
 from councilbot.services.routing import route_question
 from councilbot.services.search import rebuild_index, search_archive
+from councilbot.services.semantic import FillReport, fill_vectors, semantic_enabled
+from councilbot.settings import Settings
 
 # Errors listed per file before the rest are summarised; a broken file can have thousands.
 MAX_ERRORS_SHOWN = 20
@@ -30,7 +32,9 @@ def archive_group() -> None:
 
 @archive_group.command("import", help="過去答弁を取り込みます（JSON Lines・CSV・Word答弁書）。同じ ref の記録は更新されます")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def archive_import(files: tuple[Path, ...]) -> None:
+@click.option("--no-vectors", is_flag=True,
+              help="意味検索用のベクトル作成を後回しにする（あとで `councilbot index rebuild` で作成）")
+def archive_import(files: tuple[Path, ...], no_vectors: bool) -> None:
     cfg = settings()
     failed = 0
     for path in files:
@@ -42,6 +46,11 @@ def archive_import(files: tuple[Path, ...]) -> None:
         if len(report.errors) > MAX_ERRORS_SHOWN:
             click.echo(f"  ほか {len(report.errors) - MAX_ERRORS_SHOWN}件のエラーがあります。", err=True)
         failed += len(report.errors)
+    if semantic_enabled(cfg):
+        if no_vectors:
+            click.echo("意味検索用のベクトルは作成していません。`councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。")
+        else:
+            _fill_vectors(cfg)
     if failed:
         raise CouncilbotError(f"{failed}件の記録を取り込めませんでした（上記の行を直して、もう一度取り込んでください。正しい行は取り込み済みです）。")
 
@@ -57,6 +66,21 @@ def index_rebuild() -> None:
     with db_session(cfg) as db:
         n = rebuild_index(db, cfg)
     click.echo(f"検索索引を作り直しました（{n}件）。")
+    if semantic_enabled(cfg):
+        _fill_vectors(cfg)
+
+
+def _fill_vectors(cfg: Settings) -> None:
+    """Embed what lacks a vector, with a progress line on stderr; each batch is kept if interrupted."""
+    def progress(done: int, total: int) -> None:
+        click.echo(f"\r意味検索用のベクトルを作成中 {done}/{total}件", nl=done >= total, err=True)
+
+    with db_session(cfg) as db:
+        report: FillReport = fill_vectors(db, cfg, progress=progress)
+    line = f"意味検索用のベクトル: 新たに {report.embedded}件を作成しました。"
+    if report.withheld:
+        line += f"取扱いの表示がある {report.withheld}件は外部に送らず、キーワード検索だけの対象としました。"
+    click.echo(line)
 
 
 @click.command("search", help="過去答弁を検索します")

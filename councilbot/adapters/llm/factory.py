@@ -21,26 +21,34 @@ _UNCHECKED_KEY = "not-needed"
 def make_provider(settings: Settings) -> Provider:
     if settings.llm_provider == "offline":
         return OfflineDrafter()
-    model = _required(settings.openai_model, "OPENAI_MODEL", "使用するモデル名（Azure ではデプロイ名）")
-    common = {"timeout": settings.llm_timeout_seconds, "max_retries": settings.llm_max_retries}
-    if settings.llm_provider == "azure":
-        client: openai.OpenAI = openai.AzureOpenAI(
-            azure_endpoint=_required(settings.azure_openai_endpoint, "AZURE_OPENAI_ENDPOINT", "Azure OpenAI の接続先"),
-            api_version=_required(settings.azure_openai_api_version, "AZURE_OPENAI_API_VERSION", "Azure OpenAI の API バージョン"),
-            api_key=_required(settings.openai_api_key, "OPENAI_API_KEY", "Azure OpenAI の API キー"),
-            **common,
-        )
-        kind = "azure"
-    elif settings.openai_base_url:
-        client = openai.OpenAI(api_key=settings.openai_api_key or _UNCHECKED_KEY, base_url=settings.openai_base_url, **common)
-        kind = "compatible"
-    else:
-        client = openai.OpenAI(api_key=_required(settings.openai_api_key, "OPENAI_API_KEY", "OpenAI の API キー"), **common)
-        kind = "openai"
+    hint = "LLM_PROVIDER=offline"
+    model = required_setting(settings.openai_model, "OPENAI_MODEL", "使用するモデル名（Azure ではデプロイ名）", hint)
+    client, kind = openai_client(settings, azure=settings.llm_provider == "azure", base_url=settings.openai_base_url,
+                                 hint=hint)
     return OpenAICompatProvider(client, model=model, kind=kind, timeout_seconds=settings.llm_timeout_seconds)
 
 
-def _required(value: str | None, name: str, meaning: str) -> str:
+def openai_client(settings: Settings, *, azure: bool, base_url: str | None, hint: str) -> tuple[openai.OpenAI, str]:
+    """An ``openai`` client and its kind ("azure", "compatible" or "openai"); shared by drafting and embeddings.
+
+    ``hint`` is the setting that turns the feature off, named in the message about a missing setting.
+    """
+    common = {"timeout": settings.llm_timeout_seconds, "max_retries": settings.llm_max_retries}
+    if azure:
+        client: openai.OpenAI = openai.AzureOpenAI(
+            azure_endpoint=required_setting(settings.azure_openai_endpoint, "AZURE_OPENAI_ENDPOINT", "Azure OpenAI の接続先", hint),
+            api_version=required_setting(settings.azure_openai_api_version, "AZURE_OPENAI_API_VERSION", "Azure OpenAI の API バージョン", hint),
+            api_key=required_setting(settings.openai_api_key, "OPENAI_API_KEY", "Azure OpenAI の API キー", hint),
+            **common,
+        )
+        return client, "azure"
+    if base_url:
+        return openai.OpenAI(api_key=settings.openai_api_key or _UNCHECKED_KEY, base_url=base_url, **common), "compatible"
+    key = required_setting(settings.openai_api_key, "OPENAI_API_KEY", "OpenAI の API キー", hint)
+    return openai.OpenAI(api_key=key, **common), "openai"
+
+
+def required_setting(value: str | None, name: str, meaning: str, hint: str) -> str:
     if not value:
-        raise CouncilbotError(f"生成AIの設定 {name}（{meaning}）がありません。設定するか、LLM_PROVIDER=offline にしてください。")
+        raise CouncilbotError(f"生成AIの設定 {name}（{meaning}）がありません。設定するか、{hint} にしてください。")
     return value

