@@ -281,8 +281,12 @@ _LISTENING = "councilbot.index_listeners"
 _DEFERRED = "councilbot.index_deferred"
 
 
-def _queue_for_index(db: Session, settings: Settings, docs: list[Any], *, mode: str) -> None:
-    """``mode``: "add" or "update" (``docs`` are IndexDocs) or "delete" (``docs`` are refs)."""
+def _queue_for_index(db: Session, settings: Settings, docs: list[Any], *, mode: str, embed: bool = False) -> None:
+    """``mode``: "add" or "update" (``docs`` are IndexDocs) or "delete" (``docs`` are refs).
+
+    ``embed``: also queue the documents for the semantic stage once committed. Imports leave
+    this off: their callers fill vectors in bulk (``archive import``, ``index rebuild``).
+    """
     if not docs:
         return
     if not db.info.get(_LISTENING):
@@ -290,7 +294,7 @@ def _queue_for_index(db: Session, settings: Settings, docs: list[Any], *, mode: 
         event.listen(db, "after_commit", _on_commit)
         event.listen(db, "after_rollback", _on_rollback)
         db.info[_LISTENING] = True
-    db.info.setdefault(_PENDING, []).append((settings, docs, mode))
+    db.info.setdefault(_PENDING, []).append((settings, docs, mode, embed))
 
 
 @contextmanager
@@ -315,8 +319,10 @@ def _on_commit(db: Session) -> None:
 
 def _write_committed(db: Session) -> None:
     merged: dict[tuple[str, str], tuple[Settings, list[Any]]] = {}
-    for settings, docs, mode in db.info.pop(_COMMITTED, []):
+    for settings, docs, mode, embed in db.info.pop(_COMMITTED, []):
         merged.setdefault((str(settings.index_dir), mode), (settings, []))[1].extend(docs)
+        if embed:
+            embed_committed(settings, [d.ref for d in docs])
     for (_, mode), (settings, docs) in merged.items():
         index = open_index(settings.index_dir)
         try:
@@ -328,8 +334,6 @@ def _write_committed(db: Session) -> None:
             raise CouncilbotError(
                 "過去答弁は保存しましたが、検索索引の更新に失敗しました。`councilbot index rebuild` を実行してください。"
             ) from exc
-        if mode != "delete":  # deleted answers take their vectors with them (ON DELETE CASCADE)
-            embed_committed(settings, [d.ref for d in docs])
 
 
 def record_final_answer(db: Session, settings: Settings, question: Any) -> PastAnswer:
@@ -366,5 +370,5 @@ def record_final_answer(db: Session, settings: Settings, question: Any) -> PastA
             setattr(row, key, value)
     db.flush()
     drop_stale_vectors(db, [row])
-    _queue_for_index(db, settings, [doc_of(row)], mode="update")
+    _queue_for_index(db, settings, [doc_of(row)], mode="update", embed=True)
     return row

@@ -17,14 +17,17 @@ only what changed.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
+import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from councilbot.adapters.embeddings import Embedder, make_embedder
@@ -47,8 +50,6 @@ QUERY_MAX_CHARS = 2000
 # Recall and MRR on the dev set were flat for RRF_K from 5 to 60 and depth 20 or 50.
 FUSION_DEPTH = 30
 RRF_K = 30
-# Answers embedded right after their commit; a bigger batch (an archive import) is left to fill_vectors.
-LIVE_EMBED_MAX = 50
 FILL_BATCH = 32
 
 
@@ -194,6 +195,23 @@ def drop_stale_vectors(db: Session, rows: Sequence[PastAnswer]) -> None:
         db.execute(delete(AnswerVector).where(AnswerVector.past_answer_id.in_(stale)))
 
 
+def _pending(db: Session, model: str, *, refs: Sequence[str] | None, verify: bool) -> list[tuple[int, str, str]]:
+    """(past answer id, passage text, its hash) of the answers to embed, in id order."""
+    stmt = (select(PastAnswer, AnswerVector.text_hash)
+            .outerjoin(AnswerVector, (AnswerVector.past_answer_id == PastAnswer.id) & (AnswerVector.model == model))
+            .order_by(PastAnswer.id))
+    if refs is not None:
+        stmt = stmt.where(PastAnswer.ref.in_(list(refs)))
+    if not verify:  # text changes drop their vector when they are written (drop_stale_vectors)
+        stmt = stmt.where(AnswerVector.id.is_(None))
+    todo = []
+    for row, stored in db.execute(stmt.execution_options(yield_per=2000)):
+        digest = passage_hash(row)
+        if stored != digest:
+            todo.append((row.id, passage_text(row.title, row.question, row.answer), digest))
+    return todo
+
+
 @dataclass
 class FillReport:
     embedded: int = 0
@@ -201,24 +219,19 @@ class FillReport:
     masked: dict[str, int] = field(default_factory=dict)
 
 
-def fill_vectors(db: Session, settings: Settings, *, refs: Sequence[str] | None = None,
+def fill_vectors(db: Session, settings: Settings, *, refs: Sequence[str] | None = None, verify: bool = False,
                  progress: Callable[[int, int], None] | None = None) -> FillReport:
-    """Embed every past answer (or those in ``refs``) whose vector is missing, stale or of another model.
+    """Embed every past answer (or those in ``refs``) that has no vector of the configured model.
 
-    Commits after each batch: an interrupted fill keeps what it did, and running it again finishes the rest.
+    ``verify`` also re-embeds answers whose text no longer matches their vector (a full scan;
+    ``index rebuild`` uses it). Commits after each batch: an interrupted fill keeps what it did,
+    and running it again finishes the rest.
     """
     report = FillReport()
     embedder = _embedder(settings)
     if embedder is None:
         return report
-    current = dict(db.execute(select(AnswerVector.past_answer_id, AnswerVector.text_hash)
-                              .where(AnswerVector.model == embedder.name)).all())
-    stmt = select(PastAnswer).order_by(PastAnswer.id)
-    if refs is not None:
-        stmt = stmt.where(PastAnswer.ref.in_(list(refs)))
-    todo = [(row.id, passage_text(row.title, row.question, row.answer), passage_hash(row))
-            for row in db.scalars(stmt.execution_options(yield_per=2000))]
-    todo = [t for t in todo if current.get(t[0]) != t[2]]
+    todo = _pending(db, embedder.name, refs=refs, verify=verify)
     policy = _guard_policy(settings) if embedder.external else None
     masked_reports = []
     for start in range(0, len(todo), FILL_BATCH):
@@ -242,8 +255,15 @@ def fill_vectors(db: Session, settings: Settings, *, refs: Sequence[str] | None 
             db.add_all(AnswerVector(past_answer_id=pid, model=embedder.name, text_hash=digest,
                                     dim=int(vec.shape[0]), vector=vec.astype("<f4").tobytes())
                        for (pid, digest), vec in zip(sendable, vectors))
-        report.embedded += len(sendable)
-        db.commit()
+        try:
+            db.commit()
+        except IntegrityError:
+            # Another process embedded some of these at the same moment (PostgreSQL reports the
+            # clash on the unique answer id); its vectors are as good as ours.
+            db.rollback()
+            log.info("vectors written concurrently by another process; batch skipped")
+        else:
+            report.embedded += len(sendable)
         if progress:
             progress(min(start + FILL_BATCH, len(todo)), len(todo))
     report.masked = merge_counts(masked_reports)
@@ -254,16 +274,45 @@ def fill_vectors(db: Session, settings: Settings, *, refs: Sequence[str] | None 
     return report
 
 
-def embed_committed(settings: Settings, refs: Sequence[str]) -> None:
-    """After a commit that added or changed a few answers: embed them now, in a session of its own.
+# ---- embedding after commit -----------------------------------------------------
+# A finalised answer is embedded by one background thread per process, so that a slow or
+# unreachable embeddings endpoint never holds up the chat reply. A failure only leaves the
+# answer without a vector: keyword search finds it, and `index rebuild` embeds it.
 
-    A failure is logged, not raised: the answer is already final and found by keyword search,
-    and the next ``index rebuild`` (or ``archive import``) embeds what is missing.
-    """
-    if not semantic_enabled(settings) or not refs or len(refs) > LIVE_EMBED_MAX:
+_queue: queue.Queue[tuple[Settings, list[str]]] = queue.Queue()
+_worker: threading.Thread | None = None
+_worker_lock = threading.Lock()
+
+
+def embed_committed(settings: Settings, refs: Sequence[str]) -> None:
+    """Queue answers just committed for embedding (no-op when the stage is off)."""
+    global _worker
+    if not semantic_enabled(settings) or not refs:
         return
-    try:
-        with session_scope(settings) as db:
-            fill_vectors(db, settings, refs=refs)
-    except Exception:  # noqa: BLE001 - see docstring
-        log.exception("embedding after commit failed for %d answers", len(refs))
+    _queue.put((settings, list(refs)))
+    with _worker_lock:
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_embed_queued, name="councilbot-embeddings", daemon=True)
+            _worker.start()
+
+
+def _embed_queued() -> None:
+    while True:
+        settings, refs = _queue.get()
+        try:
+            with session_scope(settings) as db:
+                fill_vectors(db, settings, refs=refs)
+        except Exception:  # noqa: BLE001 - see the note above
+            log.exception("embedding after commit failed for %d answers; `councilbot index rebuild` embeds them",
+                          len(refs))
+        finally:
+            _queue.task_done()
+
+
+def wait_for_embeddings() -> None:
+    """Block until every queued answer has been embedded (or has failed); at exit, and for tests."""
+    if _worker is not None and _worker.is_alive():
+        _queue.join()
+
+
+atexit.register(wait_for_embeddings)

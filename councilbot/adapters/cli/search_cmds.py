@@ -67,16 +67,16 @@ def index_rebuild() -> None:
         n = rebuild_index(db, cfg)
     click.echo(f"検索索引を作り直しました（{n}件）。")
     if semantic_enabled(cfg):
-        _fill_vectors(cfg)
+        _fill_vectors(cfg, verify=True)
 
 
-def _fill_vectors(cfg: Settings) -> None:
+def _fill_vectors(cfg: Settings, *, verify: bool = False) -> None:
     """Embed what lacks a vector, with a progress line on stderr; each batch is kept if interrupted."""
     def progress(done: int, total: int) -> None:
         click.echo(f"\r意味検索用のベクトルを作成中 {done}/{total}件", nl=done >= total, err=True)
 
     with db_session(cfg) as db:
-        report: FillReport = fill_vectors(db, cfg, progress=progress)
+        report: FillReport = fill_vectors(db, cfg, verify=verify, progress=progress)
     line = f"意味検索用のベクトル: 新たに {report.embedded}件を作成しました。"
     if report.withheld:
         line += f"取扱いの表示がある {report.withheld}件は外部に送らず、キーワード検索だけの対象としました。"
