@@ -7,11 +7,13 @@ relevant refs and the expected division; optional ``{"kind": "department",
 "name", "duties"}`` lines load an organisation for duties matching). Prints
 recall@5, MRR@10 and routing top-1 for:
 
-* product/similar — ``find_similar`` (the lookup intake, assignment and drafting use);
-* product/search  — ``search_archive`` (what ``councilbot search`` runs);
-* product/route   — ``route_question`` (routing only; on the halves too, beside the baseline's);
-* baseline        — BM25 over raw character bigrams of title+question+answer, no
-  normalisation, no morphology; its routing is the top hit's division.
+* product (+semantic) — the default configuration: lexical ranking fused with the semantic stage
+  (``--embeddings`` picks the embedder; ``local`` is the bundled model);
+* lexical only        — the same with ``EMBEDDINGS_PROVIDER=none``;
+each as ``find_similar`` (the lookup intake, assignment and drafting use), ``search_archive``
+(what ``councilbot search`` runs) and ``route_question`` (routing top-1, on the halves too);
+and for the baseline: BM25 over raw character bigrams of title+question+answer, no
+normalisation, no morphology; its routing is the top hit's division.
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ def main() -> None:
             report = import_records(db, lexical, records)
         if report.errors:
             raise SystemExit(f"devset records rejected: {report.errors[:3]}")
-        systems["product"] = evaluate(lexical, queries)
+        systems["lexical only"] = evaluate(lexical, queries)
         if args.embeddings != "none":
             semantic = Settings(**{**lexical.model_dump(by_alias=True), "EMBEDDINGS_PROVIDER": args.embeddings})
             started = time.perf_counter()
@@ -128,7 +130,7 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             print(f"semantic stage: {args.embeddings}, {filled.embedded} records embedded in {elapsed:.1f} s "
                   f"({filled.embedded / max(elapsed, 1e-9):.1f} records/s)")
-            systems["product+semantic"] = evaluate(semantic, queries)
+            systems["product (+semantic)"] = evaluate(semantic, queries)
 
     baseline = BigramBM25(records)
     base_ranked = [baseline.rank(q["text"]) for q in queries]

@@ -35,9 +35,9 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(default=60.0, alias="LLM_TIMEOUT_SECONDS")
     llm_max_retries: int = Field(default=3, alias="LLM_MAX_RETRIES")
 
-    # Optional semantic search stage (意味検索): none (default), local (bundled multilingual-e5-small,
-    # runs in-process, nothing leaves the machine), openai or azure (an embeddings endpoint).
-    embeddings_provider: Literal["none", "local", "openai", "azure"] = Field(default="none", alias="EMBEDDINGS_PROVIDER")
+    # Semantic search stage (意味検索): local (default: bundled multilingual-e5-small, runs in-process,
+    # nothing leaves the machine), openai or azure (an embeddings endpoint), or none (keyword search only).
+    embeddings_provider: Literal["none", "local", "openai", "azure"] = Field(default="local", alias="EMBEDDINGS_PROVIDER")
     embeddings_model: str | None = Field(default=None, alias="EMBEDDINGS_MODEL")
     embeddings_base_url: str | None = Field(default=None, alias="EMBEDDINGS_BASE_URL")
     # Asymmetric models served by a generic server (e5: "query: " / "passage: ") need their prefixes.

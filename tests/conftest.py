@@ -45,7 +45,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  #
     console script's own ``main()``, on those settings; returns a CompletedProcess."""
 
     def bind(cfg: Settings):  # type: ignore[no-untyped-def]
-        env = {"DATABASE_URL": cfg.database_url, "INDEX_DIR": str(cfg.index_dir), "EXPORT_DIR": str(cfg.export_dir), "LLM_PROVIDER": cfg.llm_provider}
+        env = {"DATABASE_URL": cfg.database_url, "INDEX_DIR": str(cfg.index_dir), "EXPORT_DIR": str(cfg.export_dir), "LLM_PROVIDER": cfg.llm_provider,
+               "EMBEDDINGS_PROVIDER": cfg.embeddings_provider}
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         get_settings.cache_clear()

@@ -195,11 +195,24 @@ def drop_stale_vectors(db: Session, rows: Sequence[PastAnswer]) -> None:
         db.execute(delete(AnswerVector).where(AnswerVector.past_answer_id.in_(stale)))
 
 
+def _missing(model: str):  # type: ignore[no-untyped-def]
+    """Past answers joined to their vector of ``model``, if any."""
+    return (select(PastAnswer, AnswerVector.text_hash)
+            .outerjoin(AnswerVector, (AnswerVector.past_answer_id == PastAnswer.id) & (AnswerVector.model == model)))
+
+
+def pending_count(db: Session, settings: Settings) -> int:
+    """How many past answers still lack a vector of the configured model (0 when the stage is off)."""
+    embedder = _embedder(settings)
+    if embedder is None:
+        return 0
+    missing = _missing(embedder.name).where(AnswerVector.id.is_(None)).subquery()
+    return int(db.scalar(select(func.count()).select_from(missing)) or 0)
+
+
 def _pending(db: Session, model: str, *, refs: Sequence[str] | None, verify: bool) -> list[tuple[int, str, str]]:
     """(past answer id, passage text, its hash) of the answers to embed, in id order."""
-    stmt = (select(PastAnswer, AnswerVector.text_hash)
-            .outerjoin(AnswerVector, (AnswerVector.past_answer_id == PastAnswer.id) & (AnswerVector.model == model))
-            .order_by(PastAnswer.id))
+    stmt = _missing(model).order_by(PastAnswer.id)
     if refs is not None:
         stmt = stmt.where(PastAnswer.ref.in_(list(refs)))
     if not verify:  # text changes drop their vector when they are written (drop_stale_vectors)

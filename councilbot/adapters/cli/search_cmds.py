@@ -11,11 +11,14 @@ from councilbot.errors import CouncilbotError, InvalidInput
 from councilbot.services.archive import import_file
 from councilbot.services.routing import route_question
 from councilbot.services.search import rebuild_index, search_archive
-from councilbot.services.semantic import FillReport, fill_vectors, semantic_enabled
+from councilbot.services.semantic import FillReport, fill_vectors, pending_count, semantic_enabled
 from councilbot.settings import Settings
 
 # Errors listed per file before the rest are summarised; a broken file can have thousands.
 MAX_ERRORS_SHOWN = 20
+# An import leaving more answers than this without a vector defers embedding (a couple of minutes
+# with the bundled model) to `index rebuild`, so that loading years of history stays fast.
+INLINE_VECTORS_MAX = 500
 
 
 def register(cli: click.Group) -> None:
@@ -33,7 +36,8 @@ def archive_group() -> None:
 @archive_group.command("import", help="過去答弁を取り込みます（JSON Lines・CSV・Word答弁書）。同じ ref の記録は更新されます")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--no-vectors", is_flag=True,
-              help="意味検索用のベクトル作成を後回しにする（あとで `councilbot index rebuild` で作成）")
+              help=f"意味検索用のベクトル作成を後回しにする（{INLINE_VECTORS_MAX}件を超えるときは自動で後回し。"
+                   "あとで `councilbot index rebuild` で作成）")
 def archive_import(files: tuple[Path, ...], no_vectors: bool) -> None:
     cfg = settings()
     failed = 0
@@ -47,10 +51,18 @@ def archive_import(files: tuple[Path, ...], no_vectors: bool) -> None:
             click.echo(f"  ほか {len(report.errors) - MAX_ERRORS_SHOWN}件のエラーがあります。", err=True)
         failed += len(report.errors)
     if semantic_enabled(cfg):
-        if no_vectors:
-            click.echo("意味検索用のベクトルは作成していません。`councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。")
-        else:
-            _fill_vectors(cfg)
+        with db_session(cfg) as db:
+            pending = pending_count(db, cfg)
+        if pending > INLINE_VECTORS_MAX:
+            no_vectors = True
+            click.echo(f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.2秒ほどかかります）。")
+        if no_vectors and pending:
+            click.echo("意味検索用のベクトルは、夜間などに `councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。")
+        elif pending:
+            try:
+                _fill_vectors(cfg)
+            except CouncilbotError as exc:
+                raise CouncilbotError(f"過去答弁は取り込みましたが、意味検索用のベクトルを作成できませんでした。{exc.message}") from exc
     if failed:
         raise CouncilbotError(f"{failed}件の記録を取り込めませんでした（上記の行を直して、もう一度取り込んでください。正しい行は取り込み済みです）。")
 
