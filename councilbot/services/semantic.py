@@ -117,13 +117,17 @@ def _load_matrix(db: Session, settings: Settings, model: str) -> _Matrix:
 
 
 def semantic_ranking(db: Session, settings: Settings, text: str, *, depth: int = FUSION_DEPTH,
-                     candidates: Callable[[list[str]], list[str]] | None = None) -> list[tuple[str, float]]:
+                     candidates: Callable[[list[str]], list[str]] | None = None,
+                     min_z: float | None = None) -> list[tuple[str, float]]:
     """Refs of the past answers nearest in meaning to ``text``, best first, with cosine scores.
 
     Empty when the stage is off, no vector exists yet, the text may not be sent
     (an external embedder and a confidentiality marker), or the embedder fails:
     search then stays lexical rather than failing. ``candidates`` narrows a
-    ranked list of refs (filters, exclusions) and keeps its order.
+    ranked list of refs (filters, exclusions) and keeps its order. ``min_z``
+    keeps only answers that stand out from the whole archive (cosine at least
+    ``min_z`` standard deviations above the mean): small models give unrelated
+    text a high cosine too, so a raw score says little on its own.
     """
     embedder = _embedder(settings)
     if embedder is None or not (text or "").strip():
@@ -148,6 +152,14 @@ def semantic_ranking(db: Session, settings: Settings, text: str, *, depth: int =
                     vector.shape[0], matrix.rows.shape[1])
         return []
     scores = matrix.rows @ vector
+    if min_z is not None:
+        spread = float(scores.std())
+        if spread <= 0:
+            return []
+        cutoff = float(scores.mean()) + min_z * spread
+        depth = min(depth, int((scores >= cutoff).sum()))
+        if depth == 0:
+            return []
     # Look deeper than asked when a filter may drop candidates.
     k = min(len(scores), depth if candidates is None else max(depth * 10, 500))
     top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
