@@ -1,16 +1,26 @@
 """A small OpenAI-compatible HTTP server for tests, running in a thread.
 
-It serves ``POST …/chat/completions`` on any prefix — ``/v1/chat/completions``
-for OpenAI and compatible servers, ``/openai/deployments/{name}/chat/completions``
+It serves ``POST …/chat/completions`` and ``POST …/embeddings`` on any prefix —
+``/v1/…`` for OpenAI and compatible servers, ``/openai/deployments/{name}/…``
 for Azure — records every request (path, query, headers, JSON body) and answers
-from a queue of scripted replies, or with ``default_text`` when the queue is
-empty. A reply follows the request's ``stream`` flag (SSE or plain JSON) unless
-it says otherwise.
+from one queue of scripted replies, or with ``default_text`` when the queue is
+empty. A chat reply follows the request's ``stream`` flag (SSE or plain JSON)
+unless it says otherwise.
+
+An embeddings request takes the next reply too: its ``status`` and ``delay``
+apply (a scripted failure fails whichever request comes next), its text does
+not. The vectors are a hashed bag of the character bigrams of each input
+(``embedding_dim`` wide, L2-normalised): deterministic, and texts that share
+words are closer, which is enough to rank in tests.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import math
+import struct
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -34,6 +44,16 @@ class Recorded:
     def content(self, role: str) -> str:
         return "\n".join(m["content"] for m in self.messages if m["role"] == role)
 
+    @property
+    def is_embeddings(self) -> bool:
+        return self.path.endswith("/embeddings")
+
+    @property
+    def inputs(self) -> list[str]:
+        """The texts of an embeddings request (``input`` as a string or a list)."""
+        value = self.body.get("input", [])
+        return [value] if isinstance(value, str) else list(value)
+
 
 @dataclass
 class Reply:
@@ -49,8 +69,10 @@ class Reply:
 
 
 class FakeOpenAIServer:
-    def __init__(self, default_text: str = "本市といたしましても重要な課題であると認識しております。\n【参照】なし") -> None:
+    def __init__(self, default_text: str = "本市といたしましても重要な課題であると認識しております。\n【参照】なし",
+                 embedding_dim: int = 64) -> None:
         self.default_text = default_text
+        self.embedding_dim = embedding_dim
         self.requests: list[Recorded] = []
         self._replies: deque[Reply] = deque()
         self._stopping = threading.Event()
@@ -69,6 +91,15 @@ class FakeOpenAIServer:
 
     def queue(self, *replies: Reply) -> None:
         self._replies.extend(replies)
+
+    @property
+    def embedding_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.is_embeddings]
+
+    @property
+    def embedded_texts(self) -> list[str]:
+        """Every text sent for embedding, in order (a request's inputs in its order)."""
+        return [text for r in self.embedding_requests for text in r.inputs]
 
     def __enter__(self) -> FakeOpenAIServer:
         self._thread.start()
@@ -106,10 +137,13 @@ class FakeOpenAIServer:
                 reply = server._next_reply()
                 if reply.delay and server._stopping.wait(reply.delay):
                     return
-                if not url.path.endswith("/chat/completions"):
+                embeddings = url.path.endswith("/embeddings")
+                if not (embeddings or url.path.endswith("/chat/completions")):
                     self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}}, {})
                 elif reply.status != 200:
                     self._json(reply.status, {"error": {"message": f"status {reply.status}", "type": "server_error"}}, reply.headers)
+                elif embeddings:
+                    self._json(200, _embeddings(body, server.embedding_dim), reply.headers)
                 elif reply.mode == "sse" or (reply.mode == "auto" and body.get("stream")):
                     self._sse(reply)
                 else:
@@ -171,3 +205,31 @@ def _completion(reply: Reply) -> dict[str, Any]:
         ],
         "usage": {"prompt_tokens": reply.usage[0], "completion_tokens": reply.usage[1], "total_tokens": sum(reply.usage)},
     }
+
+
+def bigram_vector(text: str, dim: int = 64) -> list[float]:
+    """A hashed bag of the character bigrams of ``text`` (a lone character counts as itself), L2-normalised."""
+    chars = [c for c in text if not c.isspace()]
+    grams = ["".join(chars[i : i + 2]) for i in range(len(chars) - 1)] or chars
+    vector = [0.0] * dim
+    for gram in grams:
+        vector[int.from_bytes(hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest(), "little") % dim] += 1.0
+    norm = math.sqrt(sum(v * v for v in vector))
+    # All-zero is no direction at all; a fixed unit vector keeps an empty input valid (OpenAI embeds " " too).
+    return [v / norm for v in vector] if norm else [1.0] + [0.0] * (dim - 1)
+
+
+def _embeddings(body: dict[str, Any], dim: int) -> dict[str, Any]:
+    """``POST /embeddings`` as OpenAI documents it: ``float`` lists, or ``base64`` little-endian float32."""
+    value = body.get("input", [])
+    texts = [value] if isinstance(value, str) else list(value)
+    data = []
+    for i, text in enumerate(texts):
+        vector = bigram_vector(str(text), dim)
+        embedding: Any = vector
+        if body.get("encoding_format") == "base64":
+            embedding = base64.b64encode(struct.pack(f"<{dim}f", *vector)).decode("ascii")
+        data.append({"object": "embedding", "index": i, "embedding": embedding})
+    tokens = sum(len(str(t)) for t in texts)
+    return {"object": "list", "data": data, "model": body.get("model", "fake-embedding"),
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
