@@ -31,9 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from councilbot.adapters.embeddings import Embedder, make_embedder
-from councilbot.domain.guard import GuardPolicy, guard_text, merge_counts
+from councilbot.domain.guard import GuardPolicy, find_markers, guard_text, merge_counts
 from councilbot.errors import CouncilbotError
-from councilbot.search.analysis import normalize
 from councilbot.services.audit import record_audit
 from councilbot.settings import Settings
 from councilbot.storage.db import session_scope
@@ -89,15 +88,15 @@ _matrices_lock = threading.Lock()
 
 def _load_matrix(db: Session, settings: Settings, model: str) -> _Matrix:
     """The cached matrix, brought up to date: ids only grow, so (count, max id) changes with any write."""
-    state = tuple(db.execute(select(func.count(), func.coalesce(func.max(AnswerVector.id), 0))
-                             .where(AnswerVector.model == model)).one())
+    stored = (AnswerVector.model == model) & (AnswerVector.dim > 0)  # dim 0: withheld, nothing to compare
+    state = tuple(db.execute(select(func.count(), func.coalesce(func.max(AnswerVector.id), 0)).where(stored)).one())
     key = (settings.database_url, model)
     with _matrices_lock:
         cached = _matrices.get(key)
         if cached is not None and cached.state == state:
             return cached
         pairs = db.execute(select(AnswerVector.id, PastAnswer.ref).join(PastAnswer)
-                           .where(AnswerVector.model == model).order_by(AnswerVector.id)).all()
+                           .where(stored).order_by(AnswerVector.id)).all()
         known = dict(zip(cached.ids, cached.rows)) if cached is not None else {}
         missing = [i for i, _ in pairs if i not in known]
         for start in range(0, len(missing), 5000):
@@ -135,7 +134,8 @@ def semantic_ranking(db: Session, settings: Settings, text: str, *, depth: int =
     matrix = _load_matrix(db, settings, embedder.name)
     if not matrix.refs:
         return []
-    query = normalize(text)[:QUERY_MAX_CHARS]
+    # The text as typed: the guard must see it before any normalisation (NFKC turns ㊙ into 秘).
+    query = text.strip()[:QUERY_MAX_CHARS]
     try:
         if embedder.external:
             guarded = guard_text(query, _guard_policy(settings))
@@ -222,8 +222,9 @@ def pending_count(db: Session, settings: Settings) -> int:
     return int(db.scalar(select(func.count()).select_from(missing)) or 0)
 
 
-def _pending(db: Session, model: str, *, refs: Sequence[str] | None, verify: bool) -> list[tuple[int, str, str]]:
-    """(past answer id, passage text, its hash) of the answers to embed, in id order."""
+def _pending(db: Session, model: str, *, refs: Sequence[str] | None,
+             verify: bool) -> list[tuple[int, str, str, str]]:
+    """(past answer id, passage text, its hash, the whole record's text) of the answers to embed, in id order."""
     stmt = _missing(model).order_by(PastAnswer.id)
     if refs is not None:
         stmt = stmt.where(PastAnswer.ref.in_(list(refs)))
@@ -233,7 +234,8 @@ def _pending(db: Session, model: str, *, refs: Sequence[str] | None, verify: boo
     for row, stored in db.execute(stmt.execution_options(yield_per=2000)):
         digest = passage_hash(row)
         if stored != digest:
-            todo.append((row.id, passage_text(row.title, row.question, row.answer), digest))
+            whole = f"{row.title}\n{row.question}\n{row.answer}"
+            todo.append((row.id, passage_text(row.title, row.question, row.answer), digest, whole))
     return todo
 
 
@@ -263,23 +265,26 @@ def fill_vectors(db: Session, settings: Settings, *, refs: Sequence[str] | None 
         batch = todo[start : start + FILL_BATCH]
         texts = []
         sendable = []
-        for pid, text, digest in batch:
+        withheld = []
+        for pid, text, digest, whole in batch:
             if policy is not None:
+                # A marked record is never sent, wherever in it the marker stands (as for drafting).
                 guarded = guard_text(text, policy)
-                if guarded.blocked:
-                    report.withheld += 1
-                    db.execute(delete(AnswerVector).where(AnswerVector.past_answer_id == pid))
+                if guarded.blocked or find_markers(whole, policy):
+                    withheld.append((pid, digest))
                     continue
                 masked_reports.append(guarded)
                 text = guarded.text
             texts.append(text)
             sendable.append((pid, digest))
         vectors = embedder.embed(texts, kind="passage") if texts else np.zeros((0, 0), dtype=np.float32)
-        if sendable:
-            db.execute(delete(AnswerVector).where(AnswerVector.past_answer_id.in_([p for p, _ in sendable])))
-            db.add_all(AnswerVector(past_answer_id=pid, model=embedder.name, text_hash=digest,
-                                    dim=int(vec.shape[0]), vector=vec.astype("<f4").tobytes())
-                       for (pid, digest), vec in zip(sendable, vectors))
+        rows = [(pid, digest, vec.astype("<f4").tobytes(), int(vec.shape[0])) for (pid, digest), vec in zip(sendable, vectors)]
+        # A withheld record keeps an empty row (dim 0): it is not pending, and a changed text re-checks it.
+        rows += [(pid, digest, b"", 0) for pid, digest in withheld]
+        if rows:
+            db.execute(delete(AnswerVector).where(AnswerVector.past_answer_id.in_([r[0] for r in rows])))
+            db.add_all(AnswerVector(past_answer_id=pid, model=embedder.name, text_hash=digest, dim=dim, vector=blob)
+                       for pid, digest, blob, dim in rows)
         try:
             db.commit()
         except IntegrityError:
@@ -289,6 +294,7 @@ def fill_vectors(db: Session, settings: Settings, *, refs: Sequence[str] | None 
             log.info("vectors written concurrently by another process; batch skipped")
         else:
             report.embedded += len(sendable)
+            report.withheld += len(withheld)
         if progress:
             progress(min(start + FILL_BATCH, len(todo)), len(todo))
     report.masked = merge_counts(masked_reports)

@@ -293,6 +293,9 @@ class AnswerVector(Base):
     that was embedded, so a changed answer is embedded again; ``model`` names the
     embedder, so vectors of another model are never compared. Ids only grow
     (AUTOINCREMENT), so ``(count, max id)`` tells a reader whether anything changed.
+    A row with ``dim`` 0 and no vector records an answer withheld from an external
+    embedder (a confidentiality marker): it is not pending, and is checked again
+    when its text changes.
     """
 
     __tablename__ = "answer_vectors"
