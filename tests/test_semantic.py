@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from councilbot.adapters.embeddings import make_embedder
 from councilbot.errors import CouncilbotError, ProviderError
@@ -21,11 +24,12 @@ from councilbot.services import review
 from councilbot.services.archive import import_records
 from councilbot.services.common import get_user
 from councilbot.services.search import find_similar, search_archive
-from councilbot.services.semantic import fill_vectors, pending_count, wait_for_embeddings
+from councilbot.services.semantic import fill_vectors, passage_hash, pending_count, wait_for_embeddings
 from councilbot.settings import Settings, get_settings
-from councilbot.storage.db import session_scope
+from councilbot.storage.db import make_engine, session_scope
 from councilbot.storage.models import AnswerVector, AuditEntry, PastAnswer
 from tests.fake_openai_server import FakeOpenAIServer, Reply
+from tests.pg import wait_for_lock_waiters
 from tests.test_services_workflow import _as, _new_question, _reopen, _run, _walk_to_final
 
 FAST_RETRY = {"retry-after-ms": "10"}
@@ -592,3 +596,39 @@ def test_cli_search_json_is_one_document_with_the_stage_on(run_remote, tmp_path,
     assert document["results"][0]["ref"] == SHELTER["ref"]
     assert len(document["results"]) == len(ARCHIVE)  # fused: the semantic stage adds the rest
     assert len(server.requests) == before + 1
+
+
+# ---- PostgreSQL -----------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_vectors_round_trip_through_postgresql_and_a_concurrent_fill_is_harmless(pg_settings, server):
+    cfg = remote(pg_settings, server)
+    load(cfg, ARCHIVE)
+    assert fill(cfg, refs=[r["ref"] for r in ARCHIVE[1:]]).embedded == len(ARCHIVE) - 1
+
+    # Another process is writing SHELTER's vector and has not committed yet.
+    other = Session(make_engine(cfg.database_url))
+    row = other.scalar(select(PastAnswer).where(PastAnswer.ref == SHELTER["ref"]))
+    unit = np.ones(server.embedding_dim, dtype="<f4") / np.sqrt(server.embedding_dim)
+    other.add(AnswerVector(past_answer_id=row.id, model=make_embedder(cfg).name, text_hash=passage_hash(row),
+                           dim=server.embedding_dim, vector=unit.tobytes()))
+    other.flush()
+    outcome: dict[str, object] = {}
+
+    def our_fill() -> None:
+        try:
+            outcome["report"] = fill(cfg)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=our_fill)
+    thread.start()
+    wait_for_lock_waiters(cfg.database_url)  # our insert waits on the other's unique answer id
+    other.commit()
+    other.close()
+    thread.join()
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["report"].embedded == 0  # the clashing batch is skipped; the other's vector stands
+    assert set(vectors(cfg)) == {r["ref"] for r in ARCHIVE}
+    assert similar(cfg, LUNCH["question"])[0] == LUNCH["ref"]
