@@ -632,3 +632,49 @@ def test_vectors_round_trip_through_postgresql_and_a_concurrent_fill_is_harmless
     assert outcome["report"].embedded == 0  # the clashing batch is skipped; the other's vector stands
     assert set(vectors(cfg)) == {r["ref"] for r in ARCHIVE}
     assert similar(cfg, LUNCH["question"])[0] == LUNCH["ref"]
+
+
+# ---- keyword search topped up by meaning ----------------------------------------------------------
+
+
+def _filler_archive() -> list[dict[str, str]]:
+    """Twenty answers on other topics, and one about stray cats whose words do not include the keyword."""
+    topics = ["道路の補修", "図書館の開館時間", "水道料金の改定", "市営住宅の募集", "公園の遊具", "成人式の開催",
+              "選挙の投票所", "税の申告相談", "バスの路線", "観光案内所", "農地の保全", "消防団の確保",
+              "学校の給食", "保育所の入所", "介護の相談", "駅前の駐輪場", "下水道の整備", "公民館の利用",
+              "墓地の管理", "河川の清掃"]
+    records = [record(f"F-{i}", f"{t}について", f"{t}について伺う。", f"{t}につきましては、引き続き取り組んでまいります。",
+                      department="総務課", member="青木 健一") for i, t in enumerate(topics)]
+    records.append(record("CAT-1", "飼い主のいない猫への対策について", "地域で増えている猫の対策について伺う。",
+                          "地域猫活動を支援し、猫の不妊去勢手術の費用を助成しております。", department="環境政策課",
+                          member="田中 美咲"))
+    return records
+
+
+@pytest.fixture
+def wide_server() -> Iterator[FakeOpenAIServer]:
+    """Wider fake vectors: fewer hash collisions, so one shared topic stands out from the archive."""
+    with FakeOpenAIServer(embedding_dim=512) as srv:
+        yield srv
+
+
+def test_keywords_without_a_match_are_topped_up_with_answers_close_in_meaning(settings, wide_server):
+    server = wide_server
+    cfg = remote(settings, server)
+    load(cfg, _filler_archive())
+    fill(cfg)
+    # 「野良猫」 is in no answer, so the keyword finds nothing; the fake embedder relates 「猫の対策」 to the cat answer.
+    assert search(cfg.model_copy(update={"embeddings_provider": "none"}), "野良猫の対策") == []
+    assert search(cfg, "野良猫の対策") == ["CAT-1"]  # only what stands out from the archive, not the rest
+    assert search(cfg, "野良猫の対策", department="総務課") == []  # filters hold for the top-up too
+
+
+def test_keyword_matches_come_first_and_the_top_up_never_repeats_them(settings, wide_server):
+    cfg = remote(settings, wide_server)
+    load(cfg, _filler_archive())
+    fill(cfg)
+    refs = search(cfg, "猫", limit=5)
+    assert refs[0] == "CAT-1" and len(refs) == len(set(refs))
+    with session_scope(cfg) as db:
+        results = search_archive(db, cfg, "猫", limit=5)
+    assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)

@@ -152,16 +152,13 @@ def semantic_ranking(db: Session, settings: Settings, text: str, *, depth: int =
                     vector.shape[0], matrix.rows.shape[1])
         return []
     scores = matrix.rows @ vector
-    if min_z is not None:
-        spread = float(scores.std())
-        if spread <= 0:
-            return []
-        cutoff = float(scores.mean()) + min_z * spread
-        depth = min(depth, int((scores >= cutoff).sum()))
-        if depth == 0:
-            return []
     # Look deeper than asked when a filter may drop candidates.
     k = min(len(scores), depth if candidates is None else max(depth * 10, 500))
+    if min_z is not None:  # and never below the cut, whatever the filters drop
+        spread = float(scores.std())
+        k = min(k, int((scores >= float(scores.mean()) + min_z * spread).sum())) if spread > 0 else 0
+        if k == 0:
+            return []
     top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
     ordered = [int(i) for i in top[np.argsort(-scores[top])]]
     refs = [matrix.refs[i] for i in ordered]
