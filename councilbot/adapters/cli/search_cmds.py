@@ -72,7 +72,7 @@ def index_group() -> None:
     pass
 
 
-@index_group.command("rebuild", help="データベースから検索索引を作り直します")
+@index_group.command("rebuild", help="データベースから検索索引を作り直し、意味検索用のベクトルの不足分を作成します")
 def index_rebuild() -> None:
     cfg = settings()
     with db_session(cfg) as db:
