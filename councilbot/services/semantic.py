@@ -22,7 +22,7 @@ import hashlib
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from councilbot.adapters.embeddings import Embedder, make_embedder
-from councilbot.domain.guard import GuardPolicy, find_markers, guard_text, merge_counts
+from councilbot.domain.guard import GuardPolicy, Guarded, guard_text, merge_counts
 from councilbot.errors import CouncilbotError
 from councilbot.services.audit import record_audit
 from councilbot.settings import Settings
@@ -57,7 +57,8 @@ def passage_text(title: str | None, question: str | None, answer: str | None) ->
 
 
 def passage_hash(row: PastAnswer) -> str:
-    return hashlib.sha256(passage_text(row.title, row.question, row.answer).encode("utf-8")).hexdigest()
+    """Names the whole record's text (not only the passage): a marker taken off late in an answer counts."""
+    return hashlib.sha256(f"{row.title}\n{row.question}\n{row.answer}".encode("utf-8")).hexdigest()
 
 
 def semantic_enabled(settings: Settings) -> bool:
@@ -76,7 +77,7 @@ def _guard_policy(settings: Settings) -> GuardPolicy:
 class _Matrix:
     """The vectors of one model, in memory: row i belongs to refs[i]."""
 
-    state: tuple[int, int] = (0, 0)  # (count, max id) when loaded
+    state: tuple[int, ...] = ()  # (count, max id, sum of ids) when loaded
     ids: list[int] = field(default_factory=list)
     refs: list[str] = field(default_factory=list)
     rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
@@ -87,9 +88,12 @@ _matrices_lock = threading.Lock()
 
 
 def _load_matrix(db: Session, settings: Settings, model: str) -> _Matrix:
-    """The cached matrix, brought up to date: ids only grow, so (count, max id) changes with any write."""
+    """The cached matrix, brought up to date. Ids are never reused, so any write changes the
+    (count, max id, sum of ids) of the rows; the sum catches a smaller id committed after a larger
+    one, which PostgreSQL's sequences allow."""
     stored = (AnswerVector.model == model) & (AnswerVector.dim > 0)  # dim 0: withheld, nothing to compare
-    state = tuple(db.execute(select(func.count(), func.coalesce(func.max(AnswerVector.id), 0)).where(stored)).one())
+    state = tuple(db.execute(select(func.count(), func.coalesce(func.max(AnswerVector.id), 0),
+                                    func.coalesce(func.sum(AnswerVector.id), 0)).where(stored)).one())
     key = (settings.database_url, model)
     with _matrices_lock:
         cached = _matrices.get(key)
@@ -128,22 +132,23 @@ def semantic_ranking(db: Session, settings: Settings, text: str, *, depth: int =
     ``min_z`` standard deviations above the mean): small models give unrelated
     text a high cosine too, so a raw score says little on its own.
     """
-    embedder = _embedder(settings)
-    if embedder is None or not (text or "").strip():
+    if not semantic_enabled(settings) or not (text or "").strip():
         return []
-    matrix = _load_matrix(db, settings, embedder.name)
-    if not matrix.refs:
-        return []
-    # The text as typed: the guard must see it before any normalisation (NFKC turns ㊙ into 秘).
-    query = text.strip()[:QUERY_MAX_CHARS]
     try:
+        embedder = _embedder(settings)
+        matrix = _load_matrix(db, settings, embedder.name) if embedder else None
+        if embedder is None or matrix is None or not matrix.refs:
+            return []
+        # The whole text as typed: the guard sees it before any cut or normalisation (NFKC turns
+        # ㊙ into 秘; a cut can split an e-mail address), and only what it lets out is shortened.
+        query = text.strip()
         if embedder.external:
             guarded = guard_text(query, _guard_policy(settings))
             if guarded.blocked:
                 return []
             query = guarded.text
             record_audit(db, "system", "embedding.query", None, model=embedder.name, masked=dict(guarded.masked))
-        vector = embedder.embed([query], kind="query")[0]
+        vector = embedder.embed([query[:QUERY_MAX_CHARS]], kind="query")[0]
     except CouncilbotError as exc:
         log.warning("semantic stage skipped: %s", exc.message)
         return []
@@ -168,13 +173,18 @@ def semantic_ranking(db: Session, settings: Settings, text: str, *, depth: int =
     return [(matrix.refs[i], float(scores[i])) for i in ordered[:depth]]
 
 
-def fuse(rankings: Iterable[Sequence[str]], *, k: int = RRF_K) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion: each ranking adds 1 / (k + rank) to a ref's score."""
+def fuse(rankings: Sequence[Sequence[str]], *, k: int = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: each ranking adds 1 / (k + rank) to a ref's score.
+
+    Scores are scaled so that first place in every ranking is 1.0 (first in one of two is 0.5):
+    a scale that readers of ``score`` can compare between queries, unlike the raw sums.
+    """
     scores: dict[str, float] = {}
     for ranking in rankings:
         for rank, ref in enumerate(ranking, 1):
             scores[ref] = scores.get(ref, 0.0) + 1.0 / (k + rank)
-    return sorted(scores.items(), key=lambda kv: -kv[1])
+    best = len(rankings) / (k + 1)
+    return sorted(((ref, v / best) for ref, v in scores.items()), key=lambda kv: -kv[1])
 
 
 # ---- writing ------------------------------------------------------------------
@@ -220,8 +230,8 @@ def pending_count(db: Session, settings: Settings) -> int:
 
 
 def _pending(db: Session, model: str, *, refs: Sequence[str] | None,
-             verify: bool) -> list[tuple[int, str, str, str]]:
-    """(past answer id, passage text, its hash, the whole record's text) of the answers to embed, in id order."""
+             verify: bool) -> list[tuple[int, str, tuple[str, str, str]]]:
+    """(past answer id, text hash, (title, question, answer)) of the answers to embed, in id order."""
     stmt = _missing(model).order_by(PastAnswer.id)
     if refs is not None:
         stmt = stmt.where(PastAnswer.ref.in_(list(refs)))
@@ -231,8 +241,7 @@ def _pending(db: Session, model: str, *, refs: Sequence[str] | None,
     for row, stored in db.execute(stmt.execution_options(yield_per=2000)):
         digest = passage_hash(row)
         if stored != digest:
-            whole = f"{row.title}\n{row.question}\n{row.answer}"
-            todo.append((row.id, passage_text(row.title, row.question, row.answer), digest, whole))
+            todo.append((row.id, digest, (row.title, row.question, row.answer)))
     return todo
 
 
@@ -257,31 +266,36 @@ def fill_vectors(db: Session, settings: Settings, *, refs: Sequence[str] | None 
         return report
     todo = _pending(db, embedder.name, refs=refs, verify=verify)
     policy = _guard_policy(settings) if embedder.external else None
-    masked_reports = []
     for start in range(0, len(todo), FILL_BATCH):
         batch = todo[start : start + FILL_BATCH]
-        texts = []
-        sendable = []
-        withheld = []
-        for pid, text, digest, whole in batch:
+        texts, sendable, withheld, masked = [], [], [], []
+        for pid, digest, fields in batch:
             if policy is not None:
-                # A marked record is never sent, wherever in it the marker stands (as for drafting).
-                guarded = guard_text(text, policy)
-                if guarded.blocked or find_markers(whole, policy):
+                # Every field whole, before the passage is cut: a marker anywhere withholds the
+                # record (as for drafting), and a cut cannot split an address the guard would mask.
+                guarded = [guard_text(field or "", policy) for field in fields]
+                if any(g.blocked for g in guarded):
                     withheld.append((pid, digest))
                     continue
-                masked_reports.append(guarded)
-                text = guarded.text
-            texts.append(text)
+                masked += guarded
+                fields = tuple(g.text for g in guarded)
+            texts.append(passage_text(*fields))
             sendable.append((pid, digest))
-        vectors = embedder.embed(texts, kind="passage") if texts else np.zeros((0, 0), dtype=np.float32)
+        try:
+            vectors = embedder.embed(texts, kind="passage") if texts else np.zeros((0, 0), dtype=np.float32)
+        except CouncilbotError:
+            _audit_passages(db, embedder, sent=len(texts), stored=0, withheld=0, masked=masked, failed=True)
+            raise
         rows = [(pid, digest, vec.astype("<f4").tobytes(), int(vec.shape[0])) for (pid, digest), vec in zip(sendable, vectors)]
         # A withheld record keeps an empty row (dim 0): it is not pending, and a changed text re-checks it.
         rows += [(pid, digest, b"", 0) for pid, digest in withheld]
+        rows = _still_current(db, rows)
         if rows:
             db.execute(delete(AnswerVector).where(AnswerVector.past_answer_id.in_([r[0] for r in rows])))
             db.add_all(AnswerVector(past_answer_id=pid, model=embedder.name, text_hash=digest, dim=dim, vector=blob)
                        for pid, digest, blob, dim in rows)
+        stored = sum(1 for r in rows if r[3] > 0)
+        _audit_passages(db, embedder, sent=len(texts), stored=stored, withheld=len(withheld), masked=masked)
         try:
             db.commit()
         except IntegrityError:
@@ -289,17 +303,36 @@ def fill_vectors(db: Session, settings: Settings, *, refs: Sequence[str] | None 
             # clash on the unique answer id); its vectors are as good as ours.
             db.rollback()
             log.info("vectors written concurrently by another process; batch skipped")
+            _audit_passages(db, embedder, sent=len(texts), stored=0, withheld=0, masked=masked)
+            db.commit()
         else:
-            report.embedded += len(sendable)
+            report.embedded += stored
             report.withheld += len(withheld)
+            report.masked = merge_counts([Guarded("", report.masked), *masked])
         if progress:
             progress(min(start + FILL_BATCH, len(todo)), len(todo))
-    report.masked = merge_counts(masked_reports)
-    if embedder.external and (report.embedded or report.withheld):
-        record_audit(db, "system", "embedding.passages", None, model=embedder.name, count=report.embedded,
-                     withheld=report.withheld, masked=report.masked)
-        db.commit()
     return report
+
+
+def _still_current(db: Session, rows: list[tuple[int, str, bytes, int]]) -> list[tuple[int, str, bytes, int]]:
+    """The rows whose answer still has the text that was embedded: an answer changed (or removed)
+    meanwhile stays without a vector, so the next fill embeds its new text."""
+    current = {r.id: passage_hash(r) for r in db.scalars(select(PastAnswer).where(PastAnswer.id.in_([r[0] for r in rows])))}
+    return [r for r in rows if current.get(r[0]) == r[1]]
+
+
+def _audit_passages(db: Session, embedder: Embedder, *, sent: int, stored: int, withheld: int,
+                    masked: Sequence[Guarded], failed: bool = False) -> None:
+    """One audit entry per batch sent outside, in the batch's own transaction (a failed call too)."""
+    if not embedder.external or not (sent or withheld):
+        return
+    details = {"model": embedder.name, "count": sent, "stored": stored, "withheld": withheld,
+               "masked": merge_counts(masked)}
+    if failed:
+        details["failed"] = True
+    record_audit(db, "system", "embedding.passages", None, **details)
+    if failed:
+        db.commit()
 
 
 # ---- embedding after commit -----------------------------------------------------
@@ -329,7 +362,7 @@ def _embed_queued() -> None:
         settings, refs = _queue.get()
         try:
             with session_scope(settings) as db:
-                fill_vectors(db, settings, refs=refs)
+                fill_vectors(db, settings, refs=refs, verify=True)
         except Exception:  # noqa: BLE001 - see the note above
             log.exception("embedding after commit failed for %d answers; `councilbot index rebuild` embeds them",
                           len(refs))

@@ -61,8 +61,10 @@ def archive_import(files: tuple[Path, ...], no_vectors: bool) -> None:
         elif pending:
             try:
                 _fill_vectors(cfg)
-            except CouncilbotError as exc:
-                raise CouncilbotError(f"過去答弁は取り込みましたが、意味検索用のベクトルを作成できませんでした。{exc.message}") from exc
+            except Exception as exc:  # the records are in: say so, whatever stopped the vectors
+                reason = exc.message if isinstance(exc, CouncilbotError) else f"（{type(exc).__name__}）"
+                imported = f"過去答弁は取り込みましたが（取り込めなかった記録 {failed}件）" if failed else "過去答弁は取り込みましたが"
+                raise CouncilbotError(f"{imported}、意味検索用のベクトルを作成できませんでした。{reason}") from exc
     if failed:
         raise CouncilbotError(f"{failed}件の記録を取り込めませんでした（上記の行を直して、もう一度取り込んでください。正しい行は取り込み済みです）。")
 
