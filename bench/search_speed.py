@@ -222,7 +222,7 @@ def embedding_stats(records: list[dict], query_texts: list[str]) -> dict:
     for start in range(0, len(passages), semantic.FILL_BATCH):
         embedder.embed(passages[start : start + semantic.FILL_BATCH], kind="passage")
     passage_rate = len(passages) / (time.perf_counter() - t)
-    queries = [normalize(q)[: semantic.QUERY_MAX_CHARS] for q in query_texts[:50]]
+    queries = [q.strip()[: semantic.QUERY_MAX_CHARS] for q in query_texts[:50]]  # as semantic_ranking sends them
     query_ms = timed(lambda q: embedder.embed([q], kind="query"), queries)
     _embedding_stats.update(load_s=load_s, passages=len(passages), passage_rate=passage_rate,
                             passage_chars=sum(map(len, passages)) / len(passages), query_ms=query_ms,
@@ -287,7 +287,7 @@ def semantic_lookups(cfg: Settings, records: list[dict], similar_texts: list[str
 
         # Where a steady-state lookup spends its time, beside the query embedding measured separately.
         out["check_ms"] = timed(lambda _: semantic._load_matrix(db, scfg, model), list(range(50)))
-        qvecs = semantic._embedder(scfg).embed([normalize(similar_texts[0])], kind="query")
+        qvecs = semantic._embedder(scfg).embed([similar_texts[0].strip()], kind="query")
         rows = semantic._load_matrix(db, scfg, model).rows
 
         def dense(_: int) -> None:
