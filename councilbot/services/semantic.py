@@ -22,6 +22,7 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -81,23 +82,41 @@ class _Matrix:
     ids: list[int] = field(default_factory=list)
     refs: list[str] = field(default_factory=list)
     rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    checked: float = 0.0  # monotonic time of the last freshness check
 
 
 _matrices: dict[tuple[str, str], _Matrix] = {}
 _matrices_lock = threading.Lock()
+# The freshness check reads every vector id (tens of ms at 100,000 answers), so a busy process makes
+# it at most this often; writes made in this process take effect at once (see _touch), another
+# process's within this time.
+FRESHNESS_SECONDS = 2.0
+
+
+def _touch() -> None:
+    """This process wrote vectors: every cached matrix checks its freshness on the next query."""
+    with _matrices_lock:
+        for matrix in _matrices.values():
+            matrix.checked = 0.0
 
 
 def _load_matrix(db: Session, settings: Settings, model: str) -> _Matrix:
     """The cached matrix, brought up to date. Ids are never reused, so any write changes the
     (count, max id, sum of ids) of the rows; the sum catches a smaller id committed after a larger
     one, which PostgreSQL's sequences allow."""
+    key = (settings.database_url, model)
+    now = time.monotonic()
+    with _matrices_lock:
+        cached = _matrices.get(key)
+        if cached is not None and now - cached.checked < FRESHNESS_SECONDS:
+            return cached
     stored = (AnswerVector.model == model) & (AnswerVector.dim > 0)  # dim 0: withheld, nothing to compare
     state = tuple(db.execute(select(func.count(), func.coalesce(func.max(AnswerVector.id), 0),
                                     func.coalesce(func.sum(AnswerVector.id), 0)).where(stored)).one())
-    key = (settings.database_url, model)
     with _matrices_lock:
         cached = _matrices.get(key)
         if cached is not None and cached.state == state:
+            cached.checked = now
             return cached
         pairs = db.execute(select(AnswerVector.id, PastAnswer.ref).join(PastAnswer)
                            .where(stored).order_by(AnswerVector.id)).all()
@@ -114,7 +133,7 @@ def _load_matrix(db: Session, settings: Settings, model: str) -> _Matrix:
             log.warning("vectors of model %s differ in dimension; semantic stage off until index rebuild", model)
             pairs = []
         fresh = _Matrix(state, [i for i, _ in pairs], [r for _, r in pairs],
-                        rows if rows is not None else np.zeros((0, 0), dtype=np.float32))
+                        rows if rows is not None else np.zeros((0, 0), dtype=np.float32), now)
         _matrices[key] = fresh
         return fresh
 
@@ -212,6 +231,7 @@ def drop_stale_vectors(db: Session, rows: Sequence[PastAnswer]) -> None:
              if by_id[pid] != h]
     if stale:
         db.execute(delete(AnswerVector).where(AnswerVector.past_answer_id.in_(stale)))
+        _touch()
 
 
 def _missing(model: str):  # type: ignore[no-untyped-def]
@@ -306,6 +326,7 @@ def fill_vectors(db: Session, settings: Settings, *, refs: Sequence[str] | None 
             _audit_passages(db, embedder, sent=len(texts), stored=0, withheld=0, masked=masked)
             db.commit()
         else:
+            _touch()
             report.embedded += stored
             report.withheld += len(withheld)
             report.masked = merge_counts([Guarded("", report.masked), *masked])
