@@ -307,8 +307,8 @@ def semantic_lookups(cfg: Settings, records: list[dict], similar_texts: list[str
             top[np.argsort(-scores[top])]
 
         out["dense_ms"] = timed(dense, list(range(50)))
-        # _hybrid always passes a candidate filter, so the dense ranking looks 500 deep and every ref is
-        # checked against the index (filter_refs).
+        # With a filter set (department, year...), the dense ranking looks 500 deep and checks every ref
+        # against the index (filter_refs).
         index = open_index(scfg.index_dir)
         refs = semantic._load_matrix(db, scfg, model).refs
         samples = [random.Random(i).sample(refs, min(500, len(refs))) for i in range(50)]
@@ -350,7 +350,7 @@ def print_semantic(size: int, similar_texts: list[str], sem: dict) -> None:
     print(f"   {'lexical + semantic, fused (local)':<36}{pct(sem['sem'], 50):>9.1f}{pct(sem['sem'], 95):>9.1f}")
     print(f"   of which: query embedding p50 {pct(e['query_ms'], 50):.1f}; matrix freshness check (database query)"
           f" p50 {pct(sem['check_ms'], 50):.1f}; dense scores + top 500 p50 {pct(sem['dense_ms'], 50):.1f};"
-          f" filter_refs on 500 refs p50 {pct(sem['filter_ms'], 50):.1f} (ms, measured apart)")
+          f" filter_refs on 500 refs (with a filter set) p50 {pct(sem['filter_ms'], 50):.1f} (ms, measured apart)")
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"   (load average {load} after the semantic section)")
 
