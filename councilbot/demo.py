@@ -90,7 +90,7 @@ def run_demo(base: Settings, workspace: Path) -> Path:
             total += import_file(db, cfg, path).imported
     _say(f"【2】過去答弁の取込：{total}件を登録し、検索できるようにしました")
     if semantic_enabled(cfg):
-        _say("　　意味検索の準備中です（内蔵の小さなAIモデルで、1件あたり0.2秒ほどかかります）…")
+        _say("　　意味検索の準備中です（内蔵の小さなAIモデルで、1件あたり0.3秒ほどかかります）…")
         started = time.monotonic()
         with session_scope(cfg) as db:
             filled = fill_vectors(db, cfg)

@@ -610,7 +610,7 @@ def test_vectors_round_trip_through_postgresql_and_a_concurrent_fill_is_harmless
     # Another process is writing SHELTER's vector and has not committed yet.
     other = Session(make_engine(cfg.database_url))
     row = other.scalar(select(PastAnswer).where(PastAnswer.ref == SHELTER["ref"]))
-    unit = np.ones(server.embedding_dim, dtype="<f4") / np.sqrt(server.embedding_dim)
+    unit = (np.ones(server.embedding_dim) / np.sqrt(server.embedding_dim)).astype("<f4")
     other.add(AnswerVector(past_answer_id=row.id, model=make_embedder(cfg).name, text_hash=passage_hash(row),
                            dim=server.embedding_dim, vector=unit.tobytes()))
     other.flush()
@@ -801,3 +801,24 @@ def test_a_marker_taken_off_late_in_an_answer_lets_the_record_be_embedded(settin
     assert fill(cfg).withheld == 1
     load(settings, [dict(SHELTER, answer=long_answer)])
     assert fill(cfg).embedded == 1
+
+
+def test_the_cached_matrix_stays_aligned_with_its_answers_when_one_vector_is_replaced(settings, server):
+    from councilbot.services.semantic import _load_matrix
+
+    cfg = remote(settings, server)
+    load(cfg, ARCHIVE)
+    fill(cfg)
+    model = make_embedder(cfg).name
+    with session_scope(cfg) as db:
+        before = _load_matrix(db, cfg, model)
+    load(cfg, [dict(LUNCH, answer="学校給食費は来年度から無償といたします。")])  # its vector is dropped …
+    fill(cfg)  # … and made again, under a new id
+    with session_scope(cfg) as db:
+        after = _load_matrix(db, cfg, model)
+        stored = {ref: np.frombuffer(blob, dtype="<f4") for ref, blob in db.execute(
+            select(PastAnswer.ref, AnswerVector.vector).join(PastAnswer))}
+    assert after is not before and sorted(after.refs) == sorted(stored)
+    for ref, row in zip(after.refs, after.rows):
+        assert np.array_equal(row, stored[ref]), ref
+    assert after.refs[-1] == LUNCH["ref"]  # kept rows stay in place; the new one is appended

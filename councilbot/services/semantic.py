@@ -118,24 +118,47 @@ def _load_matrix(db: Session, settings: Settings, model: str) -> _Matrix:
         if cached is not None and cached.state == state:
             cached.checked = now
             return cached
-        pairs = db.execute(select(AnswerVector.id, PastAnswer.ref).join(PastAnswer)
-                           .where(stored).order_by(AnswerVector.id)).all()
-        known = dict(zip(cached.ids, cached.rows)) if cached is not None else {}
-        missing = [i for i, _ in pairs if i not in known]
-        for start in range(0, len(missing), 5000):
-            chunk = missing[start : start + 5000]
-            for vid, dim, blob in db.execute(select(AnswerVector.id, AnswerVector.dim, AnswerVector.vector)
-                                             .where(AnswerVector.id.in_(chunk))):
-                known[vid] = np.frombuffer(blob, dtype="<f4", count=dim)
-        dims = {known[i].shape[0] for i, _ in pairs}
-        rows = np.vstack([known[i] for i, _ in pairs]).astype(np.float32) if pairs and len(dims) == 1 else None
-        if rows is None and pairs:
+        fresh = _refreshed(db, stored, cached, state, now)
+        if fresh is None:
             log.warning("vectors of model %s differ in dimension; semantic stage off until index rebuild", model)
-            pairs = []
-        fresh = _Matrix(state, [i for i, _ in pairs], [r for _, r in pairs],
-                        rows if rows is not None else np.zeros((0, 0), dtype=np.float32), now)
+            fresh = _Matrix(state, checked=now)
         _matrices[key] = fresh
         return fresh
+
+
+def _refreshed(db: Session, stored, cached: _Matrix | None, state: tuple[int, ...],  # type: ignore[no-untyped-def]
+               now: float) -> _Matrix | None:
+    """``cached`` brought up to date: rows still stored are kept in place, only new ones are read
+    (a finalised answer costs one vector, not the whole matrix). None if dimensions disagree."""
+    pairs = db.execute(select(AnswerVector.id, PastAnswer.ref).join(PastAnswer).where(stored)
+                       .order_by(AnswerVector.id)).all()
+    ids = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
+    ref_of = dict(pairs)
+    old_ids = np.asarray(cached.ids if cached is not None else [], dtype=np.int64)
+    keep = np.isin(old_ids, ids)
+    new_ids = np.setdiff1d(ids, old_ids[keep], assume_unique=True)
+    blobs: list[bytes] = []
+    dims: set[int] = set()
+    for start in range(0, len(new_ids), 5000):
+        chunk = [int(i) for i in new_ids[start : start + 5000]]
+        found = dict((vid, (dim, blob)) for vid, dim, blob in db.execute(
+            select(AnswerVector.id, AnswerVector.dim, AnswerVector.vector).where(AnswerVector.id.in_(chunk))))
+        for vid in chunk:
+            dim, blob = found[vid]
+            dims.add(dim)
+            blobs.append(bytes(blob[: dim * 4]).ljust(dim * 4, b"\0"))  # a damaged row cannot shift the others
+    parts = []
+    if cached is not None and keep.any():
+        dims.add(cached.rows.shape[1])
+        parts.append(cached.rows[keep])
+    if len(dims) > 1:
+        return None
+    if blobs:
+        # One buffer for all new rows: no per-row arrays, no second copy.
+        parts.append(np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), dims.pop()))
+    order = list(old_ids[keep]) + list(new_ids)
+    rows = np.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else np.zeros((0, 0), dtype=np.float32))
+    return _Matrix(state, [int(i) for i in order], [ref_of[int(i)] for i in order], rows, now)
 
 
 def semantic_ranking(db: Session, settings: Settings, text: str, *, depth: int = FUSION_DEPTH,

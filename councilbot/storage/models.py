@@ -15,6 +15,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -299,11 +300,13 @@ class AnswerVector(Base):
     """
 
     __tablename__ = "answer_vectors"
-    __table_args__ = {"sqlite_autoincrement": True}
+    # Readers check (count, max id, sum of ids) of one model's vectors often: an index that holds all
+    # three answers it without touching the vectors.
+    __table_args__ = (Index("ix_answer_vectors_model_dim_id", "model", "dim", "id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     past_answer_id: Mapped[int] = mapped_column(ForeignKey("past_answers.id", ondelete="CASCADE"), unique=True)
-    model: Mapped[str] = mapped_column(String(200), index=True)
+    model: Mapped[str] = mapped_column(String(200))
     text_hash: Mapped[str] = mapped_column(String(64))
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian, L2-normalised

@@ -55,7 +55,7 @@ def archive_import(files: tuple[Path, ...], no_vectors: bool) -> None:
             pending = pending_count(db, cfg)
         if pending > INLINE_VECTORS_MAX:
             no_vectors = True
-            click.echo(f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.2秒ほどかかります）。")
+            click.echo(f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.3秒ほどかかります）。")
         if no_vectors and pending:
             click.echo("意味検索用のベクトルは、夜間などに `councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。")
         elif pending:

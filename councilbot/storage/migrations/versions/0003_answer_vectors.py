@@ -28,9 +28,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('past_answer_id'),
     sqlite_autoincrement=True,
     )
-    op.create_index(op.f('ix_answer_vectors_model'), 'answer_vectors', ['model'], unique=False)
+    op.create_index('ix_answer_vectors_model_dim_id', 'answer_vectors', ['model', 'dim', 'id'], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index(op.f('ix_answer_vectors_model'), table_name='answer_vectors')
+    op.drop_index('ix_answer_vectors_model_dim_id', table_name='answer_vectors')
     op.drop_table('answer_vectors')
