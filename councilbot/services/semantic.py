@@ -1,18 +1,19 @@
 """The optional semantic search stage (意味検索): past answers as embeddings, fused with the lexical ranking.
 
 Lexical ranking misses a past answer that says the same thing in other words
-(課長・室長研修 → 管理職研修). With ``EMBEDDINGS_PROVIDER`` set, each past
-answer also gets an embedding of its title, question and the opening of its
-answer, and similar-question lookups fuse the two rankings (reciprocal rank
-fusion). With it unset, nothing here runs and search is purely lexical.
+(課長・室長研修 → 管理職研修). With the stage on (``EMBEDDINGS_PROVIDER=local``,
+the default, or an endpoint), each past answer also gets an embedding of its
+title, question and the opening of its answer, and similar-question lookups
+fuse the two rankings (reciprocal rank fusion). With ``none``, nothing here
+runs and search is purely lexical.
 
 Vectors live in the database (``answer_vectors``): they are derived data, but
-a model call each, too costly to recompute on every index rebuild. They are
-written after the commit that made an answer final (a failure there only
-leaves the answer without a vector), in bulk by :func:`fill_vectors`
-(``archive import`` and ``index rebuild`` call it), and dropped with their
-answer or when its text changes. Readers keep the matrix in memory and reload
-only what changed.
+a model call each, too costly to recompute on every index rebuild. A background
+thread writes them after the commit that made an answer final (a failure there
+only leaves the answer without a vector); :func:`fill_vectors` writes them in
+bulk (``archive import`` and ``index rebuild`` call it); they are dropped with
+their answer or when its text changes. Readers keep the matrix in memory and
+read only what changed.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from councilbot.adapters.embeddings import Embedder, make_embedder
 from councilbot.domain.guard import GuardPolicy, Guarded, guard_text, merge_counts
 from councilbot.errors import CouncilbotError
 from councilbot.services.audit import record_audit
+from councilbot.services.prompt_files import load_prompts
 from councilbot.settings import Settings
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import AnswerVector, PastAnswer
@@ -67,8 +69,7 @@ def semantic_enabled(settings: Settings) -> bool:
 
 
 def _guard_policy(settings: Settings) -> GuardPolicy:
-    from councilbot.services.prompt_files import load_prompts  # the rules file General Affairs edits
-
+    """The guard of prompts/rules.yaml, the file General Affairs edits (read anew: edits apply at once)."""
     return load_prompts(settings).guard
 
 
@@ -130,35 +131,37 @@ def _refreshed(db: Session, stored, cached: _Matrix | None, state: tuple[int, ..
                now: float) -> _Matrix | None:
     """``cached`` brought up to date: rows still stored are kept in place, only new ones are read
     (a finalised answer costs one vector, not the whole matrix). None if dimensions disagree."""
-    pairs = db.execute(select(AnswerVector.id, PastAnswer.ref).join(PastAnswer).where(stored)
-                       .order_by(AnswerVector.id)).all()
-    ids = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
-    ref_of = dict(pairs)
+    ids = np.fromiter(db.scalars(select(AnswerVector.id).where(stored)), dtype=np.int64)  # the index alone
     old_ids = np.asarray(cached.ids if cached is not None else [], dtype=np.int64)
     keep = np.isin(old_ids, ids)
     new_ids = np.setdiff1d(ids, old_ids[keep], assume_unique=True)
+    new_refs: list[str] = []
     blobs: list[bytes] = []
     dims: set[int] = set()
     for start in range(0, len(new_ids), 5000):
         chunk = [int(i) for i in new_ids[start : start + 5000]]
-        found = dict((vid, (dim, blob)) for vid, dim, blob in db.execute(
-            select(AnswerVector.id, AnswerVector.dim, AnswerVector.vector).where(AnswerVector.id.in_(chunk))))
+        found = {vid: (ref, dim, blob) for vid, ref, dim, blob in db.execute(
+            select(AnswerVector.id, PastAnswer.ref, AnswerVector.dim, AnswerVector.vector).join(PastAnswer)
+            .where(AnswerVector.id.in_(chunk)))}
         for vid in chunk:
-            dim, blob = found[vid]
+            ref, dim, blob = found[vid]
             dims.add(dim)
+            new_refs.append(ref)
             blobs.append(bytes(blob[: dim * 4]).ljust(dim * 4, b"\0"))  # a damaged row cannot shift the others
     parts = []
+    kept_refs: list[str] = []
     if cached is not None and keep.any():
         dims.add(cached.rows.shape[1])
         parts.append(cached.rows[keep])
+        kept_refs = [ref for ref, kept in zip(cached.refs, keep) if kept]
     if len(dims) > 1:
         return None
     if blobs:
         # One buffer for all new rows: no per-row arrays, no second copy.
         parts.append(np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), dims.pop()))
-    order = list(old_ids[keep]) + list(new_ids)
     rows = np.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else np.zeros((0, 0), dtype=np.float32))
-    return _Matrix(state, [int(i) for i in order], [ref_of[int(i)] for i in order], rows, now)
+    order = [int(i) for i in old_ids[keep]] + [int(i) for i in new_ids]
+    return _Matrix(state, order, kept_refs + new_refs, rows, now)
 
 
 def semantic_ranking(db: Session, settings: Settings, text: str, *, depth: int = FUSION_DEPTH,
