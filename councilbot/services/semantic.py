@@ -1,4 +1,4 @@
-"""The optional semantic search stage (意味検索): past answers as embeddings, fused with the lexical ranking.
+"""The semantic search stage (意味検索): past answers as embeddings, fused with the lexical ranking.
 
 Lexical ranking misses a past answer that says the same thing in other words
 (課長・室長研修 → 管理職研修). With the stage on (``EMBEDDINGS_PROVIDER=local``,
