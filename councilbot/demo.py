@@ -57,6 +57,12 @@ def _ga(db: Session) -> User:
     return next(u for u in db.scalars(select(User).order_by(User.id)) if "general_affairs" in (u.roles or []) and u.chat_id != "cli")
 
 
+def demo_clerk_id(cfg: Settings) -> str:
+    """The General Affairs clerk who runs the demo's session (the web view signs them in)."""
+    with session_scope(cfg) as db:
+        return _ga(db).chat_id
+
+
 def workspace_settings(base: Settings, workspace: Path) -> Settings:
     return base.model_copy(
         update={

@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     prompts_dir: Path = Field(default=Path("prompts"), alias="PROMPTS_DIR")
     tz_name: str = Field(default="Asia/Tokyo", alias="TZ_NAME")
 
+    # Web view (答弁検討会・進捗の画面). The address staff open; sign-in links sent by chat start with it.
+    web_base_url: str = Field(default="http://localhost:8080", alias="WEB_BASE_URL")
+    web_link_minutes: int = Field(default=10, ge=1, le=60, alias="WEB_LINK_MINUTES")
+    web_session_hours: int = Field(default=8, ge=1, le=24, alias="WEB_SESSION_HOURS")
+    # Off unless both are set: the header an authenticating intranet proxy puts the user's id in,
+    # and the proxy addresses (IPs or networks, comma-separated) whose header is believed.
+    web_trusted_header: str | None = Field(default=None, alias="WEB_TRUSTED_HEADER")
+    web_trusted_proxies: str | None = Field(default=None, alias="WEB_TRUSTED_PROXIES")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

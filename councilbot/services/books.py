@@ -32,6 +32,11 @@ from councilbot.storage.models import ExportRecord, Question, User
 _TYPE_RANK = {t: i for i, t in enumerate(QUESTION_TYPES)}  # 代表質問 before 一般質問
 
 
+def speaking_order_key(q: Question) -> tuple[int, int, int, str]:
+    """The order of the floor: 代表質問 first, then members in speaking order, items 1-(2)-① in order."""
+    return (_TYPE_RANK.get(q.question_type, 9), q.speaking_order, q.member.seat, q.item_sort)
+
+
 @dataclass
 class ExportResult:
     path: Path
@@ -75,7 +80,7 @@ def build_book(
         questions = [q for q in questions if wanted in (q.member.name.replace(" ", ""), f"{q.member.seat}番", str(q.member.seat))]
     if wanted and not questions:
         raise NotFound(f"「{only}」に当たる質問は{session.name}にありません。")
-    questions.sort(key=lambda q: (_TYPE_RANK.get(q.question_type, 9), q.speaking_order, q.member.seat, q.item_sort))
+    questions.sort(key=speaking_order_key)
 
     members: list[BookMember] = []
     missing: list[str] = []

@@ -31,6 +31,7 @@ from councilbot.services.common import get_question, nfkc
 from councilbot.services import review
 from councilbot.services.search import search_archive
 from councilbot.services.status import session_status
+from councilbot.services.web_access import issue_sign_in_link
 from councilbot.storage.models import User
 
 COMMAND = "/council"
@@ -47,11 +48,12 @@ SUBCOMMANDS = {
     "export": "export", "出力": "export",
     "reopen": "reopen", "校了解除": "reopen",
     "withdraw": "withdraw", "取下げ": "withdraw", "取り下げ": "withdraw",
+    "web": "web", "画面": "web",
     "help": "help", "ヘルプ": "help",
 }
 # Subcommands that need a key, and what follows it in the example shown when it is missing.
 NEEDS_KEY = {"draft": "", "answer": "", "diff": "", "reopen": " 理由", "withdraw": " 理由"}
-LAZY = frozenset({"draft", "search", "status", "diff", "export", "reopen", "withdraw"})
+LAZY = frozenset({"draft", "search", "status", "diff", "export", "reopen", "withdraw", "web"})
 
 EXPORT_FLAGS = {"--back-data": "back_data", "バックデータ付き": "back_data", "--draft": "draft", "検討会資料": "draft"}
 EXPORT_BY = {"member": "member", "議員別": "member", "department": "department", "課別": "department"}
@@ -154,6 +156,9 @@ def register(app: App, rt: Runtime) -> None:
             if inv.name in ("reopen", "withdraw"):
                 reopen_or_withdraw(rt, body, inv, respond)
                 return
+            if inv.name == "web":
+                send_web_link(rt, user_id, respond)
+                return
             message = rt.run(user_id, lambda db, user: _read(rt, db, inv))
             respond(response_type="ephemeral", **message.payload())
 
@@ -185,6 +190,16 @@ def reopen_or_withdraw(rt: Runtime, body: dict[str, Any], inv: Invocation, respo
     done, canonical = rt.run(body["user_id"], work, delivery=command_delivery(body))
     respond(response_type="ephemeral", **done.payload())
     announce(rt, canonical)
+
+
+def send_web_link(rt: Runtime, user_id: str, respond: Respond) -> None:
+    """A one-time sign-in link to the web view, by direct message only: it signs its holder in."""
+    url = rt.run(user_id, lambda db, user: issue_sign_in_link(db, rt.settings, user))
+    minutes = rt.settings.web_link_minutes
+    rt.notifier.post_to_user(user_id, blocks.info_message(
+        f"Web画面（会期の進捗・答弁検討会・過去答弁の検索・答弁書）へのサインイン用リンクです。{minutes}分以内に一度だけ使えます。他の人には転送しないでください。\n{url}"
+    ))
+    respond(response_type="ephemeral", text="Web画面へのサインイン用リンクを、ダイレクトメッセージでお送りしました。")
 
 
 def export(rt: Runtime, body: dict[str, Any], arg: str) -> None:
