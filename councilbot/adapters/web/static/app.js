@@ -3,6 +3,8 @@
 
 document.addEventListener("DOMContentLoaded", () => {
   signInFromLink();
+  // A link opened on this very page changes only the fragment: no new page load.
+  window.addEventListener("hashchange", signInFromLink);
   projector();
   const print = document.getElementById("print-button");
   if (print) print.addEventListener("click", () => window.print());
