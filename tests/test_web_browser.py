@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from councilbot.services import assignment, intake, review
+from councilbot.services.archive import import_file
 from councilbot.services.common import get_question, get_user
 from councilbot.settings import Settings
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import AuditEntry
+from tests.conftest import SAMPLE
 from tests.fake_slack import FakeSlack
 from tests.slack_helpers import slack_settings
 from tests.web_helpers import WebServer, browser, shot, sign_in  # noqa: F401 (browser: fixture)
@@ -202,6 +204,7 @@ def test_markup_in_questions_and_comments_is_shown_as_text(browser: Browser, org
     with session_scope(org) as db:
         review.send_back(db, get_user(db, "UKK2"), key, comment=XSS_COMMENT)
         review.add_comment(db, get_user(db, "UKK2"), key, XSS_COMMENT)
+        review.save_revision(db, get_user(db, "UKK1"), key, answer="答弁<i>斜体</i>です。根拠は<u>令和7年度</u>の実績です。")
     with WebServer(org) as web:
         sign_in(browser, web, "UGA1")
         for path in (f"/q/{key}", "/meeting", "/"):
@@ -212,11 +215,33 @@ def test_markup_in_questions_and_comments_is_shown_as_text(browser: Browser, org
         browser.open(f"{web.base}/q/{key}")
         assert XSS_TITLE in browser.text("h1")
         assert "onerror" in browser.text()
+        added = [line.text for line in browser.find_all("div.diff .add")]
+        assert any("<u>令和7年度</u>" in line for line in added)  # the revision's change, as text
         shot(browser, "09_escaped")
-        browser.open(f"{web.base}/search?q=避難所")
-        shot(browser, "10_search")
-        browser.open(f"{web.base}/books")
-        shot(browser, "11_books")
+
+
+def test_search_with_filters_highlights_and_similar_questions(browser: Browser, web: WebServer, org: Settings, agenda: dict[str, str]) -> None:
+    with session_scope(org) as db:
+        import_file(db, org, SAMPLE / "archive_1.jsonl")
+    sign_in(browser, web, "UKK1")
+    browser.find("nav a[href='/search']").click()
+    browser.find("input[name=q]").type("避難所")
+    browser.find("input[name=division]").type("危機管理課")
+    browser.find("form.search button[type=submit]").click()
+    results = browser.find_all("ol.results > li")
+    assert results
+    marks = [m.text for m in browser.find_all("ol.results mark")]
+    assert marks and all(m in "避難所" for m in marks)
+    assert all("危機管理課" in m.text for m in browser.find_all("ol.results p.meta"))
+    shot(browser, "10_search")
+    browser.open(f"{web.base}/search?mode=similar&q=" + "避難所で女性が安心して過ごせるよう、更衣室や授乳室の設置を進めるべきではないか。")
+    assert browser.find_all("ol.results > li")
+    browser.open(f"{web.base}/q/{agenda['first']}")
+    assert browser.find_all("section.similar li"), "the question page lists similar past answers"
+    shot(browser, "11_question_similar")
+    browser.find("nav a[href='/books']").click()
+    browser.find("h1")
+    shot(browser, "12_books")
 
 
 def _version(cfg: Settings, key: str) -> int:
