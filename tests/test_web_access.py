@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from councilbot.adapters.web.app import create_web_app
 from councilbot.errors import PermissionDenied
-from councilbot.services import web_access
+from councilbot.services import review, web_access
 from councilbot.services.common import get_question, get_user
 from councilbot.settings import Settings
 from councilbot.storage.db import session_scope
@@ -175,3 +175,27 @@ def test_command_line_issues_links_for_staff_without_chat(cli, org: Settings) ->
     assert done.returncode == 0 and "/signin#" in done.stdout
     unknown = call("web", "link", "UNOBODY")
     assert unknown.returncode == 1 and "職員として登録されていない" in unknown.stderr
+
+
+def _act(client: FlaskClient, key: str, action: str, **fields: str):  # type: ignore[no-untyped-def]
+    page = client.get(f"/q/{key}").text
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    return client.post(f"/q/{key}/act", data={"csrf": _csrf(page), "action": action, "version": version, **fields}, follow_redirects=True)
+
+
+def test_send_back_needs_a_reason_and_general_affairs_finalizes(org: Settings) -> None:
+    key = new_question(org, assign_to="危機管理課", answer="答弁です。", submit=True)
+    head = signed_in_client(org, "UKK2")
+    empty = _act(head, key, "send_back", comment="  ")
+    assert empty.status_code == 400 and "理由（コメント）の入力が必要" in empty.text
+    sent = _act(head, key, "send_back", comment="数値の根拠を追記してください。")
+    assert "差し戻しました" in sent.text and "数値の根拠を追記してください。" in sent.text
+    with session_scope(org) as db:
+        review.submit(db, get_user(db, "UKK1"), key)
+        for approver in ("UKK2", "USB1", "UMY1"):
+            review.approve(db, get_user(db, approver), key)
+    assert "校了する" not in head.get(f"/q/{key}").text  # only General Affairs finalizes
+    done = _act(signed_in_client(org, "UGA1"), key, "finalize")
+    assert "校了しました" in done.text
+    with session_scope(org) as db:
+        assert get_question(db, key).status == "final"

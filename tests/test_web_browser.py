@@ -4,6 +4,8 @@ meeting's projector mode, actions and their refusals, escaping. Screenshots go t
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +20,7 @@ from councilbot.storage.models import AuditEntry
 from tests.conftest import SAMPLE
 from tests.fake_slack import FakeSlack
 from tests.slack_helpers import slack_settings
-from tests.web_helpers import WebServer, browser, shot, sign_in  # noqa: F401 (browser: fixture)
+from tests.web_helpers import SCREENSHOTS, WebServer, browser, shot, sign_in  # noqa: F401 (browser: fixture)
 from tests.webdriver import Browser
 
 SESSION = "令和8年12月定例会"
@@ -124,8 +126,13 @@ def test_review_meeting_order_projector_keys_and_print_sheet(browser: Browser, w
     assert titles == ["不登校児童生徒への支援について", "避難所の女性への配慮について", "備蓄物資について"]
     assert "読み上げ 約" in browser.text("section.member > h2")
     assert "バックデータ" in browser.text("article.item") and "課長確認中" in browser.text("article.item")
-    assert browser.script("return Array.from(document.styleSheets).some(s => Array.from(s.cssRules).some(r => r.media && r.media.mediaText === 'print'))")
     shot(browser, "03_meeting")
+    if shutil.which("pdfinfo") and shutil.which("pdftotext"):
+        pdf = browser.print_pdf(SCREENSHOTS / "meeting_print.pdf")
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert "(A4)" in info, info
+        printed = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert all(t in printed for t in titles) and "サインアウト" not in printed and "プロジェクター表示" not in printed
 
     browser.find("#projector-toggle").click()
     visible = lambda: [a.prop("id") for a in browser.find_all("article.item") if a.displayed]  # noqa: E731

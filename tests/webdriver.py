@@ -142,6 +142,13 @@ class Browser:
         self.call("POST", "/goog/cdp/execute", {"cmd": "Network.enable", "params": {}})
         self.call("POST", "/goog/cdp/execute", {"cmd": "Network.setExtraHTTPHeaders", "params": {"headers": headers}})
 
+    def print_pdf(self, path: Path) -> Path:
+        """Print the page as the browser's print dialog would, honouring the page's @page size."""
+        result = self.call("POST", "/goog/cdp/execute", {"cmd": "Page.printToPDF", "params": {"preferCSSPageSize": True, "printBackground": False}})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(result["data"]))
+        return path
+
     def screenshot(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(self.call("GET", "/screenshot")))
