@@ -3,7 +3,6 @@ meeting's projector mode, actions and their refusals, escaping. Screenshots go t
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from collections.abc import Iterator

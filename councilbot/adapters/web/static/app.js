@@ -23,7 +23,8 @@ function signInFromLink() {
   form.submit();
 }
 
-// One item per screen in large type; ← → move between items, Esc returns to the list.
+// One item per screen in large type; ← → move between items (↑ ↓ and the space bar still scroll a
+// long answer), Esc returns to the list.
 function projector() {
   const toggle = document.getElementById("projector-toggle");
   const items = Array.from(document.querySelectorAll("#deck article.item"));
@@ -46,7 +47,7 @@ function projector() {
   toggle.addEventListener("click", enter);
   document.addEventListener("keydown", (event) => {
     if (!document.body.classList.contains("projector")) return;
-    if (event.key === "ArrowRight" || event.key === "PageDown" || event.key === " ") { show(current + 1); event.preventDefault(); }
+    if (event.key === "ArrowRight" || event.key === "PageDown") { show(current + 1); event.preventDefault(); }
     else if (event.key === "ArrowLeft" || event.key === "PageUp") { show(current - 1); event.preventDefault(); }
     else if (event.key === "Home") { show(0); event.preventDefault(); }
     else if (event.key === "End") { show(items.length - 1); event.preventDefault(); }
