@@ -199,3 +199,9 @@ def test_send_back_needs_a_reason_and_general_affairs_finalizes(org: Settings) -
     assert "校了しました" in done.text
     with session_scope(org) as db:
         assert get_question(db, key).status == "final"
+
+
+def test_web_demo_without_the_demo_workspace_says_what_to_do(cli, org: Settings, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no data/demo here
+    result = cli(org)("web", "--demo", "link", "UGA1")
+    assert result.returncode == 1 and "make demo" in result.stderr
