@@ -133,7 +133,7 @@ def test_every_asset_is_local_and_scripts_are_not_inline(org: Settings) -> None:
 
 
 def test_general_affairs_exports_a_book_and_others_download_it(org: Settings) -> None:
-    key = new_question(org, assign_to="危機管理課", answer="答弁です。", submit=True)
+    new_question(org, assign_to="危機管理課", answer="答弁です。", submit=True)  # a draft for the 検討会 book
     drafter = signed_in_client(org, "UKK1")
     page = drafter.get("/books").text
     assert "答弁書を出力する" not in page
@@ -150,7 +150,9 @@ def test_general_affairs_exports_a_book_and_others_download_it(org: Settings) ->
     assert "答弁検討会資料" in listing
     download = drafter.get(f"/books/{record.id}/download")
     assert download.status_code == 200 and download.data[:2] == b"PK"
-    assert key  # the book holds the draft item
+    with session_scope(org) as db:
+        assert db.scalars(select(AuditEntry.actor).where(AuditEntry.action == "book.download")).all() == ["UKK1"]
+    assert drafter.get(f"/books/{record.id + 1}/download").status_code == 400
 
 
 def test_council_web_sends_a_one_time_link_by_direct_message(bot, fake, slack_cfg: Settings, caplog: pytest.LogCaptureFixture) -> None:

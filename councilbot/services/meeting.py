@@ -16,6 +16,7 @@ from councilbot.domain.rulecheck import speaking_seconds
 from councilbot.domain.workflow import State
 from councilbot.errors import CouncilbotError, InvalidInput
 from councilbot.services import review
+from councilbot.services.audit import record_audit
 from councilbot.services.books import speaking_order_key
 from councilbot.services.common import get_question, get_session, nfkc
 from councilbot.services.prompt_files import load_prompts
@@ -140,14 +141,16 @@ def list_exports(db: Session, session_name: str | None = None) -> list[ExportRec
     return list(db.scalars(stmt))
 
 
-def export_file(db: Session, settings: Settings, export_id: int) -> Path:
-    """The file of a recorded book, refused unless it is still where it was written, inside EXPORT_DIR."""
+def open_export(db: Session, settings: Settings, user: User, export_id: int) -> Path:
+    """The file of a recorded book for ``user`` to download (audited: drafts in a 検討会 book are not public yet),
+    refused unless it is still where it was written, inside EXPORT_DIR."""
     record = db.get(ExportRecord, export_id)
     if record is None:
         raise InvalidInput("指定の答弁書は記録にありません。")
     path = Path(record.path).resolve()
     if not path.is_file() or not path.is_relative_to(Path(settings.export_dir).resolve()):
         raise InvalidInput("この答弁書のファイルは出力先フォルダにありません（移動または削除された可能性があります）。総務課に再出力を依頼してください。")
+    record_audit(db, user.chat_id, "book.download", record.variant, export_id=record.id, sha256=record.sha256)
     return path
 
 

@@ -257,8 +257,7 @@ def create_web_app(settings: Settings) -> Flask:
     @app.get("/books/<int:export_id>/download")
     def books_download(export_id: int):  # type: ignore[no-untyped-def]
         with session_scope(settings) as db:
-            as_user(db)
-            path = meeting.export_file(db, settings, export_id)
+            path = meeting.open_export(db, settings, as_user(db), export_id)
         return send_file(path, as_attachment=True, download_name=path.name, max_age=0)
 
     return app
