@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from councilbot.adapters.llm.base import Stance, StyleGuide
-from councilbot.domain.guard import GuardPolicy, PiiPattern
+from councilbot.domain.guard import BUILTIN_PATTERNS, GuardPolicy, PiiPattern
 from councilbot.domain.rulecheck import (
     CHECK_PLACEHOLDERS,
     EXPRESSION_CATEGORIES,
@@ -300,13 +300,26 @@ def _guard_policy(data: dict[str, Any]) -> GuardPolicy:
         if kind in kinds:
             raise PromptFileError(RULES_FILE, f"{item.path}.kind「{kind}」が重複しています。")
         kinds.add(kind)
-        patterns.append(PiiPattern(kind, item.text("label"), item.text("replacement"), item.regex("regex")))
+        patterns.append(PiiPattern(kind, item.text("label"), item.text("replacement"), _pii_regex(item)))
     return GuardPolicy(
         confidentiality_markers=root.strings("confidentiality_markers"),
         pii=tuple(patterns),
         watch_list=root.strings("watch_list", default=[]),
         keep_suffixes=root.strings("keep_suffixes", default=[]),
     )
+
+
+def _pii_regex(item: _Fields) -> re.Pattern[str]:
+    """``regex``, or ``builtin`` naming a pattern the guard provides (japanese_address)."""
+    if ("regex" in item.data) == ("builtin" in item.data):
+        raise PromptFileError(RULES_FILE, f"{item.path} には regex か builtin のどちらか一方を書いてください。")
+    if "regex" in item.data:
+        return item.regex("regex")
+    name = item.text("builtin")
+    if name not in BUILTIN_PATTERNS:
+        usable = "、".join(BUILTIN_PATTERNS)
+        raise PromptFileError(RULES_FILE, f"{item.path}.builtin「{name}」はありません（使えるもの: {usable}）。")
+    return BUILTIN_PATTERNS[name]
 
 
 def _style_guide(text: str) -> StyleGuide:
