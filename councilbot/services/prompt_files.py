@@ -25,6 +25,7 @@ from councilbot.adapters.llm.base import Stance, StyleGuide
 from councilbot.domain.guard import BUILTIN_PATTERNS, GuardPolicy, PiiPattern
 from councilbot.domain.rulecheck import (
     CHECK_PLACEHOLDERS,
+    DEFAULT_CHECKS,
     EXPRESSION_CATEGORIES,
     SEVERITIES,
     CheckSpec,
@@ -255,6 +256,9 @@ def _rule_book(data: dict[str, Any]) -> RuleBook:
     checks_fields = root.mapping("checks")
     checks = {}
     for name, placeholders in CHECK_PLACEHOLDERS.items():
+        if name not in checks_fields.data and name in DEFAULT_CHECKS:
+            checks[name] = CheckSpec(*DEFAULT_CHECKS[name])
+            continue
         spec = checks_fields.mapping(name)
         checks[name] = CheckSpec(spec.text("id"), spec.severity(), spec.text("message", placeholders=placeholders))
 
