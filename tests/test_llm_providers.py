@@ -116,7 +116,7 @@ def test_timeout_is_explained(server: FakeOpenAIServer) -> None:
     server.queue(Reply(delay=2.0))
     with pytest.raises(ProviderError) as info:
         run(make_provider(compatible(server, LLM_TIMEOUT_SECONDS=0.3, LLM_MAX_RETRIES=0)))
-    assert "0.3秒以内に応答しませんでした" in info.value.message
+    assert "0.3秒以内に答弁案を書き終えませんでした" in info.value.message
 
 
 def test_unknown_deployment_is_explained(server: FakeOpenAIServer) -> None:
@@ -210,3 +210,33 @@ def test_offline_states_the_current_position_from_the_newest_answer_on_the_same_
     assert text.rstrip().endswith("【参照】R6-3-2-1")
     closing = text.rstrip().splitlines()[-2]
     assert "検討" in closing and "推進" not in closing  # the newer answer's stance, not the older one's
+
+
+# ---- issue 12: the deadline of a whole draft, its output limit, a reply cut off -------------------
+
+
+def test_the_timeout_is_the_deadline_of_the_whole_draft_and_a_timeout_is_not_retried(server: FakeOpenAIServer) -> None:
+    server.queue(*[Reply(delay=30.0)] * 4)
+    with pytest.raises(ProviderError) as info:
+        run(make_provider(compatible(server, LLM_TIMEOUT_SECONDS=0.3, LLM_MAX_RETRIES=3)))
+    assert len(server.requests) == 1  # not 1 + 3 attempts of 0.3 s each
+    assert "0.3秒以内に答弁案を書き終えませんでした" in info.value.message and "全体" in info.value.message
+
+
+def test_retries_stop_when_the_server_asks_for_a_wait_beyond_the_deadline(server: FakeOpenAIServer) -> None:
+    server.queue(Reply(status=503, headers={"retry-after": "120"}), Reply(text="届かないはずの答弁"))
+    with pytest.raises(ProviderError) as info:
+        run(make_provider(compatible(server, LLM_TIMEOUT_SECONDS=5, LLM_MAX_RETRIES=3)))
+    assert len(server.requests) == 1 and "障害" in info.value.message
+
+
+def test_the_output_limit_is_sent(server: FakeOpenAIServer) -> None:
+    run(make_provider(compatible(server, LLM_MAX_OUTPUT_TOKENS=900)))
+    assert server.requests[-1].body["max_tokens"] == 900
+
+
+def test_a_reply_cut_off_by_the_server_is_reported_as_cut_off(server: FakeOpenAIServer) -> None:
+    server.queue(Reply(text="途中で接続が切られる長い答弁の下書きでございます。" * 3, cut=True))
+    with pytest.raises(ProviderError) as info:
+        run(make_provider(compatible(server, LLM_MAX_RETRIES=0)))
+    assert "途中で途切れました" in info.value.message and "接続できませんでした" not in info.value.message

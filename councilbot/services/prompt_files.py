@@ -72,8 +72,9 @@ class PromptSet:
     guard: GuardPolicy
     hash: str  # sha256 of the four files: which version of the city's rules made a draft
 
-    def system_prompt(self, *, answerer: str) -> str:
-        return render(self.system_template, self._system_values(answerer, self.style.body))
+    def system_prompt(self, *, answerer: str, style_body: str | None = None) -> str:
+        """The system message; ``style_body`` replaces the guide's text when it had to be cut to fit."""
+        return render(self.system_template, self._system_values(answerer, self.style.body if style_body is None else style_body))
 
     def instructions(self, *, answerer: str) -> str:
         """The system prompt without the style guide: text no answer may repeat."""
