@@ -100,10 +100,10 @@ def fit(
 
 
 def describe_left_out(trimmed: Trimmed[S]) -> str:
-    """「過去答弁 2件を省き、3件は冒頭のみ…」 — for the model and for the person drafting."""
+    """「…過去答弁 2件を省き、過去答弁 3件は冒頭のみとしました」 — for the model and for the person drafting."""
     parts = []
     if trimmed.dropped:
-        parts.append(f"類似度の低い過去答弁 {trimmed.dropped}件を省き")
+        parts.append(f"検索順位の低い過去答弁 {trimmed.dropped}件を省き")
     if trimmed.shortened:
         parts.append(f"過去答弁 {trimmed.shortened}件は冒頭のみとし")
     if trimmed.style_cut:
