@@ -138,7 +138,7 @@ def draft_question(
     query = f"{question.title}\n{question.body}"
     with acting_as(actor.chat_id):  # an embedding of the question is this user's call
         found = find_similar(db, settings, query, limit=SOURCE_LIMIT)
-    offered = [s for s in map(_grounding, found) if s.key != question.key]
+    offered = [s for s in map(grounding_source, found) if s.key != question.key]
     prepared = _prepare(question, offered, prompts, provider, settings)
     audit |= {"masked": prepared.masked, "withheld_sources": len(prepared.withheld)}
     if prepared.trimmed is not None and prepared.trimmed.anything_left_out:
@@ -351,7 +351,8 @@ def _attr(value: str) -> str:
     return _data(value).replace('"', "＂")
 
 
-def _grounding(result: SearchResult) -> GroundingSource:
+def grounding_source(result: SearchResult) -> GroundingSource:
+    """A search hit as the drafter sees it (also what bench/draft_quality.py offers)."""
     return GroundingSource(
         key=result.key or result.ref,
         title=result.title or "",

@@ -41,6 +41,8 @@ _MAX_SOURCES = 3
 # and they are nearly as relevant as the best one.
 _SAME_TOPIC = 0.5
 _SAME_TOPIC_RELEVANCE = 0.8
+# Relevance: the search score, title-and-question overlap, closest sentence (chosen on bench/draft_quality.py).
+_RELEVANCE_WEIGHTS = (0.4, 0.2, 0.4)
 # Sentences of a past answer that belong to its own frame, not to the facts.
 _FRAME_PHRASES = ("お答えいたします", "お答え申し上げます", "答弁いたします", "御質問", "ご質問")
 _TOPIC_TAIL = re.compile(r"(?:について|に関して|に関する|への|の考え|の見解).*$")
@@ -93,19 +95,27 @@ def compose(request: DraftRequest) -> list[str]:
 
 
 def choose_source(sources: Sequence[GroundingSource], question: str) -> GroundingSource | None:
-    """The past answer to draw on: the most relevant, or a later answer about the same thing."""
+    """The past answer to draw on: the most relevant, or a later answer about the same thing.
+
+    Relevance weighs the search's score, how much of the question the answer's title and
+    question share, and its sentence closest to the question (each relative to the best)."""
     if not sources:
         return None
-    best_score = max(s.score for s in sources) or 1.0
     question_grams = _bigrams(question)
-    overlaps = [_dice(question_grams, _bigrams(f"{s.title}\n{s.question}")) for s in sources]
-    best_overlap = max(overlaps) or 1.0
-    relevance = [0.5 * s.score / best_score + 0.5 * o / best_overlap for s, o in zip(sources, overlaps)]
+    topics = [_bigrams(f"{s.title}\n{s.question}") for s in sources]
+    signals = [
+        [s.score for s in sources],
+        [_dice(question_grams, topic) for topic in topics],
+        [max((_closeness(x, question_grams) for x in _sentences(s.answer)), default=0.0) for s in sources],
+    ]
+    relevance = [0.0] * len(sources)
+    for weight, values in zip(_RELEVANCE_WEIGHTS, signals):
+        top = max(values) or 1.0
+        relevance = [r + weight * v / top for r, v in zip(relevance, values)]
     best = max(range(len(sources)), key=lambda i: (relevance[i], -i))
-    topic = _bigrams(f"{sources[best].title}\n{sources[best].question}")
     same_thing = [
-        i for i, s in enumerate(sources)
-        if relevance[i] >= relevance[best] * _SAME_TOPIC_RELEVANCE and _dice(topic, _bigrams(f"{s.title}\n{s.question}")) >= _SAME_TOPIC
+        i for i in range(len(sources))
+        if relevance[i] >= relevance[best] * _SAME_TOPIC_RELEVANCE and _dice(topics[best], topics[i]) >= _SAME_TOPIC
     ]
     return sources[max(same_thing, key=lambda i: (sources[i].date, i == best))]
 
