@@ -116,7 +116,7 @@ def test_timeout_is_explained(server: FakeOpenAIServer) -> None:
     server.queue(Reply(delay=2.0))
     with pytest.raises(ProviderError) as info:
         run(make_provider(compatible(server, LLM_TIMEOUT_SECONDS=0.3, LLM_MAX_RETRIES=0)))
-    assert "0.3秒以内に答弁案を書き終えませんでした" in info.value.message
+    assert "0.3秒以内に応答しませんでした" in info.value.message
 
 
 def test_unknown_deployment_is_explained(server: FakeOpenAIServer) -> None:
@@ -220,7 +220,7 @@ def test_the_timeout_is_the_deadline_of_the_whole_draft_and_a_timeout_is_not_ret
     with pytest.raises(ProviderError) as info:
         run(make_provider(compatible(server, LLM_TIMEOUT_SECONDS=0.3, LLM_MAX_RETRIES=3)))
     assert len(server.requests) == 1  # not 1 + 3 attempts of 0.3 s each
-    assert "0.3秒以内に答弁案を書き終えませんでした" in info.value.message and "全体" in info.value.message
+    assert "0.3秒以内に応答しませんでした" in info.value.message and "全体" in info.value.message
 
 
 def test_retries_stop_when_the_server_asks_for_a_wait_beyond_the_deadline(server: FakeOpenAIServer) -> None:

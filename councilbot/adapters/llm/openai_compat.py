@@ -87,7 +87,7 @@ class OpenAICompatProvider(Provider):
                 attempt += 1
 
     def _deadline_passed(self) -> str:
-        return (f"{self._name()}が{self._timeout_seconds:g}秒以内に答弁案を書き終えませんでした"
+        return (f"{self._name()}が{self._timeout_seconds:g}秒以内に応答しませんでした"
                 "（LLM_TIMEOUT_SECONDS は再試行を含めた下書き全体の制限時間です）。"
                 "時間をおいてもう一度お試しください。下書きは保存していません。")
 
