@@ -15,7 +15,8 @@ and each draft is scored:
 * key facts    — of the drafts that draw on a right answer whose text has dates, amounts or
                  counts, the share that keeps at least one of them;
 * checker      — no error-level finding from the product's rule check (guard included);
-* dated        — no sentence tied to the sitting it was spoken in (本定例会, 今回 …) copied as present fact.
+* dated        — no word relative to the day a past answer was given (本定例会, 今回, 本年度, 昨年度, 現在 …)
+                 copied as if said today.
 
 ``offered`` is the ceiling: the share of questions for which a right answer was offered at all.
 
@@ -55,7 +56,7 @@ from councilbot.settings import Settings  # noqa: E402
 from councilbot.storage.db import ensure_schema, session_scope  # noqa: E402
 
 KEY_FACT = re.compile(r"(?:令和|平成)?[0-9０-９][0-9０-９,，.．]*\s*(?:年度|年|か月|月|日|円|万円|億円|件|人|名|か所|校|台|%|％|パーセント|時間)")
-TIED_TO_SITTING = re.compile(r"本定例会|今定例会|本議会|今議会|今回の議会")
+RELATIVE_TO_ITS_DAY = re.compile(r"本定例会|今定例会|本議会|今議会|今回|本年度|今年度|昨年度|来年度|本年|昨年|来年|(?<!月)現在|(?<!月)現時点")
 SOURCE_LIMIT = 5
 
 
@@ -89,7 +90,7 @@ def score(drafts: list[tuple[dict, list[str], str, list]], prompts) -> dict[str,
         findings = check_answer(body, prompts.rules, question=query["text"], sources=[s.answer for s in offered],
                                 protected_texts=[instructions], guard=prompts.guard)
         clean += not any(f.severity == "error" for f in findings)
-        dated += not TIED_TO_SITTING.search(body)
+        dated += not RELATIVE_TO_ITS_DAY.search(body)
     n = len(drafts) or 1
     return {"right answer": right / n, "key facts": facts_kept / (facts_total or 1), "checker": clean / n, "dated": dated / n}
 
