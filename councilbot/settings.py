@@ -32,8 +32,12 @@ class Settings(BaseSettings):
     openai_model: str | None = Field(default=None, alias="OPENAI_MODEL")
     azure_openai_endpoint: str | None = Field(default=None, alias="AZURE_OPENAI_ENDPOINT")
     azure_openai_api_version: str | None = Field(default=None, alias="AZURE_OPENAI_API_VERSION")
+    # For drafting, the deadline of the whole draft: connecting, retries and the streamed reply together.
     llm_timeout_seconds: float = Field(default=60.0, alias="LLM_TIMEOUT_SECONDS")
     llm_max_retries: int = Field(default=3, alias="LLM_MAX_RETRIES")
+    # The model's context window and the room kept for its reply; the prompt is trimmed to fit the rest.
+    llm_context_tokens: int = Field(default=32768, gt=0, alias="LLM_CONTEXT_TOKENS")
+    llm_max_output_tokens: int = Field(default=2048, gt=0, alias="LLM_MAX_OUTPUT_TOKENS")
 
     # Semantic search stage (意味検索): local (default: bundled multilingual-e5-small, runs in-process,
     # nothing leaves the machine), openai or azure (an embeddings endpoint), or none (keyword search only).

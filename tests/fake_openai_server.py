@@ -64,6 +64,7 @@ class Reply:
     mode: str = "auto"  # auto (as requested), json, sse
     finish_reason: str | None = "stop"
     truncate: bool = False  # SSE: close the connection before the end
+    cut: bool = False  # SSE: promise more bytes (content-length) than are sent, then drop the connection
     usage: tuple[int, int] = (120, 80)
     model: str = "fake-model-1"
 
@@ -163,13 +164,15 @@ class FakeOpenAIServer:
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
                 self.send_header("connection", "close")
+                if reply.cut:
+                    self.send_header("content-length", "1000000")
                 self.end_headers()
                 pieces = [reply.text[i : i + 7] for i in range(0, len(reply.text), 7)]
-                if reply.truncate:
+                if reply.truncate or reply.cut:
                     pieces = pieces[: max(1, len(pieces) // 2)]
                 for piece in pieces:
                     self._event(_chunk(reply, {"content": piece}, None))
-                if reply.truncate:
+                if reply.truncate or reply.cut:
                     return
                 self._event(_chunk(reply, {}, reply.finish_reason))
                 usage = {"prompt_tokens": reply.usage[0], "completion_tokens": reply.usage[1], "total_tokens": sum(reply.usage)}

@@ -7,24 +7,29 @@ tests assert what left the building, what was stored and what the user is told.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from councilbot.adapters.cli.draft_cmds import draft_cmd
-from councilbot.domain.workflow import State
-from councilbot.errors import BlockedByPolicy, InvalidTransition, PermissionDenied, ProviderError, StaleVersion
+from councilbot.adapters.cli.core_cmds import audit_cmd
+from councilbot.adapters.cli.draft_cmds import draft_cmd, render_outcome
+from councilbot.domain.prompt_budget import estimate_tokens, prompt_room
+from councilbot.domain.workflow import TRANSITIONS, State
+from councilbot.errors import BlockedByPolicy, InvalidInput, InvalidTransition, PermissionDenied, ProviderError, StaleVersion
 from councilbot.services import assignment, intake
 from councilbot.services.archive import import_records
 from councilbot.services.common import get_question, get_user
 from councilbot.services.drafting import AI_LABEL, OFFLINE_LABEL, check_text, draft_label, draft_question
 from councilbot.services.prompt_files import load_prompts
 from councilbot.services.review import save_revision
+from councilbot.services.semantic import fill_vectors, wait_for_embeddings
 from councilbot.settings import Settings, get_settings
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import AnswerRevision, AuditEntry
+from tests import pii_samples
 from tests.fake_openai_server import FakeOpenAIServer, Reply
 
 TRANSPORT = {
@@ -301,3 +306,155 @@ def test_drafting_an_item_not_yet_assigned_says_so(archive: Settings) -> None:
     with pytest.raises(InvalidTransition) as info:
         draft(archive, key, user="UGA1")
     assert "「受付」の状態のため" in info.value.message and "答弁者" not in info.value.message
+
+
+# ---- issue 12 -----------------------------------------------------------------------------------
+
+SAMPLES = pii_samples.generate()
+CHUNK = 32
+
+
+def _sent_texts(server: FakeOpenAIServer) -> list[str]:
+    """Every text that reached the fake server: chat messages and embeddings inputs."""
+    return [m["content"] for r in server.requests for m in r.messages] + server.embedded_texts
+
+
+def test_the_generated_personal_data_set_reaches_neither_the_model_nor_the_embeddings_endpoint(
+    org: Settings, server: FakeOpenAIServer
+) -> None:
+    settings = remote(org, server, EMBEDDINGS_PROVIDER="openai", EMBEDDINGS_MODEL="city-embed",
+                      EMBEDDINGS_BASE_URL=server.base_url)
+    chunks = [SAMPLES[i : i + CHUNK] for i in range(0, len(SAMPLES), CHUNK)]
+    records = [
+        {**TRANSPORT, "ref": f"R5-6-9-{n}-1", "title": f"デマンド交通の相談対応について（{n}）",
+         "answer": TRANSPORT["answer"] + "".join(f"相談記録として{s.text}を控えております。" for s in chunk)}
+        for n, chunk in enumerate(chunks, 1)
+    ]
+    with session_scope(settings) as db:
+        import_records(db, settings, records)
+    wait_for_embeddings()
+    with session_scope(settings) as db:
+        fill_vectors(db, settings)
+        keys = [_question(db, settings, "デマンド交通の拡大について伺う。" + "".join(f"{s.text}から要望がある。" for s in chunk),
+                          item=str(n)) for n, chunk in enumerate(chunks, 1)]
+    for key in keys:
+        draft(settings, key)
+
+    sent = _sent_texts(server)
+    chat = [r for r in server.requests if not r.is_embeddings]
+    assert len(chat) == len(chunks) and len(server.embedded_texts) >= 2 * len(chunks)
+    leaks = [(s.text, secret) for s in SAMPLES for secret in s.secrets if any(secret in text for text in sent)]
+    assert leaks == []
+    assert len(SAMPLES) >= 500  # the count reported: every one of them masked on both paths
+    joined = "\n".join(sent)
+    assert all(mark in joined for mark in ("［住所］", "［電話番号］", "［氏名］", "［メールアドレス］", "［個人番号］"))
+
+
+def test_a_question_marked_in_parentheses_is_refused_quoting_its_own_marker(archive: Settings, server: FakeOpenAIServer) -> None:
+    with session_scope(archive) as db:
+        key = _question(db, archive, "（秘）用地交渉の状況について伺う。")
+    with pytest.raises(BlockedByPolicy) as info:
+        draft(remote(archive, server), key)
+    assert "「（秘）」" in info.value.message and "【秘】" not in info.value.message
+    assert server.requests == []
+
+
+def test_a_reply_of_only_a_citation_line_is_audited_and_not_stored(key: str, archive: Settings, server: FakeOpenAIServer) -> None:
+    server.queue(Reply(text="【参照】なし", usage=(500, 3)))
+    with pytest.raises(ProviderError) as info:
+        draft(remote(archive, server), key)
+    assert "本文がありません" in info.value.message and "保存していません" in info.value.message
+    revisions, audits, status = stored(archive, key)
+    assert revisions == [] and status == State.ASSIGNED
+    assert [a.action for a in audits] == ["draft.failed"]
+    assert audits[0].details["tokens_in"] == 500 and audits[0].details["sent"] is True
+
+
+def test_a_reply_stored_over_a_newer_answer_is_refused_and_still_audited(key: str, archive: Settings, server: FakeOpenAIServer) -> None:
+    settings = remote(archive, server)
+    with session_scope(archive) as db:
+        seen = get_question(db, key).version
+
+    def someone_saves(_text: str) -> None:
+        if not revisions_of(archive, key):
+            with session_scope(archive) as db:
+                save_revision(db, get_user(db, "UGA1"), key, answer="お答えいたします。総務課が書いた答弁です。")
+
+    with pytest.raises(StaleVersion):
+        draft(settings, key, expected_version=seen, on_delta=someone_saves)
+    _, audits, _ = stored(archive, key)
+    assert [a.action for a in audits] == ["draft.failed"] and audits[0].details["error"] == "StaleVersion"
+
+
+def test_cited_keys_never_offered_are_a_finding_and_not_stored(key: str, archive: Settings, server: FakeOpenAIServer) -> None:
+    server.queue(Reply(text=DRAFT.replace("【参照】R5-6-3-2-1", "【参照】R5-6-3-2-1、R9-9-9-9-9")))
+    outcome = draft(remote(archive, server), key)
+    assert any(f.rule_id == "CITE-001" and "R9-9-9-9-9" in f.message for f in outcome.findings)
+    (revision,), _, _ = stored(archive, key)
+    assert revision.cited_refs == ["R5-6-3-2-1"]
+
+
+def test_a_draft_repeating_personal_data_is_flagged_whatever_the_drafter(org: Settings, server: FakeOpenAIServer) -> None:
+    leaky = {**TRANSPORT, "answer": "本市では、令和4年度からデマンド型乗合タクシーを市内3地区で運行しております。"
+             "利用者の山田花子様（090-1234-5678）からは、運行地区の拡大を求める御意見をいただいております。"}
+    with session_scope(org) as db:
+        import_records(db, org, [leaky])
+        key = _question(db, org, "デマンド型乗合タクシーの運行地区の拡大について、利用者の意見を踏まえた市の見解を伺う。")
+    offline = draft(org, key)
+    assert {"山田花子", "090-1234-5678"} <= {f.excerpt for f in offline.findings if f.rule_id == "PII-001"}
+    server.queue(Reply(text="利用者の山田花子様から御意見をいただいております。今後も着実に推進してまいります。\n【参照】R5-6-3-2-1"))
+    model = draft(remote(org, server), key)
+    assert [f.excerpt for f in model.findings if f.rule_id == "PII-001"] == ["山田花子"]
+
+
+def test_a_small_context_gets_a_trimmed_prompt_and_both_model_and_user_are_told(org: Settings, server: FakeOpenAIServer) -> None:
+    long_answer = TRANSPORT["answer"] + "本市では、地域公共交通計画に基づき、路線の再編と運行の効率化を進めております。" * 40
+    records = [{**TRANSPORT, "ref": f"R5-6-3-2-{n}", "title": f"デマンド交通の導入について（{n}）", "answer": long_answer} for n in range(1, 6)]
+    with session_scope(org) as db:
+        import_records(db, org, records)
+        key = _question(db, org)
+    settings = remote(org, server, LLM_CONTEXT_TOKENS=6000, LLM_MAX_OUTPUT_TOKENS=1500)
+    outcome = draft(settings, key)
+
+    (request,) = server.requests
+    sent_tokens = sum(estimate_tokens(m["content"]) for m in request.messages)
+    assert sent_tokens <= prompt_room(6000, 1500)
+    assert request.body["max_tokens"] == 1500
+    assert "（以下略）" in request.content("user") and "入力の上限のため" in request.content("user")
+    assert any("LLM_CONTEXT_TOKENS" in n and "冒頭のみ" in n for n in outcome.notices)
+    # With the default context nothing is cut.
+    server.requests.clear()
+    draft(remote(org, server), key)
+    assert "（以下略）" not in server.requests[0].content("user")
+
+
+def test_a_context_too_small_for_the_question_sends_nothing(key: str, archive: Settings, server: FakeOpenAIServer) -> None:
+    with pytest.raises(InvalidInput) as info:
+        draft(remote(archive, server, LLM_CONTEXT_TOKENS=1000, LLM_MAX_OUTPUT_TOKENS=900), key)
+    assert "LLM_CONTEXT_TOKENS=1000" in info.value.message and server.requests == []
+
+
+def test_the_embedding_of_a_drafted_question_is_audited_as_the_drafter(key: str, archive: Settings, server: FakeOpenAIServer) -> None:
+    settings = remote(archive, server, EMBEDDINGS_PROVIDER="openai", EMBEDDINGS_MODEL="city-embed",
+                      EMBEDDINGS_BASE_URL=server.base_url)
+    with session_scope(settings) as db:
+        fill_vectors(db, settings)
+    draft(settings, key)
+    with session_scope(settings) as db:
+        queries = list(db.scalars(select(AuditEntry).where(AuditEntry.action == "embedding.query")))
+    assert queries and {q.actor for q in queries} == {"UKK1"}
+
+
+def test_keyword_scores_are_not_shown_as_similarity(key: str, archive: Settings) -> None:
+    outcome = draft(archive.model_copy(update={"embeddings_provider": "none"}), key)
+    shown = render_outcome(outcome)
+    assert "類似度" not in shown and "検索順位 1位" in shown
+    assert [c.rank for c in outcome.citations] == list(range(1, len(outcome.citations) + 1))
+
+
+def test_audit_help_names_only_actions_that_exist() -> None:
+    result = CliRunner().invoke(audit_cmd, ["--help"])
+    named = set(re.findall(r"\b[a-z_]+\.[a-z_]+\b", result.output))
+    known = {f"question.{name}" for name in TRANSITIONS} | {
+        "draft.generate", "draft.failed", "draft.blocked", "embedding.query", "embedding.passages"}
+    assert named and named <= known

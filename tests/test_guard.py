@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from councilbot.domain.guard import describe_block, describe_masking, fold_width, guard_text, merge_counts
 from councilbot.services.prompt_files import REPOSITORY_PROMPTS, load_prompt_dir
+from tests import pii_samples
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +145,71 @@ def test_marker_spellings_block_sending(policy, raw) -> None:
 @pytest.mark.parametrize("raw", ["市長秘書課の体制について伺う。", "個人情報保護条例の改正について伺う。", "秘密保持契約の締結状況を伺う。"])
 def test_ordinary_words_near_markers_do_not_block(policy, raw) -> None:
     assert not guard_text(raw, policy).blocked
+
+
+# ---- issue 12: addresses, other spellings, markers as written ----------------------------------
+
+SAMPLES = pii_samples.generate()
+
+
+def test_the_generated_set_is_broad() -> None:
+    kinds = Counter(s.kind for s in SAMPLES)
+    assert len(SAMPLES) >= 500 and set(kinds) == {"address", "phone", "name", "email", "my_number"}
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.text)
+def test_every_generated_personal_datum_is_masked(policy, sample: pii_samples.Sample) -> None:
+    guarded = guard_text(f"本件について、{sample.text}に関する相談がありました。", policy)
+    assert not [secret for secret in sample.secrets if secret in guarded.text], guarded.text
+    assert guarded.masked, guarded.text
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "千代田区丸の内1丁目9番2号",
+        "目黒区自由が丘二丁目１２番地",
+        "千代田区霞ケ関3-1-1",
+        "青葉村大字高田1234-5",
+        "桜ヶ丘市中央町1234番地の5",
+        "横浜市青葉区あざみ野2-3",
+        "ひたちなか市 東石川 三丁目 4番 5号",
+    ],
+)
+def test_addresses_with_kana_towns_and_two_part_lots_are_masked_whole(policy, raw: str) -> None:
+    guarded = guard_text(f"自宅は{raw}です。", policy)
+    assert guarded.text == "自宅は［住所］です。" and guarded.masked == {"address": 1}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "本市では、令和4年度からデマンド型乗合タクシーを市内3地区で運行しております。",
+        "16番 山田太郎議員の御質問にお答えいたします。",
+        "資料2-1のとおり、文字数は1200字以内といたします。",
+        "市道12番線の改良工事は、令和7年3月に完了する予定でございます。",
+        "一方で、第二期計画では三つの柱を掲げております。",
+    ],
+)
+def test_ordinary_answer_sentences_are_not_taken_for_personal_data(policy, raw: str) -> None:
+    guarded = guard_text(raw, policy, keep_names=["山田太郎"])
+    assert guarded.text == raw and guarded.masked == {}
+
+
+@pytest.mark.parametrize("raw", ["090.1234.5678", "〇九〇－一二三四－五六七八", "〇三・三二一〇・七六五四", "０９０．１２３４．５６７８"])
+def test_phone_numbers_with_dots_or_kanji_numerals_are_masked(policy, raw: str) -> None:
+    guarded = guard_text(f"連絡先は{raw}です。", policy)
+    assert guarded.text == "連絡先は［電話番号］です。" and guarded.masked == {"phone": 1}
+
+
+@pytest.mark.parametrize("raw", ["やまだはなこ", "ヤマダハナコ", "ヤマダ　ハナコ", "すずき いちろう", "スズキイチロウ"])
+def test_kana_spellings_of_watch_list_names_are_masked(policy, raw: str) -> None:
+    guarded = guard_text(f"相談者の{raw}さんから要望がありました。", policy)
+    assert guarded.text == "相談者の［氏名］さんから要望がありました。"
+
+
+@pytest.mark.parametrize("raw", ["＜秘＞", "<秘>", "「秘」", "社外秘", "厳秘", "（秘）", "〔 秘 〕"])
+def test_more_marker_spellings_block_and_are_quoted_as_written(policy, raw: str) -> None:
+    guarded = guard_text(f"{raw}　本件の経緯は次のとおり。", policy)
+    assert guarded.blocked and guarded.markers == (raw,)
+    assert f"「{raw}」" in describe_block(guarded.markers)

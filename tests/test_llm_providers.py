@@ -210,3 +210,100 @@ def test_offline_states_the_current_position_from_the_newest_answer_on_the_same_
     assert text.rstrip().endswith("【参照】R6-3-2-1")
     closing = text.rstrip().splitlines()[-2]
     assert "検討" in closing and "推進" not in closing  # the newer answer's stance, not the older one's
+
+
+# ---- issue 12: the deadline of a whole draft, its output limit, a reply cut off -------------------
+
+
+def test_the_timeout_is_the_deadline_of_the_whole_draft_and_a_timeout_is_not_retried(server: FakeOpenAIServer) -> None:
+    server.queue(*[Reply(delay=30.0)] * 4)
+    with pytest.raises(ProviderError) as info:
+        run(make_provider(compatible(server, LLM_TIMEOUT_SECONDS=0.3, LLM_MAX_RETRIES=3)))
+    assert len(server.requests) == 1  # not 1 + 3 attempts of 0.3 s each
+    assert "0.3秒以内に応答しませんでした" in info.value.message and "全体" in info.value.message
+
+
+def test_retries_stop_when_the_server_asks_for_a_wait_beyond_the_deadline(server: FakeOpenAIServer) -> None:
+    server.queue(Reply(status=503, headers={"retry-after": "120"}), Reply(text="届かないはずの答弁"))
+    with pytest.raises(ProviderError) as info:
+        run(make_provider(compatible(server, LLM_TIMEOUT_SECONDS=5, LLM_MAX_RETRIES=3)))
+    assert len(server.requests) == 1 and "障害" in info.value.message
+
+
+def test_the_output_limit_is_sent(server: FakeOpenAIServer) -> None:
+    run(make_provider(compatible(server, LLM_MAX_OUTPUT_TOKENS=900)))
+    assert server.requests[-1].body["max_tokens"] == 900
+
+
+def test_a_reply_cut_off_by_the_server_is_reported_as_cut_off(server: FakeOpenAIServer) -> None:
+    server.queue(Reply(text="途中で接続が切られる長い答弁の下書きでございます。" * 3, cut=True))
+    with pytest.raises(ProviderError) as info:
+        run(make_provider(compatible(server, LLM_MAX_RETRIES=0)))
+    assert "途中で途切れました" in info.value.message and "接続できませんでした" not in info.value.message
+
+
+# ---- issue 12: the offline drafter says what the best past answer says ---------------------------
+
+KAIGO = GroundingSource(
+    key="SKG-1-0094", title="介護保険料の負担軽減について", date="2021-09-13", score=9.0,
+    question="介護保険料の負担が重いとの声がある。保険料の軽減策について伺う。",
+    answer=("お答えいたします。第8期の介護保険料につきましては、介護給付費準備基金を約4億2千万円取り崩し、基準額の上昇を月額190円に抑制したところでございます。"
+            "市独自の減免制度につきましては、昨年度は43件の適用がございました。今後も、制度の周知に努め、着実に取り組んでまいります。"),
+)
+KOKUHO = GroundingSource(
+    key="SKG-1-0118", title="国民健康保険税の負担軽減について", date="2025-03-07", score=7.0,
+    question="国民健康保険税の負担軽減について伺う。",
+    answer=("お答えいたします。国民健康保険は、所得の低い方の加入割合が高く、税の負担感が大きいことは十分承知しております。"
+            "本市の法定外繰入れは、令和5年度には約1億2千万円まで縮減してまいりました。今後の在り方について検討してまいります。"),
+)
+
+
+def offline_text(topic: str, question: str, *sources: GroundingSource) -> str:
+    request = DraftRequest(**{**REQUEST.__dict__, "topic": topic, "question": question, "sources": sources})
+    return "".join(run(OfflineDrafter(), request)[0])
+
+
+def test_offline_draws_on_the_most_relevant_answer_not_the_newest_passable_one() -> None:
+    text = offline_text("介護保険料の負担軽減について", "介護保険料の負担が重い高齢者への軽減策について伺う。", KAIGO, KOKUHO)
+    assert "基準額の上昇を月額190円に抑制" in text
+    assert "国民健康保険" not in text and "法定外繰入れ" not in text
+    assert text.rstrip().endswith("【参照】SKG-1-0094")
+
+
+HOSEI = GroundingSource(
+    key="R4-9-1-1", title="物価高騰対策について", date="2022-09-05", score=5.0,
+    question="物価高騰に対する市の支援策を伺う。",
+    answer=("お答えいたします。本市では、令和4年度に住民税非課税世帯へ1世帯当たり3万円の臨時給付金を支給いたしました。"
+            "また、本定例会に、中小事業者の光熱費を支援する補正予算を提案しております。"
+            "現在、申請は約4,200件となっており、本年度中の支給完了を予定しております。今後も、着実に推進してまいります。"),
+)
+
+
+def test_offline_drops_sentences_tied_to_their_sitting_and_dates_year_relative_ones() -> None:
+    text = offline_text("物価高騰対策について", "物価高騰に対する市の支援策と今後の対応を伺う。", HOSEI)
+    assert "本定例会" not in text and "補正予算を提案" not in text
+    assert "令和4年9月現在、申請は約4,200件となっており、令和4年度中の支給完了を予定しております。" in text
+    assert "本年度" not in text
+
+
+SCHEDULED = GroundingSource(
+    key="R6-3-4-1", title="小中学校の体育館への空調設備の整備について", date="2024-03-04", score=6.0,
+    question="小中学校の体育館に空調設備を整備すべきと考えるが、見解を伺う。",
+    answer=("お答えいたします。体育館は災害時の避難所となることから、空調設備の整備は重要であると認識しております。"
+            "令和6年度当初予算に設計費2,400万円を計上し、令和7年度から3か年で全24校に整備する予定でございます。"
+            "整備に当たっては、国の交付金を最大限活用いたします。"),
+)
+
+
+def test_offline_keeps_the_sources_stance_and_key_facts() -> None:
+    text = offline_text("体育館への空調設備の整備について", "小中学校の体育館への空調設備の整備について、今後の予定を伺う。", SCHEDULED)
+    assert "令和6年度当初予算に設計費2,400万円を計上し、令和7年度から3か年で全24校に整備する予定でございます。" in text
+    closing = text.rstrip().splitlines()[-2]
+    assert "推進" in closing and "検討してまいります" not in text  # a budgeted, scheduled project
+    assert "国や県の動向" not in text  # nothing the source did not say
+
+
+def test_offline_closes_with_the_sources_own_closing_sentence() -> None:
+    text = offline_text("介護保険料の負担軽減について", "介護保険料の軽減策について伺う。", KAIGO)
+    assert text.rstrip().splitlines()[-2] == "今後も、制度の周知に努め、着実に取り組んでまいります。"
+    assert "令和2年度は43件の適用がございました。" in text  # 昨年度 of a 令和3年9月 answer

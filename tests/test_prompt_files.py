@@ -85,7 +85,7 @@ def test_hash_follows_every_file(prompt_copy: Path) -> None:
         ("rules.yaml", "    words: [善処します,", "    regex: x\n    words: [善処します,", ["expressions[2]", "どちらか一方"]),
         ("rules.yaml", "limits:\n  max_chars", "limits:\n max_chars", ["rules.yaml", "行目"]),
         ("style_guide.md", "default_stance: 検討", "default_stance: 前向き", ["style_guide.md", "前向き"]),
-        ("style_guide.md", "{topic}につきましては、国や県", "{theme}につきましては、国や県", ["stances.慎重.closing", "{theme}"]),
+        ("style_guide.md", "{topic}につきましては、課題を整理", "{theme}につきましては、課題を整理", ["stances.慎重.closing", "{theme}"]),
         ("style_guide.md", "---\n# councilbot", "# councilbot", ["style_guide.md", "---"]),
     ],
 )

@@ -111,3 +111,50 @@ def test_citations_checked_against_what_was_offered(rules) -> None:
     unknown = check_citations(CLEAN, ["R9-9"], ["R5-1"], rules)
     assert ids(unknown) == ["CITE-001"] and "R9-9" in unknown[0].message
     assert ids(check_citations(CLEAN, [], ["R5-1"], rules)) == ["CITE-002"]
+
+
+# ---- issue 12: the guard, the language and the form of every draft ------------------------------
+
+
+@pytest.fixture(scope="module")
+def guard(prompts):
+    return prompts.guard
+
+
+def test_a_draft_repeating_a_residents_name_and_phone_is_flagged_each_time(rules, guard) -> None:
+    text = CLEAN + "相談者の山田花子様（090-1234-5678）から要望がございました。山田花子様には、090.1234.5678 へ御連絡いたしました。"
+    findings = [f for f in check_answer(text, rules, sources=[SOURCE], guard=guard) if f.rule_id == "PII-001"]
+    assert [f.excerpt for f in findings] == ["山田花子", "090-1234-5678", "山田花子", "090.1234.5678"]
+    assert all(f.severity == "error" for f in findings)
+    assert "氏名" in findings[0].message and "電話番号" in findings[1].message
+
+
+def test_the_questioner_and_titles_in_a_draft_are_not_personal_data(rules, guard) -> None:
+    text = "青木健一議員の御質問にお答えいたします。鈴木一郎部長から御説明いたします。" + CLEAN
+    assert "PII-001" not in ids(check_answer(text, rules, sources=[SOURCE], guard=guard, keep_names=["青木健一"]))
+
+
+@pytest.mark.parametrize("marker", ["（秘）", "社外秘", "＜秘＞"])
+def test_a_marker_in_a_draft_is_flagged_as_written(rules, guard, marker: str) -> None:
+    text = CLEAN + f"{marker}用地の取得価格は調整中でございます。"
+    (finding,) = [f for f in check_answer(text, rules, sources=[SOURCE], guard=guard) if f.rule_id == "SEC-001"]
+    assert finding.excerpt == marker and f"「{marker}」" in finding.message
+
+
+def test_a_draft_not_in_japanese_is_flagged(rules) -> None:
+    english = "Thank you for the question. The city has operated demand-responsive taxis in three districts since 2022."
+    assert "LANG-001" in ids(check_answer(english, rules))
+    assert "LANG-001" not in ids(check_answer(CLEAN + "DX推進計画（Digital Transformation）を策定しております。", rules))
+
+
+def test_markdown_headings_are_flagged(rules) -> None:
+    text = "## 答弁\n" + CLEAN
+    (finding,) = [f for f in check_answer(text, rules, sources=[SOURCE]) if f.rule_id == "FMT-001"]
+    assert finding.excerpt == "## 答弁"
+
+
+def test_a_paraphrased_echo_of_the_instructions_is_flagged(prompts, rules) -> None:
+    instructions = prompts.instructions(answerer="市長")
+    echo = "なお、事実や数値につきましては、質問と本市の過去答弁の中に書かれているものだけを使うよう作成の指示を受けております。"
+    findings = [f for f in check_answer(CLEAN + echo, rules, sources=[SOURCE], protected_texts=[instructions]) if f.rule_id == "INJ-002"]
+    assert len(findings) == 1 and findings[0].start == len(CLEAN)

@@ -3,16 +3,23 @@
 ``check_answer`` returns findings with the rule id, a Japanese message and the
 position in the text. Findings inform; they never stop anyone from writing.
 The rules themselves come from prompts/rules.yaml (see services/prompt_files.py).
+
+Each check is a function of one ``CheckInput`` listed in ``CHECKS``; a new check is
+one more function there (and its message in ``CHECK_PLACEHOLDERS`` / rules.yaml).
+The guard that masks what leaves the building also runs here over every answer —
+a model's, the offline drafter's or a person's — so personal data or a
+confidentiality marker in a draft is a finding, not a surprise in the answer book.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 
-from councilbot.domain.guard import fold_width
+from councilbot.domain.guard import GuardPolicy, find_markers, find_personal_data, fold_width
 
 SEVERITIES = ("error", "warning", "info")
 # How a severity is shown to staff, wherever findings are shown.
@@ -28,6 +35,17 @@ CHECK_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "prompt_leak": frozenset(),
     "citation": frozenset({"key"}),
     "no_citation": frozenset(),
+    "personal_information": frozenset({"label"}),
+    "confidentiality": frozenset({"marker"}),
+    "not_japanese": frozenset({"share"}),
+    "markdown": frozenset(),
+}
+# Checks added after a city may have written its rules.yaml: used when its file has none.
+DEFAULT_CHECKS: dict[str, tuple[str, str, str]] = {
+    "personal_information": ("PII-001", "error", "答弁に個人情報（{label}）が含まれています。削除するか、伏せてください。"),
+    "confidentiality": ("SEC-001", "error", "答弁に取扱いの表示「{marker}」があります。公開の答弁に載せてよい内容か確認してください。"),
+    "not_japanese": ("LANG-001", "error", "答弁が日本語で書かれていません（日本語の文字が{share}%）。"),
+    "markdown": ("FMT-001", "warning", "見出し記号（#）など、読み上げる答弁にない書式が含まれています。"),
 }
 
 _OPENING = "「『（(［【"
@@ -37,6 +55,13 @@ _NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)*")
 _EXCERPT_CHARS = 40
 # A line of the drafting instructions this long, found in an answer, is a leak.
 _LEAK_MIN_CHARS = 15
+# A sentence that shares this share of an instruction sentence's content bigrams (and at least
+# _ECHO_MIN_SHARED of them) repeats it in other words: 「事実や数値は質問と過去答弁にあるものだけを使うよう…」.
+_ECHO_SHARE = 0.6
+_ECHO_MIN_SHARED = 6
+# Below this share of Japanese letters among all letters, an answer is not in Japanese.
+_JAPANESE_MIN_SHARE = 0.5
+_MARKDOWN_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+\S.*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -93,6 +118,23 @@ def speaking_seconds(text: str, rules: RuleBook) -> int:
     return math.ceil(answer_length(text) * 60 / rules.chars_per_minute)
 
 
+@dataclass(frozen=True)
+class CheckInput:
+    """One answer and what it may be checked against."""
+
+    text: str
+    rules: RuleBook
+    question: str = ""
+    sources: Sequence[str] = ()  # past answers the draft may take facts and numbers from
+    protected_texts: Sequence[str] = ()  # the drafting instructions: no answer may repeat them
+    guard: GuardPolicy | None = None  # personal data and markers, as the guard finds them
+    keep_names: Sequence[str] = ()  # names that may stay (the questioner)
+    folded: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "folded", fold_width(self.text))
+
+
 def check_answer(
     text: str,
     rules: RuleBook,
@@ -100,20 +142,18 @@ def check_answer(
     question: str = "",
     sources: Iterable[str] = (),
     protected_texts: Iterable[str] = (),
+    guard: GuardPolicy | None = None,
+    keep_names: Iterable[str] = (),
 ) -> list[Finding]:
     """All findings for ``text``, in text order.
 
     ``question`` and ``sources`` are what the answer may take numbers from;
-    ``protected_texts`` (the drafting instructions) must never appear in an answer.
+    ``protected_texts`` (the drafting instructions) must never appear in an answer,
+    not even in other words; with ``guard``, personal data and confidentiality markers
+    are findings (names in ``keep_names`` excepted).
     """
-    folded = fold_width(text)
-    findings = [
-        *_expression_findings(text, folded, rules),
-        *_register_findings(text, rules),
-        *_length_findings(text, rules),
-        *_number_findings(text, folded, rules, [question, *sources]),
-        *_leak_findings(text, rules, protected_texts),
-    ]
+    given = CheckInput(text, rules, question, tuple(sources), tuple(protected_texts), guard, tuple(keep_names))
+    findings = [finding for check in CHECKS for finding in check(given)]
     return sorted(findings, key=lambda f: (f.start, f.end, f.rule_id))
 
 
@@ -138,9 +178,10 @@ def _excerpt(text: str, start: int, end: int) -> str:
     return piece if len(piece) <= _EXCERPT_CHARS else "…" + piece[-_EXCERPT_CHARS:]
 
 
-def _expression_findings(text: str, folded: str, rules: RuleBook) -> Iterable[Finding]:
-    for rule in rules.expressions:
-        for m in rule.pattern.finditer(folded):
+def _expression_findings(given: CheckInput) -> Iterable[Finding]:
+    text = given.text
+    for rule in given.rules.expressions:
+        for m in rule.pattern.finditer(given.folded):
             if m.end() > m.start():
                 yield Finding(rule.id, rule.severity, rule.message, m.start(), m.end(), text[m.start() : m.end()])
 
@@ -160,7 +201,8 @@ def sentences(text: str) -> Iterable[tuple[int, int]]:
             start = i + 1
 
 
-def _register_findings(text: str, rules: RuleBook) -> Iterable[Finding]:
+def _register_findings(given: CheckInput) -> Iterable[Finding]:
+    text, rules = given.text, given.rules
     spec = rules.checks["register"]
     for start, end in sentences(text):
         body = text[start : end - 1].rstrip().rstrip(_CLOSING).rstrip()
@@ -168,7 +210,8 @@ def _register_findings(text: str, rules: RuleBook) -> Iterable[Finding]:
             yield _finding(spec, text, start, end)
 
 
-def _length_findings(text: str, rules: RuleBook) -> Iterable[Finding]:
+def _length_findings(given: CheckInput) -> Iterable[Finding]:
+    text, rules = given.text, given.rules
     chars = answer_length(text)
     if chars > rules.max_chars:
         cut = _offset_of_char(text, rules.max_chars)
@@ -205,9 +248,10 @@ def _normalise_number(raw: str) -> str:
     return raw.replace(",", "")
 
 
-def _number_findings(text: str, folded: str, rules: RuleBook, evidence: Sequence[str]) -> Iterable[Finding]:
+def _number_findings(given: CheckInput) -> Iterable[Finding]:
+    text, folded, rules = given.text, given.folded, given.rules
     known: set[str] = set()
-    for piece in evidence:
+    for piece in [given.question, *given.sources]:
         known |= _numbers(fold_width(piece or ""))
     spec = rules.checks["unsupported_number"]
     for m in _NUMBER.finditer(folded):
@@ -217,15 +261,81 @@ def _number_findings(text: str, folded: str, rules: RuleBook, evidence: Sequence
         yield _finding(spec, text, m.start(), m.end(), number=text[m.start() : m.end()])
 
 
-def _leak_findings(text: str, rules: RuleBook, protected_texts: Iterable[str]) -> Iterable[Finding]:
-    spec = rules.checks["prompt_leak"]
-    seen: set[int] = set()
-    for protected in protected_texts:
-        for line in protected.splitlines():
-            line = line.strip().lstrip("-#*> ").strip()
-            if len(line) < _LEAK_MIN_CHARS:
-                continue
-            pos = text.find(line)
-            if pos >= 0 and pos not in seen:
-                seen.add(pos)
-                yield _finding(spec, text, pos, pos + len(line))
+def _leak_findings(given: CheckInput) -> Iterable[Finding]:
+    """Instruction lines repeated word for word, or sentences that say one in other words."""
+    text, spec = given.text, given.rules.checks["prompt_leak"]
+    lines = [
+        line
+        for protected in given.protected_texts
+        for raw in protected.splitlines()
+        if len(line := raw.strip().lstrip("-#*> ").strip()) >= _LEAK_MIN_CHARS
+    ]
+    reported: list[tuple[int, int]] = []
+    for line in lines:
+        pos = text.find(line)
+        if pos >= 0 and all(pos != s for s, _ in reported):
+            reported.append((pos, pos + len(line)))
+            yield _finding(spec, text, pos, pos + len(line))
+    instruction_sentences = [piece for line in lines for piece in re.split(r"(?<=[。！？])", line)]
+    echo_grams = [g for piece in instruction_sentences if len(g := _content_bigrams(piece)) >= _ECHO_MIN_SHARED]
+    for start, end in sentences(text):
+        if any(s < end and start < e for s, e in reported):
+            continue
+        grams = _content_bigrams(text[start:end])
+        for instruction in echo_grams:
+            shared = len(grams & instruction)
+            if shared >= _ECHO_MIN_SHARED and shared >= _ECHO_SHARE * len(instruction):
+                reported.append((start, end))
+                yield _finding(spec, text, start, end)
+                break
+
+
+def _content_bigrams(text: str) -> set[str]:
+    """Bigrams of the Japanese letters of ``text`` that hold a kanji or katakana (hiragana-only
+    pairs such as ている say nothing of content; Latin tags such as <source> are markup)."""
+    letters = "".join(ch for ch in unicodedata.normalize("NFKC", text) if _is_japanese(ch))
+    pairs = (letters[i : i + 2] for i in range(len(letters) - 1))
+    return {pair for pair in pairs if not all("\u3040" <= ch <= "\u309f" for ch in pair)}
+
+
+def _guard_findings(given: CheckInput) -> Iterable[Finding]:
+    """Personal data and confidentiality markers in the answer, as the guard would find them outbound."""
+    if given.guard is None:
+        return
+    text, checks = given.text, given.rules.checks
+    for span in find_personal_data(text, given.guard, keep_names=given.keep_names):
+        yield _finding(checks["personal_information"], text, span.start, span.end, label=given.guard.label(span.kind))
+    for marker in find_markers(text, given.guard):
+        pos = text.find(marker)
+        yield _finding(checks["confidentiality"], text, pos, pos + len(marker), marker=marker)
+
+
+def _is_japanese(ch: str) -> bool:
+    code = ord(ch)
+    return 0x3040 <= code <= 0x30FF or 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or ch in "々〆ヵヶ"
+
+
+def _language_findings(given: CheckInput) -> Iterable[Finding]:
+    letters = [ch for ch in unicodedata.normalize("NFKC", given.text) if ch.isalpha()]
+    if not letters:
+        return
+    share = sum(1 for ch in letters if _is_japanese(ch)) / len(letters)
+    if share < _JAPANESE_MIN_SHARE:
+        yield _finding(given.rules.checks["not_japanese"], given.text, 0, len(given.text), share=round(share * 100))
+
+
+def _markdown_findings(given: CheckInput) -> Iterable[Finding]:
+    for m in _MARKDOWN_HEADING.finditer(given.text):
+        yield _finding(given.rules.checks["markdown"], given.text, m.start(), m.end())
+
+
+CHECKS: tuple[Callable[[CheckInput], Iterable[Finding]], ...] = (
+    _expression_findings,
+    _register_findings,
+    _length_findings,
+    _number_findings,
+    _leak_findings,
+    _guard_findings,
+    _language_findings,
+    _markdown_findings,
+)

@@ -6,15 +6,37 @@ bodies, question text or answers.
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from councilbot.storage.models import AuditEntry
+
+
+SYSTEM_ACTOR = "system"
+_acting_user: contextvars.ContextVar[str] = contextvars.ContextVar("acting_user", default=SYSTEM_ACTOR)
+
+
+@contextmanager
+def acting_as(chat_id: str) -> Iterator[None]:
+    """Calls made below this (an embedding of a draft's question) are audited as ``chat_id``'s."""
+    token = _acting_user.set(chat_id)
+    try:
+        yield
+    finally:
+        _acting_user.reset(token)
+
+
+def acting_user() -> str:
+    """Who caused the current call: the user of an enclosing ``acting_as``, else ``system``."""
+    return _acting_user.get()
 
 
 def record_audit(db: Session, actor: str, action: str, target: str | None = None, **details: Any) -> AuditEntry:

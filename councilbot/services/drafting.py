@@ -7,9 +7,15 @@ streams the draft (``on_delta`` receives the text so far), checks it against the
 rules and stores it as a new revision labelled as a machine draft.
 
 Transactions: the read phase is committed before the model is called, so no
-database lock is held while a slow model writes. A failed or refused call is
-audited and that entry committed before the error is raised; no revision is
-stored unless the drafter finished normally.
+database lock is held while a slow model writes. Every call is audited: a failed
+or refused call, and a reply that cannot be stored (only a 【参照】 line, an item
+changed meanwhile), get their entry committed before the error is raised; no
+revision is stored unless the drafter finished normally.
+
+The prompt is fitted to the model's context (``LLM_CONTEXT_TOKENS`` less
+``LLM_MAX_OUTPUT_TOKENS``, see domain/prompt_budget.py); what was left out is
+said to the model and in the draft's notices. Every draft, the model's or the
+offline drafter's, is checked by the same guard that masks what is sent.
 """
 
 from __future__ import annotations
@@ -24,9 +30,19 @@ from councilbot.adapters.llm.base import ChatMessage, DraftRequest, Generation, 
 from councilbot.adapters.llm.factory import make_provider
 from councilbot.adapters.llm.offline import CITATION_PREFIX, NO_CITATION
 from councilbot.domain.guard import Guarded, describe_block, describe_masking, find_markers, guard_text, merge_counts
+from councilbot.domain.prompt_budget import (
+    SHORT_ANSWER_CHARS,
+    SHORT_QUESTION_CHARS,
+    Trimmed,
+    describe_left_out,
+    estimate_tokens,
+    fit,
+    prompt_room,
+    shorten,
+)
 from councilbot.domain.rulecheck import Finding, answer_length, check_answer, check_citations, speaking_seconds
-from councilbot.errors import BlockedByPolicy, ProviderError
-from councilbot.services.audit import record_audit
+from councilbot.errors import BlockedByPolicy, InvalidInput, ProviderError
+from councilbot.services.audit import acting_as, record_audit
 from councilbot.services.common import get_question
 from councilbot.services.prompt_files import PromptSet, load_prompts
 from councilbot.services.review import check_action, save_revision
@@ -50,7 +66,8 @@ class Citation:
     title: str
     session: str
     department: str
-    score: float
+    score: float  # the search's own score (BM25, or the fused rank with the semantic stage): not a similarity
+    rank: int  # 1 for the past answer the search put first
     cited: bool
 
 
@@ -82,9 +99,11 @@ def draft_label(revision: AnswerRevision) -> str | None:
     return OFFLINE_LABEL if revision.origin == "offline" else AI_LABEL
 
 
-def check_text(settings: Settings, text: str, question: str = "", sources: Iterable[str] = ()) -> list[Finding]:
-    """Rule findings for any answer text, e.g. one a person is writing."""
-    return check_answer(text, load_prompts(settings).rules, question=question, sources=sources)
+def check_text(settings: Settings, text: str, question: str = "", sources: Iterable[str] = (),
+               keep_names: Iterable[str] = ()) -> list[Finding]:
+    """Rule findings for any answer text, e.g. one a person is writing (the guard included)."""
+    prompts = load_prompts(settings)
+    return check_answer(text, prompts.rules, question=question, sources=sources, guard=prompts.guard, keep_names=keep_names)
 
 
 def check_may_draft(db: Session, user: User, question: Question, *, expected_version: int | None = None) -> None:
@@ -117,9 +136,14 @@ def draft_question(
         raise BlockedByPolicy(describe_block(markers))
 
     query = f"{question.title}\n{question.body}"
-    offered = [s for s in map(_grounding, find_similar(db, settings, query, limit=SOURCE_LIMIT)) if s.key != question.key]
-    prepared = _prepare(question, offered, prompts, provider)
+    with acting_as(actor.chat_id):  # an embedding of the question is this user's call
+        found = find_similar(db, settings, query, limit=SOURCE_LIMIT)
+    offered = [s for s in map(grounding_source, found) if s.key != question.key]
+    prepared = _prepare(question, offered, prompts, provider, settings)
     audit |= {"masked": prepared.masked, "withheld_sources": len(prepared.withheld)}
+    if prepared.trimmed is not None and prepared.trimmed.anything_left_out:
+        audit |= {"sources_shortened": prepared.trimmed.shortened, "sources_dropped": prepared.trimmed.dropped,
+                  "style_cut": prepared.trimmed.style_cut}
     db.commit()  # end the read phase: no lock is held while the model writes
 
     try:
@@ -127,17 +151,36 @@ def draft_question(
     except ProviderError as exc:
         _audit_and_commit(db, actor, "draft.failed", question.key, error=type(exc.__cause__ or exc).__name__, **audit)
         raise
+    audit |= {"model": generation.model, "tokens_in": generation.tokens_in, "tokens_out": generation.tokens_out}
+    try:
+        return _store(db, actor, key, text, question=question, query=query, offered=offered, prepared=prepared,
+                      prompts=prompts, provider=provider, generation=generation, expected_version=expected_version,
+                      audit=audit)
+    except Exception as exc:
+        db.rollback()  # nothing of the reply is kept; the call itself is on record
+        _audit_and_commit(db, actor, "draft.failed", key, error=type(exc).__name__, **audit)
+        raise
 
+
+def _store(db: Session, actor: User, key: str, text: str, *, question: Question, query: str,
+           offered: Sequence[GroundingSource], prepared: _Prepared, prompts: PromptSet, provider: Provider,
+           generation: Generation, expected_version: int | None, audit: dict[str, object]) -> DraftOutcome:
+    """Check the reply and store it as the item's next revision."""
     body, cited = split_citations(text)
+    if not body:
+        raise ProviderError("生成AIの応答に答弁の本文がありませんでした（参照の行だけでした）。下書きは保存していません。もう一度お試しください。")
     sources = prepared.request.sources
+    offered_keys = [s.key for s in sources]
     findings = check_answer(
         body,
         prompts.rules,
         question=query,
         sources=[s.answer for s in offered],
         protected_texts=[prompts.instructions(answerer=prepared.request.answerer)],
+        guard=prompts.guard,
+        keep_names=_keep_names(question),
     )
-    findings += check_citations(body, cited, [s.key for s in sources], prompts.rules)
+    findings += check_citations(body, cited, offered_keys, prompts.rules)
     findings.sort(key=lambda f: (f.start, f.end, f.rule_id))
 
     db.expire_all()  # others may have written while the model was busy
@@ -154,9 +197,8 @@ def draft_question(
         prompt_hash=prompts.hash,
         tokens_in=generation.tokens_in,
         tokens_out=generation.tokens_out,
-        cited_refs=cited,
+        cited_refs=[k for k in cited if k in offered_keys],  # a key never offered is a finding, not a source
     )
-    audit |= {"model": generation.model, "tokens_in": generation.tokens_in, "tokens_out": generation.tokens_out}
     record_audit(db, actor.chat_id, "draft.generate", question.key, revision=revision.number, findings=len(findings), **audit)
     return DraftOutcome(
         key=question.key,
@@ -171,9 +213,18 @@ def draft_question(
         chars=answer_length(body),
         speaking_seconds=speaking_seconds(body, prompts.rules),
         findings=findings,
-        citations=[Citation(s.key, s.title, s.session, s.department, round(s.score, 3), s.key in cited) for s in sources],
+        citations=[
+            Citation(s.key, s.title, s.session, s.department, round(s.score, 3), rank, s.key in cited)
+            for rank, s in enumerate(sources, start=1)
+        ],
         notices=prepared.notices(provider, prompts),
     )
+
+
+def _keep_names(question: Question) -> list[str]:
+    """The questioner's name may stay in what is sent and in the draft, however it is spaced."""
+    member = question.member.name if question.member else ""
+    return [member, member.replace(" ", "").replace("　", "")] if member else []
 
 
 def split_citations(text: str) -> tuple[str, list[str]]:
@@ -191,6 +242,7 @@ class _Prepared:
     request: DraftRequest
     masked: dict[str, int]
     withheld: list[str]  # keys of past answers not sent because they carry a marker
+    trimmed: Trimmed[GroundingSource] | None = None  # what was cut to fit the model's context
 
     def notices(self, provider: Provider, prompts: PromptSet) -> list[str]:
         if provider.sends_text:
@@ -200,12 +252,16 @@ class _Prepared:
         if self.withheld:
             keys = "、".join(self.withheld)
             notes.append(f"取扱いの表示がある過去答弁 {len(self.withheld)}件（{keys}）は、下書きに使わず送信もしていません。")
+        if self.trimmed is not None and self.trimmed.anything_left_out:
+            notes.append(f"生成AIの入力上限（LLM_CONTEXT_TOKENS）に収めるため、{describe_left_out(self.trimmed)}。")
         return notes
 
 
-def _prepare(question: Question, offered: Sequence[GroundingSource], prompts: PromptSet, provider: Provider) -> _Prepared:
+def _prepare(question: Question, offered: Sequence[GroundingSource], prompts: PromptSet, provider: Provider,
+             settings: Settings) -> _Prepared:
     """The request the drafter gets. A marked past answer is never drawn on, whatever the
-    drafter; personal information is masked when the text leaves the process."""
+    drafter; personal information is masked when the text leaves the process, and the
+    prompt is fitted to the model's context."""
     member = question.member.name if question.member else ""
     answerer = question.answerer or "答弁者"
     department = question.responsible_department.name if question.responsible_department else ""
@@ -214,7 +270,7 @@ def _prepare(question: Question, offered: Sequence[GroundingSource], prompts: Pr
     title, body = question.title, question.body
     masked: dict[str, int] = {}
     if provider.sends_text:
-        keep = [member, member.replace(" ", "").replace("　", "")]
+        keep = _keep_names(question)
 
         def guard(text: str) -> str:
             guarded = guard_text(text, prompts.guard, keep_names=keep)
@@ -226,23 +282,54 @@ def _prepare(question: Question, offered: Sequence[GroundingSource], prompts: Pr
         sources = [replace(s, title=guard(s.title), question=guard(s.question), answer=guard(s.answer)) for s in sources]
         masked = merge_counts(reports)
 
-    messages = (
-        ChatMessage("system", prompts.system_prompt(answerer=answerer)),
-        ChatMessage(
-            "user",
-            prompts.user_prompt(
-                question=_data(body),
-                sources=_render_sources(sources),
-                title=_data(title),
-                member=_data(member),
-                session=_data(question.session.name if question.session else ""),
-                answerer=_data(answerer),
-                department=_data(department),
-            ),
-        ),
-    )
-    request = DraftRequest(messages, title, body, member, answerer, tuple(sources), prompts.style)
-    return _Prepared(request, masked, withheld)
+    def messages(kept: Sequence[GroundingSource], style_body: str, note: str = "") -> tuple[ChatMessage, ...]:
+        user = prompts.user_prompt(
+            question=_data(body),
+            sources=_render_sources(kept),
+            title=_data(title),
+            member=_data(member),
+            session=_data(question.session.name if question.session else ""),
+            answerer=_data(answerer),
+            department=_data(department),
+        )
+        return (
+            ChatMessage("system", prompts.system_prompt(answerer=answerer, style_body=style_body)),
+            ChatMessage("user", user + note),
+        )
+
+    trimmed = None
+    style_body = prompts.style.body
+    note = ""
+    if provider.sends_text:
+        room = prompt_room(settings.llm_context_tokens, settings.llm_max_output_tokens)
+        longest_note = _LEFT_OUT_NOTE.format(left_out=describe_left_out(Trimmed((), "", 99, 99, True)))
+        trimmed = fit(sources, style_body, room, lambda kept, style: _tokens(messages(kept, style, longest_note)),
+                      _shortened_source)
+        if trimmed is None:
+            raise InvalidInput(
+                f"質問と答弁の型だけでも生成AIの入力上限に収まりません（LLM_CONTEXT_TOKENS={settings.llm_context_tokens}、"
+                f"LLM_MAX_OUTPUT_TOKENS={settings.llm_max_output_tokens}）。設定を管理者に確認してください。何も送信していません。"
+            )
+        sources, style_body = list(trimmed.sources), trimmed.style_body
+        if trimmed.anything_left_out:
+            note = _LEFT_OUT_NOTE.format(left_out=describe_left_out(trimmed))
+    request = DraftRequest(messages(sources, style_body, note), title, body, member, answerer, tuple(sources), prompts.style)
+    return _Prepared(request, masked, withheld, trimmed)
+
+
+# Said to the model when the prompt was cut to fit its context (the longest form is budgeted).
+_LEFT_OUT_NOTE = (
+    "\n（注）入力の上限のため、{left_out}。省いた部分にあった事実は書かず、必要なら「（要確認）」としてください。\n"
+)
+
+
+def _tokens(messages: Sequence[ChatMessage]) -> int:
+    return sum(estimate_tokens(m.content) for m in messages)
+
+
+def _shortened_source(source: GroundingSource) -> GroundingSource:
+    return replace(source, question=shorten(source.question, SHORT_QUESTION_CHARS),
+                   answer=shorten(source.answer, SHORT_ANSWER_CHARS))
 
 
 def _data(text: str) -> str:
@@ -264,7 +351,8 @@ def _attr(value: str) -> str:
     return _data(value).replace('"', "＂")
 
 
-def _grounding(result: SearchResult) -> GroundingSource:
+def grounding_source(result: SearchResult) -> GroundingSource:
+    """A search hit as the drafter sees it (also what bench/draft_quality.py offers)."""
     return GroundingSource(
         key=result.key or result.ref,
         title=result.title or "",

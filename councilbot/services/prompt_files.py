@@ -22,9 +22,10 @@ from typing import Any
 import yaml
 
 from councilbot.adapters.llm.base import Stance, StyleGuide
-from councilbot.domain.guard import GuardPolicy, PiiPattern
+from councilbot.domain.guard import BUILTIN_PATTERNS, GuardPolicy, PiiPattern
 from councilbot.domain.rulecheck import (
     CHECK_PLACEHOLDERS,
+    DEFAULT_CHECKS,
     EXPRESSION_CATEGORIES,
     SEVERITIES,
     CheckSpec,
@@ -71,8 +72,9 @@ class PromptSet:
     guard: GuardPolicy
     hash: str  # sha256 of the four files: which version of the city's rules made a draft
 
-    def system_prompt(self, *, answerer: str) -> str:
-        return render(self.system_template, self._system_values(answerer, self.style.body))
+    def system_prompt(self, *, answerer: str, style_body: str | None = None) -> str:
+        """The system message; ``style_body`` replaces the guide's text when it had to be cut to fit."""
+        return render(self.system_template, self._system_values(answerer, self.style.body if style_body is None else style_body))
 
     def instructions(self, *, answerer: str) -> str:
         """The system prompt without the style guide: text no answer may repeat."""
@@ -255,6 +257,9 @@ def _rule_book(data: dict[str, Any]) -> RuleBook:
     checks_fields = root.mapping("checks")
     checks = {}
     for name, placeholders in CHECK_PLACEHOLDERS.items():
+        if name not in checks_fields.data and name in DEFAULT_CHECKS:
+            checks[name] = CheckSpec(*DEFAULT_CHECKS[name])
+            continue
         spec = checks_fields.mapping(name)
         checks[name] = CheckSpec(spec.text("id"), spec.severity(), spec.text("message", placeholders=placeholders))
 
@@ -300,13 +305,26 @@ def _guard_policy(data: dict[str, Any]) -> GuardPolicy:
         if kind in kinds:
             raise PromptFileError(RULES_FILE, f"{item.path}.kind「{kind}」が重複しています。")
         kinds.add(kind)
-        patterns.append(PiiPattern(kind, item.text("label"), item.text("replacement"), item.regex("regex")))
+        patterns.append(PiiPattern(kind, item.text("label"), item.text("replacement"), _pii_regex(item)))
     return GuardPolicy(
         confidentiality_markers=root.strings("confidentiality_markers"),
         pii=tuple(patterns),
         watch_list=root.strings("watch_list", default=[]),
         keep_suffixes=root.strings("keep_suffixes", default=[]),
     )
+
+
+def _pii_regex(item: _Fields) -> re.Pattern[str]:
+    """``regex``, or ``builtin`` naming a pattern the guard provides (japanese_address)."""
+    if ("regex" in item.data) == ("builtin" in item.data):
+        raise PromptFileError(RULES_FILE, f"{item.path} には regex か builtin のどちらか一方を書いてください。")
+    if "regex" in item.data:
+        return item.regex("regex")
+    name = item.text("builtin")
+    if name not in BUILTIN_PATTERNS:
+        usable = "、".join(BUILTIN_PATTERNS)
+        raise PromptFileError(RULES_FILE, f"{item.path}.builtin「{name}」はありません（使えるもの: {usable}）。")
+    return BUILTIN_PATTERNS[name]
 
 
 def _style_guide(text: str) -> StyleGuide:

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from councilbot.adapters.embeddings import Embedder, make_embedder
 from councilbot.domain.guard import GuardPolicy, Guarded, guard_text, merge_counts
 from councilbot.errors import CouncilbotError
-from councilbot.services.audit import record_audit
+from councilbot.services.audit import acting_user, record_audit
 from councilbot.services.prompt_files import load_prompts
 from councilbot.settings import Settings
 from councilbot.storage.db import session_scope
@@ -192,7 +192,7 @@ def semantic_ranking(db: Session, settings: Settings, text: str, *, depth: int =
             if guarded.blocked:
                 return []
             query = guarded.text
-            record_audit(db, "system", "embedding.query", None, model=embedder.name, masked=dict(guarded.masked))
+            record_audit(db, acting_user(), "embedding.query", None, model=embedder.name, masked=dict(guarded.masked))
         vector = embedder.embed([query[:QUERY_MAX_CHARS]], kind="query")[0]
     except CouncilbotError as exc:
         log.warning("semantic stage skipped: %s", exc.message)
@@ -377,7 +377,7 @@ def _audit_passages(db: Session, embedder: Embedder, *, sent: int, stored: int, 
                "masked": merge_counts(masked)}
     if failed:
         details["failed"] = True
-    record_audit(db, "system", "embedding.passages", None, **details)
+    record_audit(db, acting_user(), "embedding.passages", None, **details)
     if failed:
         db.commit()
 

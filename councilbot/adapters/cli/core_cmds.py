@@ -208,7 +208,7 @@ def export_cmd(session_name, by, only, back_data, draft, out, template, pdf) -> 
 @click.command("audit", help="監査ログを表示します")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000))
 @click.option("--actor", help="操作した職員のチャットID")
-@click.option("--action", help="操作の種類（例: question.approve, llm.call）")
+@click.option("--action", help="操作の種類（例: question.approve, draft.generate, draft.failed, embedding.query）")
 @click.option("--csv", "as_csv", is_flag=True, help="CSVで出力（総務課の提出用）")
 @click.option("--json", "as_json", is_flag=True)
 def audit_cmd(limit: int, actor: str | None, action: str | None, as_csv: bool, as_json: bool) -> None:

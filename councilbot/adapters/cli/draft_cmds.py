@@ -52,9 +52,9 @@ def render_outcome(outcome: DraftOutcome, *, include_text: bool = True) -> str:
         f"{f'「{f.excerpt}」' if f.excerpt else ''}: {f.message}"
         for f in outcome.findings
     ] or ["  指摘はありません。"]
-    lines.append("■ 参照した過去答弁（◎ 下書きが使用を明示したもの）")
+    lines.append("■ 参照した過去答弁（検索で見つかった順。◎ 下書きが使用を明示したもの）")
     lines += [
-        f"  {'◎' if c.cited else '・'} {c.key} {c.session} {c.title}（{c.department or '担当不明'}、類似度 {c.score:.2f}）"
+        f"  {'◎' if c.cited else '・'} {c.key} {c.session} {c.title}（{c.department or '担当不明'}、検索順位 {c.rank}位）"
         for c in outcome.citations
     ] or ["  類似の過去答弁は見つかりませんでした。"]
     lines += [f"※ {note}" for note in outcome.notices]

@@ -25,7 +25,8 @@ def make_provider(settings: Settings) -> Provider:
     model = required_setting(settings.openai_model, "OPENAI_MODEL", "使用するモデル名（Azure ではデプロイ名）", hint)
     client, kind = openai_client(settings, azure=settings.llm_provider == "azure", base_url=settings.openai_base_url,
                                  hint=hint)
-    return OpenAICompatProvider(client, model=model, kind=kind, timeout_seconds=settings.llm_timeout_seconds)
+    return OpenAICompatProvider(client, model=model, kind=kind, timeout_seconds=settings.llm_timeout_seconds,
+                                max_retries=settings.llm_max_retries, max_output_tokens=settings.llm_max_output_tokens)
 
 
 def openai_client(settings: Settings, *, azure: bool, base_url: str | None, hint: str) -> tuple[openai.OpenAI, str]:

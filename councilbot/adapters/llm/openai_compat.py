@@ -1,9 +1,13 @@
 """OpenAI, Azure OpenAI and any OpenAI-compatible server, through the ``openai`` client.
 
-Retries with exponential backoff on 408/409/429/5xx and connection errors are
-the client's own (``max_retries``; it honours ``Retry-After``); timeouts are
-per request. Every failure becomes a ``ProviderError`` whose Japanese message
-says what happened and what to do; nothing of the request body is put in it.
+``LLM_TIMEOUT_SECONDS`` is the deadline of the whole draft: each attempt may use
+only the time left, and retries (408/409/429/5xx and connection errors, with
+exponential backoff honouring ``Retry-After``) stop when the deadline would pass.
+A timed-out attempt is not retried: it has used the time there was. The reply is
+limited to ``LLM_MAX_OUTPUT_TOKENS``. Every failure becomes a ``ProviderError``
+whose Japanese message says what happened and what to do; nothing of the request
+body is put in it. A reply cut off after it began is reported as cut off, not as
+a connection that could not be made.
 
 Streaming asks for usage in the final chunk (``stream_options.include_usage``).
 A gateway that ignores ``stream`` and answers with plain JSON is accepted too.
@@ -12,9 +16,11 @@ A gateway that ignores ``stream`` and answers with plain JSON is accepted too.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Generator
 from typing import ClassVar, Literal
 
+import httpx
 import openai
 from openai.types.chat import ChatCompletion
 
@@ -23,7 +29,7 @@ from councilbot.errors import ProviderError
 
 _FINISHED = "stop"
 _FINISH_PROBLEMS = {
-    "length": "出力の上限に達して答弁案が途中で切れました。",
+    "length": "出力の上限（LLM_MAX_OUTPUT_TOKENS）に達して答弁案が途中で切れました。",
     "content_filter": "生成AI側の内容フィルタにより答弁案が途中で止められました。",
 }
 
@@ -32,31 +38,65 @@ class OpenAICompatProvider(Provider):
     origin: ClassVar[Literal["ai", "offline"]] = "ai"
     sends_text: ClassVar[bool] = True
 
-    def __init__(self, client: openai.OpenAI, *, model: str, kind: str, timeout_seconds: float) -> None:
+    def __init__(self, client: openai.OpenAI, *, model: str, kind: str, timeout_seconds: float,
+                 max_retries: int = 0, max_output_tokens: int | None = None) -> None:
         self._client = client
         self.model = model
         self.kind = kind
         self._timeout_seconds = timeout_seconds
+        self._max_retries = max_retries
+        self._max_output_tokens = max_output_tokens
 
     def stream(self, request: DraftRequest) -> Generator[str, None, Generation]:
-        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        deadline = time.monotonic() + self._timeout_seconds
+        response = self._open(request, deadline)
         try:
-            response = self._client.chat.completions.create(
-                model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                stream=True,
-                stream_options={"include_usage": True},
-            )
             if "application/json" in response.response.headers.get("content-type", ""):
                 return (yield from self._plain_json(response.response.read()))
-            return (yield from self._chunks(response))
-        except openai.APIError as exc:
-            raise ProviderError(self._explain(exc)) from exc
+            return (yield from self._chunks(response, deadline))
+        except (openai.APITimeoutError, httpx.TimeoutException) as exc:
+            raise ProviderError(self._deadline_passed()) from exc
+        except (openai.APIError, httpx.HTTPError) as exc:
+            raise ProviderError(f"{self._name()}の応答が途中で途切れました（接続が切られました）。"
+                                "もう一度お試しください。下書きは保存していません。") from exc
 
-    def _chunks(self, response: openai.Stream) -> Generator[str, None, Generation]:  # type: ignore[type-arg]
+    def _open(self, request: DraftRequest, deadline: float) -> openai.Stream:  # type: ignore[type-arg]
+        """The streamed response, after as many retries as the deadline and LLM_MAX_RETRIES allow."""
+        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        limit = {"max_tokens": self._max_output_tokens} if self._max_output_tokens else {}
+        attempt = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ProviderError(self._deadline_passed())
+            try:
+                return self._client.with_options(timeout=remaining, max_retries=0).chat.completions.create(
+                    model=self.model,
+                    messages=messages,  # type: ignore[arg-type]
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    **limit,  # type: ignore[arg-type]
+                )
+            except openai.APITimeoutError as exc:
+                raise ProviderError(self._deadline_passed()) from exc
+            except openai.APIError as exc:
+                wait = _retry_wait(exc, attempt)
+                if wait is None or attempt >= self._max_retries or time.monotonic() + wait >= deadline:
+                    raise ProviderError(self._explain(exc)) from exc
+                time.sleep(wait)  # backoff the server asked for (Retry-After), within the deadline
+                attempt += 1
+
+    def _deadline_passed(self) -> str:
+        return (f"{self._name()}が{self._timeout_seconds:g}秒以内に応答しませんでした"
+                "（LLM_TIMEOUT_SECONDS は再試行を含めた下書き全体の制限時間です）。"
+                "時間をおいてもう一度お試しください。下書きは保存していません。")
+
+    def _chunks(self, response: openai.Stream, deadline: float) -> Generator[str, None, Generation]:  # type: ignore[type-arg]
         model, finish, usage = self.model, None, None
         with response:
             for chunk in response:
+                if time.monotonic() > deadline:
+                    raise ProviderError(self._deadline_passed())
                 model = chunk.model or model
                 usage = chunk.usage or usage
                 for choice in chunk.choices:
@@ -100,6 +140,29 @@ class OpenAICompatProvider(Provider):
     def _explain(self, exc: openai.APIError) -> str:
         return explain_api_error(exc, name=self._name(), model=self.model, model_setting="OPENAI_MODEL",
                                  timeout_seconds=self._timeout_seconds, tail="下書きは保存していません。")
+
+
+_RETRIED_STATUS = frozenset({408, 409, 429})
+_FIRST_BACKOFF_SECONDS = 0.5
+_MAX_BACKOFF_SECONDS = 8.0
+
+
+def _retry_wait(exc: openai.APIError, attempt: int) -> float | None:
+    """Seconds to wait before retrying ``exc``, or None when retrying cannot help."""
+    if isinstance(exc, openai.APIStatusError):
+        if exc.status_code not in _RETRIED_STATUS and exc.status_code < 500:
+            return None
+        headers = exc.response.headers
+        try:
+            if "retry-after-ms" in headers:
+                return float(headers["retry-after-ms"]) / 1000
+            if "retry-after" in headers:
+                return float(headers["retry-after"])
+        except ValueError:
+            pass
+    elif not isinstance(exc, openai.APIConnectionError):
+        return None
+    return min(_FIRST_BACKOFF_SECONDS * 2**attempt, _MAX_BACKOFF_SECONDS)
 
 
 def service_name(kind: str) -> str:
