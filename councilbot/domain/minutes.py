@@ -42,12 +42,13 @@ _SEAT = re.compile(r"^(\d{1,3})番$")
 _EXECUTIVE_END = re.compile(r"(?:長|管理者|監|理事|参事|参与|審議官|委員|局長|会長)$")
 # Headings and lists that carry a mark but are no one's turn (出席議員, 議事日程, …).
 _LIST_WORDS = re.compile(r"出席|欠席|署名|日程|付した事件|付議|事務局職員|説明員|説明のため|職務のため|開議|散会|閉会|諸般|会議録")
-_PROCEDURAL_ROLE = re.compile(r"^議会|事務局長$|^書記|^議事")
+_PROCEDURAL_ROLE = re.compile(r"^議会|^事務局長$|^書記|^議事")
 _NAME = r"[^\s()（）0-9]{1,8}(?:\s[^\s()（）0-9]{1,6})?"
-_BRACKETED = re.compile(rf"^(?P<role>[^\s()]{{1,30}}?)\s*\((?P<name>{_NAME})\)\s*(?P<rest>.*)$")
+_BRACKETED = re.compile(r"^(?P<role>[^\s()]{1,30}?)\s*\((?P<name>[^()0-9]{1,20})\)\s*(?P<rest>.*)$")
 _UNBRACKETED_SUFFIX = re.compile(rf"^(?P<role>[^\s()]{{1,30}}?)\s+(?P<name>{_NAME}?)(?P<suffix>君|議員|さん)(?:\s+(?P<rest>.*))?$")
 _UNBRACKETED_PLAIN = re.compile(r"^(?P<role>\d{1,3}番|[^\s()]{1,30}?(?:長|管理者|監))\s+(?P<name>[^\s()0-9]{2,8})(?:\s+(?P<rest>.*))?$")
-_NAME_ONLY_MEMBER = re.compile(r"^(?P<name>[^\s()0-9番]{2,8})(?P<suffix>議員)(?:\s+(?P<rest>.*))?$")
+# Committee style: 「○山田委員　…」「◆山田太郎議員　…」
+_NAME_ONLY_MEMBER = re.compile(r"^(?P<name>[^\s()0-9番]{2,8}?)(?P<suffix>議員|委員)(?:\s+(?P<rest>.*))?$")
 
 _DASHES = r"－―‐−ー—–\-"
 _PAGE_NUMBER = re.compile(rf"^[{_DASHES}(（]?\s*(?:\d{{1,4}}|[０-９]{{1,4}})\s*[{_DASHES})）]?$|^[{_DASHES}]\s*\d{{1,4}}\s*[{_DASHES}]$")
@@ -200,11 +201,11 @@ def parse_turn_head(line: str) -> tuple[str, str, str, str] | None:
         role, name = match["role"], match["name"].strip()
         suffix = match.groupdict().get("suffix") or ""
         for ending in NAME_SUFFIXES:
-            if name.endswith(ending) and len(name) > len(ending) + 1:
-                name, suffix = name[: -len(ending)].rstrip(), suffix or ending
+            if name.rstrip().endswith(ending) and len(name) > len(ending) + 1:
+                name, suffix = name.rstrip()[: -len(ending)].rstrip(), suffix or ending
                 break
     elif match := _NAME_ONLY_MEMBER.match(head):
-        role, name, suffix = "", match["name"], "議員"
+        role, name, suffix = "", match["name"], "議員"  # its suffix is no role: the member is unseated here
     else:
         return None
     if _LIST_WORDS.search(role) or re.search(r"\d|名$", name):
