@@ -147,12 +147,8 @@ def decode_text(raw: bytes, name: str) -> str:
         candidates: Iterable[str] = ("utf-8-sig",)
     elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         candidates = ("utf-16",)
-    elif len(raw) >= 4 and raw[1::2].count(0) > len(raw) // 4:
-        candidates = ("utf-16-le",)
-    elif len(raw) >= 4 and raw[0::2].count(0) > len(raw) // 4:
-        candidates = ("utf-16-be",)
-    else:
-        candidates = ("utf-8", "cp932")
+    else:  # without a BOM, only the text that comes out tells UTF-16 from CP932
+        candidates = ("utf-8", "utf-16-le", "utf-16-be", "cp932")
     for encoding in candidates:
         try:
             text = raw.decode(encoding)
@@ -164,11 +160,18 @@ def decode_text(raw: bytes, name: str) -> str:
 
 
 def _plausible(text: str) -> bool:
-    """Text, not a binary file or another encoding read as CP932 (EUC-JP turns into half-width kana)."""
-    controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n\r\f")
+    """Japanese text, not a binary file or bytes read in the wrong encoding (EUC-JP read as CP932
+    turns into half-width kana; CP932 read as UTF-16 into Hangul and other scripts)."""
+    if not text.strip():
+        return False
+    usual = sum(1 for c in text if c in "\t\n\r\f" or " " <= c <= "~" or any(lo <= c <= hi for lo, hi in _JAPANESE))
     halfwidth_kana = sum(1 for c in text if "\uff61" <= c <= "\uff9f")
     wide = sum(1 for c in text if ord(c) > 0x7F) or 1
-    return controls <= len(text) // 1000 and halfwidth_kana / wide < 0.1
+    return usual >= 0.98 * len(text) and halfwidth_kana / wide < 0.1
+
+
+_JAPANESE = (("\u00a0", "\u00ff"), ("\u2000", "\u27bf"), ("\u3000", "\u30ff"), ("\u3400", "\u4dbf"),
+             ("\u4e00", "\u9fff"), ("\uf900", "\ufaff"), ("\uff00", "\uffef"), ("\u0391", "\u03c9"), ("\u0401", "\u0451"))
 
 
 # ---- speaker turns ----------------------------------------------------------
