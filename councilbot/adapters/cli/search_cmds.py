@@ -9,8 +9,7 @@ from pathlib import Path
 import click
 
 from councilbot.adapters.cli.common import db_session, emit_json, settings
-from councilbot.adapters.cli.minutes_input import as_json as minutes_json
-from councilbot.adapters.cli.minutes_input import import_minutes_file, minutes_text, summary_line
+from councilbot.adapters.cli.archive_files import import_reported, json_document, minutes_text
 from councilbot.errors import CouncilbotError, InvalidInput
 from councilbot.services.archive import import_file
 from councilbot.services.routing import route_question
@@ -44,23 +43,20 @@ def archive_group() -> None:
                    "あとで `councilbot index rebuild` で作成）")
 @click.option("--format", "file_format", type=click.Choice(["minutes"]),
               help="会議録（.txt・.docx）として読む（指定しなくても内容から判別します）")
-@click.option("--dry-run", is_flag=True, help="会議録を読み取った結果を表示するだけで、保存しない")
-@click.option("--json", "as_json", is_flag=True, help="会議録から読み取った記録・取り込まなかった発言・件数をJSONで出力")
+@click.option("--dry-run", is_flag=True, help="読み取った結果を表示するだけで、保存しない")
+@click.option("--json", "as_json", is_flag=True, help="記録・取り込まなかった行や発言・件数をJSONで出力")
 def archive_import(files: tuple[Path, ...], no_vectors: bool, file_format: str | None, dry_run: bool,
                    as_json: bool) -> None:
     cfg = settings()
     failed = 0
-    minutes_done = []
+    done = []
     for path in files:
         text = minutes_text(path, forced=file_format == "minutes")
-        if text is not None:
-            result = import_minutes_file(cfg, path, text, dry_run=dry_run)
-            minutes_done.append((path, result))
-            if not as_json:
-                click.echo(summary_line(path.name, result, dry_run=dry_run))
+        if text is not None or dry_run or as_json:
+            result = import_reported(cfg, path, text, dry_run=dry_run, as_json=as_json)
+            done.append((path, result))
+            failed += result.counts.get("errors", 0)
             continue
-        if dry_run or as_json:
-            raise InvalidInput(f"{path.name}: --dry-run と --json は会議録の取り込みで使えます。")
         with db_session(cfg) as db:
             report = import_file(db, cfg, path)
         click.echo(f"{path.name}: 新規 {report.created}件、更新 {report.updated}件、エラー {len(report.errors)}件")
@@ -71,7 +67,9 @@ def archive_import(files: tuple[Path, ...], no_vectors: bool, file_format: str |
         failed += len(report.errors)
     if dry_run:
         if as_json:
-            emit_json(minutes_json(minutes_done))
+            emit_json(json_document(done))
+        if failed:
+            raise CouncilbotError(f"{failed}件の記録は取り込めません（上記の行を直してください）。何も保存していません。")
         return
     # --json: stdout holds the one document, so what the vector step says goes to stderr.
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
@@ -91,7 +89,7 @@ def archive_import(files: tuple[Path, ...], no_vectors: bool, file_format: str |
                     imported = f"過去答弁は取り込みましたが（取り込めなかった記録 {failed}件）" if failed else "過去答弁は取り込みましたが"
                     raise CouncilbotError(f"{imported}、意味検索用のベクトルを作成できませんでした。{reason}") from exc
     if as_json:
-        emit_json(minutes_json(minutes_done))
+        emit_json(json_document(done))
     if failed:
         raise CouncilbotError(f"{failed}件の記録を取り込めませんでした（上記の行を直して、もう一度取り込んでください。正しい行は取り込み済みです）。")
 
