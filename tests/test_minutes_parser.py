@@ -154,3 +154,10 @@ def test_other_text_is_not_minutes():
     assert not looks_like_minutes(notice)
     assert not looks_like_minutes("○議長（鈴木一郎君）　開会します。")
     assert parse_minutes(notice).answers == []
+
+
+def test_the_chair_names_the_kind_of_question():
+    text = "\n".join(["令和６年３月定例会（第２号）", "○議長（鈴木一郎君）　これより代表質問を行います。",
+                      "◆１６番（山田太郎君）　新政会を代表して伺います。", "◎市長（佐藤次郎君）　お答えします。"])
+    (answer,) = parse_minutes(text).answers
+    assert answer.question_type == "代表質問"

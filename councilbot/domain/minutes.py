@@ -405,10 +405,11 @@ def parse_minutes(text: str) -> ParsedMinutes:
     for turn in turns:
         if turn.kind == CHAIR or turn.kind == OTHER:
             said = next((qt for qt in QUESTION_TYPES if qt in turn.text), None)
+            question_type = said or question_type  # 「これより代表質問を行います」
             if turn.kind == CHAIR and _AGENDA_RESET.search(turn.text):
                 if question is not None and not answered:
                     parsed.skipped.append(Skipped(question.line, "答弁のない議員の発言です（討論・動議など）。"))
-                question, answered, question_type = None, False, said or question_type
+                question, answered = None, False
             reason = "議長の発言（議事進行）です。" if turn.kind == CHAIR else f"「{turn.role}」の発言は質問・答弁ではありません。"
             parsed.skipped.append(Skipped(turn.line, reason))
             continue
