@@ -161,3 +161,12 @@ def test_the_chair_names_the_kind_of_question():
                       "◆１６番（山田太郎君）　新政会を代表して伺います。", "◎市長（佐藤次郎君）　お答えします。"])
     (answer,) = parse_minutes(text).answers
     assert answer.question_type == "代表質問"
+
+
+def test_running_page_heads_and_placeholder_marks_inside_text():
+    text = "\n".join(["令和６年６月定例会会議録（第３号）", "◆１６番（山田太郎君）登壇", "　伺います。",
+                      "◎市長（佐藤次郎君）　お答えします。本市では、", "○○地区（仮称）の整備を進めており、",
+                      "令和６年６月定例会会議録（第３号）", "○○地区では、整備が完了しております。"])
+    (answer,) = parse_minutes(text).answers
+    assert answer.question == "伺います。"
+    assert answer.answer == "お答えします。本市では、○○地区（仮称）の整備を進めており、○○地区では、整備が完了しております。"

@@ -60,6 +60,7 @@ _TIME = re.compile(
 _ENDING_TIMES = ("散会", "延会", "閉会", "閉議", "休会")
 _STAGE_LINE = re.compile(r"^[〔［\[][^〕］\]]*[〕］\]]$|^[(（][^()（）]*(?:登壇|降壇|拍手|呼ぶ者|発言する者|退場|退席|着席|離席|議場|傍聴)[^()（）]*[)）]$")
 _STAGE_INLINE = re.compile(r"〔[^〕]*〕|[(（][^()（）]*(?:登壇|降壇|拍手|呼ぶ者|発言する者|退場|退席|着席|離席|議場騒然)[^()（）]*[)）]")
+_HEAD_STAGE = re.compile(r"^(?:登壇|\(登壇\)|〔登壇〕)\s*")
 _LIST_HEADING = re.compile(r"^[\s　]*[○◯〇◎●■□◇◆・]?\s*(?:出席議員|欠席議員|説明のため|地方自治法第121条|職務のため|議事日程|本日の会議に付した事件|会議録署名議員|出席説明員|事務局職員)")
 _AGENDA_RESET = re.compile(r"日程第|議題と|提案理由|議案第")
 _TOPIC = re.compile(
@@ -183,6 +184,8 @@ def _norm(text: str) -> str:
 def _classify(role: str, name: str, suffix: str) -> str:
     if role in CHAIR_ROLES:
         return CHAIR
+    if role in ("議員", "委員"):
+        return MEMBER
     if _SEAT.match(role) or role.endswith(("議員", "番議員")) or suffix == "議員" and not _EXECUTIVE_END.search(role):
         return MEMBER
     if _PROCEDURAL_ROLE.search(role):
@@ -215,7 +218,10 @@ def parse_turn_head(line: str) -> tuple[str, str, str, str] | None:
         return None
     role = role.replace(" ", "")
     kind = _classify(role, name, suffix)
-    return kind, role, re.sub(r"\s+", " ", name), _original_tail(line, (match["rest"] or "").strip())
+    if kind == OTHER and not _PROCEDURAL_ROLE.search(role):
+        return None  # 「○○地区（仮称）の…」: a wrapped line of text, not a speaker
+    rest = _HEAD_STAGE.sub("", (match["rest"] or "").strip())
+    return kind, role, re.sub(r"\s+", " ", name), _original_tail(line, rest)
 
 
 def _original_tail(line: str, rest: str) -> str:
@@ -223,6 +229,12 @@ def _original_tail(line: str, rest: str) -> str:
     original = line.strip()
     tail = original[len(original) - len(rest):] if rest else ""
     return tail.strip() if _norm(tail).strip() == rest else rest
+
+
+def _is_heading(norm: str) -> bool:
+    """「◎日程第２　一般質問」「△散会」: a short marked line that is no one's turn (a wrapped line of
+    text beginning 「○○地区では、…」 is longer or has punctuation)."""
+    return norm[:1] in TURN_MARKS and len(norm) <= 25 and not re.search(r"[、。,]", norm)
 
 
 def _is_noise(norm: str) -> bool:
@@ -264,6 +276,8 @@ def split_turns(text: str) -> tuple[list[str], list[Turn], list[tuple[int, str]]
     turns: list[Turn] = []
     outside: list[tuple[int, str]] = []
     noise = 0
+    # Minutes copied from PDF repeat the title at the top of every page: a header line seen again is noise.
+    running_heads: set[str] = set()
     current: tuple[int, str, str, str, list[str]] | None = None  # line, kind, role, name, body lines
 
     def close() -> None:
@@ -286,8 +300,10 @@ def split_turns(text: str) -> tuple[list[str], list[Turn], list[tuple[int, str]]
                 outside.append((lineno, line))
             else:
                 header.append(line)
+                if len(norm) >= 6:
+                    running_heads.add(norm)
             continue
-        if _LIST_HEADING.match(norm) or (norm[:1] in TURN_MARKS and norm):
+        if _LIST_HEADING.match(norm) or _is_heading(norm):
             close()  # an attendance list or a ◎ heading ends the turn before it
             outside.append((lineno, line))
             continue
@@ -296,7 +312,7 @@ def split_turns(text: str) -> tuple[list[str], list[Turn], list[tuple[int, str]]
             close()
             noise += 1
             continue
-        if norm and _is_noise(norm):
+        if norm and (_is_noise(norm) or norm in running_heads):
             noise += 1
             continue
         current[4].append(line)
