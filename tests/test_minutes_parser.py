@@ -170,3 +170,11 @@ def test_running_page_heads_and_placeholder_marks_inside_text():
     (answer,) = parse_minutes(text).answers
     assert answer.question == "伺います。"
     assert answer.answer == "お答えします。本市では、○○地区（仮称）の整備を進めており、○○地区では、整備が完了しております。"
+
+
+def test_an_agenda_heading_ends_the_questions_before_it():
+    text = "\n".join(["◆１６番議員（山田太郎君）　防災について伺います。", "◎市長（佐藤次郎君）　お答えします。",
+                      "◎日程第３　議案第４５号", "◎市長（佐藤次郎君）　提案理由を御説明申し上げます。"])
+    parsed = parse_minutes(text)
+    assert [(a.seat, a.answer) for a in parsed.answers] == [("16番", "お答えします。")]
+    assert any(s.line == 4 and "議案" in s.reason for s in parsed.skipped)

@@ -95,7 +95,9 @@ class Turn:
 
     @property
     def seat(self) -> str | None:
-        return self.role if _SEAT.match(self.role) else None
+        """「16番」 for 「16番」 and 「16番議員」."""
+        found = re.match(r"^(\d{1,3})番", self.role)
+        return f"{found.group(1)}番" if found else None
 
 
 @dataclass(frozen=True)
@@ -408,48 +410,77 @@ def _same_speaker(a: Turn, b: Turn) -> bool:
     return a.name.replace(" ", "") == b.name.replace(" ", "")
 
 
+def _said_type(text: str) -> str | None:
+    return next((qt for qt in QUESTION_TYPES if qt in text), None)
+
+
 def parse_minutes(text: str) -> ParsedMinutes:
     """Parse minutes; each executive turn that follows a member's turn becomes a :class:`MinutesAnswer`."""
     header_lines, turns, outside, noise = split_turns(text)
-    header = parse_header(header_lines)
-    parsed = ParsedMinutes(header=header, turns=turns, noise_lines=noise + len(outside))
-    question: Turn | None = None
-    first_round = ""
-    answered = False
-    rounds = 0
-    question_type = header.question_type
+    parsed = ParsedMinutes(header=parse_header(header_lines), turns=turns, noise_lines=noise + len(outside))
+    pairing = _Pairing(parsed, text)
+    # Agenda headings between turns (「◎日程第３　議案第４５号」) move on from the last question too.
+    headings = iter([(n, line) for n, line in outside if _AGENDA_RESET.search(line) or _said_type(line)])
+    heading = next(headings, None)
     for turn in turns:
-        if turn.kind == CHAIR or turn.kind == OTHER:
-            said = next((qt for qt in QUESTION_TYPES if qt in turn.text), None)
-            question_type = said or question_type  # 「これより代表質問を行います」
-            if turn.kind == CHAIR and _AGENDA_RESET.search(turn.text):
-                if question is not None and not answered:
-                    parsed.skipped.append(Skipped(question.line, "答弁のない議員の発言です（討論・動議など）。"))
-                question, answered = None, False
+        while heading is not None and heading[0] < turn.line:
+            pairing.agenda(heading[1])
+            heading = next(headings, None)
+        if turn.kind == MEMBER:
+            pairing.member(turn)
+        elif turn.kind == EXECUTIVE:
+            pairing.executive(turn)
+        else:
+            if turn.kind == CHAIR:
+                pairing.agenda(turn.text)  # 「日程第２、一般質問を行います」「これより代表質問を行います」
             reason = "議長の発言（議事進行）です。" if turn.kind == CHAIR else f"「{turn.role}」の発言は質問・答弁ではありません。"
             parsed.skipped.append(Skipped(turn.line, reason))
-            continue
-        if turn.kind == MEMBER:
-            if question is not None and not answered:
-                parsed.skipped.append(Skipped(question.line, "答弁のない議員の発言です（討論・動議・質問の終了など）。"))
-            rounds = rounds + 1 if question is not None and _same_speaker(question, turn) else 1
-            first_round = turn.text if rounds == 1 else first_round
-            question, answered = turn, False
-            continue
-        if question is None or not turn.text:
-            parsed.skipped.append(Skipped(turn.line, "議員の質問に続かない発言です（議案の説明など）。"))
-            continue
-        title, item_no = _title_for(question.text, turn.text, first_round)
-        parsed.answers.append(MinutesAnswer(
-            ref=minutes_ref(header, text, turn), member=question.name, seat=question.seat,
-            question=question.text, question_line=question.line, answer=turn.text, answerer=turn.role,
-            line=turn.line, round=rounds, question_type=question_type, title=title, item_no=item_no,
-        ))
-        answered = True
-    if question is not None and not answered:
-        parsed.skipped.append(Skipped(question.line, "答弁のない議員の発言です（討論・動議・質問の終了など）。"))
+    pairing.end_question()
     parsed.skipped.sort(key=lambda s: s.line)
     return parsed
+
+
+class _Pairing:
+    """Which member's turn the next executive turn answers, and the 再質問 round it is in."""
+
+    def __init__(self, parsed: ParsedMinutes, text: str) -> None:
+        self.parsed, self.text = parsed, text
+        self.question: Turn | None = None
+        self.answered = False
+        self.rounds = 0
+        self.first_round = ""  # the member's first turn: a 再質問 naming no topic takes its topics
+        self.question_type = parsed.header.question_type
+
+    def agenda(self, text: str) -> None:
+        self.question_type = _said_type(text) or self.question_type
+        if _AGENDA_RESET.search(text):
+            self.end_question()
+            self.question = None
+
+    def end_question(self) -> None:
+        if self.question is not None and not self.answered:
+            self.parsed.skipped.append(Skipped(self.question.line, "答弁のない議員の発言です（討論・動議・質問の終了など）。"))
+        self.answered = True
+
+    def member(self, turn: Turn) -> None:
+        self.end_question()
+        self.rounds = self.rounds + 1 if self.question is not None and _same_speaker(self.question, turn) else 1
+        if self.rounds == 1:
+            self.first_round = turn.text
+        self.question, self.answered = turn, False
+
+    def executive(self, turn: Turn) -> None:
+        question = self.question
+        if question is None or not turn.text:
+            self.parsed.skipped.append(Skipped(turn.line, "議員の質問に続かない発言です（議案の説明など）。"))
+            return
+        title, item_no = _title_for(question.text, turn.text, self.first_round)
+        self.parsed.answers.append(MinutesAnswer(
+            ref=minutes_ref(self.parsed.header, self.text, turn), member=question.name, seat=question.seat,
+            question=question.text, question_line=question.line, answer=turn.text, answerer=turn.role,
+            line=turn.line, round=self.rounds, question_type=self.question_type, title=title, item_no=item_no,
+        ))
+        self.answered = True
 
 
 def looks_like_minutes(text: str) -> bool:
