@@ -178,3 +178,17 @@ def test_an_agenda_heading_ends_the_questions_before_it():
     parsed = parse_minutes(text)
     assert [(a.seat, a.answer) for a in parsed.answers] == [("16番", "お答えします。")]
     assert any(s.line == 4 and "議案" in s.reason for s in parsed.skipped)
+
+
+def test_names_printed_before_the_title():
+    text = "\n".join([
+        "令和６年第２回定例会", "○議長（飯島弘之）　これより、代表質問に入ります。好井七海議員。",
+        "　　（好井七海議員登壇・拍手）",
+        "◆好井七海　議員　私は、会派を代表して質問いたします。", "　最初に、防災対策について伺います。",
+        "○議長（飯島弘之）　秋元市長。", "◎秋元克広　市長　お答えいたします。",
+        "◎高橋三郎　総務局長　補足してお答えいたします。"])
+    parsed = parse_minutes(text)
+    assert [(a.member, a.seat, a.answerer, a.question_type, a.title) for a in parsed.answers] == [
+        ("好井七海", None, "市長", "代表質問", "防災対策について"),
+        ("好井七海", None, "総務局長", "代表質問", "防災対策について")]
+    assert parsed.header.session == "令和6年第2回定例会"

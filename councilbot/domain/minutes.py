@@ -48,6 +48,11 @@ _BRACKETED = re.compile(r"^(?P<role>[^\s()]{1,30}?)\s*\((?P<name>[^()0-9]{1,20})
 _UNBRACKETED_SUFFIX = re.compile(rf"^(?P<role>[^\s()]{{1,30}}?)\s+(?P<name>{_NAME}?)(?P<suffix>君|議員|さん)(?:\s+(?P<rest>.*))?$")
 _UNBRACKETED_PLAIN = re.compile(r"^(?P<role>\d{1,3}番|[^\s()]{1,30}?(?:長|管理者|監))\s+(?P<name>[^\s()0-9]{2,8})(?:\s+(?P<rest>.*))?$")
 # Committee style: 「○山田委員　…」「◆山田太郎議員　…」
+# Name first, as some cities print it: 「◆山田太郎 議員」「◎佐藤次郎 市長」「◎高橋三郎 総務局長」
+_NAME_FIRST = re.compile(
+    r"^(?P<name>[^\s()0-9]{1,6}(?:\s[^\s()0-9]{1,6})?)\s+"
+    r"(?P<role>議員|委員|[^\s()0-9]{0,20}?(?:長|管理者|監|理事|参与))(?:\s+(?P<rest>.*))?$"
+)
 _NAME_ONLY_MEMBER = re.compile(r"^(?P<name>[^\s()0-9番]{2,8}?)(?P<suffix>議員|委員)(?:\s+(?P<rest>.*))?$")
 
 _DASHES = r"－―‐−ー—–\-"
@@ -64,7 +69,7 @@ _HEAD_STAGE = re.compile(r"^(?:登壇|\(登壇\)|〔登壇〕)\s*")
 _LIST_HEADING = re.compile(r"^[\s　]*[○◯〇◎●■□◇◆・]?\s*(?:出席議員|欠席議員|説明のため|地方自治法第121条|職務のため|議事日程|本日の会議に付した事件|会議録署名議員|出席説明員|事務局職員)")
 _AGENDA_RESET = re.compile(r"日程第|議題と|提案理由|議案第")
 _TOPIC = re.compile(
-    r"(?:(?P<n>[0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})点目|(?:大きな|大きく)?(?:第)?(?P<m>[一二三四五六七八九十]{1,3}|[0-9０-９]{1,2})(?:つ目|番目)|まず|次に|最後に)"
+    r"(?:(?P<n>[0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})点目|(?:大きな|大きく)?(?:第)?(?P<m>[一二三四五六七八九十]{1,3}|[0-9０-９]{1,2})(?:つ目|番目)|まず|最初に|初めに|はじめに|次に|続いて|最後に)"
     r"(?:は|に|として|の質問は|ですが)?[、，,]?\s*(?P<t>[^。、，]{2,40}?(?:について|に関して))"
 )
 _ANSWER_TOPIC = re.compile(r"(?P<n>[0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})点目")
@@ -214,9 +219,11 @@ def parse_turn_head(line: str) -> tuple[str, str, str, str] | None:
                 break
     elif match := _NAME_ONLY_MEMBER.match(head):
         role, name, suffix = "", match["name"], "議員"  # its suffix is no role: the member is unseated here
+    elif match := _NAME_FIRST.match(head):
+        role, name = match["role"], match["name"]
     else:
         return None
-    if _LIST_WORDS.search(role) or re.search(r"\d|名$", name):
+    if _LIST_WORDS.search(role + name) or re.search(r"\d|名$", name):
         return None
     role = role.replace(" ", "")
     kind = _classify(role, name, suffix)
@@ -392,7 +399,7 @@ def _first_sentence(text: str) -> str:
     sentences = [s for s in re.split(r"(?<=[。？?])", text.replace("\n", "")) if s.strip()]
     # Skip greetings: 「おはようございます。」「通告に従い質問します。」
     for sentence in sentences:
-        if len(sentence) > 8 and not re.search(r"通告|おはよう|こんにちは|ございます。$|^再質問|^再々質問", sentence):
+        if len(sentence) > 8 and not re.search(r"通告|おはよう|こんにちは|ございます。$|^再質問|^再々質問|質問(?:いた)?します。$", sentence):
             return sentence.strip()[:60]
     return (sentences[0] if sentences else text).strip()[:60]
 
