@@ -172,13 +172,16 @@ def seat_label(style: Style, seat: str) -> str:
     return (seat.translate(FULL) if style.full_width_seat else seat) + "番"
 
 
-def write_style(style: Style, pool: list[tuple[str, str, str]], rng: random.Random) -> tuple[str, list[dict]]:
+def write_style(style: Style, pool: list[tuple[str, str, str]], rng: random.Random,
+                meeting: int) -> tuple[str, list[dict]]:
+    """One day's plenary minutes (第``meeting``号) in ``style`` and the truth of its answer turns."""
     w = Writer(style)
+    no, day = str(meeting).translate(FULL), str(9 + meeting).translate(FULL)
     chair = person(style, *CHAIR)
     sep = style.separator
     qt = style.question_type
-    for line in ["令和６年６月桜ヶ丘市議会定例会会議録（第３号）", "", "令和６年６月１２日（水曜日）", sep,
-                 "議事日程（第３号）", "　令和６年６月１２日（水曜日）午前１０時開議",
+    for line in [f"令和６年６月桜ヶ丘市議会定例会会議録（第{no}号）", "", f"令和６年６月{day}日", sep,
+                 f"議事日程（第{no}号）", f"　令和６年６月{day}日　午前１０時開議",
                  "日程第１　議案第４５号　桜ヶ丘市税条例の一部を改正する条例", f"日程第２　{qt}", sep,
                  "出席議員（２４名）"]:
         w.raw(line)
@@ -267,7 +270,7 @@ def main() -> None:
         rng = random.Random(n)
         shuffled = pool[:]
         rng.shuffle(shuffled)
-        text, truth = write_style(style, shuffled, rng)
+        text, truth = write_style(style, shuffled, rng, meeting=n + 2)
         (args.out / f"{style.name}.txt").write_bytes(text.encode(style.encoding))
         with open(args.out / f"{style.name}.truth.jsonl", "w", encoding="utf-8") as fh:
             for row in truth:

@@ -192,3 +192,11 @@ def test_names_printed_before_the_title():
         ("好井七海", None, "市長", "代表質問", "防災対策について"),
         ("好井七海", None, "総務局長", "代表質問", "防災対策について")]
     assert parsed.header.session == "令和6年第2回定例会"
+
+
+def test_another_day_or_committee_of_the_same_session_gives_other_refs():
+    plenary = {a.ref for a in parse_minutes(NOISY).answers}
+    next_day = {a.ref for a in parse_minutes(NOISY.replace("６月１２日", "６月１３日")).answers}
+    committee = parse_minutes(NOISY.replace("定例会会議録（第２号）", "定例会予算特別委員会会議録（第２号）"))
+    assert committee.header.committee == "予算特別委員会"
+    assert len(plenary | next_day | {a.ref for a in committee.answers}) == 9

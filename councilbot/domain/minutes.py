@@ -77,6 +77,7 @@ _SESSION = re.compile(
     r"(?P<era>令和|平成|昭和)\s*(?P<year>元|\d+)\s*年\s*(?P<no>第\s*\d+\s*回)?\s*(?P<month>\d+\s*月)?"
     r"[^\s\d年]{0,16}?(?P<kind>定例会|臨時会)"
 )
+_COMMITTEE = re.compile(r"[^\s()0-9年月会]{1,16}委員会")
 _MEETING = re.compile(r"第\s*([0-9０-９一二三四五六七八九十]+)\s*号")
 _DATE = re.compile(r"(?:令和|平成|昭和)\s*(?:元|[0-9０-９]+|[一二三四五六七八九十]+)\s*年\s*[0-9０-９]+\s*月\s*[0-9０-９]+\s*日")
 
@@ -111,6 +112,7 @@ class MinutesHeader:
     meeting_no: int | None = None  # 第２号 → 2
     date: dt.date | None = None
     question_type: str | None = None  # 一般質問 / 代表質問 when the 日程 says
+    committee: str | None = None  # 予算特別委員会 when the title names one (else the plenary, 本会議)
 
 
 @dataclass(frozen=True)
@@ -352,7 +354,9 @@ def parse_header(lines: list[str]) -> MinutesHeader:
         except (InvalidInput, ValueError):
             date = None
     question_type = next((qt for qt in QUESTION_TYPES if qt in norm), None)
-    return MinutesHeader(session, meeting_no, date, question_type)
+    title = _norm("\n".join([line for line in lines if line.strip()][:3]))  # not the attendance lists below
+    committee = found.group(0) if (found := _COMMITTEE.search(title)) else None
+    return MinutesHeader(session, meeting_no, date, question_type, committee)
 
 
 # ---- pairing ----------------------------------------------------------------
@@ -405,9 +409,10 @@ def _first_sentence(text: str) -> str:
 
 
 def minutes_ref(header: MinutesHeader, text: str, turn: Turn) -> str:
-    """Stable per file and turn: the same minutes imported again give the same refs."""
-    meeting = f"第{header.meeting_no}号" if header.meeting_no else (header.date.isoformat() if header.date else "")
-    where = [header.session or "", meeting]
+    """Stable per file and turn: the same minutes imported again give the same refs, and another
+    meeting (another day, another committee) never does."""
+    where = [header.session or "", header.committee or "", f"第{header.meeting_no}号" if header.meeting_no else "",
+             header.date.isoformat() if header.date else ""]
     if not any(where):
         where = [hashlib.sha256(_norm(text).encode("utf-8")).hexdigest()[:12]]
     return "minutes:" + ":".join(w for w in where if w) + f":{turn.index:04d}"
