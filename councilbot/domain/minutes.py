@@ -47,16 +47,17 @@ _NAME = r"[^\s()（）0-9]{1,8}(?:\s[^\s()（）0-9]{1,6})?"
 _BRACKETED = re.compile(r"^(?P<role>[^\s()]{1,30}?)\s*\((?P<name>[^()0-9]{1,20})\)\s*(?P<rest>.*)$")
 _UNBRACKETED_SUFFIX = re.compile(rf"^(?P<role>[^\s()]{{1,30}}?)\s+(?P<name>{_NAME}?)(?P<suffix>君|議員|さん)(?:\s+(?P<rest>.*))?$")
 _UNBRACKETED_PLAIN = re.compile(r"^(?P<role>\d{1,3}番|[^\s()]{1,30}?(?:長|管理者|監))\s+(?P<name>[^\s()0-9]{2,8})(?:\s+(?P<rest>.*))?$")
-# Committee style: 「○山田委員　…」「◆山田太郎議員　…」
 # Name first, as some cities print it: 「◆山田太郎 議員」「◎佐藤次郎 市長」「◎高橋三郎 総務局長」
 _NAME_FIRST = re.compile(
     r"^(?P<name>[^\s()0-9]{1,6}(?:\s[^\s()0-9]{1,6})?)\s+"
     r"(?P<role>議員|委員|[^\s()0-9]{0,20}?(?:長|管理者|監|理事|参与))(?:\s+(?P<rest>.*))?$"
 )
+# Committee style: 「○山田委員　…」「◆山田太郎議員　…」
 _NAME_ONLY_MEMBER = re.compile(r"^(?P<name>[^\s()0-9番]{2,8}?)(?P<suffix>議員|委員)(?:\s+(?P<rest>.*))?$")
 
 _DASHES = r"－―‐−ー—–\-"
-_PAGE_NUMBER = re.compile(rf"^[{_DASHES}(（]?\s*(?:\d{{1,4}}|[０-９]{{1,4}})\s*[{_DASHES})）]?$|^[{_DASHES}]\s*\d{{1,4}}\s*[{_DASHES}]$")
+# Matched on NFKC text (full-width digits and brackets are ASCII by then): 「－ 12 －」「- 12 -」「(12)」「12」
+_PAGE_NUMBER = re.compile(rf"^[{_DASHES}(]?\s*\d{{1,4}}\s*[{_DASHES})]?$")
 _SEPARATOR = re.compile(r"^[─━―－\-=＝~～・*＊_＿　 ]{4,}$")
 _TIME = re.compile(
     r"^[(（〔]?\s*(?:午前|午後)\s*[0-9０-９一二三四五六七八九十〇]+\s*時\s*(?:[0-9０-９一二三四五六七八九十〇]+\s*分)?\s*"
@@ -195,7 +196,7 @@ def _classify(role: str, name: str, suffix: str) -> str:
         return CHAIR
     if role in ("議員", "委員"):
         return MEMBER
-    if _SEAT.match(role) or role.endswith(("議員", "番議員")) or suffix == "議員" and not _EXECUTIVE_END.search(role):
+    if _SEAT.match(role) or role.endswith("議員") or suffix == "議員" and not _EXECUTIVE_END.search(role):
         return MEMBER
     if _PROCEDURAL_ROLE.search(role):
         return OTHER
