@@ -243,6 +243,11 @@ def _original_tail(line: str, rest: str) -> str:
     return tail.strip() if _norm(tail).strip() == rest else rest
 
 
+def _time(norm: str) -> re.Match[str] | None:
+    """「午後１時開議」, also spaced out as 「（午後　１時　　開　議）」."""
+    return _TIME.match(re.sub(r"\s+", "", norm))
+
+
 def _is_heading(norm: str) -> bool:
     """「◎日程第２　一般質問」「△散会」: a short marked line that is no one's turn (a wrapped line of
     text beginning 「○○地区では、…」 is longer or has punctuation)."""
@@ -250,7 +255,7 @@ def _is_heading(norm: str) -> bool:
 
 
 def _is_noise(norm: str) -> bool:
-    return bool(_PAGE_NUMBER.match(norm) or _SEPARATOR.match(norm) or _STAGE_LINE.match(norm) or _TIME.match(norm))
+    return bool(_PAGE_NUMBER.match(norm) or _SEPARATOR.match(norm) or _STAGE_LINE.match(norm) or _time(norm))
 
 
 def _join_wrapped(lines: list[str], width: int) -> str:
@@ -319,7 +324,7 @@ def split_turns(text: str) -> tuple[list[str], list[Turn], list[tuple[int, str]]
             close()  # an attendance list or a ◎ heading ends the turn before it
             outside.append((lineno, line))
             continue
-        time = _TIME.match(norm)
+        time = _time(norm)
         if time and time["what"] in _ENDING_TIMES:
             close()
             noise += 1
