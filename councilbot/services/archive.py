@@ -127,9 +127,10 @@ def preview_file(path: str | Path) -> tuple[list[dict[str, Any]], list[LineError
     records: dict[str, dict[str, Any]] = {}
     errors: list[LineError] = []
     for lineno, raw in _reader_for(path)(path):
+        if isinstance(raw, LineError):
+            errors.append(raw)
+            continue
         try:
-            if isinstance(raw, LineError):
-                raise ValueError(raw.message)
             values = validate_record(raw)
         except ValueError as exc:
             errors.append(LineError(lineno, str(exc)))
@@ -140,7 +141,10 @@ def preview_file(path: str | Path) -> tuple[list[dict[str, Any]], list[LineError
 
 def stored_records(db: Session, refs: list[str]) -> list[dict[str, Any]]:
     """The archive records the database holds under ``refs``, in that order."""
-    rows = {r.ref: r for r in db.scalars(select(PastAnswer).where(PastAnswer.ref.in_(refs)))}
+    rows: dict[str, PastAnswer] = {}
+    for start in range(0, len(refs), BATCH_SIZE):  # bound the IN list (SQLite caps bound parameters)
+        chunk = refs[start:start + BATCH_SIZE]
+        rows.update((r.ref, r) for r in db.scalars(select(PastAnswer).where(PastAnswer.ref.in_(chunk))))
     columns = ("ref", "session_name", "date", "question_type", "member", "seat", "faction", "item_no", "title",
                "question", "answer", "department", "answerer", "back_data")
     return [stored_record({c: getattr(rows[ref], c) for c in columns}) for ref in refs if ref in rows]
