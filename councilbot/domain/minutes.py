@@ -175,14 +175,20 @@ def _plausible(text: str) -> bool:
     turns into half-width kana; CP932 read as UTF-16 into Hangul and other scripts)."""
     if not text.strip():
         return False
-    usual = sum(1 for c in text if c in "\t\n\r\f" or " " <= c <= "~" or any(lo <= c <= hi for lo, hi in _JAPANESE))
-    halfwidth_kana = sum(1 for c in text if "\uff61" <= c <= "\uff9f")
-    wide = sum(1 for c in text if ord(c) > 0x7F) or 1
-    return usual >= 0.98 * len(text) and halfwidth_kana / wide < 0.1
+    unusual = len(_UNUSUAL.findall(text))
+    halfwidth_kana = len(_HALFWIDTH_KANA.findall(text))
+    wide = len(_WIDE.findall(text)) or 1
+    return unusual <= 0.02 * len(text) and halfwidth_kana / wide < 0.1
 
 
-_JAPANESE = (("\u00a0", "\u00ff"), ("\u2000", "\u27bf"), ("\u3000", "\u30ff"), ("\u3400", "\u4dbf"),
-             ("\u4e00", "\u9fff"), ("\uf900", "\ufaff"), ("\uff00", "\uffef"), ("\u0391", "\u03c9"), ("\u0401", "\u0451"))
+# What Japanese minutes are written with: ASCII, Latin-1, punctuation, symbols and box drawing,
+# kana, kanji, full-width forms, Greek and Cyrillic (in JIS).
+_UNUSUAL = re.compile(
+    "[^\t\n\r\f -~\u00a0-\u00ff\u0391-\u03c9\u0401-\u0451\u2000-\u27bf\u3000-\u30ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]"
+)
+_HALFWIDTH_KANA = re.compile("[\uff61-\uff9f]")
+_WIDE = re.compile("[^\x00-\x7f]")
 
 
 # ---- speaker turns ----------------------------------------------------------
