@@ -200,3 +200,8 @@ def test_another_day_or_committee_of_the_same_session_gives_other_refs():
     committee = parse_minutes(NOISY.replace("定例会会議録（第２号）", "定例会予算特別委員会会議録（第２号）"))
     assert committee.header.committee == "予算特別委員会"
     assert len(plenary | next_day | {a.ref for a in committee.answers}) == 9
+
+
+def test_blank_lines_inside_a_turn_keep_it_going():
+    double_spaced = "\n\n".join(NOISY.splitlines())
+    assert [a.answer for a in parse_minutes(double_spaced).answers] == [a.answer for a in parse_minutes(NOISY).answers]

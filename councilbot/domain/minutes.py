@@ -257,22 +257,23 @@ def _time(norm: str) -> re.Match[str] | None:
 def _is_heading(norm: str) -> bool:
     """「◎日程第２　一般質問」「△散会」: a short marked line that is no one's turn (a wrapped line of
     text beginning 「○○地区では、…」 is longer or has punctuation)."""
-    return norm[:1] in TURN_MARKS and len(norm) <= 25 and not re.search(r"[、。,]", norm)
+    return bool(norm) and norm[0] in TURN_MARKS and len(norm) <= 25 and not re.search(r"[、。,]", norm)
 
 
 def _is_noise(norm: str) -> bool:
     return bool(_PAGE_NUMBER.match(norm) or _SEPARATOR.match(norm) or _STAGE_LINE.match(norm) or _time(norm))
 
 
-def _join_wrapped(lines: list[str], width: int) -> str:
+def _join_wrapped(lines: list[str], width: int, double_spaced: bool) -> str:
     """Hard-wrapped lines → paragraphs: joined without spaces, a new paragraph where a line is
-    indented or the one before ended a sentence well short of the wrap width."""
+    indented, follows a blank line (unless the whole file is double-spaced) or the one before
+    ended a sentence well short of the wrap width."""
     paragraphs: list[str] = []
     previous = ""
     for raw in lines:
         line = _STAGE_INLINE.sub("", raw.rstrip())
         if not line.strip():
-            previous = ""
+            previous = previous if double_spaced else ""
             continue
         indented = line[0] in " \u3000\t"
         text = line.strip()
@@ -295,6 +296,7 @@ def split_turns(text: str) -> tuple[list[str], list[Turn], list[tuple[int, str]]
     (line number, text) and the number of noise lines dropped from inside turns."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     width = _wrap_width(lines)
+    double_spaced = sum(1 for line in lines if not line.strip()) >= 0.4 * len(lines)  # as PDF copies can be
     header: list[str] = []
     turns: list[Turn] = []
     outside: list[tuple[int, str]] = []
@@ -307,7 +309,7 @@ def split_turns(text: str) -> tuple[list[str], list[Turn], list[tuple[int, str]]
         nonlocal current
         if current is not None:
             line, kind, role, name, body = current
-            turns.append(Turn(len(turns) + 1, line, kind, role, name, _join_wrapped(body, width)))
+            turns.append(Turn(len(turns) + 1, line, kind, role, name, _join_wrapped(body, width, double_spaced)))
             current = None
 
     for lineno, line in enumerate(lines, 1):
