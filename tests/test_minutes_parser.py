@@ -205,3 +205,14 @@ def test_another_day_or_committee_of_the_same_session_gives_other_refs():
 def test_blank_lines_inside_a_turn_keep_it_going():
     double_spaced = "\n\n".join(NOISY.splitlines())
     assert [a.answer for a in parse_minutes(double_spaced).answers] == [a.answer for a in parse_minutes(NOISY).answers]
+
+
+def test_titles_from_notice_headings_read_out_in_the_question():
+    text = "\n".join(["令和６年６月定例会", "◆16番(山田太郎)", "　通告に従い質問します。", "１　防災対策について",
+                      "避難所の環境改善について、市の考えを伺います。", "２　子育て支援について",
+                      "放課後児童クラブの待機児童の状況を伺います。", "◎市長(佐藤次郎)",
+                      "　防災対策についてお答えします。段ボールベッドを備蓄しております。",
+                      "◎こども未来部長(田中花子)", "　子育て支援についてお答えします。待機児童は１２人です。"])
+    parsed = parse_minutes(text)
+    assert [(a.title, a.item_no) for a in parsed.answers] == [("防災対策について", "1"), ("子育て支援について", "2")]
+    assert parsed.answers[0].question.split("\n")[1:3] == ["１　防災対策について", "避難所の環境改善について、市の考えを伺います。"]

@@ -73,6 +73,10 @@ _TOPIC = re.compile(
     r"(?:(?P<n>[0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})点目|(?:大きな|大きく)?(?:第)?(?P<m>[一二三四五六七八九十]{1,3}|[0-9０-９]{1,2})(?:つ目|番目)|まず|最初に|初めに|はじめに|次に|続いて|最後に)"
     r"(?:は|に|として|の質問は|ですが)?[、，,]?\s*(?P<t>[^。、，]{2,40}?(?:について|に関して))"
 )
+# A 通告 heading read out on a line of its own (matched on NFKC text): 「１　防災対策について」「(2) 避難所の運営について」
+_OUTLINE_HEADING = re.compile(
+    r"^(?:大項目|項目)?(?P<n>\d{1,2}|[一二三四五六七八九十]{1,3}|\(\d{1,2}\)|[\u2460-\u2473])[\s.、]*(?P<t>[^\s。、].{0,38}?について)$"
+)
 _ANSWER_TOPIC = re.compile(r"(?P<n>[0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})点目")
 _SESSION = re.compile(
     r"(?P<era>令和|平成|昭和)\s*(?P<year>元|\d+)\s*年\s*(?P<no>第\s*\d+\s*回)?\s*(?P<month>\d+\s*月)?"
@@ -277,8 +281,9 @@ def _join_wrapped(lines: list[str], width: int, double_spaced: bool) -> str:
             continue
         indented = line[0] in " \u3000\t"
         text = line.strip()
-        ended = previous.endswith(("。", "」", "？", "?")) and len(previous) < width * 0.85
-        if not paragraphs or indented or not previous or ended:
+        ended = (previous.endswith(("。", "」", "？", "?")) and len(previous) < width * 0.85
+                 or bool(_OUTLINE_HEADING.match(_norm(previous).strip())))
+        if not paragraphs or indented or not previous or ended or _OUTLINE_HEADING.match(_norm(text)):
             paragraphs.append(text)
         else:
             paragraphs[-1] += text
@@ -376,15 +381,26 @@ def parse_header(lines: list[str]) -> MinutesHeader:
 # ---- pairing ----------------------------------------------------------------
 
 def _topics(question: str) -> list[tuple[str | None, str]]:
-    """(number or None, 件名) of each topic a member's turn announces: 「１点目、…について」."""
-    found = []
-    for match in _TOPIC.finditer(_norm(question)):
-        raw = match["n"] or match["m"]
-        number = None
-        if raw:
-            number = str(int(raw)) if raw.isdigit() else str(kanji_number(raw) or "") or None
-        found.append((number, match["t"].strip()))
+    """(number or None, 件名) of each topic a member's turn announces: 「１点目、…について」, else
+    the 通告 headings it reads out as lines of their own: 「１　防災対策について」."""
+    found = [(_number(m["n"] or m["m"]), m["t"].strip()) for m in _TOPIC.finditer(_norm(question))]
+    if not found:
+        headings = (_OUTLINE_HEADING.match(_norm(p).strip()) for p in question.split("\n"))
+        found = [(_number(h["n"]), h["t"].strip()) for h in headings if h]
     return found
+
+
+def _number(raw: str | None) -> str | None:
+    """「１」「一」「(1)」「①」 → "1"; None when there is no number."""
+    if not raw:
+        return None
+    raw = raw.strip("()")
+    if raw.isdigit():
+        return str(int(raw))
+    if "\u2460" <= raw <= "\u2473":
+        return str(ord(raw) - 0x2460 + 1)
+    number = kanji_number(raw)
+    return str(number) if number else None
 
 
 def _bigrams(text: str) -> set[str]:
@@ -402,8 +418,7 @@ def _title_for(question: str, answer: str, first_round: str) -> tuple[str, str |
         return _first_sentence(question), None
     if len(topics) > 1:
         if said := _ANSWER_TOPIC.search(_norm(answer)):
-            raw = said["n"]
-            wanted = str(int(raw)) if raw.isdigit() else str(kanji_number(raw))
+            wanted = _number(said["n"])
             for number, title in topics:
                 if number == wanted:
                     return title, number
