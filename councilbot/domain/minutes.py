@@ -75,7 +75,8 @@ _TOPIC = re.compile(
 )
 # A 通告 heading read out on a line of its own (matched on NFKC text): 「１　防災対策について」「(2) 避難所の運営について」
 _OUTLINE_HEADING = re.compile(
-    r"^(?:大項目|項目)?(?P<n>\d{1,2}|[一二三四五六七八九十]{1,3}|\(\d{1,2}\)|[\u2460-\u2473])[\s.、]*(?P<t>[^\s。、].{0,38}?について)$"
+    r"^(?:(?P<n>\d{1,2}|[一二三四五六七八九十]{1,3})[\s.、]+|(?P<p>\(\d{1,2}\)|[\u2460-\u2473])\s*)"
+    r"(?P<t>[^\s。、].{0,38}?について)$"
 )
 _ANSWER_TOPIC = re.compile(r"(?P<n>[0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})点目")
 _SESSION = re.compile(
@@ -386,7 +387,7 @@ def _topics(question: str) -> list[tuple[str | None, str]]:
     found = [(_number(m["n"] or m["m"]), m["t"].strip()) for m in _TOPIC.finditer(_norm(question))]
     if not found:
         headings = (_OUTLINE_HEADING.match(_norm(p).strip()) for p in question.split("\n"))
-        found = [(_number(h["n"]), h["t"].strip()) for h in headings if h]
+        found = [(_number(h["n"] or h["p"]), h["t"].strip()) for h in headings if h]
     return found
 
 
