@@ -157,3 +157,23 @@ def test_an_answerer_without_a_division_leaves_it_empty_and_flagged(org, tmp_pat
     assert seen == [(1, 3), (2, 3), (3, 3)]
     with session_scope(org) as db:
         assert db.scalar(select(func.count()).select_from(PastAnswer)) == 3
+
+
+def test_a_file_is_written_in_one_commit(org, minutes, monkeypatch):
+    """Whatever the archive's batch size, a failure while writing a minutes file leaves none of it."""
+    from councilbot.services import archive
+
+    real_flush = archive._flush
+
+    def failing_flush(db, settings, batch, lines, report):  # type: ignore[no-untyped-def]
+        if any(v["answerer"] == "総務部長" for v in batch.values()):
+            raise RuntimeError("disk full")
+        real_flush(db, settings, batch, lines, report)
+
+    monkeypatch.setattr(archive, "BATCH_SIZE", 1)
+    monkeypatch.setattr(archive, "_flush", failing_flush)
+    with pytest.raises(RuntimeError), session_scope(org) as db:
+        import_minutes(db, org, minutes.read_text(encoding="utf-8"), minutes.name)
+    assert rows(org) == []
+    with session_scope(org) as db:
+        assert search_archive(db, org, "避難所") == []

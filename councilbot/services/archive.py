@@ -158,9 +158,13 @@ def stored_record(values: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def import_records(db: Session, settings: Settings, records: Iterable[dict]) -> ImportReport:
-    """Import records (SPEC §4.3); errors name the record's position, counted from 1."""
-    return _import(db, settings, enumerate(records, 1))
+def import_records(db: Session, settings: Settings, records: Iterable[dict], *,
+                   batch_size: int = BATCH_SIZE) -> ImportReport:
+    """Import records (SPEC §4.3); errors name the record's position, counted from 1.
+
+    Each ``batch_size`` records are committed together (a file that must go in whole passes its length).
+    """
+    return _import(db, settings, enumerate(records, 1), batch_size=batch_size)
 
 
 # ---- validation -------------------------------------------------------------
@@ -232,7 +236,8 @@ def validate_record(raw: Any) -> dict[str, Any]:
 
 # ---- writing ----------------------------------------------------------------
 
-def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]]) -> ImportReport:
+def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]], *,
+            batch_size: int = BATCH_SIZE) -> ImportReport:
     report = ImportReport()
     batch: dict[str, dict[str, Any]] = {}
     lines: dict[str, int] = {}
@@ -248,7 +253,7 @@ def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]]
                 continue
             batch[values["ref"]] = values  # the same ref twice in one file: the later line wins
             lines[values["ref"]] = lineno
-            if len(batch) >= BATCH_SIZE:
+            if len(batch) >= batch_size:
                 _flush(db, settings, batch, lines, report)
                 batch = {}
         if batch:

@@ -49,8 +49,9 @@ def import_minutes(db: Session, settings: Settings, text: str, name: str, *, dry
     if dry_run:
         result.counts.update(created=0, updated=0)
         return result
-    report = import_records(db, settings, result.records)
-    if report.errors:  # checked above; only a clash with a finalised answer's ref gets here
+    # One commit for the whole file: all of it or (on any failure) none of it.
+    report = import_records(db, settings, result.records, batch_size=max(len(result.records), 1))
+    if report.errors:  # the records were checked above; only a clash with a finalised answer's ref gets here
         raise InvalidInput(f"{name}: {report.errors[0]}")
     result.counts.update(created=report.created, updated=report.updated)
     return result
