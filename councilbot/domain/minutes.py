@@ -202,7 +202,7 @@ def _norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text).replace("\u3000", " ")
 
 
-def _classify(role: str, name: str, suffix: str) -> str:
+def _classify(role: str, suffix: str) -> str:
     if role in CHAIR_ROLES:
         return CHAIR
     if role in ("議員", "委員"):
@@ -240,7 +240,7 @@ def parse_turn_head(line: str) -> tuple[str, str, str, str] | None:
     if _LIST_WORDS.search(role + name) or re.search(r"\d|名$", name):
         return None
     role = role.replace(" ", "")
-    kind = _classify(role, name, suffix)
+    kind = _classify(role, suffix)
     if kind == OTHER and not _PROCEDURAL_ROLE.search(role):
         return None  # 「○○地区（仮称）の…」: a wrapped line of text, not a speaker
     rest = _HEAD_STAGE.sub("", (match["rest"] or "").strip())
