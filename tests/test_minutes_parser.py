@@ -216,3 +216,12 @@ def test_titles_from_notice_headings_read_out_in_the_question():
     parsed = parse_minutes(text)
     assert [(a.title, a.item_no) for a in parsed.answers] == [("防災対策について", "1"), ("子育て支援について", "2")]
     assert parsed.answers[0].question.split("\n")[1:3] == ["１　防災対策について", "避難所の環境改善について、市の考えを伺います。"]
+
+
+def test_a_committee_chairs_report_is_not_an_answer():
+    text = "\n".join(["◆１６番（山田太郎君）　防災について伺います。",
+                      "○総務常任委員長（青木健一君）　委員会の審査の経過を御報告します。",
+                      "◎市長（佐藤次郎君）　お答えします。"])
+    parsed = parse_minutes(text)
+    assert [a.answerer for a in parsed.answers] == ["市長"]
+    assert any(s.line == 2 and "総務常任委員長" in s.reason for s in parsed.skipped)

@@ -42,7 +42,8 @@ _SEAT = re.compile(r"^(\d{1,3})番$")
 _EXECUTIVE_END = re.compile(r"(?:長|管理者|監|理事|参事|参与|審議官|委員|局長|会長)$")
 # Headings and lists that carry a mark but are no one's turn (出席議員, 議事日程, …).
 _LIST_WORDS = re.compile(r"出席|欠席|署名|日程|付した事件|付議|事務局職員|説明員|説明のため|職務のため|開議|散会|閉会|諸般|会議録")
-_PROCEDURAL_ROLE = re.compile(r"^議会|^事務局長$|^書記|^議事")
+# The council's own officers: its secretariat, and committee chairs reporting (総務常任委員長).
+_PROCEDURAL_ROLE = re.compile(r"^議会|^事務局長$|^書記|^議事|常任委員長$|特別委員長$|運営委員長$")
 _NAME = r"[^\s()（）0-9]{1,8}(?:\s[^\s()（）0-9]{1,6})?"
 _BRACKETED = re.compile(r"^(?P<role>[^\s()]{1,30}?)\s*\((?P<name>[^()0-9]{1,20})\)\s*(?P<rest>.*)$")
 _UNBRACKETED_SUFFIX = re.compile(rf"^(?P<role>[^\s()]{{1,30}}?)\s+(?P<name>{_NAME}?)(?P<suffix>君|議員|さん)(?:\s+(?P<rest>.*))?$")
