@@ -94,7 +94,7 @@ def main() -> None:
     args = parser.parse_args()
     styles = sorted(p.name[: -len(".truth.jsonl")] for p in args.data.glob("*.truth.jsonl"))
     styles.sort(key=lambda s: s == HELD_OUT)
-    header = f"{'style':<15}{'turns':>6}  " + "  ".join(f"{n[:9]:>9}" for n in (*RATES, "stray"))
+    header = f"{'style':<20}{'turns':>6}  " + "  ".join(f"{n[:9]:>9}" for n in (*RATES, "stray"))
     print("minutes → archive records (product | plain JSON Lines of the same text)")
     print(header)
     totals: dict[str, list] = {"product": [], "jsonl": []}
@@ -105,13 +105,13 @@ def main() -> None:
         totals["product"].append(product)
         totals["jsonl"].append(jsonl)
         label = style + (" (held out)" if style == HELD_OUT else "")
-        print(f"{label:<15}{product['n']:>6}  " + "  ".join(f"{product[n]:>9.3f}" for n in (*RATES, "stray"))
+        print(f"{label:<20}{product['n']:>6}  " + "  ".join(f"{product[n]:>9.3f}" for n in (*RATES, "stray"))
               + "   | JSON Lines " + fmt(jsonl))
     for name, rows in totals.items():
         n = sum(r["n"] for r in rows)
         overall = {k: sum(r[k] * r["n"] for r in rows) / n for k in (*RATES, "stray")}
         if name == "product":
-            print(f"{'overall':<15}{n:>6}  " + "  ".join(f"{overall[k]:>9.3f}" for k in (*RATES, "stray")), end="")
+            print(f"{'overall':<20}{n:>6}  " + "  ".join(f"{overall[k]:>9.3f}" for k in (*RATES, "stray")), end="")
         else:
             print("   | JSON Lines " + fmt(overall))
     print("archive import of the same .txt before minutes were read: refused (recovered 0.000)")
