@@ -109,17 +109,62 @@ _READERS = {".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".json": _read_jsonl,
 def import_file(db: Session, settings: Settings, path: str | Path) -> ImportReport:
     """Import one JSON Lines, CSV or .docx answer-book file; bad records are reported, good ones imported."""
     path = Path(path)
+    return _import(db, settings, _reader_for(path)(path))
+
+
+def _reader_for(path: Path) -> Any:
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
         raise InvalidInput(f"{path.name} は取り込めない形式です。JSON Lines（.jsonl）、CSV（.csv）、Word（.docx）を指定してください。")
     if not path.is_file():
         raise InvalidInput(f"ファイル {path} が見つかりません。")
-    return _import(db, settings, reader(path))
+    return reader
 
 
-def import_records(db: Session, settings: Settings, records: Iterable[dict]) -> ImportReport:
-    """Import records (SPEC §4.3); errors name the record's position, counted from 1."""
-    return _import(db, settings, enumerate(records, 1))
+def preview_file(path: str | Path) -> tuple[list[dict[str, Any]], list[LineError]]:
+    """What importing ``path`` would store (archive records, SPEC §4.3) and the lines it would refuse; writes nothing."""
+    path = Path(path)
+    records: dict[str, dict[str, Any]] = {}
+    errors: list[LineError] = []
+    for lineno, raw in _reader_for(path)(path):
+        if isinstance(raw, LineError):
+            errors.append(raw)
+            continue
+        try:
+            values = validate_record(raw)
+        except ValueError as exc:
+            errors.append(LineError(lineno, str(exc)))
+            continue
+        records[values["ref"]] = stored_record(values)  # the same ref twice: the later line wins, as in _import
+    return list(records.values()), errors
+
+
+def stored_records(db: Session, refs: list[str]) -> list[dict[str, Any]]:
+    """The archive records the database holds under ``refs``, in that order."""
+    rows: dict[str, PastAnswer] = {}
+    for start in range(0, len(refs), BATCH_SIZE):  # bound the IN list (SQLite caps bound parameters)
+        chunk = refs[start:start + BATCH_SIZE]
+        rows.update((r.ref, r) for r in db.scalars(select(PastAnswer).where(PastAnswer.ref.in_(chunk))))
+    columns = ("ref", "session_name", "date", "question_type", "member", "seat", "faction", "item_no", "title",
+               "question", "answer", "department", "answerer", "back_data")
+    return [stored_record({c: getattr(rows[ref], c) for c in columns}) for ref in refs if ref in rows]
+
+
+def stored_record(values: dict[str, Any]) -> dict[str, Any]:
+    """Column values from :func:`validate_record` → the archive record they store, empty fields left out."""
+    record = {("session" if k == "session_name" else k): v for k, v in values.items() if v not in (None, "")}
+    if isinstance(record.get("date"), dt.date):
+        record["date"] = record["date"].isoformat()
+    return record
+
+
+def import_records(db: Session, settings: Settings, records: Iterable[dict], *,
+                   batch_size: int = BATCH_SIZE) -> ImportReport:
+    """Import records (SPEC §4.3); errors name the record's position, counted from 1.
+
+    Each ``batch_size`` records are committed together (a file that must go in whole passes its length).
+    """
+    return _import(db, settings, enumerate(records, 1), batch_size=batch_size)
 
 
 # ---- validation -------------------------------------------------------------
@@ -191,7 +236,8 @@ def validate_record(raw: Any) -> dict[str, Any]:
 
 # ---- writing ----------------------------------------------------------------
 
-def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]]) -> ImportReport:
+def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]], *,
+            batch_size: int = BATCH_SIZE) -> ImportReport:
     report = ImportReport()
     batch: dict[str, dict[str, Any]] = {}
     lines: dict[str, int] = {}
@@ -207,7 +253,7 @@ def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]]
                 continue
             batch[values["ref"]] = values  # the same ref twice in one file: the later line wins
             lines[values["ref"]] = lineno
-            if len(batch) >= BATCH_SIZE:
+            if len(batch) >= batch_size:
                 _flush(db, settings, batch, lines, report)
                 batch = {}
         if batch:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import click
 
 from councilbot.adapters.cli.common import db_session, emit_json, settings
+from councilbot.adapters.cli.archive_files import import_reported, json_document, minutes_text
 from councilbot.errors import CouncilbotError, InvalidInput
 from councilbot.services.archive import import_file
 from councilbot.services.routing import route_question
@@ -33,15 +36,27 @@ def archive_group() -> None:
     pass
 
 
-@archive_group.command("import", help="過去答弁を取り込みます（JSON Lines・CSV・Word答弁書）。同じ ref の記録は更新されます")
+@archive_group.command("import", help="過去答弁を取り込みます（JSON Lines・CSV・Word答弁書・会議録）。同じ ref の記録は更新されます")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--no-vectors", is_flag=True,
               help=f"意味検索用のベクトル作成を後回しにする（{INLINE_VECTORS_MAX}件を超えるときは自動で後回し。"
                    "あとで `councilbot index rebuild` で作成）")
-def archive_import(files: tuple[Path, ...], no_vectors: bool) -> None:
+@click.option("--format", "file_format", type=click.Choice(["minutes"]),
+              help="会議録（.txt・.docx）として読む（指定しなくても内容から判別します）")
+@click.option("--dry-run", is_flag=True, help="読み取った結果を表示するだけで、保存しない")
+@click.option("--json", "as_json", is_flag=True, help="記録・取り込まなかった行や発言・件数をJSONで出力")
+def archive_import(files: tuple[Path, ...], no_vectors: bool, file_format: str | None, dry_run: bool,
+                   as_json: bool) -> None:
     cfg = settings()
     failed = 0
+    done = []
     for path in files:
+        text = minutes_text(path, forced=file_format == "minutes")
+        if text is not None or dry_run or as_json:
+            result = import_reported(cfg, path, text, dry_run=dry_run, as_json=as_json)
+            done.append((path, result))
+            failed += result.counts.get("errors", 0)
+            continue
         with db_session(cfg) as db:
             report = import_file(db, cfg, path)
         click.echo(f"{path.name}: 新規 {report.created}件、更新 {report.updated}件、エラー {len(report.errors)}件")
@@ -50,21 +65,31 @@ def archive_import(files: tuple[Path, ...], no_vectors: bool) -> None:
         if len(report.errors) > MAX_ERRORS_SHOWN:
             click.echo(f"  ほか {len(report.errors) - MAX_ERRORS_SHOWN}件のエラーがあります。", err=True)
         failed += len(report.errors)
-    if semantic_enabled(cfg):
-        with db_session(cfg) as db:
-            pending = pending_count(db, cfg)
-        if pending > INLINE_VECTORS_MAX:
-            no_vectors = True
-            click.echo(f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.3秒ほどかかります）。")
-        if no_vectors and pending:
-            click.echo("意味検索用のベクトルは、夜間などに `councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。")
-        elif pending:
-            try:
-                _fill_vectors(cfg)
-            except Exception as exc:  # the records are in: say so, whatever stopped the vectors
-                reason = exc.message if isinstance(exc, CouncilbotError) else f"（{type(exc).__name__}）"
-                imported = f"過去答弁は取り込みましたが（取り込めなかった記録 {failed}件）" if failed else "過去答弁は取り込みましたが"
-                raise CouncilbotError(f"{imported}、意味検索用のベクトルを作成できませんでした。{reason}") from exc
+    if dry_run:
+        if as_json:
+            emit_json(json_document(done))
+        if failed:
+            raise CouncilbotError(f"{failed}件の記録は取り込めません（上記の行を直してください）。何も保存していません。")
+        return
+    # --json: stdout holds the one document, so what the vector step says goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+        if semantic_enabled(cfg):
+            with db_session(cfg) as db:
+                pending = pending_count(db, cfg)
+            if pending > INLINE_VECTORS_MAX:
+                no_vectors = True
+                click.echo(f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.3秒ほどかかります）。")
+            if no_vectors and pending:
+                click.echo("意味検索用のベクトルは、夜間などに `councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。")
+            elif pending:
+                try:
+                    _fill_vectors(cfg)
+                except Exception as exc:  # the records are in: say so, whatever stopped the vectors
+                    reason = exc.message if isinstance(exc, CouncilbotError) else f"（{type(exc).__name__}）"
+                    imported = f"過去答弁は取り込みましたが（取り込めなかった記録 {failed}件）" if failed else "過去答弁は取り込みましたが"
+                    raise CouncilbotError(f"{imported}、意味検索用のベクトルを作成できませんでした。{reason}") from exc
+    if as_json:
+        emit_json(json_document(done))
     if failed:
         raise CouncilbotError(f"{failed}件の記録を取り込めませんでした（上記の行を直して、もう一度取り込んでください。正しい行は取り込み済みです）。")
 
