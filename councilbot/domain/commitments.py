@@ -91,6 +91,8 @@ _OPENER = re.compile(
 _STATE_PREFIX = re.compile(r"^.*?(?:ところであり|ところでございますが|ており|でおり|ておらず|であり|ましたが|ますが)、")
 # Two commitments joined in one sentence: 「Aを拡充するとともに、Bに取り組んでまいります」.
 _JOINT = re.compile(r"(?:するとともに|とともに|し、あわせて|し、併せて|し、さらに)、")
+_REPORTED = re.compile(r"」と(?:お答え|答弁|申し上げ)")
+_PLACEHOLDER = "要確認"
 _FRAME = re.compile(r"お答えいたします|お答え申し上げます|答弁いたします|答弁とさせていただきます|御礼申し上げます")
 
 # --- timing --------------------------------------------------------------------------
@@ -322,6 +324,8 @@ def extract(answer: str, answered: dt.date | None = None) -> list[Commitment]:
     found: list[Commitment] = []
     for start, end in sentences(text):
         sentence = text[start:end].strip()
+        if _PLACEHOLDER in sentence or _REPORTED.search(sentence):
+            continue  # a gap left for the drafter, or an earlier answer quoted: not something said now
         body = sentence.rstrip("。!?！？").strip()
         if _FRAME.search(body):
             body = _FRAME.sub("", body).strip("。、 ")

@@ -61,6 +61,14 @@ class GroundingSource:
 
 
 @dataclass(frozen=True)
+class PriorCommitment:
+    """What the city told the same member on the same topic before (前回答弁の約束)."""
+
+    when: str  # 令和7年9月
+    statement: str  # 本年度中に調査結果を取りまとめる予定
+
+
+@dataclass(frozen=True)
 class DraftRequest:
     """Everything a drafter may use. Model providers send ``messages``; the offline
     drafter composes from the structured fields and sends nothing anywhere."""
@@ -72,6 +80,7 @@ class DraftRequest:
     answerer: str
     sources: tuple[GroundingSource, ...]
     style: StyleGuide
+    prior_commitments: tuple[PriorCommitment, ...] = ()  # progress on these must be reported
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Generator, Iterable, Sequence
 from typing import ClassVar, Literal, NamedTuple
 
-from councilbot.adapters.llm.base import DraftRequest, Generation, GroundingSource, Provider, Stance, StyleGuide
+from councilbot.adapters.llm.base import DraftRequest, Generation, GroundingSource, PriorCommitment, Provider, Stance, StyleGuide
 from councilbot.domain.rulecheck import sentences
 
 OFFLINE_MODEL = "offline-drafter-1（過去答弁からの組立て・生成AI不使用）"
@@ -63,6 +63,7 @@ def compose(request: DraftRequest) -> list[str]:
     lines.extend(state or [style.missing_current_state.format(**values)])
     if challenge:
         lines.append(challenge)
+    lines.extend(_progress_placeholder(p) for p in request.prior_commitments)
     # The closing stance follows the answers the draft drew on (the newest on its topic),
     # never an older answer's: without a clear stance there, the guide's default applies.
     lines.append(_stance([s for s in sources if s.key in used] or sources, style).closing.format(**values))
@@ -116,6 +117,11 @@ def _pick_sentences(
     used = [*facts, *([challenge] if challenge else [])]
     keys = list(dict.fromkeys(c.key for c in sorted(used, key=lambda c: c.rank)))
     return [c.sentence for c in facts], challenge.sentence if challenge else None, keys
+
+
+def _progress_placeholder(prior: PriorCommitment) -> str:
+    """The drafter must report what became of an earlier commitment; offline, it can only ask for it."""
+    return f"{prior.when}の定例会で「{prior.statement}」とお答えした件につきましては、（要確認）その後の進捗を記載いたします。"
 
 
 def _stance(sources: Iterable[GroundingSource], style: StyleGuide) -> Stance:
