@@ -453,3 +453,19 @@ def _weaker(new: str, old: str) -> bool:
 
 def is_overdue(due_end: dt.date | None, status: str, today: dt.date) -> bool:
     return due_end is not None and due_end < today and status in OPEN_STATUSES
+
+
+# --- the weekly reminder of overdue commitments ----------------------------------------
+
+REMINDER_JOB_ID = "commitments_overdue"
+REMINDER_WEEKDAY = "mon"  # APScheduler cron day_of_week
+REMINDER_TIME = dt.time(8, 45)
+REMINDER_LABEL = f"答弁の約束の期限超過通知（毎週月曜{REMINDER_TIME.hour}:{REMINDER_TIME.minute:02d}、各課・総務課あて）"
+
+
+def reminder_slot(now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """The latest Monday-morning reminder time at or before ``now``."""
+    local = now.astimezone(tz)
+    day = local.date() - dt.timedelta(days=local.weekday())
+    slot = dt.datetime.combine(day, REMINDER_TIME, tzinfo=tz)
+    return slot if slot <= local else slot - dt.timedelta(days=7)

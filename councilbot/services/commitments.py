@@ -368,6 +368,18 @@ def overdue_reminders(db: Session, on: dt.date) -> list[tuple[Department, str]]:
     return messages
 
 
+def overdue_summary(db: Session, on: dt.date) -> str | None:
+    """General Affairs' weekly view of overdue commitments, per division (former divisions too)."""
+    grouped = overdue_by_division(db, on)
+    if not grouped:
+        return None
+    total = sum(len(rows) for rows in grouped.values())
+    lines = [f"【答弁の約束の期限超過】期限を過ぎて完了していない約束が{total}件あります（担当課別）。", ""]
+    lines += [f"・{division or '担当不明'} {len(rows)}件" for division, rows in sorted(grouped.items())]
+    lines += ["", "一覧は `councilbot commitments --overdue`、報告書は `--docx` で出力できます。"]
+    return "\n".join(lines)
+
+
 def _overdue_line(r: LedgerRow) -> str:
     return f"・[{r.id}] {r.answered_label} {r.member}議員「{r.title}」: {r.statement}（期限 {_day(r.due_end)}、{r.status}）"
 
