@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from councilbot.domain import commitments as rules
@@ -255,21 +255,19 @@ def update_status(db: Session, user: User, commitment_id: int, status: str, note
 
 
 def _earlier_answers(db: Session, question: Question) -> list[PastAnswer]:
-    """The same member's earlier answers on the question's topic, newest first."""
+    """The same member's answers in earlier sessions on the question's topic, newest first."""
     member = question.member.name if question.member else ""
     if not member:
         return []
     wanted = _squeeze(member)
+    session = question.session.name if question.session else None
     candidates = db.scalars(
         select(PastAnswer)
-        .where(or_(PastAnswer.question_id.is_(None), PastAnswer.question_id != question.id))
-        .where(PastAnswer.member.is_not(None))
+        .where(or_(PastAnswer.session_name.is_(None), PastAnswer.session_name != session))  # answers of earlier sessions only
+        .where(func.replace(func.replace(PastAnswer.member, " ", ""), "\u3000", "") == wanted)
         .order_by(PastAnswer.date.desc().nulls_last(), PastAnswer.id.desc())
     )
-    return [
-        a for a in candidates
-        if _squeeze(a.member or "") == wanted and rules.topic_similarity(a.title, question.title) >= rules.SAME_TOPIC
-    ]
+    return [a for a in candidates if rules.topic_similarity(a.title, question.title) >= rules.SAME_TOPIC]
 
 
 @dataclass(frozen=True)
