@@ -63,7 +63,7 @@ _DECLINE = re.compile(r"(?:考え|予定|計画)は(?:ございません|あり�
 
 # Verbs (and nouns carried by a light verb) that decide the strength, by category.
 _STRENGTH_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (REQUEST, re.compile(r"要望|要請|働きかけ|求めて|申し入れ|訴えて|提言")),
+    (REQUEST, re.compile(r"要望|要請|働きかけ|求め(?:て|$)|申し入れ|訴え(?:て|$)|提言")),
     (STUDY, re.compile(r"研究|調査(?!結果)|注視|情報収集|見極め|動向を")),
     (CONSIDER, re.compile(r"検討|協議|判断|精査")),
     (MAINTAIN, re.compile(r"継続し|維持し|見守")),
