@@ -52,11 +52,13 @@ _FORWARD_ENDING = re.compile(
     r"[てで]まい(?:ります|りたい(?:と(?:考えて|思って)(?:おります|います)|と存じます)?)"
     r"|[てで]いき(?:ます|たいと考えて(?:おります|います))|[てで]いく考えで(?:ございます|す)"
     r"|予定(?:で(?:ございます|す)|としております|しております)"
+    r"|たいと考えて(?:おります|います)"
+    r"|(?:検討|研究)(?:して|を進めて)(?:おります|います)"
     r"|こと(?:としております|といたします|といたしました|としました)"
     r"|(?:考え|予定|計画)は(?:ございません|ありません)|考えておりません"
     r"|所存で(?:ございます|す)"
     r"|(?<!お答え)(?<!お答え申し上げ)(?<!答弁)(?<!お願い)(?<!報告)いたします"
-    r"|(?:取り組み|進め|努め|目指し)ます"
+    r"|(?:取り組み|進め|努め|目指し|図り|行い|設け|実施し|推進し|開始し)ます"
     r")$"
 )
 _DECLINE = re.compile(r"(?:考え|予定|計画)は(?:ございません|ありません)$|考えておりません$")
@@ -90,7 +92,8 @@ _OPENER = re.compile(
 # A clause describing the present comes before the commitment in the same sentence.
 _STATE_PREFIX = re.compile(r"^.*?(?:ところであり|ところでございますが|ており|でおり|ておらず|であり|ましたが|ますが)、")
 # Two commitments joined in one sentence: 「Aを拡充するとともに、Bに取り組んでまいります」.
-_JOINT = re.compile(r"(?:するとともに|とともに|し、あわせて|し、併せて|し、さらに)、")
+# Only after a verb: 「皆様とともに」 joins people, not two commitments.
+_JOINT = re.compile(r"(?:(?<=[うくぐすつぬぶむる])とともに|し、あわせて|し、併せて|し、さらに)、")
 _REPORTED = re.compile(r"」と(?:お答え|答弁|申し上げ)")
 _PLACEHOLDER = "要確認"
 _FRAME = re.compile(r"お答えいたします|お答え申し上げます|答弁いたします|答弁とさせていただきます|御礼申し上げます")
@@ -100,13 +103,14 @@ _FRAME = re.compile(r"お答えいたします|お答え申し上げます|答�
 _ERA_NAMES = "令和|平成"
 _NUM = r"(?:元|\d+|[一二三四五六七八九十]+)"
 _TIMING = re.compile(
-    r"(?P<era_fy>(?:" + _ERA_NAMES + r")" + _NUM + r"年度(?P<era_fy_edge>当初|末|中|内|上半期|下半期)?(?:までに|中に|から|に|を目途に|を目標に)?)"
+    r"(?P<era_fy>(?:" + _ERA_NAMES + r")" + _NUM + r"年度(?P<era_fy_edge>当初|末|中|内|上半期|下半期)?(?:から(?P<era_fy_span>\d+)か年|までに|中に|から|に|を目途に|を目標に)?)"
     r"|(?P<era_month>(?:" + _ERA_NAMES + r")" + _NUM + r"年" + r"(?P<era_month_m>\d{1,2})月(?:中|末|頃)?(?:までに|から|に|を目途に)?)"
     r"|(?P<era_year>(?:" + _ERA_NAMES + r")" + _NUM + r"年(?P<era_year_edge>中|内|末)?(?:までに|中に|から|に|を目途に))"
-    r"|(?P<rel_fy>(?P<rel_fy_word>本年度|今年度|当年度|来年度|次年度|翌年度|再来年度)(?P<rel_fy_edge>当初|末|中|内|上半期|下半期)?(?:までに|中に|から|に|を目途に)?)"
+    r"|(?P<rel_fy>(?P<rel_fy_word>本年度|今年度|当年度|来年度|次年度|翌年度|再来年度|新年度)(?P<rel_fy_edge>当初|末|中|内|上半期|下半期)?(?:までに|中に|から|に|を目途に)?)"
     r"|(?P<fy_in>年度内に|年度中に|年度末までに)"
     r"|(?P<rel_year>(?:本年|今年|年内|来年)(?P<rel_year_edge>中|内|末)?(?:(?P<rel_month>\d{1,2})月(?:中|末|頃)?)?(?:までに|から|に|を目途に)?)"
     r"|(?P<plan>(?:次期|新たな|次の|第" + _NUM + r"期)[^、。]{0,24}?(?:計画|戦略|プラン|指針|方針)[^、。]{0,10}?(?:の)?(?:策定|改定|改訂|見直し)(?:に合わせて|に併せて|に向けて|の中で|の際に|時に|までに))"
+    r"|(?P<next_plan>次期[^、。]{0,16}?(?:計画|戦略|プラン)(?:では|において|の中で))"
     r"|(?P<vague>早期に|できるだけ早期に|できる限り早期に|速やかに|早急に|可能な限り早く|近いうちに)"
 )
 # Timing text that names no date the ledger can check.
@@ -186,6 +190,8 @@ def resolve_timing(text: str, answered: dt.date | None) -> Timing:
         if year is None:
             return Timing(text, None, None)
         edge = g["era_fy_edge"]
+        if g["era_fy_span"]:  # 「令和7年度から2か年」: due at the end of the last of those years
+            return Timing(text, fiscal_year_range(year)[0], fiscal_year_range(year + int(g["era_fy_span"]) - 1)[1])
         if "までに" in g["era_fy"] and edge != "当初":
             start = answered if answered else fiscal_year_range(year)[0]
             return Timing(text, start, fiscal_year_range(year)[1])
@@ -206,6 +212,8 @@ def resolve_timing(text: str, answered: dt.date | None) -> Timing:
         return Timing(text, None, None)
     if g["rel_fy"]:
         offset = {"来年度": 1, "次年度": 1, "翌年度": 1, "再来年度": 2}.get(g["rel_fy_word"], 0)
+        if g["rel_fy_word"] == "新年度" and answered.month <= 3:
+            offset = 1  # said in the budget session: the year that begins in April
         start, end = _fy_edge(fiscal_year_of(answered) + offset, g["rel_fy_edge"], answered)
         return Timing(text, start, end)
     if g["fy_in"]:
@@ -255,6 +263,14 @@ def _strength(stem: str, clause: str, declined: bool) -> str:
     return strength
 
 
+def _stem(clause: str) -> str:
+    """The clause without its forward-looking ending; 「検討しております」 keeps its 検討."""
+    ending = _FORWARD_ENDING.search(clause)
+    assert ending is not None
+    kept = ending.group()[:2] if ending.group().startswith(("検討", "研究")) else ""
+    return clause[: ending.start()] + kept
+
+
 def _nearest_strength(text: str) -> str | None:
     """The category of the stance word that ends nearest the end of ``text``."""
     best: tuple[int, str] | None = None
@@ -280,6 +296,10 @@ def _plain_ending(ending: str) -> str:
         return "こととする"
     if ending.startswith("所存"):
         return ""
+    if ending.startswith("たいと"):
+        return "たい"
+    if ending.startswith(("検討", "研究")):
+        return ending[:2] + "する"
     if ending == "いたします":
         return "する"
     if ending in _MASU_TO_PLAIN:
@@ -287,7 +307,10 @@ def _plain_ending(ending: str) -> str:
     return ending[0] + "\0"  # a te-form ending: conjugated with the verb before it, below
 
 
-_MASU_TO_PLAIN = {"取り組みます": "取り組む", "進めます": "進める", "努めます": "努める", "目指します": "目指す"}
+_MASU_TO_PLAIN = {
+    "取り組みます": "取り組む", "進めます": "進める", "努めます": "努める", "目指します": "目指す", "図ります": "図る",
+    "行います": "行う", "設けます": "設ける", "実施します": "実施する", "推進します": "推進する", "開始します": "開始する",
+}
 _TE_TO_PLAIN = (("して\0", "する"), ("んで\0", "む"), ("いて\0", "く"), ("って\0", "る"), ("て\0", "る"), ("で\0", "む"))
 
 
@@ -334,13 +357,15 @@ def extract(answer: str, answered: dt.date | None = None) -> list[Commitment]:
             continue
         declined = bool(_DECLINE.search(body))
         parts = _clauses(body)
+        # A timing before the sentence's first comma (「令和7年度からは、」) covers all its clauses.
+        leading = find_timing(_strip_openers(body).split("、", 1)[0], answered) if len(parts) > 1 else None
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
             clause = _strip_openers(part.strip())
-            stem = clause[: _FORWARD_ENDING.search(clause).start()] if last else clause
+            stem = _stem(clause) if last else clause
             stem = re.sub(r"(?:して|て|で|し|する|る)$", "", stem)
             plain = _conjugate(_plain(clause)) if last else _joined_plain(clause)
-            timing = find_timing(clause, answered) or (find_timing(body, answered) if len(parts) == 1 else None)
+            timing = find_timing(clause, answered) or leading or (find_timing(body, answered) if len(parts) == 1 else None)
             found.append(
                 Commitment(
                     position=len(found),
