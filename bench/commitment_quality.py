@@ -8,6 +8,13 @@ documents in /work/shared/seeds (whose dates are assumed, as noted) — each ann
 with its commitments: a key phrase the statement must contain, the strength, the timing as
 written and the day it is due by (null when the words name no date).
 
+Annotation guideline: a commitment is what the city says it will do (or will not do), in any
+forward-looking form, including 「〜を検討しております」 and 「〜に向けて準備を進めております」;
+what it has done or is doing is not. Its strength follows the phrase nearest the predicate;
+a continuing effort (引き続き / 今後とも / 今後も) is 現状維持; asking the state or others to act
+is 要望・働きかけ. bench/data/commitments_heldout.jsonl (14 passages) was annotated after the
+rules were written, to check them on text they were not tuned on.
+
 Scores, for the product (domain/commitments.extract) and for the baseline:
 
 * extraction: an extracted commitment is right when it contains a gold key phrase (each gold

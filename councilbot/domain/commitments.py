@@ -54,6 +54,7 @@ _FORWARD_ENDING = re.compile(
     r"|予定(?:で(?:ございます|す)|としております|しております)"
     r"|たいと考えて(?:おります|います)"
     r"|(?:検討|研究)(?:して|を進めて)(?:おります|います)"
+    r"|に向けて(?:準備|調整)を進めて(?:おります|います)"
     r"|こと(?:としております|といたします|といたしました|としました)"
     r"|(?:考え|予定|計画)は(?:ございません|ありません)|考えておりません"
     r"|所存で(?:ございます|す)"
@@ -80,8 +81,8 @@ _STRENGTH_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 # Light verbs: 「研究を進める」「検討を行う」「支援に努める」 take their strength from the noun before them.
 _LIGHT_VERB = re.compile(r"(?:を|に|の)?(?:進め|深め|行い|行っ|行|図り|図っ|重ね|努め|続け)$")
-# 「引き続き」「今後とも」 put a stance that is already being carried out: the city keeps doing it.
-_CONTINUING = re.compile(r"^(?:引き続き|今後とも|これまでと同様|今後も引き続き)|、引き続き")
+# 「引き続き」「今後とも」「今後も」 put a stance that is already being carried out: the city keeps doing it.
+_CONTINUING = re.compile(r"^(?:引き続き|今後とも|今後も|これまでと同様)|、引き続き")
 
 # Openers that carry no content of their own.
 _OPENER = re.compile(
@@ -257,7 +258,8 @@ def _strength(stem: str, clause: str, declined: bool) -> str:
         if stripped == core or not stripped:
             break
         core = stripped
-    strength = _nearest_strength(core.rsplit("、", 1)[-1]) or _nearest_strength(core) or IMPLEMENT
+    # The last phrase decides: 「地価の動向を注視し、公平な課税に努める」 is about the taxing, not the watching.
+    strength = _nearest_strength(core.rsplit("、", 1)[-1]) or IMPLEMENT
     if strength == IMPLEMENT and _CONTINUING.search(clause):
         return MAINTAIN
     return strength
@@ -300,6 +302,8 @@ def _plain_ending(ending: str) -> str:
         return "たい"
     if ending.startswith(("検討", "研究")):
         return ending[:2] + "する"
+    if ending.startswith("に向けて"):
+        return ending[:6] + "を進める"  # 「提案に向けて準備を進める」
     if ending == "いたします":
         return "する"
     if ending in _MASU_TO_PLAIN:
