@@ -25,6 +25,11 @@ Scores, for the product (domain/commitments.extract) and for the baseline:
   (or, when the gold timing names no date, when both quote the same words); precision over
   the extracted commitments that carry a timing, recall over the gold ones that do.
 
+Cost on import: the archive import extracts every record's commitments in the same
+transaction. ``--import-records N`` (default 3000; 0 skips it) imports the sample archive,
+repeated under new refs, into a fresh SQLite database twice — with the extraction and with
+it switched off — and prints both rates (SPEC §5: at least 300 records/s).
+
 Baseline: a sentence ending in 「まいります」 or 「予定です／予定でございます」 is one commitment;
 its strength is the first of 要望/働きかけ, 研究/調査, 検討, 引き続き found anywhere in it
 (実施 otherwise); its timing is the first 本年度/来年度/令和N年度/令和N年M月 in it, resolved by
@@ -150,10 +155,43 @@ def score(items: list[dict], extractor, misses: list[str] | None = None) -> Scor
     return s
 
 
+def import_rates(n: int) -> tuple[float, float]:
+    """Records/s importing ``n`` sample records with the ledger, and without it."""
+    import tempfile
+    import time
+
+    from councilbot.services import archive
+    from councilbot.settings import Settings
+    from councilbot.storage.db import ensure_schema, session_scope
+
+    sample = [json.loads(line) for path in sorted((ROOT.parent / "councilbot" / "sample_data").glob("archive_*.jsonl"))
+              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = [dict(sample[i % len(sample)], ref=f"BENCH-{i}") for i in range(n)]
+
+    def rate() -> float:
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = Settings(DATABASE_URL=f"sqlite:///{tmp}/b.db", INDEX_DIR=f"{tmp}/index", EMBEDDINGS_PROVIDER="none")
+            ensure_schema(cfg)
+            started = time.perf_counter()
+            with session_scope(cfg) as db:
+                archive.import_records(db, cfg, records)
+            return n / (time.perf_counter() - started)
+
+    with_ledger = rate()
+    kept = archive.sync_commitments
+    archive.sync_commitments = lambda db, answers: 0  # type: ignore[assignment]
+    try:
+        without = rate()
+    finally:
+        archive.sync_commitments = kept  # type: ignore[assignment]
+    return with_ledger, without
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", type=Path, default=ROOT / "data" / "commitments_gold.jsonl")
     parser.add_argument("--misses", action="store_true", help="list what the product got wrong")
+    parser.add_argument("--import-records", type=int, default=3000, help="records for the import-cost measurement (0: skip)")
     args = parser.parse_args()
     items = [json.loads(line) for line in args.gold.read_text(encoding="utf-8").splitlines() if line.strip()]
     misses: list[str] = []
@@ -164,6 +202,9 @@ def main() -> None:
     print(base.line("baseline"))
     if args.misses:
         print("\n".join(misses) or "  (none)")
+    if args.import_records:
+        with_ledger, without = import_rates(args.import_records)
+        print(f"import of {args.import_records} records: {with_ledger:.0f} records/s with the ledger, {without:.0f} records/s without it")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, or_, select
@@ -52,7 +53,20 @@ def today(settings: Settings) -> dt.date:
 # --- extraction --------------------------------------------------------------------
 
 
-def sync_commitments(db: Session, answers: Iterable[PastAnswer]) -> int:
+class AnswerText(Protocol):
+    """What extraction reads of a past answer: a ``PastAnswer``, or a row of just these columns."""
+
+    id: int
+    answer: str
+    date: dt.date | None
+
+
+def answer_texts(db: Session, refs: Sequence[str]) -> list[AnswerText]:
+    """The id, text and date of the past answers ``refs``, without loading whole rows."""
+    return list(db.execute(select(PastAnswer.id, PastAnswer.answer, PastAnswer.date).where(PastAnswer.ref.in_(list(refs)))))  # type: ignore[arg-type]
+
+
+def sync_commitments(db: Session, answers: Iterable[AnswerText]) -> int:
     """Extract the commitments of ``answers`` again; returns how many they now hold."""
     rows = list(answers)
     if not rows:
@@ -85,12 +99,12 @@ def sync_commitments(db: Session, answers: Iterable[PastAnswer]) -> int:
         for offset, c in enumerate(kept.values()):
             c.position = len(extracted) + offset
     if new_rows:
-        db.execute(insert(Commitment), new_rows)
+        db.execute(Commitment.__table__.insert(), new_rows)  # Core executemany: one statement for the batch
     db.flush()
     return total
 
 
-def _values(row: PastAnswer, item: rules.Commitment) -> dict[str, object]:
+def _values(row: AnswerText, item: rules.Commitment) -> dict[str, object]:
     timing = item.timing
     return dict(
         past_answer_id=row.id,
