@@ -28,6 +28,7 @@ from councilbot.storage.db import session_scope
 from councilbot.storage.models import AuditEntry, Commitment, CommitmentStatusChange
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.slack_helpers import new_question
+from tests.test_schedule import RecordingNotifier
 
 TZ = ZoneInfo("Asia/Tokyo")
 TODAY = dt.date(2026, 12, 9)
@@ -110,6 +111,11 @@ def test_ledger_cli_filters_and_exports_csv_and_docx(ledgered: Settings, cli, tm
         ("R7-9-16-1-1", "実施", "2026-03-31", "危機管理課", "未着手"),
         ("R7-9-16-1-1", "検討", "", "危機管理課", "未着手"),
     ]
+
+    to_file = run("commitments", "--csv", str(tmp_path / "約束.csv"))
+    assert to_file.returncode == 0 and (tmp_path / "約束.csv").read_bytes().decode("utf-8-sig") == exported.stdout.lstrip("\ufeff")
+    both = run("commitments", "--csv", "--docx", str(tmp_path / "x.docx"))
+    assert both.returncode == 1 and "一つだけ" in both.stderr and not (tmp_path / "x.docx").exists()
 
     path = tmp_path / "進捗状況.docx"
     written = run("commitments", "--division", "危機管理課", "--docx", str(path))
@@ -210,17 +216,6 @@ def test_a_model_is_told_the_earlier_commitments_as_data(ledgered: Settings) -> 
     assert {f.rule_id for f in outcome.findings} >= {"commitment_weaker", "commitment_dropped"}
 
 
-class Recording:
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, str]] = []
-
-    def post_to_channel(self, channel, message):  # type: ignore[no-untyped-def]
-        self.posts.append((channel, message.text))
-
-    def post_to_user(self, user_id, message):  # type: ignore[no-untyped-def]
-        self.posts.append((user_id, message.text))
-
-
 def test_overdue_commitments_are_reminded_weekly_to_the_division_and_general_affairs_once(ledgered: Settings) -> None:
     monday = dt.datetime(2026, 12, 7, 8, 45, 30, tzinfo=TZ)
     with session_scope(ledgered) as db:
@@ -230,7 +225,7 @@ def test_overdue_commitments_are_reminded_weekly_to_the_division_and_general_aff
     division = next(m.text for m in messages if m.recipient.target == "C0KIKI")
     assert "危機管理課" in division and MANUAL in division and "令和8年3月31日" in division and "無償化" not in division
 
-    notifier = Recording()
+    notifier = RecordingNotifier()
     runner = SchedulerRunner(ledgered, notifier, clock=lambda: monday)
     runner.fire(REMINDER_JOB_ID)
     runner.fire(REMINDER_JOB_ID)  # fired again (a take-over): nothing goes out twice

@@ -445,6 +445,14 @@ class Earlier:
 
 
 @dataclass(frozen=True)
+class PriorCommitment:
+    """An earlier commitment as a drafter is told it: progress on it must be reported."""
+
+    when: str  # 令和7年9月
+    statement: str  # 本年度中に調査結果を取りまとめる予定
+
+
+@dataclass(frozen=True)
 class Conflict:
     kind: str  # weaker / later / dropped
     earlier: Earlier

@@ -20,9 +20,10 @@ from dataclasses import asdict, dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
-from councilbot.adapters.llm.base import ChatMessage, DraftRequest, Generation, GroundingSource, PriorCommitment, Provider
+from councilbot.adapters.llm.base import ChatMessage, DraftRequest, Generation, GroundingSource, Provider
 from councilbot.adapters.llm.factory import make_provider
 from councilbot.adapters.llm.offline import CITATION_PREFIX, NO_CITATION
+from councilbot.domain.commitments import PriorCommitment
 from councilbot.domain.era import to_wareki
 from councilbot.domain.guard import Guarded, describe_block, describe_masking, find_markers, guard_text, merge_counts
 from councilbot.domain.rulecheck import Finding, answer_length, check_answer, check_citations, speaking_seconds

@@ -1,7 +1,7 @@
 """``councilbot commitments``: the ledger of what answers committed the city to (SPEC §4.2).
 
-``commitments [--division D] [--member M] [--status S] [--overdue] [--csv|--docx PATH]`` lists
-and exports; ``commitments update ID --status S --note TEXT`` records progress;
+``commitments [--division D] [--member M] [--status S] [--overdue] [--csv [PATH]|--docx PATH]`` lists
+and exports (CSV to stdout, or to PATH); ``commitments update ID --status S --note TEXT`` records progress;
 ``commitments overview [--session S]`` is General Affairs' view of a session;
 ``commitments extract`` reads every past answer again (after an upgrade).
 """
@@ -17,6 +17,7 @@ import click
 from councilbot.adapters.cli.common import db_session, emit_json, operator, settings
 from councilbot.domain.commitments import STATUSES
 from councilbot.errors import InvalidInput
+from councilbot.fsutil import atomic_write_bytes
 from councilbot.services import commitments as ledger
 
 
@@ -29,16 +30,17 @@ def register(cli: click.Group) -> None:
 @click.option("--member", help="議員名で絞り込む（一部でも可）")
 @click.option("--status", help=f"進捗状況で絞り込む（{'・'.join(STATUSES)}）")
 @click.option("--overdue", is_flag=True, help="期限を過ぎて完了していないものだけ")
-@click.option("--csv", "as_csv", is_flag=True, help="CSVで標準出力に出す")
+@click.option("--csv", "csv_path", is_flag=False, flag_value="-", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="CSVで出力する（ファイル名を省略すると標準出力）")
 @click.option("--docx", "docx_path", type=click.Path(dir_okay=False, path_type=Path), help="「議会答弁の進捗状況」をWordで書き出す")
 @click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力")
 @click.pass_context
 def commitments_cmd(
-    ctx: click.Context, division: str | None, member: str | None, status: str | None, overdue: bool, as_csv: bool, docx_path: Path | None, as_json: bool
+    ctx: click.Context, division: str | None, member: str | None, status: str | None, overdue: bool, csv_path: Path | None, docx_path: Path | None, as_json: bool
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
-    if sum((as_csv, docx_path is not None, as_json)) > 1:
+    if sum((csv_path is not None, docx_path is not None, as_json)) > 1:
         raise InvalidInput("--csv、--docx、--json は一つだけ指定してください。")
     cfg = settings()
     on = ledger.today(cfg)
@@ -46,8 +48,11 @@ def commitments_cmd(
         rows = ledger.list_commitments(db, on=on, division=division, member=member, status=status, overdue=overdue)
     if as_json:
         emit_json({"on": on.isoformat(), "commitments": [r.as_dict() for r in rows]})
-    elif as_csv:
+    elif csv_path is not None and str(csv_path) == "-":
         sys.stdout.write(ledger.ledger_csv(rows))
+    elif csv_path is not None:
+        atomic_write_bytes(csv_path, ledger.ledger_csv(rows).encode("utf-8"))
+        click.echo(f"答弁の約束の台帳をCSVで出力しました（{len(rows)}件）: {csv_path}")
     elif docx_path is not None:
         from councilbot.adapters.word.commitments_report import render_commitments_report
 

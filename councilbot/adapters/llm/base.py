@@ -15,6 +15,8 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+from councilbot.domain.commitments import PriorCommitment
+
 
 @dataclass(frozen=True)
 class ChatMessage:
@@ -58,14 +60,6 @@ class GroundingSource:
     department: str = ""
     score: float = 0.0
     date: str = ""  # ISO date of the answer; the newest answer states the current position
-
-
-@dataclass(frozen=True)
-class PriorCommitment:
-    """What the city told the same member on the same topic before (前回答弁の約束)."""
-
-    when: str  # 令和7年9月
-    statement: str  # 本年度中に調査結果を取りまとめる予定
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ import unicodedata
 from collections.abc import Generator, Iterable, Sequence
 from typing import ClassVar, Literal, NamedTuple
 
-from councilbot.adapters.llm.base import DraftRequest, Generation, GroundingSource, PriorCommitment, Provider, Stance, StyleGuide
+from councilbot.adapters.llm.base import DraftRequest, Generation, GroundingSource, Provider, Stance, StyleGuide
+from councilbot.domain.commitments import PriorCommitment
 from councilbot.domain.rulecheck import sentences
 
 OFFLINE_MODEL = "offline-drafter-1（過去答弁からの組立て・生成AI不使用）"
