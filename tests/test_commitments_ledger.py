@@ -86,9 +86,11 @@ def test_import_extracts_commitments_and_a_reimport_keeps_progress(ledgered: Set
     manual = commitment_id(ledgered, MANUAL)
     with session_scope(ledgered) as db:
         ledger.update_status(db, get_user(db, "UKK1"), manual, "検討中", "改訂案を作成中。令和8年2月の防災会議に諮る予定。")
+    request = next(r.id for r in rows(ledgered, division="学校教育課"))
     edited = dict(SHELTER, answer=SHELTER["answer"].replace("施設の状況を踏まえ、", ""))
     with session_scope(ledgered) as db:
-        import_records(db, ledgered, [edited])
+        import_records(db, ledgered, [edited, LUNCH])
+    assert [r.id for r in rows(ledgered, division="学校教育課")] == [request]  # unchanged: the same row, which chat buttons name
     after = {r.statement: (r.id, r.status) for r in rows(ledgered, division="危機管理課")}
     assert after[MANUAL] == (manual, "検討中")  # the same statement keeps its row and its progress
     assert "授乳室の設置につきましては、検討する" in after

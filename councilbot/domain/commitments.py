@@ -28,8 +28,9 @@ from councilbot.domain.era import to_wareki, to_western_year
 from councilbot.domain.numbering import kanji_number
 from councilbot.domain.rulecheck import sentences
 
-# Strengths, strongest first. 要望・働きかけ asks someone else to act: it is not
-# weaker or stronger than the city's own stances, so it is never compared with them.
+# Strengths, in the order progress tables list them. Only the city's own stances are ranked
+# (実施 > 検討 > 調査・研究 > 現状維持): 要望・働きかけ asks someone else to act, so it is
+# neither weaker nor stronger than they are and is never compared with them.
 IMPLEMENT = "実施"
 CONSIDER = "検討"
 STUDY = "調査・研究"
@@ -114,9 +115,6 @@ _TIMING = re.compile(
     r"|(?P<next_plan>次期[^、。]{0,16}?(?:計画|戦略|プラン)(?:では|において|の中で))"
     r"|(?P<vague>早期に|できるだけ早期に|できる限り早期に|速やかに|早急に|可能な限り早く|近いうちに)"
 )
-# Timing text that names no date the ledger can check.
-UNRESOLVED = None
-
 
 @dataclass(frozen=True)
 class Timing:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from councilbot.domain import commitments as rules
@@ -67,7 +67,12 @@ def answer_texts(db: Session, refs: Sequence[str]) -> list[AnswerText]:
 
 
 def sync_commitments(db: Session, answers: Iterable[AnswerText]) -> int:
-    """Extract the commitments of ``answers`` again; returns how many they now hold."""
+    """Extract the commitments of ``answers`` again; returns how many they now hold.
+
+    A statement extracted again keeps its row (its id, which chat buttons carry, and its
+    progress); one the answer no longer says is dropped, unless a division has recorded
+    progress on it, which is never thrown away.
+    """
     rows = list(answers)
     if not rows:
         return 0
@@ -79,28 +84,29 @@ def sync_commitments(db: Session, answers: Iterable[AnswerText]) -> int:
     for row in rows:
         extracted = rules.extract(row.answer, row.date)
         total += len(extracted)
-        kept = {c.statement: c for c in existing.get(row.id, []) if c.status != rules.NOT_STARTED or c.history}
-        # Positions are rewritten below: clear the untouched rows first so the unique key never clashes.
-        untouched = [c.id for c in existing.get(row.id, []) if c.statement not in kept]
-        if untouched:
-            db.execute(delete(Commitment).where(Commitment.id.in_(untouched)))
-        for c in kept.values():
-            c.position = -c.id  # out of the way until it is matched again
-        db.flush()
+        old = existing.get(row.id, [])
+        if old:
+            for c in old:
+                c.position = -c.id  # out of the way of the unique key while positions are given again
+            db.flush()
         for item in extracted:
             values = _values(row, item)
-            match = kept.pop(item.statement, None)
+            match = next((c for c in old if c.statement == item.statement), None)
             if match is None:
                 new_rows.append(values)
-            else:
-                for key, value in values.items():
-                    setattr(match, key, value)
-        # Statements with progress that the answer no longer says stay, after the new ones.
-        for offset, c in enumerate(kept.values()):
+                continue
+            old.remove(match)
+            for key, value in values.items():
+                setattr(match, key, value)
+        tracked = [c for c in old if c.status_updated_at is not None]
+        for offset, c in enumerate(tracked):
             c.position = len(extracted) + offset
+        for c in old:
+            if c.status_updated_at is None:
+                db.delete(c)
+    db.flush()
     if new_rows:
         db.execute(Commitment.__table__.insert(), new_rows)  # Core executemany: one statement for the batch
-    db.flush()
     return total
 
 
