@@ -132,7 +132,7 @@ def run_demo(base: Settings, workspace: Path) -> Path:
             person = _person(drafter)
             # The drafter reads the draft, adds the division's back data and saves it as their own.
             review.save_revision(
-                db, drafter, key, answer=outcome.text,
+                db, drafter, key, answer=demo_commitments.with_progress_reported(outcome.text),
                 back_data=f"根拠資料：{_first_department(db, key)}所管事業の実績（令和7年度）。参考答弁 {'、'.join(cited)}",
                 note="下書きを担当係長が確認・修正",
             )

@@ -1,8 +1,9 @@
 """The demo's commitments part (issue 17): an earlier commitment brought back and checked.
 
-Called from demo.py at three points: after assignment (what the city said before to
-the same member on the same topic), after drafting (the rule checker's findings
-against it), and at the end (the division records progress; the ledger is exported).
+Called from demo.py: after assignment (what the city said before to the same member
+on the same topic), after drafting (the rule checker's findings against it, and the
+drafter filling in the progress asked for), and at the end (the division records
+progress; the ledger is exported).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from councilbot.adapters.llm.offline import PROGRESS_PLACEHOLDER
 from councilbot.services import commitments as ledger
 from councilbot.services.drafting import DraftOutcome
 from councilbot.settings import Settings
 from councilbot.storage.models import Department, Question, User
 
 Say = Callable[[str], None]
+DEMO_PROGRESS = "その後、担当課において検討を進めているところでございます。"
 COMMITMENT_RULES = {rule_id for rule_id, _severity, _form in ledger.CONFLICT_RULES.values()}
 
 
@@ -44,6 +47,11 @@ def say_findings(outcome: DraftOutcome, say: Say) -> None:
     for finding in outcome.findings:
         if finding.rule_id in COMMITMENT_RULES:
             say(f"    ⚠ [{finding.rule_id}] {finding.message}")
+
+
+def with_progress_reported(answer: str) -> str:
+    """The drafter fills in the progress the offline draft asked for."""
+    return answer.replace(PROGRESS_PLACEHOLDER, DEMO_PROGRESS)
 
 
 def ledger_step(db: Session, cfg: Settings, export_dir: str, say: Say) -> None:

@@ -23,6 +23,8 @@ from councilbot.domain.rulecheck import sentences
 OFFLINE_MODEL = "offline-drafter-1（過去答弁からの組立て・生成AI不使用）"
 CITATION_PREFIX = "【参照】"
 NO_CITATION = "なし"
+# Where the drafter is to report progress on an earlier commitment (a leftover until filled in).
+PROGRESS_PLACEHOLDER = "（要確認）その後の進捗を記載いたします。"
 
 _MAX_STATE_SENTENCES = 3
 _MAX_SOURCES = 3
@@ -122,7 +124,7 @@ def _pick_sentences(
 
 def _progress_placeholder(prior: PriorCommitment) -> str:
     """The drafter must report what became of an earlier commitment; offline, it can only ask for it."""
-    return f"{prior.when}の定例会で「{prior.statement}」とお答えした件につきましては、（要確認）その後の進捗を記載いたします。"
+    return f"{prior.when}の定例会で「{prior.statement}」とお答えした件につきましては、{PROGRESS_PLACEHOLDER}"
 
 
 def _stance(sources: Iterable[GroundingSource], style: StyleGuide) -> Stance:
