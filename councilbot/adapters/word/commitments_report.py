@@ -82,6 +82,9 @@ def render_commitments_report(rows: Sequence[LedgerRow], path: str | os.PathLike
         document.add_heading(session, level=1)
         table = document.add_table(rows=1, cols=len(COLUMNS))
         table.style = "Table Grid"
+        table.autofit = False
+        for column, width in zip(table.columns, WIDTHS_MM):
+            column.width = Mm(width)  # the grid LibreOffice and Word lay out by
         for cell, label, width in zip(table.rows[0].cells, COLUMNS, WIDTHS_MM):
             cell.text = label
             cell.width = Mm(width)
