@@ -240,3 +240,19 @@ def test_session_overview_names_questions_with_earlier_commitments_and_overdue_d
     assert shown.returncode == 0
     assert f"・{key} 前回答弁（令和7年9月）: {MANUAL} ほか1件" in shown.stdout
     assert "・危機管理課 1件" in shown.stdout
+
+
+def test_the_ledger_on_postgresql(pg_org: Settings) -> None:
+    """The same ledger on PostgreSQL: batch insert, member match and ordering in SQL, progress kept on re-import."""
+    with session_scope(pg_org) as db:
+        import_records(db, pg_org, [SHELTER, LUNCH])
+    assert [r.ref for r in rows(pg_org)] == ["R7-6-21-2", "R7-9-16-1-1", "R7-9-16-1-1"]
+    manual = commitment_id(pg_org, MANUAL)
+    with session_scope(pg_org) as db:
+        ledger.update_status(db, get_user(db, "UKK1"), manual, "検討中", "改訂案を作成中。")
+    with session_scope(pg_org) as db:
+        import_records(db, pg_org, [SHELTER])
+    assert [(r.id, r.status) for r in rows(pg_org, overdue=True)] == [(manual, "検討中")]
+    key = new_question(pg_org, assign_to="危機管理課")
+    with session_scope(pg_org) as db:
+        assert [e.id for e in ledger.earlier_commitments(db, get_question(db, key))][0] == manual
