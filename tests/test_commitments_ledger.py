@@ -218,6 +218,21 @@ def test_a_model_is_told_the_earlier_commitments_as_data(ledgered: Settings) -> 
     assert {f.rule_id for f in outcome.findings} >= {"commitment_weaker", "commitment_dropped"}
 
 
+def test_an_earlier_answer_with_a_confidentiality_marker_is_not_sent_to_a_model(org: Settings) -> None:
+    marked = dict(SHELTER, answer="【取扱注意】" + SHELTER["answer"] + "担当者の連絡先は090-1234-5678です。")
+    with session_scope(org) as db:
+        import_records(db, org, [marked])
+    key = new_question(org, assign_to="危機管理課")
+    with FakeOpenAIServer(default_text="お答えいたします。避難所の運営を改善してまいります。\n【参照】なし") as server:
+        remote = org.model_copy(update={"llm_provider": "openai", "openai_base_url": server.base_url, "openai_model": "city-llm", "llm_max_retries": 0})
+        with session_scope(remote) as db:
+            outcome = draft_question(db, remote, key, actor=get_user(db, "UKK1"))
+        sent = json.dumps([r.body for r in server.requests], ensure_ascii=False)
+    assert "earlier_commitments" not in sent and "マニュアルを改訂" not in sent
+    assert outcome.earlier_commitments  # staff still see it, and the draft is still checked against it
+    assert "commitment_dropped" in {f.rule_id for f in outcome.findings}
+
+
 def test_overdue_commitments_are_reminded_weekly_to_the_division_and_general_affairs_once(ledgered: Settings) -> None:
     monday = dt.datetime(2026, 12, 7, 8, 45, 30, tzinfo=TZ)
     with session_scope(ledgered) as db:

@@ -299,6 +299,7 @@ class EarlierCommitment:
     strength: str
     status: str
     earlier: rules.Earlier
+    source_text: str  # the earlier answer's title, question and answer: its confidentiality markers count
 
     @property
     def line(self) -> str:
@@ -313,7 +314,10 @@ def earlier_commitments(db: Session, question: Question) -> list[EarlierCommitme
         rows = [c for c in rows if c.strength != rules.MAINTAIN]
         if rows:
             return [
-                EarlierCommitment(c.id, answer.ref, answer.date, c.statement, c.strength, c.status, rules.Earlier(answer.ref, answer.date, _domain(c)))
+                EarlierCommitment(
+                    c.id, answer.ref, answer.date, c.statement, c.strength, c.status, rules.Earlier(answer.ref, answer.date, _domain(c)),
+                    f"{answer.title}\n{answer.question}\n{answer.answer}",
+                )
                 for c in rows
             ]
     return []

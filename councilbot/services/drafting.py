@@ -256,10 +256,16 @@ def _prepare(question: Question, offered: Sequence[GroundingSource], prompts: Pr
 def _with_prior_commitments(
     request: DraftRequest, earlier: Sequence[EarlierCommitment], provider: Provider, prompts: PromptSet
 ) -> DraftRequest:
-    """The drafter is told what the city said before on this topic, and to report progress on it."""
+    """The drafter is told what the city said before on this topic, and to report progress on it.
+    What leaves the building is guarded like the sources: an earlier answer with a confidentiality
+    marker is not sent at all, and personal information is masked."""
     if not earlier:
         return request
     priors = tuple(PriorCommitment(to_wareki(e.answered, with_day=False) if e.answered else "前回", e.statement) for e in earlier)
+    if provider.sends_text:
+        earlier = [e for e in earlier if not find_markers(e.source_text, prompts.guard)]
+    if not earlier:
+        return replace(request, prior_commitments=priors)
     note = drafting_note(earlier)
     if provider.sends_text:
         note = guard_text(note, prompts.guard).text
