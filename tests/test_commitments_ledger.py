@@ -27,6 +27,7 @@ from councilbot.settings import Settings
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import AuditEntry, Commitment, CommitmentStatusChange
 from tests.fake_openai_server import FakeOpenAIServer
+from tests.test_drafting_service import remote
 from tests.slack_helpers import new_question
 from tests.test_schedule import RecordingNotifier
 
@@ -209,9 +210,9 @@ def test_an_earlier_commitment_is_brought_back_to_the_draft_and_the_draft_is_che
 def test_a_model_is_told_the_earlier_commitments_as_data(ledgered: Settings) -> None:
     key = new_question(ledgered, assign_to="危機管理課")
     with FakeOpenAIServer(default_text="お答えいたします。授乳室の設置につきましては、研究してまいります。\n【参照】R7-9-16-1-1") as server:
-        remote = ledgered.model_copy(update={"llm_provider": "openai", "openai_base_url": server.base_url, "openai_model": "city-llm", "llm_max_retries": 0})
-        with session_scope(remote) as db:
-            outcome = draft_question(db, remote, key, actor=get_user(db, "UKK1"))
+        model = remote(ledgered, server)
+        with session_scope(model) as db:
+            outcome = draft_question(db, model, key, actor=get_user(db, "UKK1"))
         (request,) = [r for r in server.requests if not r.is_embeddings]
     user = request.content("user")
     assert f"<earlier_commitments>\nこの議員には、同じ趣旨の質問に次のとおり答弁しています。" in user and MANUAL in user
@@ -224,9 +225,9 @@ def test_an_earlier_answer_with_a_confidentiality_marker_is_not_sent_to_a_model(
         import_records(db, org, [marked])
     key = new_question(org, assign_to="危機管理課")
     with FakeOpenAIServer(default_text="お答えいたします。避難所の運営を改善してまいります。\n【参照】なし") as server:
-        remote = org.model_copy(update={"llm_provider": "openai", "openai_base_url": server.base_url, "openai_model": "city-llm", "llm_max_retries": 0})
-        with session_scope(remote) as db:
-            outcome = draft_question(db, remote, key, actor=get_user(db, "UKK1"))
+        model = remote(org, server)
+        with session_scope(model) as db:
+            outcome = draft_question(db, model, key, actor=get_user(db, "UKK1"))
         sent = json.dumps([r.body for r in server.requests], ensure_ascii=False)
     assert "earlier_commitments" not in sent and "マニュアルを改訂" not in sent
     assert outcome.earlier_commitments  # staff still see it, and the draft is still checked against it
