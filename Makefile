@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/export_speed.py
 	$(VENV)/bin/python bench/draft_quality.py
 	$(VENV)/bin/python bench/minutes_quality.py
+	$(VENV)/bin/python bench/commitment_quality.py
 
 # Regenerate the lock after changing dependencies in pyproject.toml (needs uv).
 lock:

@@ -18,6 +18,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from councilbot import demo_commitments
 from councilbot.domain.workflow import State
 from councilbot.services import assignment, books, intake, review
 from councilbot.services.archive import import_file
@@ -122,6 +123,8 @@ def run_demo(base: Settings, workspace: Path) -> Path:
             result = assignment.assign(db, _ga(db), key, top.department, answerer=answerer)
             reasons = "、".join(top.reasons[:2])
             _say(f"  {key:<18} → {top.department}（答弁者: {result.question.answerer}）　根拠: {reasons}")
+    with session_scope(cfg) as db:
+        demo_commitments.say_brought_back(db, keys, _say)
 
     _say("\n【5】答弁作成（担当課の係長がAI下書きを確認し、修正して保存）")
     for key in keys:
@@ -135,7 +138,7 @@ def run_demo(base: Settings, workspace: Path) -> Path:
             person = _person(drafter)
             # The drafter reads the draft, adds the division's back data and saves it as their own.
             review.save_revision(
-                db, drafter, key, answer=outcome.text,
+                db, drafter, key, answer=demo_commitments.with_progress_reported(outcome.text),
                 back_data=f"根拠資料：{_first_department(db, key)}所管事業の実績（令和7年度）。参考答弁 {'、'.join(cited)}",
                 note="下書きを担当係長が確認・修正",
             )
@@ -145,6 +148,7 @@ def run_demo(base: Settings, workspace: Path) -> Path:
             f"  {key:<18} {person}：{outcome.label or '下書き'} {outcome.chars}字・読み上げ約{outcome.speaking_seconds // 60}分{outcome.speaking_seconds % 60:02d}秒"
             f"（参考: {cites}）ルール確認の指摘 {len(outcome.findings)}件 → 確認依頼"
         )
+        demo_commitments.say_findings(outcome, _say)
 
     _say("\n【6】答弁検討（決裁）")
     sent_back = keys[1] if len(keys) > 1 else None
@@ -194,6 +198,9 @@ def run_demo(base: Settings, workspace: Path) -> Path:
         hits = search_archive(db, cfg, "野良猫", limit=3)
     _say("\n【10】言葉は違っても意味の近い過去答弁を探す「野良猫」")
     _say_hits(hits)
+    _say("\n【11】答弁の約束の台帳（進捗の更新と「議会答弁の進捗状況」の出力）")
+    with session_scope(cfg) as db:
+        demo_commitments.ledger_step(db, cfg, str(cfg.export_dir), _say)
     _say(f"\n実演が完了しました。答弁書: {book.path}")
     return book.path
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from councilbot.adapters.scheduler import SchedulerRunner, open_schedule, sync
+from councilbot.domain.commitments import REMINDER_JOB_ID
 from councilbot.domain.schedule import (
     DIGEST_JOB_ID,
     ReminderKind,
@@ -195,7 +196,7 @@ def test_jobs_follow_the_session_added_moved_and_removed(org):
     now = jst(2026, 11, 21, 15)
     with open_schedule(org) as scheduler:
         report = sync(org, scheduler, now)
-        assert len(report.added) == 5  # four session reminders and the digest
+        assert len(report.added) == 6  # four session reminders, the digest and the weekly commitments reminder
         assert sync(org, scheduler, now).added == []  # idempotent
     with session_scope(org) as db:
         session_id = get_session(db, SESSION).id
@@ -211,7 +212,7 @@ def test_jobs_follow_the_session_added_moved_and_removed(org):
         update_session(db, get_user(db, "UGA1"), SESSION, closed=True)
     with open_schedule(org) as scheduler:
         assert len(sync(org, scheduler, now).removed) == 4
-    assert list(_scheduled(org)) == [DIGEST_JOB_ID]
+    assert sorted(_scheduled(org)) == sorted([DIGEST_JOB_ID, REMINDER_JOB_ID])
 
 
 class RecordingNotifier:

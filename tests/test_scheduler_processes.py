@@ -123,7 +123,7 @@ def test_two_processes_deliver_each_reminder_once_on_time_and_take_over_when_the
         try:
             first = _wait(lambda: (lease := _lease(settings)) and lease.holder, "a leader")
             leader, follower = (a, b) if first == a.holder else (b, a)
-            _wait(lambda: _count_jobs(settings) == 5, "the leader to schedule the session's jobs")
+            _wait(lambda: _count_jobs(settings) == 6, "the leader to schedule the session's jobs")  # four session reminders, the digest, the weekly commitments reminder
 
             # Before its time nothing goes out; at its time, once, whichever processes run.
             clock.set(jst(2026, 11, 26, 16, 59, 59))

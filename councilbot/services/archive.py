@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from councilbot.errors import CouncilbotError, InvalidInput
 from councilbot.search.index import IndexDoc, open_index
+from councilbot.services.commitments import answer_texts, sync_commitments
 from councilbot.services.semantic import drop_stale_vectors, embed_committed
 from councilbot.settings import Settings
 from councilbot.storage.models import PastAnswer
@@ -279,6 +280,7 @@ def _flush(
             setattr(row, key, value)
     db.flush()
     drop_stale_vectors(db, list(existing.values()))
+    sync_commitments(db, answer_texts(db, list(batch)))
     report.created += len(new_rows)
     report.updated += len(existing)
     _queue_for_index(db, settings, [_doc(v) for v in new_rows], mode="add")
@@ -416,5 +418,6 @@ def record_final_answer(db: Session, settings: Settings, question: Any) -> PastA
             setattr(row, key, value)
     db.flush()
     drop_stale_vectors(db, [row])
+    sync_commitments(db, [row])
     _queue_for_index(db, settings, [doc_of(row)], mode="update", embed=True)
     return row

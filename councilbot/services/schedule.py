@@ -33,6 +33,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from councilbot.domain import commitments as commitment_rules
 from councilbot.domain.permissions import ROLE_GENERAL_AFFAIRS
 from councilbot.domain.schedule import (
     DIGEST_JOB_ID,
@@ -48,6 +49,7 @@ from councilbot.domain.schedule import (
     session_reminders,
 )
 from councilbot.domain.workflow import State
+from councilbot.services.commitments import overdue_reminders, overdue_summary
 from councilbot.services.status import UNASSIGNED, OverdueItem, question_label, session_status
 from councilbot.storage.models import CouncilSession, Department, Question, SentNotification, User
 
@@ -313,6 +315,17 @@ def _digest_messages(db: Session, slot: dt.datetime, tz: ZoneInfo, now: dt.datet
     return messages
 
 
+def _commitment_messages(db: Session, slot: dt.datetime, tz: ZoneInfo) -> list[Message]:
+    """Overdue commitments, to each division and in summary to General Affairs (services/commitments.py words them)."""
+    day = slot.astimezone(tz).date()
+    job_id = commitment_rules.REMINDER_JOB_ID
+    messages = [Message(job_id, slot, r, text) for dept, text in overdue_reminders(db, day) for r in division_recipients(db, dept)]
+    summary = overdue_summary(db, day)
+    if summary:
+        messages += [Message(job_id, slot, r, summary) for r in general_affairs_recipients(db)]
+    return messages
+
+
 _COMPOSERS: dict[ReminderKind, Callable[[Session, CouncilSession, PlannedReminder, ZoneInfo, dt.datetime], list[Message]]] = {
     ReminderKind.DEADLINE_EVE: _deadline_messages,
     ReminderKind.DEADLINE_DAY: _deadline_messages,
@@ -336,6 +349,9 @@ def compose(db: Session, job_id: str, *, now: dt.datetime, tz: ZoneInfo) -> list
     if job_id == DIGEST_JOB_ID:
         slot = digest_slot(now, tz)
         return _digest_messages(db, slot, tz, now) if is_due(slot, now) else []
+    if job_id == commitment_rules.REMINDER_JOB_ID:
+        slot = commitment_rules.reminder_slot(now, tz)
+        return _commitment_messages(db, slot, tz) if is_due(slot, now) else []
     parsed = parse_session_job_id(job_id)
     session = db.get(CouncilSession, parsed[0]) if parsed else None
     if parsed is None or session is None:
@@ -354,6 +370,13 @@ class SyncReport:
     added: list[str]
     moved: list[str]
     removed: list[str]
+
+
+# Jobs that run on a weekly clock rather than a session's dates: (id, days, time, label).
+_WEEKLY_JOBS = (
+    (DIGEST_JOB_ID, DIGEST_WEEKDAYS, DIGEST_TIME, KIND_LABELS[DIGEST_JOB_ID]),
+    (commitment_rules.REMINDER_JOB_ID, commitment_rules.REMINDER_WEEKDAY, commitment_rules.REMINDER_TIME, commitment_rules.REMINDER_LABEL),
+)
 
 
 def _job_options() -> dict[str, Any]:
@@ -382,10 +405,11 @@ def sync_jobs(scheduler: BaseScheduler, db: Session, *, now: dt.datetime, tz: Zo
             # A job already fired is gone from the store; only future ones are (re)added.
             scheduler.add_job(func, DateTrigger(run_date=plan.fire_at, timezone=tz), args=[job_id], id=job_id, name=KIND_LABELS[plan.kind], **_job_options())
             report.added.append(job_id)
-    if DIGEST_JOB_ID not in existing:
-        trigger = CronTrigger(day_of_week=DIGEST_WEEKDAYS, hour=DIGEST_TIME.hour, minute=DIGEST_TIME.minute, timezone=tz)
-        scheduler.add_job(func, trigger, args=[DIGEST_JOB_ID], id=DIGEST_JOB_ID, name=KIND_LABELS[DIGEST_JOB_ID], **_job_options())
-        report.added.append(DIGEST_JOB_ID)
+    for job_id, days, time, label in _WEEKLY_JOBS:
+        if job_id not in existing:
+            trigger = CronTrigger(day_of_week=days, hour=time.hour, minute=time.minute, timezone=tz)
+            scheduler.add_job(func, trigger, args=[job_id], id=job_id, name=label, **_job_options())
+            report.added.append(job_id)
     return report
 
 

@@ -414,3 +414,51 @@ class WebSession(Base):
     ended_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship()
+# --- Answer commitments (issue 17) ---
+
+
+class Commitment(Base):
+    """答弁の約束: one thing an answer said the city would do, and its progress (進捗状況).
+
+    Derived from a past answer's text (services/commitments.py) when it is imported or
+    finalised; the progress is the division's, kept across re-extraction of the same statement.
+    """
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        UniqueConstraint("past_answer_id", "position", name="uq_commitment_position"),
+        Index("ix_commitments_status_due", "status", "due_end"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    past_answer_id: Mapped[int] = mapped_column(ForeignKey("past_answers.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # order in the answer
+    statement: Mapped[str] = mapped_column(Text)  # 本年度中に調査結果を取りまとめる予定
+    subject: Mapped[str] = mapped_column(Text)  # 調査結果を取りまとめる
+    strength: Mapped[str] = mapped_column(String(20))  # 実施 / 検討 / 調査・研究 / 要望・働きかけ / 現状維持
+    timing_text: Mapped[str | None] = mapped_column(String(200))  # 本年度中, 次期計画の策定に合わせて
+    due_start: Mapped[dt.date | None] = mapped_column(Date)
+    due_end: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="未着手")  # 未着手 / 検討中 / 実施済 / 見送り
+    status_note: Mapped[str | None] = mapped_column(Text)
+    status_updated_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    past_answer: Mapped[PastAnswer] = relationship()
+    history: Mapped[list[CommitmentStatusChange]] = relationship(
+        order_by="CommitmentStatusChange.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class CommitmentStatusChange(Base):
+    """A change of a commitment's progress: who, when, from what to what, with the division's note."""
+
+    __tablename__ = "commitment_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id", ondelete="CASCADE"), index=True)
+    old_status: Mapped[str] = mapped_column(String(20))
+    new_status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(100))  # chat user id, or "cli"
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)

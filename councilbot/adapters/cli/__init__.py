@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from councilbot.adapters.cli import core_cmds, draft_cmds, jobs_cmds, search_cmds, serve_cmds, web_cmds
+from councilbot.adapters.cli import commitments_cmds, core_cmds, draft_cmds, jobs_cmds, search_cmds, serve_cmds, web_cmds
 from councilbot.errors import CouncilbotError
 
 
@@ -21,7 +21,7 @@ def cli() -> None:
     pass
 
 
-for module in (core_cmds, search_cmds, draft_cmds, jobs_cmds, serve_cmds, web_cmds):
+for module in (core_cmds, search_cmds, draft_cmds, jobs_cmds, serve_cmds, web_cmds, commitments_cmds):
     module.register(cli)
 
 

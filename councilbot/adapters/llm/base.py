@@ -15,6 +15,8 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+from councilbot.domain.commitments import PriorCommitment
+
 
 @dataclass(frozen=True)
 class ChatMessage:
@@ -72,6 +74,7 @@ class DraftRequest:
     answerer: str
     sources: tuple[GroundingSource, ...]
     style: StyleGuide
+    prior_commitments: tuple[PriorCommitment, ...] = ()  # progress on these must be reported
 
 
 @dataclass(frozen=True)

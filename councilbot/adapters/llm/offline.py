@@ -29,11 +29,14 @@ from typing import ClassVar, Literal, NamedTuple
 
 from councilbot.adapters.llm.base import DraftRequest, Generation, GroundingSource, Provider, Stance, StyleGuide
 from councilbot.domain.era import era_of
+from councilbot.domain.commitments import PriorCommitment
 from councilbot.domain.rulecheck import sentences
 
 OFFLINE_MODEL = "offline-drafter-1（過去答弁からの組立て・生成AI不使用）"
 CITATION_PREFIX = "【参照】"
 NO_CITATION = "なし"
+# Where the drafter is to report progress on an earlier commitment (a leftover until filled in).
+PROGRESS_PLACEHOLDER = "（要確認）その後の進捗を記載いたします。"
 
 _MAX_STATE_SENTENCES = 3
 _MAX_SOURCES = 3
@@ -89,6 +92,7 @@ def compose(request: DraftRequest) -> list[str]:
     lines.extend(facts or [style.missing_current_state.format(**values)])
     if challenge:
         lines.append(challenge)
+    lines.extend(_progress_placeholder(p) for p in request.prior_commitments)
     lines.append(closing or _stance(source, style).closing.format(**values))
     lines.append(CITATION_PREFIX + (source.key if source and (facts or challenge or closing) else NO_CITATION))
     return lines
@@ -149,6 +153,11 @@ def _from_source(source: GroundingSource, question: str, style: StyleGuide) -> t
     if challenge is not None and facts and challenge.position < facts[0].position:
         challenge = None  # a reservation before the facts it qualifies would read out of order
     return [c.sentence for c in sorted(facts, key=lambda c: c.position)], challenge.sentence if challenge else None, closing
+
+
+def _progress_placeholder(prior: PriorCommitment) -> str:
+    """The drafter must report what became of an earlier commitment; offline, it can only ask for it."""
+    return f"{prior.when}の定例会で「{prior.statement}」とお答えした件につきましては、{PROGRESS_PLACEHOLDER}"
 
 
 def restate(sentence: str, said: dt.date | None) -> str | None:

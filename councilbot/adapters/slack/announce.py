@@ -22,9 +22,11 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from councilbot.adapters.slack import blocks
+from councilbot.adapters.slack.commitments import with_earlier_commitments
 from councilbot.adapters.slack.dispatch import NotificationFailed, Runtime
 from councilbot.domain.workflow import State
 from councilbot.services.assignment import assignable_divisions, suggest
+from councilbot.services.commitments import earlier_commitments
 from councilbot.services.common import get_question, item_context
 from councilbot.services.drafting import draft_label
 from councilbot.services.search import find_similar
@@ -104,12 +106,14 @@ def deliveries_for(db: Session, settings: Settings, question: Question, previous
     last = question.stamps[-1] if question.stamps else None
     if state == State.RECEIVED:
         assignable = [d.name for d in assignable_divisions(db)]
-        return [Delivery(blocks.assignment_card(question, suggest(db, settings, question.key), assignable), names, users=people)]
+        card = blocks.assignment_card(question, suggest(db, settings, question.key), assignable)
+        return [Delivery(with_earlier_commitments(card, earlier_commitments(db, question)), names, users=people)]
     if state == State.ASSIGNED:
         similar = find_similar(db, settings, f"{question.title}\n{question.body}", limit=SIMILAR_LIMIT)
         reason = last.comment if last is not None and last.action == "reassign" else None
         moved = previous if previous and question.responsible_department and previous.department != question.responsible_department.name else None
         post = blocks.assigned_post(question, people, similar, previous=moved.department if moved else None, reason=reason)
+        post = with_earlier_commitments(post, earlier_commitments(db, question))
         dept = question.responsible_department
         deliveries = [_to(post, _division_audience(dept.name, actors) if dept else names, dept.channel if dept else None, people)]
         if moved and last is not None:

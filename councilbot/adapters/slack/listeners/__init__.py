@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from councilbot.adapters.slack.dispatch import Runtime
-from councilbot.adapters.slack.listeners import actions, commands, events, shortcuts, views
+from councilbot.adapters.slack.listeners import actions, commands, commitments, events, shortcuts, views
 
 
 def register_listeners(app: App, rt: Runtime) -> None:
-    for group in (commands, shortcuts, actions, views, events):
+    for group in (commands, shortcuts, actions, views, events, commitments):
         group.register(app, rt)
