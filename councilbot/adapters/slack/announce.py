@@ -129,9 +129,7 @@ def deliveries_for(db: Session, settings: Settings, question: Question, previous
         return [Delivery(blocks.ready_to_finalize(question, label, tz, people), names, users=people)]
     dept = question.responsible_department
     if state == State.FINAL and dept and dept.channel:
-        text = f"`{question.key}` の答弁が校了しました（{last.user.name if last else ''}）。"
-        return [Delivery(blocks.info_message(text), dept.name, channel=dept.channel)]
+        return [Delivery(blocks.final_notice(question, last.user.name if last else ""), dept.name, channel=dept.channel)]
     if state == State.WITHDRAWN and dept and dept.channel and last is not None:
-        text = f"`{question.key}`「{question.title}」は取り下げられました（{last.user.name}、理由: {last.comment}）。この質問の答弁作成と決裁は不要です。"
-        return [Delivery(blocks.info_message(text), dept.name, channel=dept.channel)]
+        return [Delivery(blocks.withdrawn_notice(question, last.user.name, last.comment or ""), dept.name, channel=dept.channel)]
     return []
