@@ -46,6 +46,9 @@ class Settings(BaseSettings):
 
     prompts_dir: Path = Field(default=Path("prompts"), alias="PROMPTS_DIR")
     tz_name: str = Field(default="Asia/Tokyo", alias="TZ_NAME")
+    # Who acts at the command line: a staff member's chat id (their roles are checked); unset,
+    # the server's operator, who holds General Affairs and admin (services.common.cli_user).
+    cli_operator: str | None = Field(default=None, alias="COUNCILBOT_OPERATOR")
 
 
 @lru_cache(maxsize=1)
