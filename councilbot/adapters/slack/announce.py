@@ -26,6 +26,7 @@ from councilbot.adapters.slack.dispatch import NotificationFailed, Runtime
 from councilbot.domain.workflow import State
 from councilbot.services.assignment import assignable_divisions, suggest
 from councilbot.services.common import get_question, item_context
+from councilbot.services.copies import record_copies, take_earlier_copies
 from councilbot.services.drafting import draft_label
 from councilbot.services.search import find_similar
 from councilbot.services.status import next_actors, question_label
@@ -77,19 +78,33 @@ def handover(db: Session, question: Question) -> Handover | None:
     return Handover(dept.name, dept.channel, [u.chat_id for u in people], _division_audience(dept.name, people))
 
 
-def announce(rt: Runtime, key: str, *, previous: Handover | None = None) -> None:
+def announce(rt: Runtime, key: str, *, previous: Handover | None = None, acted_in: tuple[str, str] | None = None) -> None:
+    """Tell the next people, after every earlier copy of the item's cards says what happened.
+
+    ``acted_in``: the message the person acted on, which its handler has already replaced.
+    """
     with session_scope(rt.settings) as db:
-        deliveries = deliveries_for(db, rt.settings, get_question(db, key), previous)
-    failed = []
+        question = get_question(db, key)
+        deliveries = deliveries_for(db, rt.settings, question, previous)
+        earlier = take_earlier_copies(db, key, acted_in=acted_in)
+        settled = blocks.settled_card(question, question_label(db, question), rt.settings.tz_name)
+    for channel, ts in earlier:
+        try:
+            rt.notifier.update(channel, ts, settled)
+        except SlackApiError as exc:  # a deleted message: a click on it still meets the service's checks
+            log.warning("could not update a copy of %s (%s): %s", key, channel, exc.response.get("error"))
+    failed, posted = [], []
     for d in deliveries:
         try:
             if d.channel:
-                rt.notifier.post_to_channel(d.channel, d.message)
+                posted.append((d.channel, rt.notifier.post_to_channel(d.channel, d.message)))
             else:
-                rt.notifier.post_to_users(d.users, d.message)
+                posted += rt.notifier.post_to_users(d.users, d.message)
         except SlackApiError as exc:
             log.warning("could not tell %s about %s: %s", d.audience, key, exc.response.get("error"))
             failed.append(d.audience)
+    with session_scope(rt.settings) as db:
+        record_copies(db, key, posted)
     if failed:
         raise NotificationFailed(blocks.follow_up_failed(failed))
 

@@ -559,6 +559,21 @@ def reopened(question: Question, label: str, tz_name: str, reason: str, recipien
     return item_card(question, label, tz_name, text=text, lead=lead, buttons=[button("答弁を修正", ANSWER_OPEN, item_value(question), "primary")])
 
 
+def settled_card(question: Question, label: str, tz_name: str) -> Message:
+    """What an earlier copy of a card becomes once someone has acted: what happened and by whom, no buttons."""
+    last = question.stamps[-1] if question.stamps else None
+    head = f"{question.key}「{question.title}」"
+    if last is None:
+        text = f"{head}は更新されました。現在の状況: {label}"
+    elif last.action == "withdraw":
+        text = f"{head}は{last.user.name}さんにより取り下げられました（{fmt_time(last.stamped_at, tz_name)}、理由: {last.comment or ''}）。この質問への対応は不要です。"
+    else:
+        what = TRANSITIONS[last.action].label if last.action in TRANSITIONS else last.action
+        stage = f"{last.stage}・" if last.stage and last.action in ("approve", "send_back") else ""
+        text = f"{head}は、{last.user.name}さんが{stage}{what}しました（{fmt_time(last.stamped_at, tz_name)}）。現在の状況: {label}"
+    return Message(text, [section(f":information_source: {escape(text)}"), context("このメッセージのボタンは使えなくなりました。")])
+
+
 def final_notice(question: Question, by: str) -> Message:
     """The division's channel is told that its answer is final."""
     text = f"{question.key} の答弁が校了しました（{by}）。"

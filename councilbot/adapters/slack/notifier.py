@@ -46,9 +46,9 @@ class ChatNotifier:
         channel = self.dm_channel(user_id)
         return channel, self.post_to_channel(channel, message)
 
-    def post_to_users(self, user_ids: Iterable[str], message: Message) -> None:
-        for user_id in dict.fromkeys(user_ids):
-            self.post_to_user(user_id, message)
+    def post_to_users(self, user_ids: Iterable[str], message: Message) -> list[tuple[str, str]]:
+        """The same message to each person directly; returns where each copy is (channel, ts)."""
+        return [self.post_to_user(user_id, message) for user_id in dict.fromkeys(user_ids)]
 
     def dm_channel(self, user_id: str) -> str:
         response = self.client.conversations_open(users=user_id)

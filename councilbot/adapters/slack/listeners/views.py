@@ -59,6 +59,11 @@ def _selected(body: dict[str, Any], block_id: str) -> list[str]:
     return [o["value"] for o in chosen]
 
 
+def _acted_in(meta: dict[str, Any]) -> tuple[str, str] | None:
+    """The message whose button opened the modal, which the outcome replaces."""
+    return (meta["channel"], meta["ts"]) if meta.get("channel") and meta.get("ts") else None
+
+
 def register(app: App, rt: Runtime) -> None:
     tz = rt.settings.tz_name
 
@@ -128,9 +133,10 @@ def register(app: App, rt: Runtime) -> None:
             return
         ack()
         with reporting(to_user(rt.notifier, body["user"]["id"])):
-            if meta.get("channel") and meta.get("ts"):
-                rt.notifier.update(meta["channel"], meta["ts"], done)
-            announce(rt, meta["key"])
+            acted_in = _acted_in(meta)
+            if acted_in:
+                rt.notifier.update(*acted_in, done)
+            announce(rt, meta["key"], acted_in=acted_in)
 
     @app.view(blocks.REASSIGN_VIEW)
     def submit_reassignment(ack: Ack, body: dict[str, Any]) -> None:
@@ -152,9 +158,10 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         done, previous = outcome
         with reporting(to_user(rt.notifier, body["user"]["id"])):
-            if meta.get("channel") and meta.get("ts"):
-                rt.notifier.update(meta["channel"], meta["ts"], done)
-            announce(rt, meta["key"], previous=previous)
+            acted_in = _acted_in(meta)
+            if acted_in:
+                rt.notifier.update(*acted_in, done)
+            announce(rt, meta["key"], previous=previous, acted_in=acted_in)
 
     @app.view(blocks.ANSWER_VIEW)
     def submit_answer(ack: Ack, body: dict[str, Any]) -> None:
@@ -208,6 +215,7 @@ def register(app: App, rt: Runtime) -> None:
                 else:
                     rt.notifier.post_to_user(body["user"]["id"], message)
                 return
-            if meta.get("channel") and meta.get("ts"):
-                rt.notifier.update(meta["channel"], meta["ts"], message)
-            announce(rt, key)
+            acted_in = _acted_in(meta)
+            if acted_in:
+                rt.notifier.update(*acted_in, message)
+            announce(rt, key, acted_in=acted_in)
