@@ -164,8 +164,8 @@ def test_invalid_modal_input_is_shown_in_the_modal(bot, fake, slack_cfg):
     bot.command("UGA1", "ask")
     bot.settle()
     view = bot.last_view()
-    bad_seat = bot.submit("UGA1", view, {"seat": "十六", "item_no": "1", "title": "給食費について", "body": "無償化について伺う。"})
-    unknown = bot.submit("UGA1", view, {"seat": "99", "item_no": "1", "title": "給食費について", "body": "無償化について伺う。"}, view_id="V9")
+    bad_seat = bot.submit("UGA1", view, {"seat": "十六", "item_no": "1", "title": "給食費について", "body_0": "無償化について伺う。"})
+    unknown = bot.submit("UGA1", view, {"seat": "99", "item_no": "1", "title": "給食費について", "body_0": "無償化について伺う。"}, view_id="V9")
     assert bad_seat.json() == {"response_action": "errors", "errors": {"seat": "議席番号は数字で入力してください（例: 16）。"}}
     assert unknown.json()["errors"]["seat"].startswith("99番の議員は登録されていません")
     assert count(slack_cfg, Question) == 0

@@ -56,7 +56,8 @@ ANSWER_VIEW = "answer_modal"
 NOTE_VIEW = "note_modal"
 
 # Block ids of modal inputs, read back by the view listeners.
-QUESTION_FIELDS = ("session", "question_type", "seat", "item_no", "title", "body")
+QUESTION_FIELDS = ("session", "question_type", "seat", "item_no", "title")
+QUESTION_BODY = "body"  # 質問要旨: body_0, body_1 … (``_long_inputs``), read back with ``joined_input``
 ANSWER_BLOCK = "answer"
 BACK_DATA_BLOCK = "back_data"
 SUBMIT_BLOCK = "submit"
@@ -315,8 +316,11 @@ def question_modal(parsed: ParsedQuestion | None, private_metadata: str) -> dict
         _text_input("seat", "議席番号", initial=str(p.seat) if p.seat else None, placeholder="例: 16", max_length=10),
         _text_input("item_no", "項目番号", initial=p.item_no, placeholder="例: 1-(2)-①", max_length=40),
         _text_input("title", "件名", initial=p.title, placeholder="例: 避難所運営について", max_length=200),
-        _text_input("body", "質問要旨", initial=p.body, multiline=True),
     ]
+    body = _long_inputs(QUESTION_BODY, "質問要旨", p.body or "", optional=False)
+    if len(body) > 2:  # the text fills more than one input: say so, since Slack caps each at 3,000
+        blocks.append(context(f"質問要旨が長いため（{len(p.body or '')}文字）、{len(body) - 1}つの欄に分けて表示しています。登録するときは、すべての欄を順につなげて一つの質問要旨にします。"))
+    blocks += body
     return _modal(QUESTION_VIEW, "議会質問の登録", blocks, private_metadata)
 
 

@@ -42,7 +42,7 @@ _QUESTION_ERROR_FIELDS = (
 
 
 def question_error_field(message: str) -> str:
-    return next((block for words, block in _QUESTION_ERROR_FIELDS if any(w in message for w in words)), "body")
+    return next((block for words, block in _QUESTION_ERROR_FIELDS if any(w in message for w in words)), f"{blocks.QUESTION_BODY}_0")
 
 
 def _values(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -94,7 +94,7 @@ def register(app: App, rt: Runtime) -> None:
             question_type=(_selected(body, "question_type") or [""])[0],
             item_no=_text(body, "item_no"),
             title=_text(body, "title"),
-            body=_text(body, "body"),
+            body=blocks.joined_input(_values(body), blocks.QUESTION_BODY),
             source_ref=source_ref(channel, ts) if channel and ts else None,
         )
 
