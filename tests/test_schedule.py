@@ -239,17 +239,19 @@ def test_a_job_fired_twice_sends_each_message_once(work):
         assert db.scalar(select(func.count()).select_from(SentNotification).where(SentNotification.sent_at.is_not(None))) == 3
 
 
-class RefusingOnceNotifier(RecordingNotifier):
-    """The chat tool refuses the first post to one channel (e.g. a rate limit that outlasted retries)."""
+class FailingOnceNotifier(RecordingNotifier):
+    """The first post to one channel fails with ``error``: the chat tool refuses it (a rate limit
+    that outlasted retries), or the process dies while sending (an exception no handler catches)."""
 
-    def __init__(self, refuse: str) -> None:
+    def __init__(self, channel: str, error: BaseException) -> None:
         super().__init__()
-        self.refuse = refuse
+        self.channel: str | None = channel
+        self.error = error
 
     def post_to_channel(self, channel, message):
-        if channel == self.refuse:
-            self.refuse = None
-            raise RuntimeError("chat.postMessage failed")
+        if channel == self.channel:
+            self.channel = None
+            raise self.error
         return super().post_to_channel(channel, message)
 
 
@@ -268,7 +270,7 @@ def test_a_refused_reminder_is_given_back_and_retried_once_without_resending_the
     # a job planned for the test's time was already past for APScheduler's own clock, which
     # dropped it as missed whenever its thread ran before the assertion (on a busy machine).
     settings, _ = work
-    notifier = RefusingOnceNotifier("C0KIKI")
+    notifier = FailingOnceNotifier("C0KIKI", RuntimeError("chat.postMessage failed"))
     clock = Clock(jst(2026, 11, 26, 17, 0, 5))
     runner = SchedulerRunner(settings, notifier, clock=clock)
     with session_scope(settings) as db:
@@ -285,25 +287,12 @@ def test_a_refused_reminder_is_given_back_and_retried_once_without_resending_the
         assert db.scalar(select(func.count()).select_from(SentNotification).where(SentNotification.sent_at.is_not(None))) == 3
 
 
-class DyingNotifier(RecordingNotifier):
-    """The process dies (SIGKILL-like: no clean-up runs) while sending to ``dies_at``."""
-
-    def __init__(self, dies_at: str) -> None:
-        super().__init__()
-        self.dies_at = dies_at
-
-    def post_to_channel(self, channel, message):
-        if channel == self.dies_at:
-            raise KeyboardInterrupt("killed")
-        return super().post_to_channel(channel, message)
-
-
 def test_a_run_the_leader_dies_in_is_finished_by_the_next_leader_each_message_once(work, monkeypatch):
     settings, _ = work
     # APScheduler's thread reads the machine's clock, not the test's: keep it from running jobs.
     monkeypatch.setattr(scheduler_module, "jobstore_scheduler", lambda cfg, paused: jobstore_scheduler(cfg, paused=True))
     clock = Clock(jst(2026, 11, 26, 17, 0, 5))
-    dying = SchedulerRunner(settings, DyingNotifier("C0GAKU"), clock=clock)
+    dying = SchedulerRunner(settings, FailingOnceNotifier("C0GAKU", KeyboardInterrupt("killed")), clock=clock)
     with session_scope(settings) as db:
         job = _job(db, ReminderKind.DEADLINE_EVE)
     with pytest.raises(KeyboardInterrupt):
