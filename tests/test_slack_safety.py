@@ -281,3 +281,27 @@ def test_user_text_is_escaped_in_text_and_blocks_wherever_the_bot_writes_it(bot,
         for value in (call.json_arg("blocks"), call.json_arg("view")):
             assert "*bold*" not in json.dumps(value or {}, ensure_ascii=False), call.method
             assert "_必ず_" not in json.dumps(value or {}, ensure_ascii=False), call.method
+
+
+def test_reminders_carry_user_text_escaped(org, fake):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from councilbot.adapters.scheduler import SchedulerRunner
+    from councilbot.adapters.slack.app import web_client
+    from councilbot.adapters.slack.notifier import ChatNotifier
+    from councilbot.domain.schedule import ReminderKind, session_job_id
+    from councilbot.services import assignment, intake
+    from councilbot.services.common import get_session, get_user
+
+    cfg = slack_settings(org, fake)
+    with session_scope(cfg) as db:
+        data = intake.QuestionInput("令和8年12月定例会", 16, "一般質問", "1", HOSTILE_TITLE, "防災無線について伺う。")
+        key = intake.register_question(db, cfg, get_user(db, "UGA1"), data).question.key
+        assignment.assign(db, get_user(db, "UGA1"), key, "危機管理課")
+        job = session_job_id(get_session(db, "令和8年12月定例会").id, ReminderKind.DEADLINE_EVE)
+    runner = SchedulerRunner(cfg, ChatNotifier(web_client(cfg)), clock=lambda: dt.datetime(2026, 11, 26, 17, 0, 5, tzinfo=ZoneInfo("Asia/Tokyo")))
+    runner.fire(job)
+    (reminder,) = fake.of("chat.postMessage", channel="C0KIKI")
+    assert "&lt;!channel&gt; *bold* 防災無線について" in reminder.args["text"] and "<!channel>" not in reminder.args["text"]
+    assert reminder.args["mrkdwn"] in (False, "false", "0")  # words only: no bold made of their marks
