@@ -25,6 +25,8 @@ from councilbot.adapters.slack.listeners.replies import to_user
 from councilbot.errors import CouncilbotError
 from councilbot.services import assignment, intake, review
 from councilbot.services.common import get_question, nfkc
+from councilbot.services.copies import record_copies
+from councilbot.storage.db import session_scope
 from councilbot.storage.models import User
 
 log = logging.getLogger(__name__)
@@ -186,11 +188,14 @@ def register(app: App, rt: Runtime) -> None:
         user_id = body["user"]["id"]
         with reporting(to_user(rt.notifier, user_id)):
             if meta.get("channel"):
-                rt.notifier.post_to_channel(meta["channel"], saved, thread_ts=meta.get("thread_ts"))
+                place = (meta["channel"], rt.notifier.post_to_channel(meta["channel"], saved, thread_ts=meta.get("thread_ts")))
             else:
-                rt.notifier.post_to_user(user_id, saved)
+                place = rt.notifier.post_to_user(user_id, saved)
             if submit:
                 announce(rt, meta["key"])
+            else:  # 確認依頼 and 編集 buttons: settled once the item moves on
+                with session_scope(rt.settings) as db:
+                    record_copies(db, meta["key"], [place])
 
     @app.view(blocks.NOTE_VIEW)
     def submit_note(ack: Ack, body: dict[str, Any]) -> None:
