@@ -207,8 +207,10 @@ def error_message(text: str) -> Message:
 
 
 def help_message(unknown: str | None = None) -> Message:
-    lead = f"「{unknown}」というコマンドはありません。\n" if unknown else ""
-    return Message(lead + "councilbot の使い方", sections((f"「{escape(unknown)}」というコマンドはありません。\n" if unknown else "") + HELP))
+    def lead(word: str) -> str:
+        return f"「{word}」というコマンドはありません。\n" if unknown else ""
+
+    return Message(lead(unknown or "") + "councilbot の使い方", sections(lead(escape(unknown)) + HELP))
 
 
 # --- question items ----------------------------------------------------------
