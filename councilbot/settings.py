@@ -50,6 +50,9 @@ class Settings(BaseSettings):
 
     prompts_dir: Path = Field(default=Path("prompts"), alias="PROMPTS_DIR")
     tz_name: str = Field(default="Asia/Tokyo", alias="TZ_NAME")
+    # Who acts at the command line: a staff member's chat id (their roles are checked); unset,
+    # the server's operator, who holds General Affairs and admin (services.common.cli_user).
+    cli_operator: str | None = Field(default=None, alias="COUNCILBOT_OPERATOR")
 
     # Web view (答弁検討会・進捗の画面). The address staff open; sign-in links sent by chat start with it.
     web_base_url: str = Field(default="http://localhost:8080", alias="WEB_BASE_URL")

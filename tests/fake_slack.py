@@ -9,7 +9,7 @@ methods it serves the three other URLs Slack hands out: the upload URL from
 
 ``rate_limit_once(method)`` answers that method's next call with HTTP 429 and
 ``Retry-After``, as Slack does; ``fail(method, error, **matching)`` answers
-matching calls with ``{"ok": false, "error": …}``; ``hold(method)`` keeps
+matching calls with ``{"ok": false, "error": …}``; ``hold(method, **matching)`` keeps
 matching calls waiting until the returned event is set, to see what the app
 does before they complete. Shared with the reminders' tests.
 
@@ -86,7 +86,7 @@ class FakeSlack:
         self._ids = itertools.count(1)
         self._rate_limited: dict[str, int] = {}
         self._failing: list[tuple[str, str, dict[str, Any]]] = []
-        self._held: list[tuple[str, threading.Event]] = []
+        self._held: list[tuple[str, threading.Event, dict[str, Any]]] = []
         self.socket_mode = FakeSocketMode()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
@@ -99,7 +99,7 @@ class FakeSlack:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for _, release in self._held:
+        for _, release, _ in self._held:
             release.set()
         self.socket_mode.close()
         self._httpd.shutdown()
@@ -126,15 +126,15 @@ class FakeSlack:
         """Answer every call of ``method`` whose arguments match with Slack's error ``error``."""
         self._failing.append((method, error, matching))
 
-    def hold(self, method: str) -> threading.Event:
-        """Keep calls of ``method`` (or "response_url") waiting until the returned event is set."""
+    def hold(self, method: str, **matching: Any) -> threading.Event:
+        """Keep calls of ``method`` (or "response_url") whose arguments match waiting until the returned event is set."""
         release = threading.Event()
-        self._held.append((method, release))
+        self._held.append((method, release, matching))
         return release
 
-    def _wait_if_held(self, method: str) -> None:
-        for held, release in list(self._held):
-            if held == method:
+    def _wait_if_held(self, method: str, args: dict[str, Any] | None = None) -> None:
+        for held, release, matching in list(self._held):
+            if held == method and all((args or {}).get(k) == v for k, v in matching.items()):
                 release.wait(timeout=30)
 
     def _failure(self, method: str, args: dict[str, Any]) -> str | None:
@@ -282,7 +282,7 @@ class FakeSlack:
                     error = "not_allowed_token_type" if headers.get("authorization", "").startswith("Bearer x") else "invalid_auth"
                     self._send(200, json.dumps({"ok": False, "error": error}).encode())
                     return
-                fake._wait_if_held(method)
+                fake._wait_if_held(method, args)
                 self._send(200, json.dumps(fake._api(method, args), ensure_ascii=False).encode())
 
         return Handler

@@ -64,7 +64,7 @@ def at_mayor_stage(pg_org):
     return pg_org, key
 
 
-def test_two_approvers_at_once_one_wins_the_other_is_told_to_reload(at_mayor_stage):
+def test_two_approvers_at_once_one_wins_the_other_is_told_who_approved(at_mayor_stage):
     settings, key = at_mayor_stage
     engine = make_engine(settings.database_url)
     with session_scope(settings) as db:
@@ -84,7 +84,7 @@ def test_two_approvers_at_once_one_wins_the_other_is_told_to_reload(at_mayor_sta
     first.close()
     thread.join()
     assert isinstance(outcome.get("error"), StaleVersion)
-    assert "読み込み直して" in outcome["error"].message
+    assert "桜井 一郎さんが先に市長として承認しました" in outcome["error"].message
     with session_scope(settings) as db:
         q = get_question(db, key)
         assert q.status == "approved"

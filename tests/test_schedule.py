@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from councilbot.adapters.scheduler import SchedulerRunner, open_schedule, sync
 from councilbot.domain.commitments import REMINDER_JOB_ID
+from councilbot.adapters import scheduler as scheduler_module
+from councilbot.adapters.scheduler import RETRY_DELAY, SchedulerRunner, jobstore_scheduler, open_schedule, sync
 from councilbot.domain.schedule import (
     DIGEST_JOB_ID,
     ReminderKind,
@@ -22,7 +24,7 @@ from councilbot.domain.schedule import (
 from councilbot.errors import PermissionDenied
 from councilbot.services import assignment, intake, review
 from councilbot.services.common import get_question, get_session, get_user
-from councilbot.services.schedule import compose
+from councilbot.services.schedule import compose, list_jobs, unfinished_runs
 from councilbot.services.sessions import update_session
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import AuditEntry, SentNotification
@@ -239,34 +241,85 @@ def test_a_job_fired_twice_sends_each_message_once(work):
         assert db.scalar(select(func.count()).select_from(SentNotification).where(SentNotification.sent_at.is_not(None))) == 3
 
 
-class RefusingOnceNotifier(RecordingNotifier):
-    """The chat tool refuses the first post to one channel (e.g. a rate limit that outlasted retries)."""
+class FailingOnceNotifier(RecordingNotifier):
+    """The first post to one channel fails with ``error``: the chat tool refuses it (a rate limit
+    that outlasted retries), or the process dies while sending (an exception no handler catches)."""
 
-    def __init__(self, refuse: str) -> None:
+    def __init__(self, channel: str, error: BaseException) -> None:
         super().__init__()
-        self.refuse = refuse
+        self.channel: str | None = channel
+        self.error = error
 
     def post_to_channel(self, channel, message):
-        if channel == self.refuse:
-            self.refuse = None
-            raise RuntimeError("chat.postMessage failed")
+        if channel == self.channel:
+            self.channel = None
+            raise self.error
         return super().post_to_channel(channel, message)
 
 
+class Clock:
+    """The runner's clock, moved by the test."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
 def test_a_refused_reminder_is_given_back_and_retried_once_without_resending_the_others(work):
+    # The retry is a recorded pending message, not a job timed against the machine's clock:
+    # a job planned for the test's time was already past for APScheduler's own clock, which
+    # dropped it as missed whenever its thread ran before the assertion (on a busy machine).
     settings, _ = work
-    notifier = RefusingOnceNotifier("C0KIKI")
-    runner = SchedulerRunner(settings, notifier, clock=lambda: jst(2026, 11, 26, 17, 0, 5))
-    runner.tick()  # take the lease: the runner now schedules jobs
+    notifier = FailingOnceNotifier("C0KIKI", RuntimeError("chat.postMessage failed"))
+    clock = Clock(jst(2026, 11, 26, 17, 0, 5))
+    runner = SchedulerRunner(settings, notifier, clock=clock)
+    with session_scope(settings) as db:
+        job = _job(db, ReminderKind.DEADLINE_EVE)
+    runner.fire(job)
+    assert sorted(c for c, _ in notifier.posts) == ["C0GAKU", "C0SOMU"]
+    runner.send_pending()
+    assert len(notifier.posts) == 2  # not before the retry delay
+    clock.now += RETRY_DELAY
+    runner.send_pending()  # the retry
+    runner.fire(job)  # the job fired again sends nothing twice
+    assert sorted(c for c, _ in notifier.posts) == ["C0GAKU", "C0KIKI", "C0SOMU"]
+    with session_scope(settings) as db:
+        assert db.scalar(select(func.count()).select_from(SentNotification).where(SentNotification.sent_at.is_not(None))) == 3
+
+
+def test_a_run_the_leader_dies_in_is_finished_by_the_next_leader_each_message_once(work, monkeypatch):
+    settings, _ = work
+    # APScheduler's thread reads the machine's clock, not the test's: keep it from running jobs.
+    monkeypatch.setattr(scheduler_module, "jobstore_scheduler", lambda cfg, paused: jobstore_scheduler(cfg, paused=True))
+    clock = Clock(jst(2026, 11, 26, 17, 0, 5))
+    dying = SchedulerRunner(settings, FailingOnceNotifier("C0GAKU", KeyboardInterrupt("killed")), clock=clock)
+    with session_scope(settings) as db:
+        job = _job(db, ReminderKind.DEADLINE_EVE)
+    with pytest.raises(KeyboardInterrupt):
+        dying.fire(job)  # sent to 危機管理課, died while sending to 学校教育課; 総務課 not reached
+    assert [c for c, _ in dying.notifier.posts] == ["C0KIKI"]
+
+    with open_schedule(settings) as scheduler, session_scope(settings) as db:
+        sessions, _ = list_jobs(scheduler, db, now=clock.now, tz=TZ)
+        runs = unfinished_runs(db, now=clock.now, live_holder=None)
+    state = next(j.state for j in sessions[0].jobs if j.job_id == job)
+    assert state == "送信未完了（送信済 1件・送信待ち 1件・送信中に処理が中断し、届いたか不明 1件）"
+    assert [(r.job_id, r.sent, r.waiting, r.in_doubt) for r in runs] == [(job, 1, 1, 1)]
+
+    successor = RecordingNotifier()
+    clock.now += dt.timedelta(seconds=40)  # the dead leader's lease has run out
+    runner = SchedulerRunner(settings, successor, clock=clock)
     try:
-        with session_scope(settings) as db:
-            job = _job(db, ReminderKind.DEADLINE_EVE)
-        runner.fire(job)
-        assert sorted(c for c, _ in notifier.posts) == ["C0GAKU", "C0SOMU"]
-        assert runner._scheduler.get_job(f"{job}#retry") is not None
-        runner.fire(job)  # the retry
-        assert sorted(c for c, _ in notifier.posts) == ["C0GAKU", "C0KIKI", "C0SOMU"]
-        with session_scope(settings) as db:
-            assert db.scalar(select(func.count()).select_from(SentNotification).where(SentNotification.sent_at.is_not(None))) == 3
+        runner.tick()
+        assert runner.is_leader
+        assert [c for c, _ in successor.posts] == ["C0SOMU"]  # what was left, and only that
+        runner.fire(job)  # fired again by the new leader: nothing twice
+        runner.tick()
+        assert len(successor.posts) == 1
     finally:
         runner.shutdown()
+    with session_scope(settings) as db:
+        assert db.scalar(select(func.count()).select_from(SentNotification).where(SentNotification.sent_at.is_not(None))) == 2
+        assert [(r.sent, r.waiting, r.in_doubt) for r in unfinished_runs(db, now=clock.now, live_holder=runner.holder)] == [(2, 0, 1)]

@@ -16,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from councilbot.services import assignment, intake, review
 from councilbot.services.common import get_user
@@ -164,4 +164,53 @@ def test_two_processes_deliver_each_reminder_once_on_time_and_take_over_when_the
 
 def _count_jobs(settings) -> int:  # type: ignore[no-untyped-def]
     with make_engine(settings.database_url).connect() as conn:
+        if not inspect(conn).has_table("apscheduler_jobs"):  # the leader's job store creates it
+            return 0
         return conn.exec_driver_sql("SELECT count(*) FROM apscheduler_jobs").scalar_one()
+
+
+def _jobs_report(settings) -> str:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "TZ_NAME": "Asia/Tokyo"}
+    result = subprocess.run([sys.executable, "-m", "councilbot", "jobs"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_leader_killed_mid_run_leaves_the_rest_to_the_next_leader_and_jobs_shows_it(pg_org, tmp_path):
+    settings = pg_org
+    _prepare(settings)
+    clock = Clock(tmp_path / "clock", jst(2026, 11, 26, 16, 0))
+    with FakeSlack() as slack:
+        # Slack takes its time over the 学校教育課 post: the leader is killed while waiting for it.
+        slow = slack.hold("chat.postMessage", channel="C0GAKU")
+        first = _spawn(settings, slack, clock)
+        try:
+            _wait(lambda: (lease := _lease(settings)) and lease.holder == first.holder, "a leader")
+            _wait(lambda: _count_jobs(settings) == 5, "the leader to schedule the session's jobs")
+            clock.set(jst(2026, 11, 26, 17, 0, 1))
+            _wait(lambda: slack.of("chat.postMessage", channel="C0GAKU"), "the leader to be sending to 学校教育課")
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+            slow.set()  # Slack still delivers what it had received
+            _wait(lambda: ("C0GAKU" in dict(_posts(slack))), "Slack to deliver the held post")
+            assert sorted(ch for ch, _ in _posts(slack)) == ["C0GAKU", "C0KIKI"]
+
+            report = _jobs_report(settings)
+            assert "答弁締切の前日通知（担当課あて）　送信未完了（送信済 1件" in report
+            assert "届いたか不明 1件" in report and "送信が終わっていない通知があります" in report
+
+            second = _spawn(settings, slack, clock)
+            clock.set(jst(2026, 11, 26, 17, 0, 40))  # the dead leader's lease has run out
+            _wait(lambda: (lease := _lease(settings)) and lease.holder == second.holder, "the take-over")
+            _wait(lambda: len(_posts(slack)) == 3, "the rest of the run")
+            time.sleep(SETTLE_SECONDS)
+            posts = _posts(slack)
+            assert sorted(ch for ch, _ in posts) == ["C0GAKU", "C0KIKI", "C0SOMU"]  # each once
+            assert "未完了の状況です" in dict(posts)["C0SOMU"]
+        finally:
+            for proc in (first, locals().get("second")):
+                if proc is not None and proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+                    proc.wait(timeout=30)
+    report = _jobs_report(settings)
+    assert "送信未完了（送信済 2件・送信中に処理が中断し、届いたか不明 1件）" in report

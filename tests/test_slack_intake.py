@@ -9,6 +9,8 @@ under the names divisions had when they gave them.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from councilbot.adapters.slack import blocks
@@ -81,3 +83,22 @@ def test_the_one_click_assignment_names_only_a_division_that_exists(bot, fake, s
         assert (q.status, q.responsible_department.name) == (State.ASSIGNED, "危機管理課")
     assert "危機管理課" in fake.of("chat.postMessage", channel="C0KIKI")[-1].text
     assert fake.of("response_url") == []
+
+
+def test_a_long_pasted_question_is_carried_whole_through_the_modal(bot, fake, slack_cfg):
+    # 3,500 characters of 質問要旨 and no seat: the shortcut opens the modal to ask for it.
+    body = "".join(f"避難所における女性や高齢者への配慮について、第{i}の観点から現状と課題を伺う。" for i in range(1, 200))[:3500]
+    assert len(body) == 3500
+    fake.add_message("C0WORK", "1699999999.000200", f"令和8年12月定例会 一般質問 1-(1)-①\n避難所運営について\n{body}", "UGA1")
+    bot.shortcut("UGA1", "C0WORK", "1699999999.000200")
+    bot.settle()
+    view = bot.last_view()
+    inputs = [b for b in view["blocks"] if b.get("type") == "input" and b["block_id"].startswith(blocks.QUESTION_BODY)]
+    assert all(len(b["element"].get("initial_value", "")) <= 3000 for b in inputs)
+    assert "".join(b["element"].get("initial_value", "") for b in inputs) == body  # nothing cut
+    assert "分けて表示しています" in json.dumps(view, ensure_ascii=False)
+
+    bot.submit("UGA1", view, {"seat": "16"})
+    bot.settle()
+    with session_scope(slack_cfg) as db:
+        assert get_question(db, "R8-12-16-1-1-1").body == body

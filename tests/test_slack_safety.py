@@ -164,8 +164,8 @@ def test_invalid_modal_input_is_shown_in_the_modal(bot, fake, slack_cfg):
     bot.command("UGA1", "ask")
     bot.settle()
     view = bot.last_view()
-    bad_seat = bot.submit("UGA1", view, {"seat": "十六", "item_no": "1", "title": "給食費について", "body": "無償化について伺う。"})
-    unknown = bot.submit("UGA1", view, {"seat": "99", "item_no": "1", "title": "給食費について", "body": "無償化について伺う。"}, view_id="V9")
+    bad_seat = bot.submit("UGA1", view, {"seat": "十六", "item_no": "1", "title": "給食費について", "body_0": "無償化について伺う。"})
+    unknown = bot.submit("UGA1", view, {"seat": "99", "item_no": "1", "title": "給食費について", "body_0": "無償化について伺う。"}, view_id="V9")
     assert bad_seat.json() == {"response_action": "errors", "errors": {"seat": "議席番号は数字で入力してください（例: 16）。"}}
     assert unknown.json()["errors"]["seat"].startswith("99番の議員は登録されていません")
     assert count(slack_cfg, Question) == 0
@@ -250,3 +250,58 @@ def test_a_saved_action_whose_follow_up_fails_says_so_and_whom_to_tell(bot, fake
     assert len(told) == 1 and told[0].args["response_type"] == "ephemeral"
     assert "操作は完了し、記録されています" in told[0].args["text"] and "大川 誠さん" in told[0].args["text"]
     assert "やり直す必要はありません" in told[0].args["text"] and "もう一度お試しください" not in told[0].args["text"]
+
+
+HOSTILE_TITLE = "<!channel> *bold* 防災無線について"  # what Slack sends when someone types @channel
+SENT = ("chat.postMessage", "chat.update", "chat.postEphemeral", "views.open", "views.publish", "response_url")
+
+
+def test_user_text_is_escaped_in_text_and_blocks_wherever_the_bot_writes_it(bot, fake, slack_cfg):
+    from councilbot.services import assignment, intake
+    from councilbot.services.common import get_user
+
+    with session_scope(slack_cfg) as db:
+        data = intake.QuestionInput("令和8年12月定例会", 16, "一般質問", "1-(1)-①", HOSTILE_TITLE, "詳細は <https://evil.example|こちら> を _必ず_ 確認。")
+        key = intake.register_question(db, slack_cfg, get_user(db, "UGA1"), data).question.key
+        assignment.assign(db, get_user(db, "UGA1"), key, "危機管理課", answerer="市長")
+    bot.event({"type": "app_home_opened", "user": "UKK1", "channel": "DUKK1", "tab": "home"})  # App Home
+    bot.command("UKK1", f"answer {key}")  # a modal
+    bot.command("UGA1", f"取下げ {key} <!here> 重複のため *至急*")  # a channel post with a reason
+    bot.settle()
+
+    notice = fake.of("chat.postMessage", channel="C0KIKI")[-1]
+    assert "取り下げられました" in notice.args["text"]
+    assert "&lt;!channel&gt; *bold* 防災無線について" in notice.args["text"] and "&lt;!here&gt;" in notice.args["text"]
+    shown = json.dumps(notice.json_arg("blocks"), ensure_ascii=False)
+    assert "&lt;!channel&gt; ＊bold＊ 防災無線について" in shown and "＊至急＊" in shown  # no bold made of their marks
+    written = [c for c in fake.calls if c.method in SENT]
+    assert {c.method for c in written} >= {"chat.postMessage", "views.open", "views.publish", "response_url"}
+    for call in written:
+        assert "<!channel>" not in call.text and "<!here>" not in call.text and "<https://evil" not in call.text, call.method
+        for value in (call.json_arg("blocks"), call.json_arg("view")):
+            assert "*bold*" not in json.dumps(value or {}, ensure_ascii=False), call.method
+            assert "_必ず_" not in json.dumps(value or {}, ensure_ascii=False), call.method
+
+
+def test_reminders_carry_user_text_escaped(org, fake):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from councilbot.adapters.scheduler import SchedulerRunner
+    from councilbot.adapters.slack.app import web_client
+    from councilbot.adapters.slack.notifier import ChatNotifier
+    from councilbot.domain.schedule import ReminderKind, session_job_id
+    from councilbot.services import assignment, intake
+    from councilbot.services.common import get_session, get_user
+
+    cfg = slack_settings(org, fake)
+    with session_scope(cfg) as db:
+        data = intake.QuestionInput("令和8年12月定例会", 16, "一般質問", "1", HOSTILE_TITLE, "防災無線について伺う。")
+        key = intake.register_question(db, cfg, get_user(db, "UGA1"), data).question.key
+        assignment.assign(db, get_user(db, "UGA1"), key, "危機管理課")
+        job = session_job_id(get_session(db, "令和8年12月定例会").id, ReminderKind.DEADLINE_EVE)
+    runner = SchedulerRunner(cfg, ChatNotifier(web_client(cfg)), clock=lambda: dt.datetime(2026, 11, 26, 17, 0, 5, tzinfo=ZoneInfo("Asia/Tokyo")))
+    runner.fire(job)
+    (reminder,) = fake.of("chat.postMessage", channel="C0KIKI")
+    assert "&lt;!channel&gt; *bold* 防災無線について" in reminder.args["text"] and "<!channel>" not in reminder.args["text"]
+    assert reminder.args["mrkdwn"] in (False, "false", "0")  # words only: no bold made of their marks

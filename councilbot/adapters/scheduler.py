@@ -9,9 +9,14 @@ process that loses the lease stops its scheduler at once; when the leader
 stops, another takes over once the lease has run out (at once, after a clean
 shutdown, which gives the lease back).
 
-A firing job re-reads the database (services/schedule.compose) and claims
-each message's unique row before sending it, so a message goes out once even
-if, across a take-over, two processes fire the same job.
+A firing job re-reads the database (services/schedule.compose) and records
+every message of the run (one unique row each) before sending any; each is
+then taken by one conditional UPDATE, sent and marked sent, so a message goes
+out once even if, across a take-over, two processes fire the same job. Every
+tick the leader also sends what is recorded and still unsent: a run its dead
+predecessor left half done, or a message the chat tool refused (tried again
+after ``RETRY_DELAY`` while it is still due). A message whose process died
+while sending it is in doubt and not sent again; ``councilbot jobs`` shows it.
 """
 
 from __future__ import annotations
@@ -28,7 +33,17 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from councilbot.services import leader
-from councilbot.services.schedule import Notifier, SyncReport, claim, compose, mark_sent, release_claim, sync_jobs
+from councilbot.services.schedule import (
+    Notifier,
+    SyncReport,
+    compose,
+    give_back,
+    mark_sent,
+    pending_messages,
+    record_run,
+    start_sending,
+    sync_jobs,
+)
 from councilbot.settings import Settings
 from councilbot.storage.db import make_engine, session_scope
 
@@ -39,7 +54,6 @@ TICK_SECONDS = 5.0  # lease renewal and job sync; well inside the lease
 JOB_FUNC = "councilbot.adapters.scheduler:run_job"  # persisted jobs name their function by reference
 EXECUTOR_THREADS = 4
 RETRY_DELAY = dt.timedelta(minutes=5)  # a refused reminder is tried again this much later
-RETRY_SUFFIX = "#retry"
 
 Clock = Callable[[], dt.datetime]
 
@@ -160,6 +174,10 @@ class SchedulerRunner:
             self._scheduler.wakeup()  # look at the job store again: other processes may have changed it
         except Exception:
             log.exception("reminder jobs could not be brought up to date")
+        try:
+            self.send_pending(left_over=True)
+        except Exception:
+            log.exception("pending reminders could not be sent")
 
     def _stop_scheduler(self) -> None:
         scheduler, self._scheduler = self._scheduler, None
@@ -169,37 +187,30 @@ class SchedulerRunner:
     def fire(self, job_id: str) -> None:
         """Send what ``job_id`` has to say now; each message at most once across all processes."""
         with session_scope(self.settings) as db:
-            messages = compose(db, job_id, now=self.clock(), tz=self._tz)
-        for message in messages:
+            record_run(db, compose(db, job_id, now=self.clock(), tz=self._tz), self.holder)
+        self.send_pending(job_id)
+
+    def send_pending(self, job_id: str | None = None, *, left_over: bool = False) -> None:
+        """Send the recorded messages nobody has started sending: of ``job_id``, or of every run.
+
+        ``left_over``: only those no run of this process is sending (a dead leader's, refused ones).
+        """
+        with session_scope(self.settings) as db:
+            todo = pending_messages(db, now=self.clock(), job_id=job_id, left_for=self.holder if left_over else None)
+        for pending in todo:
             with session_scope(self.settings) as db:
-                if not claim(db, message, self.holder):
+                if not start_sending(db, pending.row_id, self.holder, self.clock()):
                     continue
             try:
-                message.send(self.notifier)
+                pending.message.send(self.notifier)
             except Exception:
-                # The chat client has already retried; give the message back and run the
-                # job again later. compose() drops it once it is too late to be useful.
-                log.exception("reminder %s could not be delivered", message.key)
+                # The chat client has already retried; give the message back for a later tick.
+                log.exception("reminder %s could not be delivered", pending.message.key)
                 with session_scope(self.settings) as db:
-                    release_claim(db, message)
-                self._retry_later(job_id)
+                    give_back(db, pending.row_id, retry_at=self.clock() + RETRY_DELAY)
                 continue
             with session_scope(self.settings) as db:
-                mark_sent(db, message, self.clock())
-
-
-    def _retry_later(self, job_id: str) -> None:
-        if self._scheduler is None:  # no longer leader: the new leader's run covers it
-            return
-        self._scheduler.add_job(
-            JOB_FUNC,
-            "date",
-            run_date=self.clock() + RETRY_DELAY,
-            args=[job_id],
-            id=f"{job_id}{RETRY_SUFFIX}",
-            replace_existing=True,
-            misfire_grace_time=int(RETRY_DELAY.total_seconds()),
-        )
+                mark_sent(db, pending.row_id, self.clock())
 
 
 def start_scheduler(settings: Settings, notifier: Notifier) -> SchedulerRunner:

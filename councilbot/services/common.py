@@ -103,10 +103,11 @@ def chain_of(db: Session, question: Question) -> ApprovalChain:
     return chain_for(question.answerer, configured_chains(db))
 
 
-def item_context(db: Session, question: Question) -> ItemContext:
+def item_context(db: Session, question: Question, *, at_stage: str | None = None) -> ItemContext:
+    """What the rules need to know of ``question``; ``at_stage``: as if it were at that review stage."""
     dept = question.responsible_department
-    stage = None
-    if question.status == State.IN_REVIEW and question.stage_index is not None:
+    stage = at_stage
+    if stage is None and question.status == State.IN_REVIEW and question.stage_index is not None:
         stage = chain_of(db, question).stage(question.stage_index)
     offices: frozenset[str] = frozenset()
     if stage in EXECUTIVES:

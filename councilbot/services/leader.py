@@ -72,3 +72,9 @@ def release(db: Session, name: str, holder: str, *, now: dt.datetime) -> None:
     )
     db.commit()
 
+
+
+def current(db: Session, name: str, *, now: dt.datetime) -> str | None:
+    """The holder of an unexpired lease, or None."""
+    lease = db.get(SchedulerLease, name)
+    return lease.holder if lease is not None and lease.expires_at > now else None

@@ -15,8 +15,8 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from councilbot.domain.permissions import check_transition, may_comment
-from councilbot.domain.workflow import State, Step, plan
-from councilbot.errors import InvalidInput, PermissionDenied, StaleVersion
+from councilbot.domain.workflow import State, Step, plan, transition
+from councilbot.errors import InvalidInput, InvalidTransition, PermissionDenied, StaleVersion
 from councilbot.services.audit import record_audit
 from councilbot.services.common import actor_of, chain_of, get_question, item_context
 from councilbot.settings import Settings
@@ -40,10 +40,29 @@ class ActionResult:
     stamp: ApprovalStamp | None
 
 
-def _check_version(question: Question, expected_version: int | None) -> None:
+def _taken_first(db: Session, user: User, question: Question, name: str) -> str | None:
+    """The truth for the loser of a race: someone else took ``name`` first, which ``user`` could also have taken.
+
+    E.g. the 市長 and the 秘書 both approve: the second is told who approved, not that they
+    lack the right (the item has moved past their stage) or merely that it changed.
+    """
+    last = question.stamps[-1] if question.stamps else None
+    if last is None or last.action != name or last.user_id == user.id:
+        return None
+    t = transition(name)
+    try:
+        check_transition(t, actor_of(user), item_context(db, question, at_stage=last.stage))
+    except PermissionDenied:
+        return None
+    stage = f"{last.stage}として" if last.stage else ""
+    return f"「{question.key}」は、{last.user.name}さんが先に{stage}{t.label}しました。この操作は不要です。最新の状態を確認してください。"
+
+
+def _check_version(db: Session, user: User, question: Question, name: str, expected_version: int | None) -> None:
     if expected_version is not None and question.version != expected_version:
         raise StaleVersion(
-            f"「{question.key}」は他の方が先に更新しました。最新の内容を読み込み直してから、もう一度操作してください。"
+            _taken_first(db, user, question, name)
+            or f"「{question.key}」は他の方が先に更新しました。最新の内容を読み込み直してから、もう一度操作してください。"
         )
 
 
@@ -61,18 +80,24 @@ def check_action(
     db: Session, user: User, question: Question, name: str, *, expected_version: int | None = None, note: str | None = None
 ) -> Step:
     """Where ``name`` would take ``question``, once the version, the workflow and ``user``'s right allow it; raises otherwise."""
-    _check_version(question, expected_version)
+    _check_version(db, user, question, name, expected_version)
     # No chain before an answerer is set (received items): only assign/withdraw apply then.
     chain = chain_of(db, question) if question.answerer else None
-    step = plan(
-        name,
-        State(question.status),
-        chain=chain,
-        stage_index=question.stage_index,
-        review_round=question.review_round,
-        note=note,
-    )
-    check_transition(step.transition, actor_of(user), item_context(db, question))
+    try:
+        step = plan(
+            name,
+            State(question.status),
+            chain=chain,
+            stage_index=question.stage_index,
+            review_round=question.review_round,
+            note=note,
+        )
+        check_transition(step.transition, actor_of(user), item_context(db, question))
+    except (InvalidTransition, PermissionDenied):
+        overtaken = _taken_first(db, user, question, name)
+        if overtaken:
+            raise StaleVersion(overtaken) from None
+        raise
     return step
 
 

@@ -6,8 +6,11 @@ The timing rules are in domain/schedule.py. Here:
   messages it sends now — per division the unfinished items and their stage,
   the overdue list for General Affairs, the morning digest. A job whose
   session moved or closed composes nothing.
-- ``claim`` / ``mark_sent`` / ``release_claim``: each message's unique row
-  (SentNotification), so it goes out once even when two processes fire it.
+- ``record_run`` / ``start_sending`` / ``mark_sent`` / ``give_back``: each
+  message's unique row (SentNotification), written for the whole run before
+  anything is sent, so it goes out once even when two processes fire it, and
+  what a dying leader left unsent is sent by the next (``pending_messages``);
+  ``unfinished_runs`` reports runs that did not complete.
 - ``sync_jobs`` / ``list_jobs``: the APScheduler jobs follow the sessions —
   added, moved to the new time, or removed when the session closes.
 
@@ -29,8 +32,8 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from councilbot.domain import commitments as commitment_rules
@@ -110,31 +113,125 @@ class Message:
             notifier.post_to_user(self.recipient.target, Notice(self.text))
 
 
-def claim(db: Session, message: Message, holder: str) -> bool:
-    """Record the message as being sent; False when some process already did."""
-    try:
-        with db.begin_nested():
-            db.add(SentNotification(job_key=message.key, fire_at=message.fire_at, holder=holder))
-    except IntegrityError:
-        return False
-    return True
+@dataclass(frozen=True)
+class Pending:
+    """A recorded message not yet sent: its row and what it says."""
+
+    row_id: int
+    message: Message
+    attempts: int
 
 
-def mark_sent(db: Session, message: Message, now: dt.datetime) -> None:
+def _message_of(row: SentNotification) -> Message:
+    job_id, _, recipient = row.job_key.rpartition("|")
+    kind, _, target = recipient.partition(":")
+    return Message(job_id, row.fire_at, Recipient(kind, target), row.text or "")  # type: ignore[arg-type]
+
+
+def record_run(db: Session, messages: Iterable[Message], holder: str) -> int:
+    """Record every message of a run before any is sent; returns how many were new.
+
+    A message some process recorded already (the same job fired twice, across a
+    take-over) keeps its row, so it is sent once.
+    """
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    new = 0
+    for message in messages:
+        statement = insert(SentNotification).values(
+            job_key=message.key, fire_at=message.fire_at, holder=holder, text=message.text, attempts=0
+        ).on_conflict_do_nothing(index_elements=["job_key", "fire_at"])
+        new += db.execute(statement).rowcount
+    return new
+
+
+def pending_messages(db: Session, *, now: dt.datetime, job_id: str | None = None, left_for: str | None = None) -> list[Pending]:
+    """Recorded messages nobody has started sending, whose time has come and is not yet past.
+
+    ``job_id``: of that job only. ``left_for``: only what the process ``left_for`` is not
+    sending in a run of its own — rows another process recorded, and refused ones.
+    """
+    stmt = select(SentNotification).where(
+        SentNotification.sent_at.is_(None),
+        SentNotification.sending_at.is_(None),
+        SentNotification.text.is_not(None),
+        (SentNotification.next_attempt_at.is_(None)) | (SentNotification.next_attempt_at <= now),
+    )
+    if job_id is not None:
+        stmt = stmt.where(SentNotification.job_key.startswith(f"{job_id}|", autoescape=True))
+    if left_for is not None:
+        stmt = stmt.where((SentNotification.holder != left_for) | SentNotification.next_attempt_at.is_not(None))
+    rows = db.scalars(stmt.order_by(SentNotification.id))
+    return [Pending(r.id, _message_of(r), r.attempts) for r in rows if is_due(r.fire_at, now)]
+
+
+def start_sending(db: Session, row_id: int, holder: str, now: dt.datetime) -> bool:
+    """Take one pending message for sending; False when another process took it first."""
+    return db.execute(
+        update(SentNotification)
+        .where(SentNotification.id == row_id, SentNotification.sent_at.is_(None), SentNotification.sending_at.is_(None))
+        .values(sending_at=now, holder=holder)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def mark_sent(db: Session, row_id: int, now: dt.datetime) -> None:
+    db.execute(update(SentNotification).where(SentNotification.id == row_id).values(sent_at=now).execution_options(synchronize_session=False))
+
+
+def give_back(db: Session, row_id: int, *, retry_at: dt.datetime) -> None:
+    """The chat tool refused the message: it is pending again, to be tried at ``retry_at`` (while still due)."""
     db.execute(
         update(SentNotification)
-        .where(SentNotification.job_key == message.key, SentNotification.fire_at == message.fire_at)
-        .values(sent_at=now)
+        .where(SentNotification.id == row_id, SentNotification.sent_at.is_(None))
+        .values(sending_at=None, attempts=SentNotification.attempts + 1, next_attempt_at=retry_at)
+        .execution_options(synchronize_session=False)
     )
 
 
-def release_claim(db: Session, message: Message) -> None:
-    """The chat tool refused the message: let a later run try again."""
-    db.execute(
-        delete(SentNotification).where(
-            SentNotification.job_key == message.key, SentNotification.fire_at == message.fire_at, SentNotification.sent_at.is_(None)
-        )
-    )
+@dataclass
+class RunProgress:
+    """A reminder run with messages not sent: what went out, what waits, what cannot be known."""
+
+    job_id: str
+    fire_at: dt.datetime
+    sent: int
+    waiting: int  # to be sent by the leader (after a refusal or a leader's death), while still due
+    sending: int  # being sent by the live leader right now
+    in_doubt: int  # its process died while sending it: it may or may not have arrived
+    expired: int  # never sent, and now too late to be useful
+
+    @property
+    def label(self) -> str:
+        parsed = parse_session_job_id(self.job_id)
+        return KIND_LABELS.get(parsed[1] if parsed else self.job_id, self.job_id)
+
+    def summary(self) -> str:
+        parts = [f"送信済 {self.sent}件"]
+        for count, what in ((self.waiting, "送信待ち"), (self.sending, "送信中"), (self.expired, "時刻を過ぎたため未送信"), (self.in_doubt, "送信中に処理が中断し、届いたか不明")):
+            if count:
+                parts.append(f"{what} {count}件")
+        return "送信未完了（" + "・".join(parts) + "）"
+
+
+def unfinished_runs(db: Session, *, now: dt.datetime, live_holder: str | None) -> list[RunProgress]:
+    """Runs with a message not sent, oldest first; ``live_holder`` is the process holding the scheduler lease now."""
+    rows = db.scalars(select(SentNotification).where(SentNotification.text.is_not(None)).order_by(SentNotification.fire_at, SentNotification.id))
+    runs: dict[tuple[str, dt.datetime], RunProgress] = {}
+    for row in rows:
+        job_id = row.job_key.rpartition("|")[0]
+        run = runs.setdefault((job_id, row.fire_at), RunProgress(job_id, row.fire_at, 0, 0, 0, 0, 0))
+        if row.sent_at is not None:
+            run.sent += 1
+        elif row.sending_at is not None:
+            if row.holder == live_holder:
+                run.sending += 1
+            else:
+                run.in_doubt += 1
+        elif is_due(row.fire_at, now) or row.fire_at > now:
+            run.waiting += 1
+        else:
+            run.expired += 1
+    return [r for r in runs.values() if r.waiting or r.sending or r.in_doubt or r.expired]
 
 
 # --- wording --------------------------------------------------------------------
@@ -427,7 +524,7 @@ class SessionJobs:
     jobs: list[JobRow]
 
 
-def list_jobs(scheduler: BaseScheduler, db: Session, *, now: dt.datetime, tz: ZoneInfo) -> tuple[list[SessionJobs], JobRow | None]:
+def list_jobs(scheduler: BaseScheduler, db: Session, *, now: dt.datetime, tz: ZoneInfo, live_holder: str | None = None) -> tuple[list[SessionJobs], JobRow | None]:
     """Every open session's reminders with their state, and the morning digest's next run."""
     scheduled = {job.id: job for job in scheduler.get_jobs()}
     sent: dict[tuple[str, dt.datetime], int] = defaultdict(int)
@@ -437,13 +534,17 @@ def list_jobs(scheduler: BaseScheduler, db: Session, *, now: dt.datetime, tz: Zo
         )
     ):
         sent[(key.split("|")[0], fire_at)] += 1
+    unfinished = {(r.job_id, r.fire_at): r for r in unfinished_runs(db, now=now, live_holder=live_holder)}
     result: list[SessionJobs] = []
     for session in db.scalars(select(CouncilSession).where(CouncilSession.closed.is_(False)).order_by(CouncilSession.id)):
         rows = []
         for plan in planned_for(session, tz):
             delivered = sent.get((plan.job_id, plan.fire_at), 0)
+            run = unfinished.get((plan.job_id, plan.fire_at))
             if plan.job_id in scheduled:
                 state = "予定"
+            elif run is not None:
+                state = run.summary()
             elif delivered:
                 state = f"送信済（{delivered}件）"
             else:

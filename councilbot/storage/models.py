@@ -374,17 +374,28 @@ class SchedulerLease(Base):
 
 
 class SentNotification(Base):
-    """One reminder message claimed for sending: the unique key makes it go out once, whichever process runs."""
+    """One reminder message, recorded before any message of its run is sent.
+
+    The unique key makes it go out once, whichever process runs. A run's rows are
+    written together, so a leader that dies part-way leaves the rest recorded for
+    the next leader: pending (``sending_at`` empty) rows are sent by whoever leads;
+    a row whose send had started (``sending_at`` set, ``sent_at`` empty) when its
+    process died is in doubt and is never sent again.
+    """
 
     __tablename__ = "sent_notifications"
     __table_args__ = (UniqueConstraint("job_key", "fire_at", name="uq_sent_notification"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    job_key: Mapped[str] = mapped_column(String(200))  # e.g. session:3:deadline_eve|dept:5
+    job_key: Mapped[str] = mapped_column(String(200))  # e.g. session:3:deadline_eve|channel:C0KIKI
     fire_at: Mapped[dt.datetime]  # the reminder's planned time
-    holder: Mapped[str] = mapped_column(String(200))  # the process that sent it
+    holder: Mapped[str] = mapped_column(String(200))  # the process that recorded it, then the one sending it
     claimed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+    text: Mapped[str | None] = mapped_column(Text)  # what to send, so a successor sends the same words
+    sending_at: Mapped[dt.datetime | None]  # a process has started sending it
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # refused sends so far
+    next_attempt_at: Mapped[dt.datetime | None]  # after a refusal: not before this time
 
 
 class WebSignInLink(Base):
@@ -414,6 +425,8 @@ class WebSession(Base):
     ended_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship()
+
+
 # --- Answer commitments (issue 17) ---
 
 
@@ -462,3 +475,21 @@ class CommitmentStatusChange(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(100))  # chat user id, or "cli"
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CardCopy(Base):
+    """Where a card about a question was posted (channel, ts), so every copy follows the item's state.
+
+    A card goes to several people at once (each 総務課 member's DM, the 市長 and the 秘書);
+    once one of them acts, the others' copies are updated so that nobody clicks a stale button.
+    """
+
+    __tablename__ = "card_copies"
+    __table_args__ = (UniqueConstraint("channel", "ts", name="uq_card_copy"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    ts: Mapped[str] = mapped_column(String(40))
+    posted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    settled: Mapped[bool] = mapped_column(Boolean, default=False)  # its buttons have been replaced

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from councilbot.services.common import cli_user
+from councilbot.services.common import cli_user, get_user
 from councilbot.settings import Settings, get_settings
 from councilbot.storage.db import ensure_schema, session_scope
 from councilbot.storage.models import User
@@ -30,8 +30,10 @@ def db_session(cfg: Settings | None = None) -> Iterator[Session]:
 
 
 def operator(db: Session) -> User:
-    """The command line acts as General Affairs and admin (see services.common.cli_user)."""
-    return cli_user(db)
+    """Who acts at the command line: the staff member named by COUNCILBOT_OPERATOR, with their
+    own roles; unset, the server's operator with General Affairs and admin (services.common.cli_user)."""
+    chat_id = settings().cli_operator
+    return get_user(db, chat_id) if chat_id else cli_user(db)
 
 
 def emit_json(document: Any) -> None:

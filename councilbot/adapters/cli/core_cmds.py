@@ -14,7 +14,7 @@ from councilbot.adapters.cli.common import (
     operator,
     settings,
 )
-from councilbot.services import assignment, audit, books, intake, org, review, status
+from councilbot.services import admin, assignment, audit, books, intake, review, status
 from councilbot.storage.db import upgrade
 
 
@@ -54,7 +54,7 @@ def org_group() -> None:
 def org_load(file: Path) -> None:
     cfg = settings()
     with db_session(cfg) as db:
-        report = org.load_org(db, file, actor="cli", tz_name=cfg.tz_name)
+        report = admin.load_organisation(db, operator(db), file, tz_name=cfg.tz_name)
     click.echo(
         f"組織ファイルを読み込みました（{report.city or '市名未設定'}）: 部・課 {report.departments}、"
         f"議員 {report.members}名、職員 {report.users}名、決裁順序 {report.chains}件、会期 {report.sessions}件"

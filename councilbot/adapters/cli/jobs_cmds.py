@@ -10,7 +10,8 @@ import click
 from councilbot.adapters.cli.common import db_session, emit_json, operator, settings
 from councilbot.adapters.scheduler import open_schedule, sync, system_clock
 from councilbot.errors import InvalidInput
-from councilbot.services.schedule import list_jobs, when_label
+from councilbot.services import leader
+from councilbot.services.schedule import list_jobs, unfinished_runs, when_label
 from councilbot.services.sessions import update_session
 from councilbot.settings import Settings
 from councilbot.storage.db import ensure_schema, session_scope
@@ -31,7 +32,9 @@ def jobs_cmd(as_json: bool) -> None:
     with open_schedule(cfg) as scheduler:
         sync(cfg, scheduler, now)  # the sessions are the source of truth; the job store follows them
         with session_scope(cfg) as db:
-            sessions, digest = list_jobs(scheduler, db, now=now, tz=tz)
+            lease = leader.current(db, leader.SCHEDULER_LEASE, now=now)
+            sessions, digest = list_jobs(scheduler, db, now=now, tz=tz, live_holder=lease)
+            unfinished = unfinished_runs(db, now=now, live_holder=lease)
             if as_json:
                 emit_json(
                     {
@@ -46,6 +49,11 @@ def jobs_cmd(as_json: bool) -> None:
                             for s in sessions
                         ],
                         "digest": {"id": digest.job_id, "label": digest.label, "next": _local_iso(digest.at, tz)} if digest else None,
+                        "unfinished_runs": [
+                            {"id": r.job_id, "label": r.label, "at": _local_iso(r.fire_at, tz), "sent": r.sent, "waiting": r.waiting,
+                             "sending": r.sending, "in_doubt": r.in_doubt, "expired": r.expired, "state": r.summary()}
+                            for r in unfinished
+                        ],
                     }
                 )
                 return
@@ -61,6 +69,12 @@ def jobs_cmd(as_json: bool) -> None:
                     click.echo("  締切・検討会の日時が未設定のため、通知の予定はありません。")
             if digest:
                 click.echo(f"{digest.label}: 次回 {when_label(digest.at, tz, year=True)}")
+            if unfinished:
+                click.echo("送信が終わっていない通知があります（送信待ちのものは、通知を担当するプロセスが続けて送ります）:")
+                for r in unfinished:
+                    click.echo(f"  {when_label(r.fire_at, tz, year=True)}  {r.label}　{r.summary()}")
+                if any(r.in_doubt for r in unfinished):
+                    click.echo("  「届いたか不明」の通知は二重送信を避けるため再送しません。宛先のチャンネルで届いているか確かめてください。")
             click.echo(f"（時刻は {cfg.tz_name} の現地時刻です）")
 
 

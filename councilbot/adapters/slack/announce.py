@@ -28,6 +28,7 @@ from councilbot.domain.workflow import State
 from councilbot.services.assignment import assignable_divisions, suggest
 from councilbot.services.commitments import earlier_commitments
 from councilbot.services.common import get_question, item_context
+from councilbot.services.copies import record_copies, take_earlier_copies
 from councilbot.services.drafting import draft_label
 from councilbot.services.search import find_similar
 from councilbot.services.status import next_actors, question_label
@@ -79,19 +80,33 @@ def handover(db: Session, question: Question) -> Handover | None:
     return Handover(dept.name, dept.channel, [u.chat_id for u in people], _division_audience(dept.name, people))
 
 
-def announce(rt: Runtime, key: str, *, previous: Handover | None = None) -> None:
+def announce(rt: Runtime, key: str, *, previous: Handover | None = None, acted_in: tuple[str, str] | None = None) -> None:
+    """Tell the next people, after every earlier copy of the item's cards says what happened.
+
+    ``acted_in``: the message the person acted on, which its handler has already replaced.
+    """
     with session_scope(rt.settings) as db:
-        deliveries = deliveries_for(db, rt.settings, get_question(db, key), previous)
-    failed = []
+        question = get_question(db, key)
+        deliveries = deliveries_for(db, rt.settings, question, previous)
+        earlier = take_earlier_copies(db, key, acted_in=acted_in)
+        settled = blocks.settled_card(question, question_label(db, question), rt.settings.tz_name)
+    for channel, ts in earlier:
+        try:
+            rt.notifier.update(channel, ts, settled)
+        except SlackApiError as exc:  # a deleted message: a click on it still meets the service's checks
+            log.warning("could not update a copy of %s (%s): %s", key, channel, exc.response.get("error"))
+    failed, posted = [], []
     for d in deliveries:
         try:
             if d.channel:
-                rt.notifier.post_to_channel(d.channel, d.message)
+                posted.append((d.channel, rt.notifier.post_to_channel(d.channel, d.message)))
             else:
-                rt.notifier.post_to_users(d.users, d.message)
+                posted += rt.notifier.post_to_users(d.users, d.message)
         except SlackApiError as exc:
             log.warning("could not tell %s about %s: %s", d.audience, key, exc.response.get("error"))
             failed.append(d.audience)
+    with session_scope(rt.settings) as db:
+        record_copies(db, key, posted)
     if failed:
         raise NotificationFailed(blocks.follow_up_failed(failed))
 
@@ -133,9 +148,7 @@ def deliveries_for(db: Session, settings: Settings, question: Question, previous
         return [Delivery(blocks.ready_to_finalize(question, label, tz, people), names, users=people)]
     dept = question.responsible_department
     if state == State.FINAL and dept and dept.channel:
-        text = f"`{question.key}` の答弁が校了しました（{last.user.name if last else ''}）。"
-        return [Delivery(blocks.info_message(text), dept.name, channel=dept.channel)]
+        return [Delivery(blocks.final_notice(question, last.user.name if last else ""), dept.name, channel=dept.channel)]
     if state == State.WITHDRAWN and dept and dept.channel and last is not None:
-        text = f"`{question.key}`「{question.title}」は取り下げられました（{last.user.name}、理由: {last.comment}）。この質問の答弁作成と決裁は不要です。"
-        return [Delivery(blocks.info_message(text), dept.name, channel=dept.channel)]
+        return [Delivery(blocks.withdrawn_notice(question, last.user.name, last.comment or ""), dept.name, channel=dept.channel)]
     return []

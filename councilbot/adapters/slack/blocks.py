@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +56,8 @@ ANSWER_VIEW = "answer_modal"
 NOTE_VIEW = "note_modal"
 
 # Block ids of modal inputs, read back by the view listeners.
-QUESTION_FIELDS = ("session", "question_type", "seat", "item_no", "title", "body")
+QUESTION_FIELDS = ("session", "question_type", "seat", "item_no", "title")
+QUESTION_BODY = "body"  # 質問要旨: body_0, body_1 … (``_long_inputs``), read back with ``joined_input``
 ANSWER_BLOCK = "answer"
 BACK_DATA_BLOCK = "back_data"
 SUBMIT_BLOCK = "submit"
@@ -81,21 +83,39 @@ HELP = """*councilbot の使い方*（`/council` のあとに続けて入力し�
 
 @dataclass(frozen=True)
 class Message:
-    """A chat message: fallback text (notifications, screen readers) and blocks."""
+    """A chat message: fallback text (notifications, screen readers) and blocks.
+
+    ``text`` is plain text as people read it, never markup: ``payload`` escapes it,
+    so what a user typed (``<!channel>``) cannot become a mention or a link. The
+    blocks are mrkdwn built with ``escape``.
+    """
 
     text: str
     blocks: list[dict[str, Any]]
 
     def payload(self) -> dict[str, Any]:
-        return {"text": truncate(self.text, FALLBACK_TEXT_LIMIT), "blocks": self.blocks[:MESSAGE_BLOCK_LIMIT]}
+        return {"text": truncate(escape_entities(self.text), FALLBACK_TEXT_LIMIT), "blocks": self.blocks[:MESSAGE_BLOCK_LIMIT]}
 
 
 # --- primitives ------------------------------------------------------------
 
+# Slack's formatting marks, where Slack would read them as marks: not inside a word
+# (a URL's or an identifier's "_" stays as it is).
+_MARK = re.compile(r"(?<![0-9A-Za-z])[*_~`]|[*_~`](?![0-9A-Za-z])")
+_FULL_WIDTH_MARKS = {"*": "＊", "_": "＿", "~": "～", "`": "｀"}
+_QUOTE_START = re.compile(r"^&gt;", re.MULTILINE)
+
+
+def escape_entities(text: str | None) -> str:
+    """Slack's control characters (&, <, >) as entities: no mention, link or channel-wide ping."""
+    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
 
 def escape(text: str | None) -> str:
-    """Slack mrkdwn control characters (&, <, >) as entities."""
-    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """What a person wrote, shown in mrkdwn exactly as written: entities, and no bold,
+    italics, strike, code or quote made of their marks (shown as full-width marks)."""
+    marked = _MARK.sub(lambda m: _FULL_WIDTH_MARKS[m.group()], escape_entities(text))
+    return _QUOTE_START.sub("＞", marked)
 
 
 def truncate(text: str, limit: int) -> str:
@@ -182,16 +202,15 @@ def mention(chat_ids: Iterable[str]) -> str:
 
 
 def error_message(text: str) -> Message:
-    return Message(text, [section(f":warning: {escape(text)}")])
-
-
-def info_message(text: str) -> Message:
-    return Message(text, sections(escape(text)))
+    """Our sentence (commands in `backticks`) naming what the user gave: entities only."""
+    return Message(text, [section(f":warning: {escape_entities(text)}")])
 
 
 def help_message(unknown: str | None = None) -> Message:
-    lead = f"「{escape(unknown)}」というコマンドはありません。\n" if unknown else ""
-    return Message(lead + "councilbot の使い方", sections(lead + HELP))
+    def lead(word: str) -> str:
+        return f"「{word}」というコマンドはありません。\n" if unknown else ""
+
+    return Message(lead(unknown or "") + "councilbot の使い方", sections(lead(escape(unknown)) + HELP))
 
 
 # --- question items ----------------------------------------------------------
@@ -299,8 +318,11 @@ def question_modal(parsed: ParsedQuestion | None, private_metadata: str) -> dict
         _text_input("seat", "議席番号", initial=str(p.seat) if p.seat else None, placeholder="例: 16", max_length=10),
         _text_input("item_no", "項目番号", initial=p.item_no, placeholder="例: 1-(2)-①", max_length=40),
         _text_input("title", "件名", initial=p.title, placeholder="例: 避難所運営について", max_length=200),
-        _text_input("body", "質問要旨", initial=p.body, multiline=True),
     ]
+    body = _long_inputs(QUESTION_BODY, "質問要旨", p.body or "", optional=False)
+    if len(body) > 2:  # the text fills more than one input: say so, since Slack caps each at 3,000
+        blocks.append(context(f"質問要旨が長いため（{len(p.body or '')}文字）、{len(body) - 1}つの欄に分けて表示しています。登録するときは、すべての欄を順につなげて一つの質問要旨にします。"))
+    blocks += body
     return _modal(QUESTION_VIEW, "議会質問の登録", blocks, private_metadata)
 
 
@@ -418,10 +440,15 @@ def reassigned_away(question: Question, previous: str, reason: str, by: str, rec
 # --- drafting --------------------------------------------------------------------
 
 
+def draft_started(key: str, channel: str) -> str:
+    """Where the draft is being written: mrkdwn with a link to the channel."""
+    return f"`{escape(key)}` の答弁案を <#{channel}> で作成しています。"
+
+
 def draft_progress(key: str, text_so_far: str) -> Message:
     shown = text_so_far if len(text_so_far) <= PROGRESS_TAIL else "…" + text_so_far[-PROGRESS_TAIL:]
     body = f"\n{escape(shown)}" if shown else ""
-    return Message(f"「{key}」の答弁案を作成しています。", [section(f":hourglass_flowing_sand: `{key}` の答弁案を作成しています…{body}")])
+    return Message(f"「{key}」の答弁案を作成しています。", [section(f":hourglass_flowing_sand: `{escape(key)}` の答弁案を作成しています…{body}")])
 
 
 def draft_result(question: Question, outcome: Any) -> Message:
@@ -488,7 +515,8 @@ def joined_input(values: dict[str, dict[str, Any]], prefix: str) -> str:
 # --- review ----------------------------------------------------------------------
 
 
-def item_card(question: Question, label: str, tz_name: str, *, lead: str, buttons: Sequence[dict[str, Any]], ai_label: str | None = None) -> Message:
+def item_card(question: Question, label: str, tz_name: str, *, text: str, lead: str, buttons: Sequence[dict[str, Any]], ai_label: str | None = None) -> Message:
+    """The whole item with ``lead`` (mrkdwn) on top; ``text`` is the same news in plain words."""
     blocks = [section(lead), *question_fields(question, label), *answer_blocks(question.latest_revision, ai_label=ai_label), *stamps_block(question, tz_name)]
     if len(question.revisions) >= 2:
         buttons = [*buttons, button("変更点", DIFF, item_value(question))]
@@ -497,39 +525,73 @@ def item_card(question: Question, label: str, tz_name: str, *, lead: str, button
     # Stay within a message's 50 blocks: the buttons matter more than the oldest text.
     if len(blocks) > MESSAGE_BLOCK_LIMIT:
         blocks = blocks[: MESSAGE_BLOCK_LIMIT - 2] + [context("（長いため一部を省略しました。全文は `/council answer " + question.key + "` で確認できます。）"), blocks[-1]]
-    return Message(lead.replace("*", ""), blocks)
+    return Message(text, blocks)
 
 
 def review_request(question: Question, label: str, tz_name: str, stage: str, recipients: Sequence[str], ai_label: str | None) -> Message:
+    text = f"{question.key} の答弁について、{stage}として確認をお願いします。"
     lead = f"{mention(recipients)} `{question.key}` の答弁について、{escape(stage)}として確認をお願いします。"
     buttons = [
         button("承認", APPROVE, item_value(question), "primary"),
         button("差戻し", SEND_BACK_OPEN, item_value(question), "danger"),
         button("コメント", COMMENT_OPEN, item_value(question)),
     ]
-    return item_card(question, label, tz_name, lead=lead, buttons=buttons, ai_label=ai_label)
+    return item_card(question, label, tz_name, text=text, lead=lead, buttons=buttons, ai_label=ai_label)
 
 
 def sent_back(question: Question, label: str, tz_name: str, comment: str, by: str, recipients: Sequence[str]) -> Message:
+    text = f"{question.key} の答弁が{by}さんから差し戻されました。修正して、もう一度確認依頼してください。"
     lead = f"{mention(recipients)} `{question.key}` の答弁が{escape(by)}さんから差し戻されました。\n> {escape(comment)}\n修正して、もう一度確認依頼してください。"
     buttons = [button("答弁を修正", ANSWER_OPEN, item_value(question), "primary"), button("コメント", COMMENT_OPEN, item_value(question))]
-    return item_card(question, label, tz_name, lead=lead, buttons=buttons)
+    return item_card(question, label, tz_name, text=text, lead=lead, buttons=buttons)
 
 
 def ready_to_finalize(question: Question, label: str, tz_name: str, recipients: Sequence[str]) -> Message:
+    text = f"{question.key} の答弁は決裁が終わりました。内容を確認して校了してください。"
     lead = f"{mention(recipients)} `{question.key}` の答弁は決裁が終わりました。内容を確認して校了してください。"
     buttons = [button("校了", FINALIZE, item_value(question), "primary"), button("差戻し", SEND_BACK_OPEN, item_value(question), "danger")]
-    return item_card(question, label, tz_name, lead=lead, buttons=buttons)
+    return item_card(question, label, tz_name, text=text, lead=lead, buttons=buttons)
 
 
 def finalized(question: Question, label: str, tz_name: str) -> Message:
+    text = f"{question.key} の答弁を校了しました。過去答弁として検索できるようになりました。"
     lead = f"`{question.key}` の答弁を校了しました。過去答弁として検索できるようになりました。"
-    return item_card(question, label, tz_name, lead=lead, buttons=[button("校了を解除", REOPEN_OPEN, item_value(question), "danger")])
+    return item_card(question, label, tz_name, text=text, lead=lead, buttons=[button("校了を解除", REOPEN_OPEN, item_value(question), "danger")])
 
 
 def reopened(question: Question, label: str, tz_name: str, reason: str, recipients: Sequence[str]) -> Message:
+    text = f"{question.key} の校了が解除されました（理由: {reason}）。答弁を修正して確認依頼してください。"
     lead = f"{mention(recipients)} `{question.key}` の校了が解除されました（理由: {escape(reason)}）。答弁を修正して確認依頼してください。"
-    return item_card(question, label, tz_name, lead=lead, buttons=[button("答弁を修正", ANSWER_OPEN, item_value(question), "primary")])
+    return item_card(question, label, tz_name, text=text, lead=lead, buttons=[button("答弁を修正", ANSWER_OPEN, item_value(question), "primary")])
+
+
+def settled_card(question: Question, label: str, tz_name: str) -> Message:
+    """What an earlier copy of a card becomes once someone has acted: what happened and by whom, no buttons."""
+    last = question.stamps[-1] if question.stamps else None
+    head = f"{question.key}「{question.title}」"
+    if last is None:
+        text = f"{head}は更新されました。現在の状況: {label}"
+    elif last.action == "withdraw":
+        text = f"{head}は{last.user.name}さんにより取り下げられました（{fmt_time(last.stamped_at, tz_name)}、理由: {last.comment or ''}）。この質問への対応は不要です。"
+    else:
+        what = TRANSITIONS[last.action].label if last.action in TRANSITIONS else last.action
+        stage = f"{last.stage}・" if last.stage and last.action in ("approve", "send_back") else ""
+        text = f"{head}は、{last.user.name}さんが{stage}{what}しました（{fmt_time(last.stamped_at, tz_name)}）。現在の状況: {label}"
+    return Message(text, [section(f":information_source: {escape(text)}"), context("このメッセージのボタンは使えなくなりました。")])
+
+
+def final_notice(question: Question, by: str) -> Message:
+    """The division's channel is told that its answer is final."""
+    text = f"{question.key} の答弁が校了しました（{by}）。"
+    return Message(text, [section(f"`{question.key}` の答弁が校了しました（{escape(by)}）。")])
+
+
+def withdrawn_notice(question: Question, by: str, reason: str) -> Message:
+    """The division's channel is told that the question was withdrawn, and why."""
+    text = f"{question.key}「{question.title}」は取り下げられました（{by}、理由: {reason}）。この質問の答弁作成と決裁は不要です。"
+    return Message(text, sections(
+        f"`{question.key}`「{escape(question.title)}」は取り下げられました（{escape(by)}、理由: {escape(reason)}）。この質問の答弁作成と決裁は不要です。"
+    ))
 
 
 def stamped(result: Any, what: str, tz_name: str) -> Message:
@@ -593,7 +655,7 @@ def revision_diff(key: str, diff: str) -> Message:
         else:
             shown.append(f"　　　　{escape(line[1:])}")
     title = f"{key} の答弁の変更点（{old} → {new}）"
-    blocks = [section(f"*`{key}` の答弁の変更点（{escape(old)} → {escape(new)}）*"), *sections("\n".join(shown))]
+    blocks = [section(f"*`{escape(key)}` の答弁の変更点（{escape(old)} → {escape(new)}）*"), *sections("\n".join(shown))]
     legend = context("【削除】は前の版にあって新しい版にない文、【追加】は新しい版で加わった文です。前後の変わらない文も一部表示しています。")
     if len(blocks) >= MESSAGE_BLOCK_LIMIT:
         blocks = blocks[: MESSAGE_BLOCK_LIMIT - 2] + [context("（変更点が多いため、最初の部分のみ表示しています。）")]
@@ -611,7 +673,7 @@ def follow_up_failed(audiences: Sequence[str]) -> str:
 
 def comment_posted(comment: Comment, key: str, tz_name: str) -> Message:
     text = f"{comment.user.name}さんのコメント（{key}）"
-    return Message(text, [context(f"*{escape(comment.user.name)}* {fmt_time(comment.created_at, tz_name)} `{key}`"), *sections(escape(comment.body))])
+    return Message(text, [context(f"*{escape(comment.user.name)}* {fmt_time(comment.created_at, tz_name)} `{escape(key)}`"), *sections(escape(comment.body))])
 
 
 # --- everyone ----------------------------------------------------------------------
@@ -665,7 +727,8 @@ def home_view(name: str | None, queue: Sequence[Any], tz_name: str, *, error: st
 
 
 def export_comment(result: Any, session_name: str) -> str:
-    text = f"{session_name}の答弁書を作成しました（{result.item_count}件、SHA-256: {result.sha256[:16]}…）。"
+    """The upload's comment, which Slack reads as mrkdwn."""
+    text = f"{escape(session_name)}の答弁書を作成しました（{result.item_count}件、SHA-256: {result.sha256[:16]}…）。"
     if result.missing:
         text += f"\n校了していない質問が{len(result.missing)}件あります: " + "、".join(m.split(" ", 1)[0] for m in result.missing[:20])
     return text

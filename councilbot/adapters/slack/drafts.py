@@ -24,6 +24,7 @@ from councilbot.adapters.slack.dispatch import Runtime, reporting
 from councilbot.adapters.slack.idempotency import release
 from councilbot.errors import InvalidTransition, PermissionDenied
 from councilbot.services.common import get_question
+from councilbot.services.copies import record_copies
 from councilbot.services.drafting import check_may_draft, draft_label, draft_question
 from councilbot.services.status import question_label
 from councilbot.storage.db import session_scope
@@ -83,6 +84,7 @@ def stream_draft(
 
         def work(db: Session, user: User) -> blocks.Message:
             outcome = draft_question(db, rt.settings, canonical, actor=user, on_delta=progress, expected_version=expected_version)
+            record_copies(db, canonical, [(target, ts)])  # its buttons go once the item moves on
             return blocks.draft_result(get_question(db, canonical), outcome)
 
         rt.notifier.update(target, ts, rt.run(user_id, work))

@@ -13,7 +13,8 @@ from pathlib import Path
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from councilbot.adapters.slack.blocks import Message
+from councilbot.adapters.slack.blocks import Message, escape_entities
+from councilbot.services.schedule import Notice
 
 # Slack's refusals when the bot is not in a conversation: a private channel it was not invited to, someone else's DM.
 UNREACHABLE = frozenset({"not_in_channel", "channel_not_found"})
@@ -23,13 +24,20 @@ def unreachable(exc: SlackApiError) -> bool:
     return exc.response.get("error") in UNREACHABLE
 
 
+def _payload(message: Message | Notice) -> dict[str, object]:
+    """A Block Kit message as built; a plain notice (the reminders) as words only, escaped, never formatted."""
+    if isinstance(message, Message):
+        return message.payload()
+    return {"text": escape_entities(message.text), "mrkdwn": False}
+
+
 class ChatNotifier:
     def __init__(self, client: WebClient) -> None:
         self.client = client
 
-    def post_to_channel(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
+    def post_to_channel(self, channel: str, message: Message | Notice, *, thread_ts: str | None = None) -> str:
         """Post and return the message's ``ts``."""
-        response = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False, **message.payload())
+        response = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False, **_payload(message))
         return str(response["ts"])
 
     def post_or_dm(self, channel: str, user_id: str, message: Message, *, thread_ts: str | None = None) -> None:
@@ -41,14 +49,14 @@ class ChatNotifier:
                 raise
             self.post_to_user(user_id, message)
 
-    def post_to_user(self, user_id: str, message: Message) -> tuple[str, str]:
+    def post_to_user(self, user_id: str, message: Message | Notice) -> tuple[str, str]:
         """A direct message from the bot; returns (channel, ts)."""
         channel = self.dm_channel(user_id)
         return channel, self.post_to_channel(channel, message)
 
-    def post_to_users(self, user_ids: Iterable[str], message: Message) -> None:
-        for user_id in dict.fromkeys(user_ids):
-            self.post_to_user(user_id, message)
+    def post_to_users(self, user_ids: Iterable[str], message: Message) -> list[tuple[str, str]]:
+        """The same message to each person directly; returns where each copy is (channel, ts)."""
+        return [self.post_to_user(user_id, message) for user_id in dict.fromkeys(user_ids)]
 
     def dm_channel(self, user_id: str) -> str:
         response = self.client.conversations_open(users=user_id)

@@ -62,9 +62,10 @@ def register(app: App, rt: Runtime) -> None:
                     return blocks.stamped(result, what, tz)
 
                 done = rt.run(body["user"]["id"], work, delivery=action_delivery(body))
-                if channel and ts:
-                    rt.notifier.update(channel, ts, done)
-                announce(rt, value["key"])
+                acted_in = (channel, ts) if channel and ts else None
+                if acted_in:
+                    rt.notifier.update(*acted_in, done)
+                announce(rt, value["key"], acted_in=acted_in)
 
     transition(blocks.APPROVE, lambda db, u, v: review.approve(db, u, v["key"], expected_version=v.get("version")), "承認")
     transition(blocks.SUBMIT, lambda db, u, v: review.submit(db, u, v["key"], expected_version=v.get("version")), "確認依頼")

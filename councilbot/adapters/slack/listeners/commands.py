@@ -146,7 +146,7 @@ def register(app: App, rt: Runtime) -> None:
         if inv.name == "draft":
             stream_draft(
                 rt, user_id, inv.arg, delivery=command_delivery(body), reply=reply,
-                on_started=lambda channel: respond(response_type="ephemeral", text=f"`{inv.arg}` の答弁案を <#{channel}> で作成しています。"),
+                on_started=lambda channel: respond(response_type="ephemeral", text=blocks.draft_started(inv.arg, channel)),
             )
             return
         with reporting(reply):

@@ -25,6 +25,8 @@ from councilbot.adapters.slack.listeners.replies import to_user
 from councilbot.errors import CouncilbotError
 from councilbot.services import assignment, intake, review
 from councilbot.services.common import get_question, nfkc
+from councilbot.services.copies import record_copies
+from councilbot.storage.db import session_scope
 from councilbot.storage.models import User
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ _QUESTION_ERROR_FIELDS = (
 
 
 def question_error_field(message: str) -> str:
-    return next((block for words, block in _QUESTION_ERROR_FIELDS if any(w in message for w in words)), "body")
+    return next((block for words, block in _QUESTION_ERROR_FIELDS if any(w in message for w in words)), f"{blocks.QUESTION_BODY}_0")
 
 
 def _values(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -57,6 +59,11 @@ def _selected(body: dict[str, Any], block_id: str) -> list[str]:
     element = (_values(body).get(block_id) or {}).get("value") or {}
     chosen = element.get("selected_options") or ([element["selected_option"]] if element.get("selected_option") else [])
     return [o["value"] for o in chosen]
+
+
+def _acted_in(meta: dict[str, Any]) -> tuple[str, str] | None:
+    """The message whose button opened the modal, which the outcome replaces."""
+    return (meta["channel"], meta["ts"]) if meta.get("channel") and meta.get("ts") else None
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -89,7 +96,7 @@ def register(app: App, rt: Runtime) -> None:
             question_type=(_selected(body, "question_type") or [""])[0],
             item_no=_text(body, "item_no"),
             title=_text(body, "title"),
-            body=_text(body, "body"),
+            body=blocks.joined_input(_values(body), blocks.QUESTION_BODY),
             source_ref=source_ref(channel, ts) if channel and ts else None,
         )
 
@@ -128,9 +135,10 @@ def register(app: App, rt: Runtime) -> None:
             return
         ack()
         with reporting(to_user(rt.notifier, body["user"]["id"])):
-            if meta.get("channel") and meta.get("ts"):
-                rt.notifier.update(meta["channel"], meta["ts"], done)
-            announce(rt, meta["key"])
+            acted_in = _acted_in(meta)
+            if acted_in:
+                rt.notifier.update(*acted_in, done)
+            announce(rt, meta["key"], acted_in=acted_in)
 
     @app.view(blocks.REASSIGN_VIEW)
     def submit_reassignment(ack: Ack, body: dict[str, Any]) -> None:
@@ -152,9 +160,10 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         done, previous = outcome
         with reporting(to_user(rt.notifier, body["user"]["id"])):
-            if meta.get("channel") and meta.get("ts"):
-                rt.notifier.update(meta["channel"], meta["ts"], done)
-            announce(rt, meta["key"], previous=previous)
+            acted_in = _acted_in(meta)
+            if acted_in:
+                rt.notifier.update(*acted_in, done)
+            announce(rt, meta["key"], previous=previous, acted_in=acted_in)
 
     @app.view(blocks.ANSWER_VIEW)
     def submit_answer(ack: Ack, body: dict[str, Any]) -> None:
@@ -179,11 +188,14 @@ def register(app: App, rt: Runtime) -> None:
         user_id = body["user"]["id"]
         with reporting(to_user(rt.notifier, user_id)):
             if meta.get("channel"):
-                rt.notifier.post_to_channel(meta["channel"], saved, thread_ts=meta.get("thread_ts"))
+                place = (meta["channel"], rt.notifier.post_to_channel(meta["channel"], saved, thread_ts=meta.get("thread_ts")))
             else:
-                rt.notifier.post_to_user(user_id, saved)
+                place = rt.notifier.post_to_user(user_id, saved)
             if submit:
                 announce(rt, meta["key"])
+            else:  # 確認依頼 and 編集 buttons: settled once the item moves on
+                with session_scope(rt.settings) as db:
+                    record_copies(db, meta["key"], [place])
 
     @app.view(blocks.NOTE_VIEW)
     def submit_note(ack: Ack, body: dict[str, Any]) -> None:
@@ -208,6 +220,7 @@ def register(app: App, rt: Runtime) -> None:
                 else:
                     rt.notifier.post_to_user(body["user"]["id"], message)
                 return
-            if meta.get("channel") and meta.get("ts"):
-                rt.notifier.update(meta["channel"], meta["ts"], message)
-            announce(rt, key)
+            acted_in = _acted_in(meta)
+            if acted_in:
+                rt.notifier.update(*acted_in, message)
+            announce(rt, key, acted_in=acted_in)
