@@ -186,7 +186,7 @@ def test_a_leader_killed_mid_run_leaves_the_rest_to_the_next_leader_and_jobs_sho
         first = _spawn(settings, slack, clock)
         try:
             _wait(lambda: (lease := _lease(settings)) and lease.holder == first.holder, "a leader")
-            _wait(lambda: _count_jobs(settings) == 5, "the leader to schedule the session's jobs")
+            _wait(lambda: _count_jobs(settings) == 6, "the leader to schedule the session's jobs")
             clock.set(jst(2026, 11, 26, 17, 0, 1))
             _wait(lambda: slack.of("chat.postMessage", channel="C0GAKU"), "the leader to be sending to 学校教育課")
             first.send_signal(signal.SIGKILL)

@@ -76,6 +76,7 @@ HELP = """*councilbot の使い方*（`/council` のあとに続けて入力し�
 • `/council export [会期] [--by member|department] [--only 名前] [--back-data] [--draft]`（出力）: 答弁書（Word）を作成します（総務課）
 • `/council reopen キー 理由`（校了解除）: 校了した答弁を、理由を添えて修正できる状態に戻します（総務課）
 • `/council withdraw キー 理由`（取下げ）: 質問を、理由を添えて取り下げます。同じ趣旨の質問を一つの答弁にまとめる場合などに使います（総務課）
+• `/council web`（画面）: Web画面（会期の進捗・答弁検討会・過去答弁の検索）へのサインイン用リンクを、ダイレクトメッセージでお送りします
 • `/council help`（ヘルプ）: この説明を表示します
 キーは質問の登録時に表示される `R8-12-16-1-2-1` や `Q-12` の形の文字列です。
 メッセージのメニュー「議会質問として登録」からも質問を登録できます。"""
@@ -204,6 +205,13 @@ def mention(chat_ids: Iterable[str]) -> str:
 def error_message(text: str) -> Message:
     """Our sentence (commands in `backticks`) naming what the user gave: entities only."""
     return Message(text, [section(f":warning: {escape_entities(text)}")])
+
+
+def web_sign_in_link(url: str, minutes: int) -> Message:
+    """The one-time link to the web view (our words and our URL: entities only)."""
+    text = (f"Web画面（会期の進捗・答弁検討会・過去答弁の検索・答弁書）へのサインイン用リンクです。{minutes}分以内に"
+            f"一度だけ使えます。他の人には転送しないでください。\n{url}")
+    return Message(text, [section(escape_entities(text))])
 
 
 def help_message(unknown: str | None = None) -> Message:

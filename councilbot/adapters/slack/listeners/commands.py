@@ -195,10 +195,7 @@ def reopen_or_withdraw(rt: Runtime, body: dict[str, Any], inv: Invocation, respo
 def send_web_link(rt: Runtime, user_id: str, respond: Respond) -> None:
     """A one-time sign-in link to the web view, by direct message only: it signs its holder in."""
     url = rt.run(user_id, lambda db, user: issue_sign_in_link(db, rt.settings, user))
-    minutes = rt.settings.web_link_minutes
-    rt.notifier.post_to_user(user_id, blocks.info_message(
-        f"Web画面（会期の進捗・答弁検討会・過去答弁の検索・答弁書）へのサインイン用リンクです。{minutes}分以内に一度だけ使えます。他の人には転送しないでください。\n{url}"
-    ))
+    rt.notifier.post_to_user(user_id, blocks.web_sign_in_link(url, rt.settings.web_link_minutes))
     respond(response_type="ephemeral", text="Web画面へのサインイン用リンクを、ダイレクトメッセージでお送りしました。")
 
 
