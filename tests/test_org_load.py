@@ -130,16 +130,12 @@ def test_ordinary_mistakes_name_the_file_line_and_field_and_change_nothing(setti
         assert db.scalar(select(func.count()).select_from(Department)) == 0
 
 
-def test_an_empty_org_file_fails_the_command_with_its_own_line(settings, tmp_path, monkeypatch, capsys):
-    from councilbot.adapters.cli import main
-
+def test_an_empty_org_file_fails_the_command_with_its_own_line(settings, tmp_path, cli):
     path = tmp_path / "組織.yaml"
     path.write_text("", encoding="utf-8")
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    with pytest.raises(SystemExit) as exited:
-        main(["org", "load", str(path)])
-    assert exited.value.code == 1
-    assert "組織.yaml: 組織ファイルが空です" in capsys.readouterr().err
+    result = cli(settings)("org", "load", str(path))
+    assert result.returncode == 1
+    assert "組織.yaml: 組織ファイルが空です" in result.stderr
 
 
 def test_chains_and_departments_left_out_of_the_file_stop_applying(org, tmp_path):
