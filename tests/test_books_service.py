@@ -164,6 +164,12 @@ def test_libreoffice_renders_the_exported_book_with_japanese_text_and_page_numbe
     text = subprocess.run(["pdftotext", "-layout", str(result.pdf_path), "-"], capture_output=True, text=True, check=True).stdout
     assert "避難所における女性への配慮について" in text and "お答えいたします" in text
     assert "－ 1 －" in text and "目" in text
+    # The .docx itself carries the contents' page numbers: nothing is left for Word to update (a prompt).
+    import zipfile
+
+    with zipfile.ZipFile(result.path) as archive:
+        assert b"updateFields" not in archive.read("word/settings.xml")
+    assert result.sha256 == sha256_file(result.path)
 
 
 def test_a_missing_or_broken_template_is_refused_before_anything_is_written(session_book, tmp_path):
