@@ -120,6 +120,9 @@ def _default_path(settings: Settings, content: AnswerBookContent, stamp: dt.date
     return Path(settings.export_dir) / f"{safe}_{stamp:%Y%m%d-%H%M%S}.docx"
 
 
+CONTENTS_NUMBERED_UP_TO = 1000  # items in a book whose contents are numbered at export without a PDF
+
+
 def export_book(
     db: Session,
     settings: Settings,
@@ -155,7 +158,9 @@ def export_book(
         raise InvalidInput("出力先のファイル名は .docx で終わるようにしてください。")
     render_answer_book(content, path, template=Path(template) if template else None)
     # The contents' page numbers go into the file itself, so LibreOffice and Word show them on opening.
-    pdf_path = number_contents(path, pdf_dir=path.parent if pdf else None)
+    # Laying out thousands of items takes LibreOffice minutes: such a book asks Word to update instead.
+    numbered = pdf or count <= CONTENTS_NUMBERED_UP_TO
+    pdf_path = number_contents(path, pdf_dir=path.parent if pdf else None) if numbered else None
     digest = sha256_file(path)
     session = get_session(db, content.session_title)
     variant = content.title + ("・バックデータ付き" if back_data else "")

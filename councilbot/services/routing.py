@@ -142,14 +142,15 @@ class _Organisation:
 
     @classmethod
     def load(cls, db: Session) -> _Organisation:
-        current = [d for d in db.scalars(select(Department).where(Department.current.is_(True)))]
-        leaves = [d for d in current if not any(c.current for c in d.children)]
+        current = {d.id: d for d in db.scalars(select(Department).where(Department.current.is_(True)))}
+        parents = {d.parent_id for d in current.values()}
+        leaves = [d for d in current.values() if d.id not in parents]
         children: dict[str, set[str]] = defaultdict(set)
         for d in leaves:
-            parent = d.parent
-            while parent is not None:
-                children[_name_key(parent.name)].add(d.name)
-                parent = parent.parent
+            parent_id = d.parent_id
+            while parent_id in current:
+                children[_name_key(current[parent_id].name)].add(d.name)
+                parent_id = current[parent_id].parent_id
         divisions = tuple(sorted((d.name, d.duties or "") for d in leaves))
         return cls({_name_key(d.name): d.name for d in leaves}, dict(children), _duties(divisions))
 
