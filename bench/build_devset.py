@@ -4,7 +4,14 @@ Output: bench/data/devset.jsonl, one JSON object per line, of two kinds:
 
 * ``{"kind": "record", ...}`` — an archive record (SPEC §4.3) to import;
 * ``{"kind": "query", "id", "text", "relevant": [ref, …], "department": str | null, "source"}``
-  — a question, the records that answer it, and the division that should get it.
+  — a question, the records that answer it, and the division that should get it;
+* ``{"kind": "department", "name", "duties"}`` — the dev city's current divisions (the sample
+  city's organisation file plus devset_questions.EXTRA_DIVISIONS). Routing may suggest only these.
+
+Routing labels are the dev city's divisions (devset_questions.MIC_CASE_DIVISIONS …), while the
+archive keeps divisions as given, as a real archive does: of the labelled records, a third carry
+the current name, a third the name the division had before a reorganisation (FORMER_NAMES) and a
+third the other city's own name from the seed (住民窓口センター, 庶務・年金係, …).
 
 Another city's set in the same format can be scored with
 ``bench/search_quality.py --devset FILE``.
@@ -30,12 +37,21 @@ import json
 import re
 import sys
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from devset_questions import EXTRA_QUESTIONS, MIC_CASE_QUESTIONS  # noqa: E402
+from devset_questions import (  # noqa: E402
+    EXTRA_DIVISIONS,
+    EXTRA_QUESTIONS,
+    FORMER_NAMES,
+    MATSUMOTO_ITEM_DIVISIONS,
+    MIC_CASE_DIVISIONS,
+    MIC_CASE_QUESTIONS,
+)
 
 ROOT = Path(__file__).resolve().parent
+SAMPLE_ORG = ROOT.parent / "councilbot" / "sample_data" / "org.yaml"
 DEFAULT_SEEDS = ROOT.parent.parent / "shared" / "seeds"
 DEFAULT_OUT = ROOT / "data" / "devset.jsonl"
 MAX_ANSWER_CHARS = 3000
@@ -161,21 +177,43 @@ def matsumoto_items(text: str) -> list[dict]:
     return out
 
 
+def dev_city_divisions() -> list[dict]:
+    """The sample city's divisions (departments without children) with their duties, plus the extra ones."""
+    import yaml
+
+    def leaves(entries: list[dict]) -> list[dict]:
+        found = []
+        for entry in entries:
+            found += leaves(entry["children"]) if entry.get("children") else [entry]
+        return found
+
+    org = yaml.safe_load(SAMPLE_ORG.read_text(encoding="utf-8"))
+    divisions = [{"name": d["name"], "duties": d.get("duties", "")} for d in leaves(org["departments"])]
+    return divisions + [{"name": name, "duties": duties} for name, duties in EXTRA_DIVISIONS]
+
+
+def archive_name(position: int, current: str, given: str | None) -> str:
+    """The division an archive record carries: current, former or the other city's, in turn."""
+    return (current, FORMER_NAMES[current], given or current)[position % 3]
+
+
 def build(seeds: Path) -> list[dict]:
     read = lambda prefix: next(seeds.glob(f"{prefix}_*.txt")).read_text(encoding="utf-8")  # noqa: E731
-    rows: list[dict] = []
+    rows: list[dict] = [{"kind": "department", **d} for d in dev_city_divisions()]
     queries: list[dict] = []
 
     cases = mic_cases(read("004"))
     written = dict(MIC_CASE_QUESTIONS)
     for n, case in sorted(cases.items()):
         ref = f"mic-004-{n}"
+        current = MIC_CASE_DIVISIONS[n]
         rows.append({"kind": "record", "ref": ref, "title": case["title"], "question": question_from_title(case["title"]),
-                     "answer": case["answer"], "department": case["department"], "answerer": "部長"})
+                     "answer": case["answer"], "department": archive_name(n, current, case["department"]),
+                     "answerer": "部長"})
         if n in written:
-            queries.append({"text": written[n], "relevant": [ref], "department": case["department"], "source": "004-written"})
+            queries.append({"text": written[n], "relevant": [ref], "department": current, "source": "004-written"})
         for q in case["questions"]:
-            queries.append({"text": q, "relevant": [ref], "department": case["department"], "source": "004-interview"})
+            queries.append({"text": q, "relevant": [ref], "department": current, "source": "004-interview"})
 
     for item in matsusaka_initiatives(read("002")):
         rows.append({"kind": "record", "ref": item["ref"], "title": item["title"],
@@ -189,14 +227,16 @@ def build(seeds: Path) -> list[dict]:
         queries.append({"text": question_from_title(row["subject"]), "relevant": [row["ref"]], "department": None,
                         "source": "001-subject"})
 
-    for item in matsumoto_items(read("000")):
+    for i, item in enumerate(matsumoto_items(read("000")), 1):
         first = re.split(r"[。]", re.sub(r"^１\s*趣旨\s*", "", item["answer"]))[0]
+        current = MATSUMOTO_ITEM_DIVISIONS[i]
         rows.append({"kind": "record", "ref": item["ref"], "title": first[:40], "question": question_from_title(first[:40]),
-                     "answer": item["answer"], "department": item["department"], "answerer": "部長"})
+                     "answer": item["answer"], "department": archive_name(i, current, item["department"]),
+                     "answerer": "部長"})
         queries.append({"text": question_from_title(item["title"]), "relevant": [item["ref"]],
-                        "department": item["department"], "source": "000-title"})
+                        "department": current, "source": "000-title"})
 
-    refs = {r["ref"] for r in rows}
+    refs = {r["ref"] for r in rows if r["kind"] == "record"}
     for text, relevant in EXTRA_QUESTIONS:
         missing = set(relevant) - refs
         if missing:
@@ -218,10 +258,10 @@ def main() -> None:
     with open(args.out, "w", encoding="utf-8") as fh:
         for item in items:
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
-    n_rec = sum(1 for i in items if i["kind"] == "record")
-    n_q = len(items) - n_rec
+    kinds = Counter(i["kind"] for i in items)
     n_route = sum(1 for i in items if i["kind"] == "query" and i.get("department"))
-    print(f"{args.out}: {n_rec} records, {n_q} queries ({n_route} with a division)")
+    print(f"{args.out}: {kinds['department']} divisions, {kinds['record']} records, "
+          f"{kinds['query']} queries ({n_route} with a division)")
 
 
 if __name__ == "__main__":

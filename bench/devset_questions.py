@@ -66,3 +66,32 @@ EXTRA_QUESTIONS = [
     ("区域外の学校にも通える新しい就学制度について、その実施状況を伺う。", ["mtm-000-4"]),
     ("デジタル化の骨太の方針の見直しについて伺う。", ["mtm-000-2"]),
 ]
+
+# The dev city's organisation is the sample city's (councilbot/sample_data/org.yaml) plus these divisions,
+# which its file leaves out and the cases need. Duties written by the team in the sample file's style.
+EXTRA_DIVISIONS = [
+    ("議会事務局", "市議会の本会議及び委員会の運営、議員の調査研究の補助、会議録の作成及び公開、議会のICT化"
+                   "（タブレット端末・ペーパーレス会議）、議会広報、政務活動費に関すること。"),
+    ("上下水道課", "水道事業及び下水道事業の経営、配水管・下水道管の更新及び耐震化、漏水調査、浄水場及び"
+                   "処理場の維持管理、水道料金・下水道使用料の賦課及び徴収に関すること。"),
+]
+
+# Which of the dev city's divisions should answer each case (the team's routing, as General Affairs would
+# assign it), by MIC case number (seed 004) and by Matsumoto report item (seed 000).
+MIC_CASE_DIVISIONS = {
+    1: "税務課", 2: "情報政策課", 3: "税務課", 4: "財政課", 5: "財政課", 6: "情報政策課", 7: "情報政策課",
+    8: "市民課", 9: "市民課", 10: "市民課", 11: "市民課", 12: "市民課", 13: "市民課", 14: "生涯学習課",
+    15: "人事課", 16: "企画政策課", 17: "道路河川課", 18: "道路河川課", 19: "上下水道課", 20: "税務課",
+    21: "危機管理課", 22: "総務課", 23: "議会事務局", 24: "子育て支援課", 25: "人事課", 26: "情報政策課",
+    27: "情報政策課", 28: "情報政策課", 29: "情報政策課", 30: "福祉政策課", 31: "総務課", 32: "総務課",
+    33: "情報政策課", 34: "情報政策課", 35: "情報政策課",
+}
+MATSUMOTO_ITEM_DIVISIONS = {1: "情報政策課", 2: "情報政策課", 3: "人事課", 4: "教育総務課"}
+
+# Names the dev city's divisions had before a reorganisation (the archive keeps what was given at the time).
+FORMER_NAMES = {
+    "税務課": "課税課", "情報政策課": "行政情報課", "財政課": "財政契約課", "市民課": "市民窓口課",
+    "生涯学習課": "社会教育課", "人事課": "職員課", "企画政策課": "企画課", "道路河川課": "土木課",
+    "上下水道課": "水道課", "危機管理課": "防災安全課", "総務課": "総務文書課", "議会事務局": "議会事務局",
+    "子育て支援課": "こども課", "福祉政策課": "社会福祉課", "教育総務課": "教育委員会総務課",
+}

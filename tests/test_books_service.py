@@ -164,6 +164,12 @@ def test_libreoffice_renders_the_exported_book_with_japanese_text_and_page_numbe
     text = subprocess.run(["pdftotext", "-layout", str(result.pdf_path), "-"], capture_output=True, text=True, check=True).stdout
     assert "避難所における女性への配慮について" in text and "お答えいたします" in text
     assert "－ 1 －" in text and "目" in text
+    # The .docx itself carries the contents' page numbers: nothing is left for Word to update (a prompt).
+    import zipfile
+
+    with zipfile.ZipFile(result.path) as archive:
+        assert b"updateFields" not in archive.read("word/settings.xml")
+    assert result.sha256 == sha256_file(result.path)
 
 
 def test_a_missing_or_broken_template_is_refused_before_anything_is_written(session_book, tmp_path):
@@ -225,3 +231,17 @@ def test_the_book_marks_an_unedited_ai_answer_and_the_archive_reads_it_without_t
         import_file(db, empty, book.path)
     with session_scope(empty) as db:
         assert db.scalar(select(PastAnswer)).answer == model_text
+
+
+def test_a_book_too_long_to_lay_out_at_export_asks_word_to_update_its_contents(session_book, monkeypatch):
+    import zipfile
+
+    from councilbot.adapters.word import writer
+
+    settings, _ = session_book
+    monkeypatch.setattr(books, "CONTENTS_NUMBERED_UP_TO", 0)
+    monkeypatch.setattr(writer, "find_soffice", lambda: pytest.fail("LibreOffice must not run for this book"))
+    with session_scope(settings) as db:
+        result = books.export_book(db, settings, get_user(db, "UGA1"), SESSION)
+    with zipfile.ZipFile(result.path) as archive:
+        assert b'w:updateFields w:val="true"' in archive.read("word/settings.xml")

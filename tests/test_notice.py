@@ -118,3 +118,36 @@ def test_member_header_is_not_mistaken_for_a_sentence():
     assert parse_member_header("3番目の課題として、財源の確保がある。") is None
     header = parse_member_header("【一般質問】２１番　ルーシー 陽子 議員（日本共産党）")
     assert (header.seat, header.name, header.faction) == ("21番", "ルーシー 陽子", "日本共産党")
+
+
+def test_a_notice_too_long_to_be_one_sessions_is_refused_before_it_is_parsed(tmp_path):
+    from councilbot.services.intake import read_notice_lines
+
+    path = tmp_path / "通告書.txt"
+    path.write_text("１　防災について\n" + ("避難所の運営について伺う。" * 40 + "\n") * 1200, encoding="utf-8")
+    assert path.stat().st_size < 20 * 1024 * 1024
+    with pytest.raises(InvalidInput) as err:
+        read_notice_lines(path)
+    assert err.value.message.startswith("通告書.txt: 通告書が") and "上限の500,000文字" in err.value.message
+
+
+def test_a_notice_with_more_items_than_a_session_has_is_refused_and_nothing_is_registered(tmp_path):
+    from sqlalchemy import func, select
+
+    from councilbot.services.common import cli_user
+    from councilbot.services.intake import import_notice
+    from councilbot.storage.db import session_scope
+    from councilbot.storage.models import Question
+    from tests.support import load_small_org, workspace_settings
+
+    cfg = load_small_org(workspace_settings(f"sqlite:///{tmp_path}/c.db", tmp_path))
+    items = "".join(f"{i}　項目{i}について\n" for i in range(1, 100))
+    members = "".join(f"【一般質問】{seat}番　議員 {seat}（無所属）\n{items}" for seat in range(1, 12))
+    path = tmp_path / "通告書.txt"
+    path.write_text("令和8年12月定例会\n" + members, encoding="utf-8")
+    with pytest.raises(InvalidInput) as err:
+        with session_scope(cfg) as db:
+            import_notice(db, cfg, cli_user(db), path, session_name="令和8年12月定例会")
+    assert "質問項目が1089件あり" in err.value.message
+    with session_scope(cfg) as db:
+        assert db.scalar(select(func.count()).select_from(Question)) == 0

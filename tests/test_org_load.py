@@ -33,6 +33,12 @@ def test_loading_twice_updates_instead_of_duplicating(org):
         assert db.scalar(select(func.count()).select_from(User)) == 10
 
 
+_ONE_DEPT = "departments:\n  - name: 総務部\n"
+_ALIAS_BOMB = "a0: &a0 " + "x" * 100 + "\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 4)}]\n" for i in range(1, 30)
+) + "departments:\n  - name: 総務部\n    duties: *a29\n"
+
+
 @pytest.mark.parametrize(
     "yaml_text, expected",
     [
@@ -49,6 +55,23 @@ def test_loading_twice_updates_instead_of_duplicating(org):
         ("departments:\n  - name: 総務部\nusers: [U1]\n", "「users」は「- name: …」のような項目の並び"),
         ("departments:\n  - name: 総務部\nchains: {1: [課長]}\n", "答弁者「1」は役職名"),
         ("departments:\n  - name: 総務部\nsessions:\n  - name: 令和8年12月定例会\n    opens: 2026-13-45\n", "存在しない値"),
+        ("", "組織ファイルが空です"),
+        ("# 組織ファイル\n\n", "組織ファイルが空です"),
+        (_ONE_DEPT + "chains:\n  市長: [課長, 部長, 課長, 市長]\n", "4行目: 「chains.市長」で「課長」が二度出てきます"),
+        (_ONE_DEPT + "chains:\n  市長: [市長, 部長, 課長]\n", "4行目: 「chains.市長」で「部長」が「市長」の後にあります"),
+        (_ONE_DEPT + "chains:\n  部長: [課長, 部長, 課長]\n", "「chains.部長」で「課長」が二度出てきます"),
+        (_ONE_DEPT + "chains:\n  市長: [課長, 秘書, 市長]\n", "「秘書」は決裁する役職ではありません"),
+        ("departments:\n  - name: 総務部\n    duties: [文書, 議会]\n", "3行目: 「duties」は文字で書いてください"),
+        ("departments:\n  - name: {a: 1}\n", "2行目: 「name」は文字で書いてください"),
+        ("departments:\n  - name: 総務部\n    general_affairs: はい\n", "3行目: 「general_affairs」は true か false"),
+        (_ONE_DEPT + "members:\n  - {seat: 3, name: 甲, reading: [こう]}\n", "4行目: 「reading」は文字で書いてください"),
+        (_ONE_DEPT + "users:\n  - {id: U1, name: 甲, department: 総務部, position: 係長, roles: [[admin]]}\n",
+         "4行目: 「roles」は"),
+        (_ONE_DEPT + "city: [試験市]\n", "3行目: 「city」は文字で書いてください"),
+        ("departments:\n  - name: 総務部\n    duties: " + "[" * 3000 + "]" * 3000 + "\n",
+         "3行目: 「departments[1].duties[1]…」の入れ子が深すぎます"),
+        (_ALIAS_BOMB, "別名（*）の展開により内容が大きくなりすぎます"),
+        ("departments:\n  - name: 総務部\n    duties: " + "あ" * 6000 + "\n", "3行目: 「duties」が長すぎます"),
     ],
 )
 def test_errors_name_line_and_field_and_change_nothing(settings, tmp_path, yaml_text, expected):
@@ -57,6 +80,7 @@ def test_errors_name_line_and_field_and_change_nothing(settings, tmp_path, yaml_
     with pytest.raises(InvalidInput) as err:
         with session_scope(settings) as db:
             load_org(db, path, actor="test")
+    assert err.value.message.startswith("org.yaml")
     assert expected in err.value.message
     with session_scope(settings) as db:
         assert db.scalar(select(func.count()).select_from(Department)) == 0
@@ -88,3 +112,36 @@ def test_missing_file_is_a_clear_error(settings):
         with session_scope(settings) as db:
             load_org(db, Path("/nonexistent/org.yaml"), actor="test")
     assert "見つかりません" in err.value.message
+
+
+def test_an_empty_org_file_fails_the_command_with_its_own_line(settings, tmp_path, cli):
+    path = tmp_path / "組織.yaml"
+    path.write_text("", encoding="utf-8")
+    result = cli(settings)("org", "load", str(path))
+    assert result.returncode == 1
+    assert "組織.yaml: 組織ファイルが空です" in result.stderr
+
+
+def test_chains_and_departments_left_out_of_the_file_stop_applying(org, tmp_path):
+    text = (DATA / "org_small.yaml").read_text(encoding="utf-8")
+    reorganised = text.replace("  教育長: [課長, 部長, 教育長]\n", "").replace(
+        "      - name: 危機管理課\n        channel: C0KIKI\n", "      - name: 防災課\n        channel: C0KIKI\n"
+    ).replace("department: 危機管理課", "department: 防災課")
+    path = tmp_path / "org.yaml"
+    path.write_text(reorganised, encoding="utf-8")
+    with session_scope(org) as db:
+        load_org(db, path, actor="test")
+    with session_scope(org) as db:
+        assert {c.answerer_kind for c in db.scalars(select(ApprovalChainConfig))} == {"市長", "部長"}
+        current = {d.name: d.current for d in db.scalars(select(Department))}
+        assert current["危機管理課"] is False and current["防災課"] is True and current["総務課"] is True
+
+
+def test_staff_cannot_belong_to_a_department_left_out_of_the_file(org, tmp_path):
+    text = (DATA / "org_small.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "org.yaml"
+    path.write_text(text.replace("      - name: 危機管理課\n", "      - name: 防災課\n"), encoding="utf-8")
+    with pytest.raises(InvalidInput) as err:
+        with session_scope(org) as db:
+            load_org(db, path, actor="test")
+    assert "「危機管理課」は departments にありません" in err.value.message

@@ -184,3 +184,47 @@ def test_no_recognisable_items(tmp_path):
 def test_validate_docx_opens_a_good_file(tmp_path):
     path = render_answer_book(book(), tmp_path / "ok.docx")
     assert validate_docx(path).paragraphs
+
+
+def _docx_with_body(path, body_xml: bytes):
+    """A real .docx whose document.xml body is ``body_xml``; compressed like any .docx."""
+    buffer = io.BytesIO()
+    docx.Document().save(buffer)
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "word/document.xml":
+                head, _, tail = data.partition(b"<w:sectPr")
+                data = head.replace(b"<w:body>", b"<w:body>" + body_xml) + b"<w:sectPr" + tail
+            out.writestr(info, data)
+    return path
+
+
+def test_a_document_unpacking_to_too_much_xml_is_refused_before_it_is_parsed(tmp_path):
+    import random
+
+    from councilbot.services.intake import read_notice_lines
+
+    # Within every zip limit (size, entries, total, compression ratio) yet 270,000 paragraphs.
+    digits = random.Random(13)
+    body = b"".join(b"<w:p><w:r><w:t>%d</w:t></w:r></w:p>" % digits.randrange(10**6) for _ in range(270_000))
+    path = _docx_with_body(tmp_path / "通告書.docx", body)
+    with zipfile.ZipFile(path) as archive:
+        entries = archive.infolist()
+        assert sum(e.file_size for e in entries) < 200 * 1024 * 1024
+        assert all(e.file_size <= 100 * max(e.compress_size, 1) for e in entries)
+    assert path.stat().st_size < 20 * 1024 * 1024
+    assert "「通告書.docx」は文書の中身（XML）が多すぎる" in refused(path)
+    with pytest.raises(InvalidInput) as err:  # the same reader takes notices (CLI and Slack uploads)
+        read_notice_lines(path)
+    assert "文書をいくつかに分けて" in err.value.message
+
+
+def test_reading_that_runs_past_its_time_stops_with_a_message(tmp_path, monkeypatch):
+    from councilbot.adapters.word import reader
+
+    path = render_answer_book(book(), tmp_path / "book.docx")
+    monkeypatch.setattr(reader, "READ_SECONDS", 0.0)
+    with pytest.raises(InvalidInput) as err:
+        read_docx_text(path)
+    assert "「book.docx」の読み取りが0秒を超えたため" in err.value.message

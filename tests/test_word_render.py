@@ -71,6 +71,43 @@ def test_contents_carry_the_printed_page_numbers(rendered):
     assert [f"－{n}－" in page for n, page in enumerate(body, start=1)] == [True] * len(body)
 
 
+def _part(docx_path, name: str) -> str:
+    import zipfile
+
+    with zipfile.ZipFile(docx_path) as archive:
+        return archive.read(name).decode("utf-8")
+
+
+@pytest.mark.libreoffice
+@needs_libreoffice
+def test_the_book_file_opens_with_its_contents_numbered(tmp_path):
+    docx_path = render_answer_book(book(include_back_data=True, missing=["R8-12-21-3-2　補聴器購入費の助成について"]),
+                                   tmp_path / "book.docx")
+    assert writer.number_contents(docx_path) is None  # no PDF asked for
+    # Opened as it is: one plain LibreOffice conversion, nothing filled in on the way.
+    soffice = writer.find_soffice()
+    profile = (tmp_path / "profile").as_uri()
+    subprocess.run([soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path / "plain"), str(docx_path)], capture_output=True, check=True, timeout=600)
+    text = pages(tmp_path / "plain" / "book.pdf")
+    contents, body = text[1], text[2:]
+    for heading in ("【代表質問】16番山田太郎議員（新政会）", "【一般質問】3番青木健一議員（市民クラブ）",
+                    "3-(1)介護保険料の負担軽減について", "未校了の項目"):
+        line = next(line for line in contents.splitlines() if heading in line)
+        printed = next(i + 1 for i, page in enumerate(body) if heading in page)
+        assert line.rstrip().endswith(str(printed)), line
+    # Word shows the cached results as they are: nothing asks it to update (which would prompt).
+    assert "updateFields" not in _part(docx_path, "word/settings.xml")
+    assert 'w:dirty="true"' not in _part(docx_path, "word/document.xml")
+
+
+def test_without_libreoffice_the_file_asks_word_to_update_its_contents(tmp_path, monkeypatch):
+    monkeypatch.setattr(writer, "find_soffice", lambda: None)
+    docx_path = render_answer_book(book(), tmp_path / "book.docx")
+    assert writer.number_contents(docx_path, pdf_dir=tmp_path) is None
+    assert 'w:updateFields w:val="true"' in _part(docx_path, "word/settings.xml")
+
+
 @pytest.mark.libreoffice
 @needs_libreoffice
 def test_japanese_text_in_mincho_and_gothic(rendered):

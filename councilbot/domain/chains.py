@@ -22,6 +22,31 @@ DEFAULT_CHAINS: dict[str, tuple[str, ...]] = {
     "部長": ("課長", "部長"),
 }
 
+# Positions that can stamp an answer, lowest first: a chain climbs this ladder and never steps back.
+# A secretary (秘書) acts in the executive's stage and is not a stage of their own.
+STAGE_LADDER = ("係長", "課長", "部長", "教育長", "副市長", "市長")
+
+
+def chain_problem(stages: object) -> str | None:
+    """Why ``stages`` cannot be an approval chain (a Japanese predicate), or None when it can.
+
+    A chain is a non-empty list of stamping positions, each higher than the one
+    before: a repeated, reversed or cyclic chain would send an answer back to
+    someone who has already approved it.
+    """
+    if not isinstance(stages, list) or not stages:
+        return "は役職名の並び（例: [課長, 部長, 市長]）にしてください。"
+    unknown = [s for s in stages if not isinstance(s, str) or s not in STAGE_LADDER]
+    if unknown:
+        return f"の「{unknown[0]}」は決裁する役職ではありません（{'、'.join(STAGE_LADDER)}から選んでください）。"
+    repeated = next((s for i, s in enumerate(stages) if s in stages[:i]), None)
+    if repeated:
+        return f"で「{repeated}」が二度出てきます。同じ役職は一度だけ書いてください。"
+    for lower, higher in zip(stages, stages[1:]):
+        if STAGE_LADDER.index(higher) < STAGE_LADDER.index(lower):
+            return f"で「{higher}」が「{lower}」の後にあります。下位の役職から順に書いてください。"
+    return None
+
 
 @dataclass(frozen=True)
 class ApprovalChain:

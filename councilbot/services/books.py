@@ -125,6 +125,9 @@ def _default_path(settings: Settings, content: AnswerBookContent, stamp: dt.date
     return Path(settings.export_dir) / f"{safe}_{stamp:%Y%m%d-%H%M%S}.docx"
 
 
+CONTENTS_NUMBERED_UP_TO = 1000  # items in a book whose contents are numbered at export without a PDF
+
+
 def export_book(
     db: Session,
     settings: Settings,
@@ -139,8 +142,8 @@ def export_book(
     template: str | Path | None = None,
     pdf: bool = False,
 ) -> ExportResult:
-    """Render the book to .docx (and PDF when asked and LibreOffice is present) and record it."""
-    from councilbot.adapters.word.writer import convert_to_pdf, render_answer_book
+    """Render the book to .docx, its contents numbered (and PDF when asked) where LibreOffice is present, and record it."""
+    from councilbot.adapters.word.writer import number_contents, render_answer_book
 
     require_general_affairs(actor_of(user), "答弁書の出力")
     if template is not None:
@@ -159,8 +162,11 @@ def export_book(
     if path.suffix.lower() != ".docx":
         raise InvalidInput("出力先のファイル名は .docx で終わるようにしてください。")
     render_answer_book(content, path, template=Path(template) if template else None)
+    # The contents' page numbers go into the file itself, so LibreOffice and Word show them on opening.
+    # Laying out thousands of items takes LibreOffice minutes: such a book asks Word to update instead.
+    numbered = pdf or count <= CONTENTS_NUMBERED_UP_TO
+    pdf_path = number_contents(path, pdf_dir=path.parent if pdf else None) if numbered else None
     digest = sha256_file(path)
-    pdf_path = convert_to_pdf(path, path.parent) if pdf else None
     session = get_session(db, content.session_title)
     variant = content.title + ("・バックデータ付き" if back_data else "")
     db.add(ExportRecord(session_id=session.id, variant=variant, path=str(path), sha256=digest, item_count=count, created_by=user.chat_id))

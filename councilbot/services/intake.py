@@ -200,6 +200,11 @@ def import_notice(
     name = session_name or notice.session_name
     results: list[IntakeResult] = []
     source = Path(path).name
+    items = sum(len(m.items) for m in notice.members)
+    if items > MAX_NOTICE_ITEMS:
+        # Each item is checked against the archive for duplicates: an unbounded notice would hold the intake for hours.
+        raise InvalidInput(f"{source}: 質問項目が{items}件あり、一度に受け付けられる{MAX_NOTICE_ITEMS}件を超えています。"
+                           "通告書を議員ごとなどに分けて読み込んでください。")
     for member_block in notice.members:
         for item in member_block.items:
             data = QuestionInput(
@@ -222,9 +227,21 @@ def import_notice(
 
 
 MAX_NOTICE_BYTES = 20 * 1024 * 1024
+# A session's notices run to tens of pages (~100,000 characters, a few hundred items).
+MAX_NOTICE_CHARS = 500_000
+MAX_NOTICE_ITEMS = 1000
 
 
 def read_notice_lines(path: Path) -> list[str]:
+    lines = _notice_lines(path)
+    chars = sum(len(line) for line in lines)
+    if chars > MAX_NOTICE_CHARS:
+        raise InvalidInput(f"{path.name}: 通告書が{chars:,}文字あり、上限の{MAX_NOTICE_CHARS:,}文字を超えています。"
+                           "通告書を議員ごとなどに分けて読み込んでください。")
+    return lines
+
+
+def _notice_lines(path: Path) -> list[str]:
     if not path.exists():
         raise InvalidInput(f"ファイル「{path}」が見つかりません。")
     if path.stat().st_size > MAX_NOTICE_BYTES:

@@ -1,8 +1,12 @@
 """Which division should answer: votes of similar past answers plus duties (事務分掌) matching.
 
-Two independent kinds of evidence, so that routing works in a city whose
-archive is thin (duties carry it) and for divisions missing from the
-organisation file (archive departments count under the name they were given).
+Suggestions are divisions of the organisation file last loaded (current leaf
+departments), never names that only the archive knows. The archive keeps each
+answer's division as given, so a past answer can name a division that was
+renamed or merged, or another city's (an imported case collection). Such an
+answer still votes: its own text and its division's name are matched against
+the current duties, and its vote goes to the divisions that would answer it
+today. With no organisation loaded, archive names are suggested as given.
 
 Past answers vote through two retrieval views of the question: the product's
 word-level ranking and the plain character-bigram ranking. They err on
@@ -18,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -25,18 +30,25 @@ from sqlalchemy.orm import Session
 
 from councilbot.errors import InvalidInput
 from councilbot.search.analysis import bigram_terms, morph_terms, normalize, strip_stock_phrases
-from councilbot.services.search import find_similar
+from councilbot.services.search import SearchResult, find_similar
 from councilbot.settings import Settings
 from councilbot.storage.models import Department
 
-# How many similar past answers vote, and how fast a vote fades with a weaker match.
+# How many similar past answers vote, and how fast a vote fades with a weaker match. A sharp fade:
+# on the dev set (and another city's data, issue 13) the best hit alone beat an even pool.
 NEIGHBOURS = 8
-VOTE_POWER = 2.0
+VOTE_POWER = 4.0
 # Share of the past-answer vote given to the character-bigram view. On the dev set any share from
 # 0.15 to 0.6 routed the same on the tuning (even) half; an equal say is the middle of that range.
 CHARACTER_VOTE_SHARE = 0.5
 # Share of the final score given to duties; past answers are the stronger signal when they exist.
-DUTY_WEIGHT = 0.35
+DUTY_WEIGHT = 0.2
+# Placing a past answer whose division is not current (see _Organisation.today): the weights of the
+# name likeness and of the archive's own answers beside the duties match, and the share of the best
+# placement a division needs to get part of the vote. Chosen on the even half of the dev set.
+NAME_WEIGHT = 1.0
+ARCHIVE_WEIGHT = 0.5
+TRANSLATION_FLOOR = 0.8
 _DUTY_SPLIT = re.compile(r"[、。,，;；\n]|及び|並びに|および")
 _HIRAGANA_ONLY = re.compile(r"^[\u3040-\u309f]+$")
 
@@ -61,64 +73,161 @@ def _terms(text: str) -> Counter[str]:
     return terms
 
 
-def _duty_scores(db: Session, text: str) -> tuple[dict[str, float], dict[str, list[str]]]:
-    """BM25-style score of each division's name and duties against the question, with the matching duty items."""
-    divisions = [d for d in db.scalars(select(Department)) if not d.children and (d.duties or "").strip()]
-    if not divisions:
-        return {}, {}
-    query = _terms(text)
-    docs = {d.name: _terms(f"{d.name}\n{d.duties}") for d in divisions}
-    n = len(docs)
-    df: Counter[str] = Counter()
-    for terms in docs.values():
-        df.update(terms.keys())
-    avg_len = sum(sum(t.values()) for t in docs.values()) / n
-    scores: dict[str, float] = {}
-    for name, terms in docs.items():
-        length = sum(terms.values())
-        s = 0.0
-        for term in query:
-            tf = terms.get(term, 0)
-            if not tf:
+class _Duties:
+    """BM25 of each current division's name and duties against a text."""
+
+    def __init__(self, divisions: tuple[tuple[str, str], ...]) -> None:
+        self.duties = dict(divisions)
+        self.docs = {name: _terms(f"{name}\n{duties}") for name, duties in divisions}
+        self.n = len(self.docs)
+        self.df: Counter[str] = Counter()
+        for terms in self.docs.values():
+            self.df.update(terms.keys())
+        self.avg_len = sum(sum(t.values()) for t in self.docs.values()) / max(self.n, 1)
+
+    def scores(self, query: Counter[str], among: set[str] | None = None) -> dict[str, float]:
+        scores: dict[str, float] = {}
+        for name, terms in self.docs.items():
+            if among is not None and name not in among:
                 continue
-            idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
-            s += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / avg_len))
-        if s > 0:
-            scores[name] = s
-    matched: dict[str, list[str]] = {}
-    for d in divisions:
-        if d.name not in scores:
-            continue
-        items = [i.strip(" ・") for i in _DUTY_SPLIT.split(d.duties) if i.strip(" ・")]
-        ranked = sorted(items, key=lambda i: -sum(1 for t in _terms(i) if t in query and df[t] < n))
-        matched[d.name] = [i for i in ranked[:2] if any(t in query and df[t] < n for t in _terms(i))]
-    return scores, matched
+            length = sum(terms.values())
+            s = 0.0
+            for term in query:
+                tf = terms.get(term, 0)
+                if not tf:
+                    continue
+                idf = math.log(1 + (self.n - self.df[term] + 0.5) / (self.df[term] + 0.5))
+                s += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / self.avg_len))
+            if s > 0:
+                scores[name] = s
+        return scores
+
+    def matched_items(self, name: str, query: Counter[str]) -> list[str]:
+        """The (at most two) duty items of ``name`` that share the most distinctive terms with the query."""
+        def shared(item: str) -> int:
+            return sum(1 for t in _terms(item) if t in query and self.df[t] < self.n)
+
+        items = [i.strip(" ・") for i in _DUTY_SPLIT.split(self.duties[name]) if i.strip(" ・")]
+        return [i for i in sorted(items, key=lambda i: -shared(i))[:2] if shared(i)]
+
+
+_duties_cache: dict[tuple[tuple[str, str], ...], _Duties] = {}
+
+
+def _duties(divisions: tuple[tuple[str, str], ...]) -> _Duties:
+    """Analysed duties, kept while the organisation stays the same (routing runs for every new question)."""
+    cached = _duties_cache.get(divisions)
+    if cached is None:
+        _duties_cache.clear()
+        cached = _duties_cache[divisions] = _Duties(divisions)
+    return cached
+
+
+_GENERIC_SUFFIX = re.compile(r"(課|係|室|局|部|班|担当|センター|本部|事務局|グループ)$")
+
+
+def _name_likeness(old: str, new: str) -> float:
+    """Dice overlap of the characters that make two division names specific (課税課 ~ 税務課: 税)."""
+    a, b = (set(_GENERIC_SUFFIX.sub("", _name_key(n))) for n in (old, new))
+    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
+
+
+@dataclass
+class _Organisation:
+    """Current divisions (leaf departments of the file last loaded) and how archive names reach them."""
+
+    divisions: dict[str, str]  # name key → name
+    children: dict[str, set[str]]  # name key of a current 部 → its current divisions
+    duties: _Duties
+
+    @classmethod
+    def load(cls, db: Session) -> _Organisation:
+        current = {d.id: d for d in db.scalars(select(Department).where(Department.current.is_(True)))}
+        parents = {d.parent_id for d in current.values()}
+        leaves = [d for d in current.values() if d.id not in parents]
+        children: dict[str, set[str]] = defaultdict(set)
+        for d in leaves:
+            parent_id = d.parent_id
+            while parent_id in current:
+                children[_name_key(current[parent_id].name)].add(d.name)
+                parent_id = current[parent_id].parent_id
+        divisions = tuple(sorted((d.name, d.duties or "") for d in leaves))
+        return cls({_name_key(d.name): d.name for d in leaves}, dict(children), _duties(divisions))
+
+    def today(self, answer: SearchResult, neighbours: Callable[[SearchResult], list[SearchResult]]) -> dict[str, float]:
+        """Shares of one past answer's vote, by the current division(s) that would answer it today.
+
+        An answer under a name the organisation does not have is placed by three
+        kinds of evidence: its title and question against the duties (scaled to
+        1 for the best division); the likeness of its division's name to current
+        names (0 to 1; a renamed division often keeps its specific characters);
+        and the vote of the past answers most like it that carry a current name
+        (shares summing to 1: what the archive itself says about such questions).
+        """
+        given = answer.department or ""
+        name = self.divisions.get(_name_key(given))
+        if name is not None or not self.divisions:
+            return {name or given: 1.0}
+        duties = self.duties.scores(_terms(f"{given}\n{answer.title}\n{answer.question}"),
+                                    among=self.children.get(_name_key(given)))
+        top = max(duties.values(), default=0.0) or 1.0
+        scores = {n: s / top + NAME_WEIGHT * _name_likeness(given, n) for n, s in duties.items()}
+        archive = _shares([(self.divisions[_name_key(r.department or "")], r.score) for r in neighbours(answer)
+                           if _name_key(r.department or "") in self.divisions])
+        for n, share in archive.items():
+            scores[n] = scores.get(n, 0.0) + ARCHIVE_WEIGHT * share
+        best = max(scores.values(), default=0.0)
+        return _shares([(n, s) for n, s in scores.items() if s >= TRANSLATION_FLOOR * best])
+
+
+def _shares(scored: list[tuple[str, float]]) -> dict[str, float]:
+    """Scores relative to the best, sharpened by VOTE_POWER, as shares summing to 1."""
+    top = max((s for _, s in scored), default=0.0) or 1.0
+    weights: dict[str, float] = defaultdict(float)
+    for name, s in scored:
+        weights[name] += (max(s, 0.0) / top) ** VOTE_POWER
+    total = sum(weights.values()) or 1.0
+    return {n: w / total for n, w in weights.items()}
 
 
 def route_question(db: Session, settings: Settings, text: str, *, limit: int = 3) -> list[RouteSuggestion]:
-    """Ranked divisions for a question, each with its evidence (refs) and reasons in Japanese."""
+    """Ranked current divisions for a question, each with its evidence (refs) and reasons in Japanese."""
     if not (text or "").strip():
         raise InvalidInput("振り分ける質問の文章が空です。")
     if not 1 <= limit <= 20:
         raise InvalidInput("候補の数は1から20までで指定してください。")
 
-    org_names = {_name_key(d.name): d.name for d in db.scalars(select(Department))}
+    org = _Organisation.load(db)
     votes: dict[str, float] = defaultdict(float)
     evidence: dict[str, list[str]] = defaultdict(list)
+    given_as: dict[str, list[str]] = defaultdict(list)  # names under which the evidence was answered
+    translated: dict[str, dict[str, float]] = {}
+    def like(answer: SearchResult) -> list[SearchResult]:
+        return [r for r in find_similar(db, settings, f"{answer.title}\n{answer.question}", limit=NEIGHBOURS,
+                                        exclude_refs=[answer.ref], semantic=False) if r.department]
+
     for characters, share in ((False, 1.0 - CHARACTER_VOTE_SHARE), (True, CHARACTER_VOTE_SHARE)):
         view = [r for r in find_similar(db, settings, text, limit=NEIGHBOURS, characters=characters, semantic=False)
                 if r.department]
-        view_votes: dict[str, float] = defaultdict(float)
-        top = (view[0].score if view else 0.0) or 1.0
         for r in view:
-            name = org_names.get(_name_key(r.department), r.department)
-            view_votes[name] += (max(r.score, 0.0) / top) ** VOTE_POWER
-            if r.key not in evidence[name]:
-                evidence[name].append(r.key)
+            if r.key not in translated:
+                translated[r.key] = org.today(r, like)
+        top = (view[0].score if view else 0.0) or 1.0
+        view_votes: dict[str, float] = defaultdict(float)
+        for r in view:
+            for name, part in translated[r.key].items():
+                view_votes[name] += part * (max(r.score, 0.0) / top) ** VOTE_POWER
         view_total = sum(view_votes.values()) or 1.0
         for name, v in view_votes.items():
             votes[name] += share * v / view_total
-    duty, duty_items = _duty_scores(db, text)
+        for r in view:
+            for name in translated[r.key]:
+                if r.key not in evidence[name]:
+                    evidence[name].append(r.key)
+                    if r.department != name and r.department not in given_as[name]:
+                        given_as[name].append(r.department)
+    query = _terms(text)
+    duty = org.duties.scores(query) if org.divisions else {}
 
     vote_total = sum(votes.values()) or 1.0
     duty_top = max(duty.values(), default=0.0) or 1.0
@@ -136,8 +245,9 @@ def route_question(db: Session, settings: Settings, text: str, *, limit: int = 3
         if evidence.get(name):
             refs = evidence[name]
             shown = "、".join(refs[:3]) + ("…" if len(refs) > 3 else "")
-            reasons.append(f"類似の過去答弁{len(refs)}件（{shown}）")
-        for item in duty_items.get(name, []):
-            reasons.append(f"事務分掌に『{item}』")
+            former = f"。当時の担当: {'、'.join(given_as[name][:3])}" if given_as.get(name) else ""
+            reasons.append(f"類似の過去答弁{len(refs)}件（{shown}{former}）")
+        if name in duty:
+            reasons += [f"事務分掌に『{item}』" for item in org.duties.matched_items(name, query)]
         suggestions.append(RouteSuggestion(name, round(score, 4), evidence.get(name, []), reasons))
     return suggestions

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -98,6 +99,9 @@ class Department(Base):
     duties: Mapped[str] = mapped_column(Text, default="")
     channel: Mapped[str | None] = mapped_column(String(40))  # chat channel id
     is_general_affairs: Mapped[bool] = mapped_column(Boolean, default=False)
+    # In the organisation file last loaded. A department dropped from it stays (users, questions and
+    # stamps still name it) but is no longer suggested by routing.
+    current: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     parent: Mapped[Department | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Department]] = relationship(back_populates="parent")

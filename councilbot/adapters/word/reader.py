@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -35,6 +36,13 @@ MAX_DOCX_BYTES = 20 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100  # a .docx compresses ~5-20x; bombs compress 1000x
 MAX_ZIP_ENTRIES = 5000
+# What the XML parts may unpack to. Parsing costs memory and time by elements, not by the zip's size:
+# 199 MB of XML within every zip limit kept a reader busy for over ten minutes at 3.5 GB. A
+# 1,000-page answer book is ~10 MB of XML with ~300,000 tags.
+MAX_XML_BYTES = 40 * 1024 * 1024
+MAX_XML_TAGS = 1_500_000
+# Time allowed for turning the parsed document into lines, the last guard should the above be generous.
+READ_SECONDS = 60.0
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # CFB: encrypted .docx or old .doc
 
 
@@ -69,6 +77,7 @@ def validate_docx(path: str | os.PathLike[str]) -> Document:
             _check_zip_entries(name, entries)
             if "word/document.xml" not in {e.filename for e in entries}:
                 raise not_docx
+            _check_xml_parts(name, archive, entries)
     except zipfile.BadZipFile as exc:
         raise not_docx from exc
     try:
@@ -77,7 +86,7 @@ def validate_docx(path: str | os.PathLike[str]) -> Document:
         raise
     except Exception as exc:  # python-docx raises many kinds on a broken package
         raise not_docx from exc
-    if not any(line.strip() for line in _document_lines(document)):
+    if not any(line.strip() for line in _document_lines(document, name)):
         raise InvalidInput(f"ファイル「{name}」には本文がありません。")
     return document
 
@@ -95,16 +104,41 @@ def _check_zip_entries(name: str, entries: list[zipfile.ZipInfo]) -> None:
             raise bomb
 
 
+def _too_much(name: str) -> InvalidInput:
+    return InvalidInput(
+        f"ファイル「{name}」は文書の中身（XML）が多すぎるため、安全のため読み込みを中止しました。"
+        "文書をいくつかに分けてから取り込んでください。"
+    )
+
+
+def _check_xml_parts(name: str, archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo]) -> None:
+    """Bound the XML by its unpacked size and by its tags, counted while streaming, before any is parsed.
+
+    The sizes are the directory's, but zipfile never yields more than an entry
+    declares, so a lying directory cannot smuggle in more.
+    """
+    parts = [e for e in entries if e.filename.endswith((".xml", ".rels"))]
+    if sum(e.file_size for e in parts) > MAX_XML_BYTES:
+        raise _too_much(name)
+    tags = 0
+    for entry in parts:
+        with archive.open(entry) as stream:
+            while chunk := stream.read(1024 * 1024):
+                tags += chunk.count(b"<")
+                if tags > MAX_XML_TAGS:
+                    raise _too_much(name)
+
+
 def read_docx_text(path: str | os.PathLike[str]) -> list[str]:
     """The document's text as lines: paragraphs and table cells in reading order.
 
     Empty paragraphs are kept so that a line number points at the paragraph.
     """
-    return _document_lines(validate_docx(path))
+    return _document_lines(validate_docx(path), Path(path).name)
 
 
-def _document_lines(document: Document) -> list[str]:
-    return [line for block in _blocks(document) for line in block.text.split("\n")]
+def _document_lines(document: Document, name: str) -> list[str]:
+    return [line for block in _blocks(document, name) for line in block.text.split("\n")]
 
 
 # --- blocks in reading order ---------------------------------------------------------
@@ -120,12 +154,23 @@ class _Block:
     toc: bool  # part of a table of contents
 
 
-def _blocks(document: Document) -> list[_Block]:
+def _blocks(document: Document, name: str) -> list[_Block]:
     blocks: list[_Block] = []
     style_names = {s.style_id: s.name or "" for s in document.styles}
     style_info = _StyleInfo(document)
-    _collect(document.element.body, document, style_names, style_info, blocks, in_toc=False)
+    deadline = time.monotonic() + READ_SECONDS
+    try:
+        _collect(document.element.body, document, style_names, style_info, blocks, in_toc=False, deadline=deadline)
+    except _TookTooLong:
+        raise InvalidInput(
+            f"ファイル「{name}」の読み取りが{READ_SECONDS:.0f}秒を超えたため、安全のため中止しました。"
+            "文書をいくつかに分けてから取り込んでください。"
+        ) from None
     return blocks
+
+
+class _TookTooLong(Exception):
+    """Reading ran past its deadline (turned into a message naming the file by ``_blocks``)."""
 
 
 class _StyleInfo:
@@ -154,8 +199,10 @@ class _StyleInfo:
         return self._cache[style_id]
 
 
-def _collect(container, document, style_names, style_info, blocks, *, in_toc: bool) -> None:
+def _collect(container, document, style_names, style_info, blocks, *, in_toc: bool, deadline: float) -> None:
     for child in container.iterchildren():
+        if time.monotonic() >= deadline:
+            raise _TookTooLong()
         tag = child.tag
         if tag == qn("w:p"):
             blocks.append(_paragraph_block(child, document, style_names, style_info, in_toc))
@@ -163,13 +210,14 @@ def _collect(container, document, style_names, style_info, blocks, *, in_toc: bo
             # Raw w:tc elements: a merged cell is one element (python-docx's row.cells repeats it).
             for row in child.iterchildren(qn("w:tr")):
                 for cell in row.iterchildren(qn("w:tc")):
-                    _collect(cell, document, style_names, style_info, blocks, in_toc=in_toc)
+                    _collect(cell, document, style_names, style_info, blocks, in_toc=in_toc, deadline=deadline)
         elif tag == qn("w:sdt"):
             gallery = child.find(f"{qn('w:sdtPr')}/{qn('w:docPartObj')}/{qn('w:docPartGallery')}")
             is_toc = gallery is not None and "Table of Contents" in (gallery.get(qn("w:val")) or "")
             content = child.find(qn("w:sdtContent"))
             if content is not None:
-                _collect(content, document, style_names, style_info, blocks, in_toc=in_toc or is_toc)
+                _collect(content, document, style_names, style_info, blocks, in_toc=in_toc or is_toc,
+                         deadline=deadline)
 
 
 def _paragraph_block(p, document, style_names, style_info, in_toc: bool) -> _Block:
@@ -237,7 +285,7 @@ def read_answer_book(path: str | os.PathLike[str]) -> list[dict]:
     """
     document = validate_docx(path)
     parser = _BookParser()
-    for block in _blocks(document):
+    for block in _blocks(document, Path(path).name):
         parser.feed(block)
     records = parser.records()
     if not records:
