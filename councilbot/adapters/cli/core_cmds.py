@@ -14,8 +14,6 @@ from councilbot.adapters.cli.common import (
     operator,
     settings,
 )
-from councilbot.services import assignment, audit, books, intake, org, review, status
-from councilbot.storage.db import upgrade
 
 
 def register(cli: click.Group) -> None:
@@ -40,6 +38,8 @@ def db_group() -> None:
 
 @db_group.command("upgrade", help="データベースを最新の形式に更新します")
 def db_upgrade() -> None:
+    from councilbot.storage.db import upgrade
+
     upgrade(settings())
     click.echo("データベースを最新の形式に更新しました。")
 
@@ -52,6 +52,8 @@ def org_group() -> None:
 @org_group.command("load", help="組織ファイル（YAML）を読み込みます")
 @click.argument("file", type=click.Path(path_type=Path))
 def org_load(file: Path) -> None:
+    from councilbot.services import org
+
     cfg = settings()
     with db_session(cfg) as db:
         report = org.load_org(db, file, actor="cli", tz_name=cfg.tz_name)
@@ -71,6 +73,8 @@ def intake_group() -> None:
 @click.option("--session", "session_name", help="会期名（例: 令和8年12月定例会）。省略時は通告書の記載から")
 @click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力")
 def intake_import(file: Path, session_name: str | None, as_json: bool) -> None:
+    from councilbot.services import intake
+
     cfg = settings()
     with db_session(cfg) as db:
         results = intake.import_notice(db, cfg, operator(db), file, session_name=session_name)
@@ -101,6 +105,8 @@ def intake_import(file: Path, session_name: str | None, as_json: bool) -> None:
 @click.option("--related", multiple=True, help="関係課（複数指定可）")
 @click.option("--note", help="担当変更の理由（すでに担当が決まっている場合に必要）")
 def assign_cmd(key: str, department: str, answerer: str | None, related: tuple[str, ...], note: str | None) -> None:
+    from councilbot.services import assignment
+
     with db_session() as db:
         user = operator(db)
         if note:
@@ -116,6 +122,7 @@ def assign_cmd(key: str, department: str, answerer: str | None, related: tuple[s
 @click.option("--as", "as_user", required=True, help="承認する職員のチャットID")
 @click.option("--comment", help="コメント")
 def approve_cmd(key: str, as_user: str, comment: str | None) -> None:
+    from councilbot.services import review, status
     from councilbot.services.common import get_user
 
     with db_session() as db:
@@ -126,6 +133,8 @@ def approve_cmd(key: str, as_user: str, comment: str | None) -> None:
 @click.command("finalize", help="校了します（総務課）")
 @click.argument("key")
 def finalize_cmd(key: str) -> None:
+    from councilbot.services import review
+
     cfg = settings()
     with db_session(cfg) as db:
         result = review.finalize(db, cfg, operator(db), key)
@@ -139,6 +148,8 @@ def _take_back_command(name: str, help_text: str, reason_help: str, done: str) -
     @click.argument("key")
     @click.option("--reason", required=True, help=reason_help)
     def command(key: str, reason: str) -> None:
+        from councilbot.services import review
+
         cfg = settings()
         with db_session(cfg) as db:
             result = getattr(review, name)(db, cfg, operator(db), key, reason=reason)
@@ -162,6 +173,8 @@ withdraw_cmd = _take_back_command(
 @click.argument("session_name", required=False)
 @click.option("--json", "as_json", is_flag=True)
 def status_cmd(session_name: str | None, as_json: bool) -> None:
+    from councilbot.services import status
+
     cfg = settings()
     with db_session(cfg) as db:
         report = status.session_status(db, session_name)
@@ -193,6 +206,8 @@ def status_cmd(session_name: str | None, as_json: bool) -> None:
 @click.option("--template", type=click.Path(path_type=Path), help="市のWordテンプレート（.docx）")
 @click.option("--pdf", is_flag=True, help="LibreOfficeがあればPDFも出力")
 def export_cmd(session_name, by, only, back_data, draft, out, template, pdf) -> None:  # type: ignore[no-untyped-def]
+    from councilbot.services import books
+
     cfg = settings()
     with db_session(cfg) as db:
         result = books.export_book(
@@ -212,6 +227,8 @@ def export_cmd(session_name, by, only, back_data, draft, out, template, pdf) -> 
 @click.option("--csv", "as_csv", is_flag=True, help="CSVで出力（総務課の提出用）")
 @click.option("--json", "as_json", is_flag=True)
 def audit_cmd(limit: int, actor: str | None, action: str | None, as_csv: bool, as_json: bool) -> None:
+    from councilbot.services import audit
+
     cfg = settings()
     with db_session(cfg) as db:
         entries = audit.list_audit(db, limit=limit, actor=actor, action=action)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from councilbot.adapters.cli.common import db_session, emit_json, settings
 from councilbot.errors import CouncilbotError, InvalidInput
-from councilbot.services.archive import import_file
-from councilbot.services.routing import route_question
-from councilbot.services.search import rebuild_index, search_archive
-from councilbot.services.semantic import FillReport, fill_vectors, pending_count, semantic_enabled
-from councilbot.settings import Settings
+
+if TYPE_CHECKING:
+    from councilbot.settings import Settings
 
 # Errors listed per file before the rest are summarised; a broken file can have thousands.
 MAX_ERRORS_SHOWN = 20
@@ -39,6 +38,9 @@ def archive_group() -> None:
               help=f"意味検索用のベクトル作成を後回しにする（{INLINE_VECTORS_MAX}件を超えるときは自動で後回し。"
                    "あとで `councilbot index rebuild` で作成）")
 def archive_import(files: tuple[Path, ...], no_vectors: bool) -> None:
+    from councilbot.services.archive import import_file
+    from councilbot.services.semantic import pending_count, semantic_enabled
+
     cfg = settings()
     failed = 0
     for path in files:
@@ -76,6 +78,9 @@ def index_group() -> None:
 
 @index_group.command("rebuild", help="データベースから検索索引を作り直し、意味検索用のベクトルの不足分を作成します")
 def index_rebuild() -> None:
+    from councilbot.services.search import rebuild_index
+    from councilbot.services.semantic import semantic_enabled
+
     cfg = settings()
     with db_session(cfg) as db:
         n = rebuild_index(db, cfg)
@@ -86,11 +91,13 @@ def index_rebuild() -> None:
 
 def _fill_vectors(cfg: Settings, *, verify: bool = False) -> None:
     """Embed what lacks a vector, with a progress line on stderr; each batch is kept if interrupted."""
+    from councilbot.services.semantic import fill_vectors
+
     def progress(done: int, total: int) -> None:
         click.echo(f"\r意味検索用のベクトルを作成中 {done}/{total}件", nl=done >= total, err=True)
 
     with db_session(cfg) as db:
-        report: FillReport = fill_vectors(db, cfg, verify=verify, progress=progress)
+        report = fill_vectors(db, cfg, verify=verify, progress=progress)
     line = f"意味検索用のベクトル: 新たに {report.embedded}件を作成しました。"
     if report.withheld:
         line += f"取扱いの表示がある {report.withheld}件は外部に送らず、キーワード検索だけの対象としました。"
@@ -114,6 +121,8 @@ def search_cmd(query: str, limit: int, member: str | None, faction: str | None, 
         raise InvalidInput("検索する語句か、--member などの絞り込み条件を指定してください（例: councilbot search 避難所）。")
     if limit < 1:
         raise InvalidInput("--limit には1以上の数を指定してください。")
+    from councilbot.services.search import search_archive
+
     cfg = settings()
     with db_session(cfg) as db:
         results = search_archive(db, cfg, query, limit=limit, member=member, faction=faction, department=department,
@@ -139,6 +148,8 @@ def search_cmd(query: str, limit: int, member: str | None, faction: str | None, 
 @click.option("--limit", default=3, show_default=True, type=int, help="候補の数")
 @click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力")
 def route_cmd(text: str, limit: int, as_json: bool) -> None:
+    from councilbot.services.routing import route_question
+
     cfg = settings()
     with db_session(cfg) as db:
         suggestions = route_question(db, cfg, text, limit=limit)
