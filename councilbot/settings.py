@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(default=60.0, alias="LLM_TIMEOUT_SECONDS")
     llm_max_retries: int = Field(default=3, alias="LLM_MAX_RETRIES")
 
-    # Semantic search stage (意味検索): local (default: bundled multilingual-e5-small, runs in-process,
+    # Semantic search stage (意味検索): local (default: bundled USE multilingual v3, runs in-process,
     # nothing leaves the machine), openai or azure (an embeddings endpoint), or none (keyword search only).
     embeddings_provider: Literal["none", "local", "openai", "azure"] = Field(default="local", alias="EMBEDDINGS_PROVIDER")
     embeddings_model: str | None = Field(default=None, alias="EMBEDDINGS_MODEL")

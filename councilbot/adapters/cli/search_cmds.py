@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 MAX_ERRORS_SHOWN = 20
 # An import leaving more answers than this without a vector defers embedding (a couple of minutes
 # with the bundled model) to `index rebuild`, so that loading years of history stays fast.
-INLINE_VECTORS_MAX = 500
+INLINE_VECTORS_MAX = 5000
 
 
 def register(cli: click.Group) -> None:
@@ -57,7 +57,7 @@ def archive_import(files: tuple[Path, ...], no_vectors: bool) -> None:
             pending = pending_count(db, cfg)
         if pending > INLINE_VECTORS_MAX:
             no_vectors = True
-            click.echo(f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.3秒ほどかかります）。")
+            click.echo(f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.02秒ほどかかります）。")
         if no_vectors and pending:
             click.echo("意味検索用のベクトルは、夜間などに `councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。")
         elif pending:
