@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import search_quality  # noqa: E402
 
+from councilbot.adapters import embeddings  # noqa: E402
 from councilbot.adapters.embeddings import Embedder, Kind, LocalEmbedder, normalise_rows  # noqa: E402
 from councilbot.services import semantic  # noqa: E402
 from councilbot.services.archive import import_records  # noqa: E402
@@ -88,13 +89,13 @@ def throughput(embedders: dict[str, Embedder], passages: list[str], rounds: int)
 @contextmanager
 def semantic_stage_of(embedder: Embedder) -> Iterator[None]:
     """The product's semantic stage with ``embedder`` in it (bench only)."""
-    original = semantic.make_embedder
-    semantic.make_embedder = lambda settings: embedder
+    original = embeddings.make_embedder
+    embeddings.make_embedder = lambda settings: embedder
     semantic._embedders.clear()
     try:
         yield
     finally:
-        semantic.make_embedder = original
+        embeddings.make_embedder = original
         semantic._embedders.clear()
 
 
