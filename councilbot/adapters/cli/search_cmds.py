@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from councilbot.adapters.cli.common import db_session, emit_json, settings
+from councilbot.adapters.cli.progress import progress
 from councilbot.errors import CouncilbotError, InvalidInput
 
 if TYPE_CHECKING:
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
 
 # Errors listed per file before the rest are summarised; a broken file can have thousands.
 MAX_ERRORS_SHOWN = 20
+RESUME_VECTORS = ("作成済みのベクトルは保存されています。"
+                  "`councilbot index rebuild` を実行すると、残りを続きから作成します。")
 # An import leaving more answers than this without a vector defers embedding (a couple of minutes
 # with the bundled model) to `index rebuild`, so that loading years of history stays fast.
 INLINE_VECTORS_MAX = 5000
@@ -44,8 +47,10 @@ def archive_import(files: tuple[Path, ...], no_vectors: bool) -> None:
     cfg = settings()
     failed = 0
     for path in files:
-        with db_session(cfg) as db:
-            report = import_file(db, cfg, path)
+        resume = (f"もう一度 {path.name} を取り込んでください（取り込み済みの記録は同じ ref のため重複せず、"
+                  "更新されるだけです）。")
+        with progress(f"{path.name} を取り込み中", resume=resume) as report_progress, db_session(cfg) as db:
+            report = import_file(db, cfg, path, progress=report_progress)
         click.echo(f"{path.name}: 新規 {report.created}件、更新 {report.updated}件、エラー {len(report.errors)}件")
         for err in report.errors[:MAX_ERRORS_SHOWN]:
             click.echo(f"  {path.name} {err}", err=True)
@@ -82,22 +87,20 @@ def index_rebuild() -> None:
     from councilbot.services.semantic import semantic_enabled
 
     cfg = settings()
-    with db_session(cfg) as db:
-        n = rebuild_index(db, cfg)
+    resume = "検索にはもとの索引がそのまま使われます。もう一度 `councilbot index rebuild` を実行してください。"
+    with progress("検索索引を作り直し中", resume=resume) as report_progress, db_session(cfg) as db:
+        n = rebuild_index(db, cfg, progress=report_progress)
     click.echo(f"検索索引を作り直しました（{n}件）。")
     if semantic_enabled(cfg):
         _fill_vectors(cfg, verify=True)
 
 
 def _fill_vectors(cfg: Settings, *, verify: bool = False) -> None:
-    """Embed what lacks a vector, with a progress line on stderr; each batch is kept if interrupted."""
+    """Embed what lacks a vector, with progress on stderr; each batch is kept if interrupted."""
     from councilbot.services.semantic import fill_vectors
 
-    def progress(done: int, total: int) -> None:
-        click.echo(f"\r意味検索用のベクトルを作成中 {done}/{total}件", nl=done >= total, err=True)
-
-    with db_session(cfg) as db:
-        report = fill_vectors(db, cfg, verify=verify, progress=progress)
+    with progress("意味検索用のベクトルを作成中", resume=RESUME_VECTORS) as report_progress, db_session(cfg) as db:
+        report = fill_vectors(db, cfg, verify=verify, progress=report_progress)
     line = f"意味検索用のベクトル: 新たに {report.embedded}件を作成しました。"
     if report.withheld:
         line += f"取扱いの表示がある {report.withheld}件は外部に送らず、キーワード検索だけの対象としました。"
