@@ -37,10 +37,7 @@ import search_quality  # noqa: E402
 from councilbot.adapters import embeddings  # noqa: E402
 from councilbot.adapters.embeddings import Embedder, Kind, LocalEmbedder, normalise_rows  # noqa: E402
 from councilbot.services import semantic  # noqa: E402
-from councilbot.services.archive import import_records  # noqa: E402
-from councilbot.settings import Settings  # noqa: E402
-from councilbot.storage.db import ensure_schema, session_scope  # noqa: E402
-from councilbot.storage.models import Department  # noqa: E402
+from councilbot.storage.db import session_scope  # noqa: E402
 
 SAMPLE = ROOT.parent / "councilbot" / "sample_data"
 
@@ -103,14 +100,7 @@ def quality(devset: Path, embedder: Embedder | None) -> tuple[float, float, floa
     """(similar recall@5, similar MRR@10, search recall@5, search MRR@10) on the dev set."""
     records, queries, departments = search_quality.load(devset)
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = Settings(DATABASE_URL=f"sqlite:///{tmp}/quality.db", INDEX_DIR=Path(tmp) / "index",
-                       EMBEDDINGS_PROVIDER="none")
-        ensure_schema(cfg)
-        with session_scope(cfg) as db:
-            for d in departments:
-                db.add(Department(name=d["name"], duties=d.get("duties", "")))
-            db.flush()
-            import_records(db, cfg, records)
+        cfg = search_quality.devset_database(tmp, records, departments)
         if embedder is None:
             result = search_quality.evaluate(cfg, queries)
         else:
