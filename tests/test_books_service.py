@@ -225,3 +225,13 @@ def test_the_book_marks_an_unedited_ai_answer_and_the_archive_reads_it_without_t
         import_file(db, empty, book.path)
     with session_scope(empty) as db:
         assert db.scalar(select(PastAnswer)).answer == model_text
+
+
+def test_export_reports_its_progress_item_by_item_to_the_end(session_book):
+    settings, _ = session_book
+    reports: list[tuple[int, int]] = []
+    with session_scope(settings) as db:
+        result = books.export_book(db, settings, get_user(db, "UGA1"), SESSION, draft=True,
+                                   progress=lambda done, total: reports.append((done, total)))
+    assert reports[-1] == (result.item_count, result.item_count)
+    assert [done for done, _ in reports] == sorted({done for done, _ in reports})  # only forward

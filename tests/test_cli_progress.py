@@ -107,3 +107,11 @@ def test_a_vector_fill_that_fails_midway_keeps_its_batches_and_says_to_rerun_ind
            "`councilbot index rebuild` を実行すると、残りを続きから作成します。" in result.stderr
     with session_scope(settings) as db:
         assert db.scalar(select(func.count()).select_from(AnswerVector)) == 32
+
+
+def test_work_refused_before_it_begins_gets_no_resume_line():
+    out = io.StringIO()
+    with pytest.raises(ValueError):
+        with progress("答弁書を作成中", resume="もう一度出力してください。", stream=out, interactive=False):
+            raise ValueError("bad input")
+    assert out.getvalue() == ""

@@ -14,6 +14,7 @@ from councilbot.adapters.cli.common import (
     operator,
     settings,
 )
+from councilbot.adapters.cli.progress import progress
 
 
 def register(cli: click.Group) -> None:
@@ -209,9 +210,11 @@ def export_cmd(session_name, by, only, back_data, draft, out, template, pdf) -> 
     from councilbot.services import books
 
     cfg = settings()
-    with db_session(cfg) as db:
+    resume = "書きかけのファイルは残りません。もう一度同じ指定で出力してください。"
+    with progress("答弁書を作成中", resume=resume, unit="項目") as report_progress, db_session(cfg) as db:
         result = books.export_book(
-            db, cfg, operator(db), session_name, by=by, only=only, back_data=back_data, draft=draft, out=out, template=template, pdf=pdf
+            db, cfg, operator(db), session_name, by=by, only=only, back_data=back_data, draft=draft, out=out,
+            template=template, pdf=pdf, progress=report_progress,
         )
     if result.missing and not draft:
         click.echo(f"未校了のため収録していない項目が{len(result.missing)}件あります（巻末に一覧を記載）。", err=True)

@@ -91,16 +91,17 @@ def _duration(seconds: float) -> str:
 def progress(label: str, *, resume: str | None = None, unit: str = "件", **options) -> Iterator[ProgressDisplay]:  # type: ignore[no-untyped-def]
     """``with progress("ベクトルを作成中", resume="…") as report: service(..., progress=report)``.
 
-    If the work stops (Ctrl+C, an error), ``resume`` — what to run to go on, and what was kept —
-    is said on stderr before the error is reported as usual.
+    If the work stops (Ctrl+C, an error) after it has begun, ``resume`` — what to run to go on, and
+    what was kept — is said on stderr before the error is reported as usual.
     """
     display = ProgressDisplay(label, unit=unit, **options)
     try:
         yield display
     except BaseException:
-        if display.interactive and display.done:
-            click.echo("", file=display.stream)  # leave the bar's line
-        if resume:
-            click.echo(f"{label}に中断しました（{display.done:,}{unit}まで処理）。{resume}", file=display.stream)
+        if display.done:  # refused before any work (bad input): the error alone says it all
+            if display.interactive:
+                click.echo("", file=display.stream)  # leave the bar's line
+            if resume:
+                click.echo(f"{label}に中断しました（{display.done:,}{unit}まで処理）。{resume}", file=display.stream)
         raise
     display.finish()
