@@ -26,7 +26,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/search_quality.py
 	$(VENV)/bin/python bench/search_speed.py --sizes 20000
 	$(VENV)/bin/python bench/export_speed.py
-	$(VENV)/bin/python bench/startup.py --compare main
+	$(VENV)/bin/python bench/startup.py
 	$(VENV)/bin/python bench/embedding_speed.py
 
 # Regenerate the lock after changing dependencies in pyproject.toml (needs uv).
