@@ -31,7 +31,8 @@ SAMPLE = ROOT / "councilbot" / "sample_data"
 LAUNCHER = (
     "import sys; src = sys.argv.pop(1); "
     "sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, '__module__', '').startswith('__editable__')]; "
-    "sys.path.insert(0, src); from councilbot.adapters.cli import main; sys.argv[0] = 'councilbot'; main()"
+    "sys.path.insert(0, src); import councilbot.adapters.cli as cli; sys.argv[0] = 'councilbot'; "
+    "getattr(cli, 'console_main', cli.main)()"
 )
 COMMANDS = {
     "councilbot --help": ["--help"],
