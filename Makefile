@@ -29,6 +29,8 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/draft_quality.py
 	$(VENV)/bin/python bench/minutes_quality.py
 	$(VENV)/bin/python bench/commitment_quality.py
+	$(VENV)/bin/python bench/startup.py
+	$(VENV)/bin/python bench/embedding_speed.py
 
 # Regenerate the lock after changing dependencies in pyproject.toml (needs uv).
 lock:

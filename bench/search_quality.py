@@ -89,6 +89,21 @@ def metrics(ranked: list[list[str]], queries: list[dict]) -> tuple[float, float]
     return recall / len(queries), mrr / len(queries)
 
 
+def devset_database(folder: str, records: list[dict], departments: list[dict]) -> Settings:
+    """A database and index in ``folder`` holding the dev set's records and divisions; the stage off."""
+    cfg = Settings(DATABASE_URL=f"sqlite:///{folder}/quality.db", INDEX_DIR=Path(folder) / "index",
+                   EMBEDDINGS_PROVIDER="none")
+    ensure_schema(cfg)
+    with session_scope(cfg) as db:
+        for d in departments:
+            db.add(Department(name=d["name"], duties=d.get("duties", "")))
+        db.flush()
+        report = import_records(db, cfg, records)
+    if report.errors:
+        raise SystemExit(f"devset records rejected: {report.errors[:3]}")
+    return cfg
+
+
 def evaluate(cfg: Settings, queries: list[dict]) -> dict:
     """The product's rankings and routes for every query under one configuration."""
     with session_scope(cfg) as db:
@@ -113,16 +128,7 @@ def main() -> None:
 
     systems: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        lexical = Settings(DATABASE_URL=f"sqlite:///{tmp}/quality.db", INDEX_DIR=Path(tmp) / "index",
-                           EMBEDDINGS_PROVIDER="none")
-        ensure_schema(lexical)
-        with session_scope(lexical) as db:
-            for d in departments:
-                db.add(Department(name=d["name"], duties=d.get("duties", "")))
-            db.flush()
-            report = import_records(db, lexical, records)
-        if report.errors:
-            raise SystemExit(f"devset records rejected: {report.errors[:3]}")
+        lexical = devset_database(tmp, records, departments)
         systems["lexical only"] = evaluate(lexical, queries)
         if args.embeddings != "none":
             semantic = Settings(**{**lexical.model_dump(by_alias=True), "EMBEDDINGS_PROVIDER": args.embeddings})

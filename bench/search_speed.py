@@ -14,7 +14,7 @@ the same for SQLite FTS5 (trigram tokenizer; LIKE for terms under three
 characters, which trigram cannot match).
 
 Then, unless ``--no-semantic``, the optional semantic stage (EMBEDDINGS_PROVIDER=local):
-passage embedding throughput of the bundled multilingual-e5-small on ~100
+passage embedding throughput of the bundled USE multilingual v3 on ~100
 records (and the hours that means for the archive), query embedding latency,
 and similar-question lookups with the semantic stage on. Embedding the whole
 archive for real would take hours, so every record gets a synthetic random
@@ -202,7 +202,7 @@ def run(size: int, n_queries: int, with_semantic: bool = True) -> None:
 
 # ---- semantic stage (EMBEDDINGS_PROVIDER=local) ---------------------------------
 
-DIM = 384  # multilingual-e5-small
+DIM = 512  # USE multilingual v3
 _embedding_stats: dict = {}  # measured once per process, reused for every size
 
 
@@ -210,9 +210,9 @@ def embedding_stats(records: list[dict], query_texts: list[str]) -> dict:
     """Passage throughput on ~100 records (batches of FILL_BATCH, as fill_vectors sends them) and query latency."""
     if _embedding_stats:
         return _embedding_stats
-    from councilbot.adapters.embeddings import LocalE5Embedder
+    from councilbot.adapters.embeddings import LocalEmbedder
 
-    embedder = LocalE5Embedder()
+    embedder = LocalEmbedder()
     t = time.perf_counter()
     embedder.embed(["市の見解を伺う。"], kind="query")  # loads the model
     load_s = time.perf_counter() - t
@@ -249,11 +249,11 @@ def rss_mb() -> float:
 
 def semantic_lookups(cfg: Settings, records: list[dict], similar_texts: list[str]) -> dict:
     """Embedding speed, then synthetic unit vectors for every record and similar-question lookups over them."""
-    from councilbot.adapters.embeddings import LocalE5Embedder
+    from councilbot.adapters.embeddings import LocalEmbedder
     from councilbot.search.index import Filters, open_index
 
     stats = embedding_stats(records, similar_texts)  # also loads the model before any lookup is timed
-    model = LocalE5Embedder.name
+    model = LocalEmbedder.name
     scfg = Settings(DATABASE_URL=cfg.database_url, INDEX_DIR=cfg.index_dir, EMBEDDINGS_PROVIDER="local")
     lcfg = Settings(DATABASE_URL=cfg.database_url, INDEX_DIR=cfg.index_dir, EMBEDDINGS_PROVIDER="none")
     out: dict = {"embedding": stats}
@@ -332,7 +332,7 @@ def semantic_lookups(cfg: Settings, records: list[dict], similar_texts: list[str
 def print_semantic(size: int, similar_texts: list[str], sem: dict) -> None:
     e = sem["embedding"]
     hours = size / e["passage_rate"] / 3600
-    print(f"-- semantic stage, EMBEDDINGS_PROVIDER=local (multilingual-e5-small q4 in-process; {os.cpu_count()} cores)")
+    print(f"-- semantic stage, EMBEDDINGS_PROVIDER=local (USE multilingual v3 in-process; {os.cpu_count()} cores)")
     print(f"   model load {e['load_s']:.1f} s; passage embedding {e['passage_rate']:.1f} passages/s"
           f" ({e['passages']} records, {e['passage_chars']:.0f} chars each on average, batches of {semantic.FILL_BATCH})"
           f" -> embedding all {size:,} records would take {hours:.1f} h")

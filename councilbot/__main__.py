@@ -1,3 +1,3 @@
-from councilbot.adapters.cli import main
+from councilbot.adapters.cli import console_main
 
-main()
+console_main()

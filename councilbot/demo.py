@@ -95,7 +95,7 @@ def run_demo(base: Settings, workspace: Path) -> Path:
         with session_scope(cfg) as db:
             total += import_file(db, cfg, path).imported
     _say(f"【2】過去答弁の取込：{total}件を登録し、検索できるようにしました")
-    _say("　　意味検索の準備中です（内蔵の小さなAIモデルで、1件あたり0.3秒ほどかかります）…")
+    _say("　　意味検索の準備中です（内蔵の小さなAIモデルを使います）…")
     started = time.monotonic()
     with session_scope(cfg) as db:
         filled = fill_vectors(db, cfg)

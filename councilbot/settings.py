@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     llm_context_tokens: int = Field(default=32768, gt=0, alias="LLM_CONTEXT_TOKENS")
     llm_max_output_tokens: int = Field(default=2048, gt=0, alias="LLM_MAX_OUTPUT_TOKENS")
 
-    # Semantic search stage (意味検索): local (default: bundled multilingual-e5-small, runs in-process,
+    # Semantic search stage (意味検索): local (default: bundled USE multilingual v3, runs in-process,
     # nothing leaves the machine), openai or azure (an embeddings endpoint), or none (keyword search only).
     embeddings_provider: Literal["none", "local", "openai", "azure"] = Field(default="local", alias="EMBEDDINGS_PROVIDER")
     embeddings_model: str | None = Field(default=None, alias="EMBEDDINGS_MODEL")

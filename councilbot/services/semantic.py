@@ -26,13 +26,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from councilbot.adapters.embeddings import Embedder, make_embedder
 from councilbot.domain.guard import GuardPolicy, Guarded, guard_text, merge_counts
 from councilbot.errors import CouncilbotError
 from councilbot.services.audit import acting_user, record_audit
@@ -40,6 +39,11 @@ from councilbot.services.prompt_files import load_prompts
 from councilbot.settings import Settings
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import AnswerVector, PastAnswer
+
+if TYPE_CHECKING:  # numpy and the embedders load when the stage first runs, not with every command
+    import numpy as np
+
+    from councilbot.adapters.embeddings import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +79,12 @@ def _guard_policy(settings: Settings) -> GuardPolicy:
 
 # ---- reading ------------------------------------------------------------------
 
+def _no_rows() -> np.ndarray:
+    import numpy as np
+
+    return np.zeros((0, 0), dtype=np.float32)
+
+
 @dataclass
 class _Matrix:
     """The vectors of one model, in memory: row i belongs to refs[i]."""
@@ -82,7 +92,7 @@ class _Matrix:
     state: tuple[int, ...] = ()  # (count, max id, sum of ids) when loaded
     ids: list[int] = field(default_factory=list)
     refs: list[str] = field(default_factory=list)
-    rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    rows: np.ndarray = field(default_factory=_no_rows)
     checked: float = 0.0  # monotonic time of the last freshness check
 
 
@@ -131,6 +141,8 @@ def _refreshed(db: Session, stored, cached: _Matrix | None, state: tuple[int, ..
                now: float) -> _Matrix | None:
     """``cached`` brought up to date: rows still stored are kept in place, only new ones are read
     (a finalised answer costs one vector, not the whole matrix). None if dimensions disagree."""
+    import numpy as np
+
     ids = np.fromiter(db.scalars(select(AnswerVector.id).where(stored)), dtype=np.int64)  # the index alone
     old_ids = np.asarray(cached.ids if cached is not None else [], dtype=np.int64)
     keep = np.isin(old_ids, ids)
@@ -159,7 +171,7 @@ def _refreshed(db: Session, stored, cached: _Matrix | None, state: tuple[int, ..
     if blobs:
         # One buffer for all new rows: no per-row arrays, no second copy.
         parts.append(np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), dims.pop()))
-    rows = np.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else np.zeros((0, 0), dtype=np.float32))
+    rows = np.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else _no_rows())
     order = [int(i) for i in old_ids[keep]] + [int(i) for i in new_ids]
     return _Matrix(state, order, kept_refs + new_refs, rows, now)
 
@@ -179,6 +191,8 @@ def semantic_ranking(db: Session, settings: Settings, text: str, *, depth: int =
     """
     if not semantic_enabled(settings) or not (text or "").strip():
         return []
+    import numpy as np
+
     try:
         embedder = _embedder(settings)
         matrix = _load_matrix(db, settings, embedder.name) if embedder else None
@@ -243,6 +257,8 @@ def _embedder(settings: Settings) -> Embedder | None:
            settings.openai_base_url, settings.azure_openai_endpoint, settings.embeddings_query_prefix,
            settings.embeddings_passage_prefix)
     if key not in _embedders:
+        from councilbot.adapters.embeddings import make_embedder
+
         _embedders[key] = make_embedder(settings)
     return _embedders[key]
 
@@ -328,7 +344,7 @@ def fill_vectors(db: Session, settings: Settings, *, refs: Sequence[str] | None 
             texts.append(passage_text(*fields))
             sendable.append((pid, digest))
         try:
-            vectors = embedder.embed(texts, kind="passage") if texts else np.zeros((0, 0), dtype=np.float32)
+            vectors = embedder.embed(texts, kind="passage") if texts else _no_rows()
         except CouncilbotError:
             _audit_passages(db, embedder, sent=len(texts), stored=0, withheld=0, masked=masked, failed=True)
             raise

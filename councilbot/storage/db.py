@@ -7,21 +7,22 @@ so a refused action leaves the database as it was.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from councilbot.errors import CouncilbotError
 from councilbot.settings import Settings
+
+if TYPE_CHECKING:  # alembic costs more to import than a whole search: loaded only to migrate
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -91,6 +92,8 @@ def supports_savepoint(db: Session) -> bool:
 
 
 def alembic_config(database_url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
@@ -99,6 +102,8 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(settings: Settings) -> None:
     """Apply every migration (``councilbot db upgrade``)."""
+    from alembic import command
+
     cfg = alembic_config(settings.database_url)
     with make_engine(settings.database_url).begin() as connection:
         cfg.attributes["connection"] = connection
@@ -106,6 +111,9 @@ def upgrade(settings: Settings) -> None:
 
 
 def _revisions(settings: Settings) -> tuple[str | None, str | None, bool]:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
     with make_engine(settings.database_url).connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
@@ -120,6 +128,8 @@ def ensure_schema(settings: Settings, *, create_if_empty: bool = True) -> None:
     just works; a database at an older migration is never changed behind the
     operator's back.
     """
+    if _stored_revision(settings) == _head_on_disk():
+        return  # the common case, answered without importing alembic
     current, head, has_tables = _revisions(settings)
     if current == head:
         return
@@ -130,3 +140,32 @@ def ensure_schema(settings: Settings, *, create_if_empty: bool = True) -> None:
         "データベースの形式が古いため処理を中止しました。"
         "`councilbot db upgrade` を実行してから、もう一度お試しください。"
     )
+
+
+_REVISION_LINE = re.compile(r"""^(down_)?revision\s*(?::[^=]*)?=\s*(?:['"]([^'"]+)['"]|None)\s*$""", re.M)
+
+
+@lru_cache(maxsize=1)
+def _head_on_disk() -> str | None:
+    """The single head of the migration files, read as text; None when that is not plain
+    (a merge, an unusual file), and then alembic itself decides."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = {bool(m.group(1)): m.group(2) for m in _REVISION_LINE.finditer(path.read_text(encoding="utf-8"))}
+        if False not in found or True not in found or found[False] is None:
+            return None
+        revisions.add(found[False])
+        if found[True] is not None:
+            parents.add(found[True])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _stored_revision(settings: Settings) -> str | None:
+    """The revision recorded in the database, or None (no table yet, or several heads)."""
+    with make_engine(settings.database_url).connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return rows[0] if len(rows) == 1 else None

@@ -7,6 +7,7 @@ with a ``register(cli)`` function.
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import click
@@ -23,6 +24,17 @@ def cli() -> None:
 
 for module in (core_cmds, search_cmds, draft_cmds, jobs_cmds, serve_cmds, web_cmds, commitments_cmds):
     module.register(cli)
+
+
+def console_main() -> None:
+    """The ``councilbot`` script: :func:`main` in a process that ends with the command."""
+    try:
+        main()
+    finally:
+        # The process ends next: spare its last garbage collection the walk over every object the
+        # command loaded (0.15 s of a 0.8 s search here). Objects still go with their last reference;
+        # only cycles left over are not collected, and the process returns all memory anyway.
+        gc.freeze()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,8 +14,7 @@ from councilbot.adapters.cli.common import (
     operator,
     settings,
 )
-from councilbot.services import admin, assignment, audit, books, intake, review, status
-from councilbot.storage.db import upgrade
+from councilbot.adapters.cli.progress import progress
 
 
 def register(cli: click.Group) -> None:
@@ -40,6 +39,8 @@ def db_group() -> None:
 
 @db_group.command("upgrade", help="データベースを最新の形式に更新します")
 def db_upgrade() -> None:
+    from councilbot.storage.db import upgrade
+
     upgrade(settings())
     click.echo("データベースを最新の形式に更新しました。")
 
@@ -52,6 +53,8 @@ def org_group() -> None:
 @org_group.command("load", help="組織ファイル（YAML）を読み込みます")
 @click.argument("file", type=click.Path(path_type=Path))
 def org_load(file: Path) -> None:
+    from councilbot.services import admin
+
     cfg = settings()
     with db_session(cfg) as db:
         report = admin.load_organisation(db, operator(db), file, tz_name=cfg.tz_name)
@@ -71,6 +74,8 @@ def intake_group() -> None:
 @click.option("--session", "session_name", help="会期名（例: 令和8年12月定例会）。省略時は通告書の記載から")
 @click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力")
 def intake_import(file: Path, session_name: str | None, as_json: bool) -> None:
+    from councilbot.services import intake
+
     cfg = settings()
     with db_session(cfg) as db:
         results = intake.import_notice(db, cfg, operator(db), file, session_name=session_name)
@@ -101,6 +106,8 @@ def intake_import(file: Path, session_name: str | None, as_json: bool) -> None:
 @click.option("--related", multiple=True, help="関係課（複数指定可）")
 @click.option("--note", help="担当変更の理由（すでに担当が決まっている場合に必要）")
 def assign_cmd(key: str, department: str, answerer: str | None, related: tuple[str, ...], note: str | None) -> None:
+    from councilbot.services import assignment
+
     with db_session() as db:
         user = operator(db)
         if note:
@@ -116,6 +123,7 @@ def assign_cmd(key: str, department: str, answerer: str | None, related: tuple[s
 @click.option("--as", "as_user", required=True, help="承認する職員のチャットID")
 @click.option("--comment", help="コメント")
 def approve_cmd(key: str, as_user: str, comment: str | None) -> None:
+    from councilbot.services import review, status
     from councilbot.services.common import get_user
 
     with db_session() as db:
@@ -126,6 +134,8 @@ def approve_cmd(key: str, as_user: str, comment: str | None) -> None:
 @click.command("finalize", help="校了します（総務課）")
 @click.argument("key")
 def finalize_cmd(key: str) -> None:
+    from councilbot.services import review
+
     cfg = settings()
     with db_session(cfg) as db:
         result = review.finalize(db, cfg, operator(db), key)
@@ -139,6 +149,8 @@ def _take_back_command(name: str, help_text: str, reason_help: str, done: str) -
     @click.argument("key")
     @click.option("--reason", required=True, help=reason_help)
     def command(key: str, reason: str) -> None:
+        from councilbot.services import review
+
         cfg = settings()
         with db_session(cfg) as db:
             result = getattr(review, name)(db, cfg, operator(db), key, reason=reason)
@@ -162,6 +174,8 @@ withdraw_cmd = _take_back_command(
 @click.argument("session_name", required=False)
 @click.option("--json", "as_json", is_flag=True)
 def status_cmd(session_name: str | None, as_json: bool) -> None:
+    from councilbot.services import status
+
     cfg = settings()
     with db_session(cfg) as db:
         report = status.session_status(db, session_name)
@@ -193,10 +207,14 @@ def status_cmd(session_name: str | None, as_json: bool) -> None:
 @click.option("--template", type=click.Path(path_type=Path), help="市のWordテンプレート（.docx）")
 @click.option("--pdf", is_flag=True, help="LibreOfficeがあればPDFも出力")
 def export_cmd(session_name, by, only, back_data, draft, out, template, pdf) -> None:  # type: ignore[no-untyped-def]
+    from councilbot.services import books
+
     cfg = settings()
-    with db_session(cfg) as db:
+    resume = "書きかけのファイルは残りません。もう一度同じ指定で出力してください。"
+    with progress("答弁書を作成中", resume=resume, unit="項目") as report_progress, db_session(cfg) as db:
         result = books.export_book(
-            db, cfg, operator(db), session_name, by=by, only=only, back_data=back_data, draft=draft, out=out, template=template, pdf=pdf
+            db, cfg, operator(db), session_name, by=by, only=only, back_data=back_data, draft=draft, out=out,
+            template=template, pdf=pdf, progress=report_progress,
         )
     if result.missing and not draft:
         click.echo(f"未校了のため収録していない項目が{len(result.missing)}件あります（巻末に一覧を記載）。", err=True)
@@ -212,6 +230,8 @@ def export_cmd(session_name, by, only, back_data, draft, out, template, pdf) -> 
 @click.option("--csv", "as_csv", is_flag=True, help="CSVで出力（総務課の提出用）")
 @click.option("--json", "as_json", is_flag=True)
 def audit_cmd(limit: int, actor: str | None, action: str | None, as_csv: bool, as_json: bool) -> None:
+    from councilbot.services import audit
+
     cfg = settings()
     with db_session(cfg) as db:
         entries = audit.list_audit(db, limit=limit, actor=actor, action=action)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from councilbot.adapters.cli.common import db_session, emit_json, operator, settings
-from councilbot.domain.rulecheck import severity_label
-from councilbot.services.drafting import DraftOutcome, draft_question
+
+if TYPE_CHECKING:
+    from councilbot.services.drafting import DraftOutcome
 
 
 def register(cli: click.Group) -> None:
@@ -17,6 +20,8 @@ def register(cli: click.Group) -> None:
 @click.argument("key")
 @click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力")
 def draft_cmd(key: str, as_json: bool) -> None:
+    from councilbot.services.drafting import draft_question
+
     cfg = settings()
     streamed = 0
 
@@ -37,6 +42,8 @@ def draft_cmd(key: str, as_json: bool) -> None:
 
 
 def render_outcome(outcome: DraftOutcome, *, include_text: bool = True) -> str:
+    from councilbot.domain.rulecheck import severity_label
+
     minutes, seconds = divmod(outcome.speaking_seconds, 60)
     tokens = "" if outcome.tokens_in is None else f"、トークン 入力{outcome.tokens_in}・出力{outcome.tokens_out}"
     lines = [

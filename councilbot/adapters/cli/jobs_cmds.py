@@ -8,13 +8,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from councilbot.adapters.cli.common import db_session, emit_json, operator, settings
-from councilbot.adapters.scheduler import open_schedule, sync, system_clock
 from councilbot.errors import InvalidInput
-from councilbot.services import leader
-from councilbot.services.schedule import list_jobs, unfinished_runs, when_label
-from councilbot.services.sessions import update_session
-from councilbot.settings import Settings
-from councilbot.storage.db import ensure_schema, session_scope
 
 
 def register(cli: click.Group) -> None:
@@ -25,6 +19,11 @@ def register(cli: click.Group) -> None:
 @click.command("jobs", help="通知の予定（締切前の通知・締切超過の報告・検討会前日の通知・朝の進捗）を表示します")
 @click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力")
 def jobs_cmd(as_json: bool) -> None:
+    from councilbot.adapters.scheduler import open_schedule, sync, system_clock
+    from councilbot.services import leader
+    from councilbot.services.schedule import list_jobs, unfinished_runs, when_label
+    from councilbot.storage.db import ensure_schema, session_scope
+
     cfg = settings()
     ensure_schema(cfg)
     tz = ZoneInfo(cfg.tz_name)
@@ -103,7 +102,11 @@ def session_group() -> None:
 @click.option("--review", help="答弁検討会の日時（例: 2026-11-30T10:00、現地時刻）")
 @click.option("--close", "close", is_flag=True, help="会期を終了し、通知を取りやめます")
 def session_set(name: str, deadline: str | None, review: str | None, close: bool) -> None:
-    cfg: Settings = settings()
+    from councilbot.adapters.scheduler import open_schedule, sync, system_clock
+    from councilbot.services.schedule import when_label
+    from councilbot.services.sessions import update_session
+
+    cfg = settings()
     tz = ZoneInfo(cfg.tz_name)
     with db_session(cfg) as db:
         result = update_session(

@@ -5,23 +5,24 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from councilbot.adapters.cli.common import db_session, emit_json, settings
-from councilbot.adapters.cli.archive_files import import_reported, json_document, minutes_text
+from councilbot.adapters.cli.progress import progress
 from councilbot.errors import CouncilbotError, InvalidInput
-from councilbot.services.archive import import_file
-from councilbot.services.routing import route_question
-from councilbot.services.search import rebuild_index, search_archive
-from councilbot.services.semantic import FillReport, fill_vectors, pending_count, semantic_enabled
-from councilbot.settings import Settings
+
+if TYPE_CHECKING:
+    from councilbot.settings import Settings
 
 # Errors listed per file before the rest are summarised; a broken file can have thousands.
 MAX_ERRORS_SHOWN = 20
+RESUME_VECTORS = ("作成済みのベクトルは保存されています。"
+                  "`councilbot index rebuild` を実行すると、残りを続きから作成します。")
 # An import leaving more answers than this without a vector defers embedding (a couple of minutes
 # with the bundled model) to `index rebuild`, so that loading years of history stays fast.
-INLINE_VECTORS_MAX = 500
+INLINE_VECTORS_MAX = 5000
 
 
 def register(cli: click.Group) -> None:
@@ -47,6 +48,10 @@ def archive_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="記録・取り込まなかった行や発言・件数をJSONで出力")
 def archive_import(files: tuple[Path, ...], no_vectors: bool, file_format: str | None, dry_run: bool,
                    as_json: bool) -> None:
+    from councilbot.adapters.cli.archive_files import import_reported, json_document, minutes_text
+    from councilbot.services.archive import import_file
+    from councilbot.services.semantic import pending_count, semantic_enabled
+
     cfg = settings()
     failed = 0
     done = []
@@ -57,8 +62,10 @@ def archive_import(files: tuple[Path, ...], no_vectors: bool, file_format: str |
             done.append((path, result))
             failed += result.counts.get("errors", 0)
             continue
-        with db_session(cfg) as db:
-            report = import_file(db, cfg, path)
+        resume = (f"もう一度 {path.name} を取り込んでください（取り込み済みの記録は同じ ref のため重複せず、"
+                  "更新されるだけです）。")
+        with progress(f"{path.name} を取り込み中", resume=resume) as report_progress, db_session(cfg) as db:
+            report = import_file(db, cfg, path, progress=report_progress)
         click.echo(f"{path.name}: 新規 {report.created}件、更新 {report.updated}件、エラー {len(report.errors)}件")
         for err in report.errors[:MAX_ERRORS_SHOWN]:
             click.echo(f"  {path.name} {err}", err=True)
@@ -78,7 +85,7 @@ def archive_import(files: tuple[Path, ...], no_vectors: bool, file_format: str |
                 pending = pending_count(db, cfg)
             if pending > INLINE_VECTORS_MAX:
                 no_vectors = True
-                click.echo(f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.3秒ほどかかります）。")
+                click.echo(f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.02秒ほどかかります）。")
             if no_vectors and pending:
                 click.echo("意味検索用のベクトルは、夜間などに `councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。")
             elif pending:
@@ -101,21 +108,24 @@ def index_group() -> None:
 
 @index_group.command("rebuild", help="データベースから検索索引を作り直し、意味検索用のベクトルの不足分を作成します")
 def index_rebuild() -> None:
+    from councilbot.services.search import rebuild_index
+    from councilbot.services.semantic import semantic_enabled
+
     cfg = settings()
-    with db_session(cfg) as db:
-        n = rebuild_index(db, cfg)
+    resume = "検索にはもとの索引がそのまま使われます。もう一度 `councilbot index rebuild` を実行してください。"
+    with progress("検索索引を作り直し中", resume=resume) as report_progress, db_session(cfg) as db:
+        n = rebuild_index(db, cfg, progress=report_progress)
     click.echo(f"検索索引を作り直しました（{n}件）。")
     if semantic_enabled(cfg):
         _fill_vectors(cfg, verify=True)
 
 
 def _fill_vectors(cfg: Settings, *, verify: bool = False) -> None:
-    """Embed what lacks a vector, with a progress line on stderr; each batch is kept if interrupted."""
-    def progress(done: int, total: int) -> None:
-        click.echo(f"\r意味検索用のベクトルを作成中 {done}/{total}件", nl=done >= total, err=True)
+    """Embed what lacks a vector, with progress on stderr; each batch is kept if interrupted."""
+    from councilbot.services.semantic import fill_vectors
 
-    with db_session(cfg) as db:
-        report: FillReport = fill_vectors(db, cfg, verify=verify, progress=progress)
+    with progress("意味検索用のベクトルを作成中", resume=RESUME_VECTORS) as report_progress, db_session(cfg) as db:
+        report = fill_vectors(db, cfg, verify=verify, progress=report_progress)
     line = f"意味検索用のベクトル: 新たに {report.embedded}件を作成しました。"
     if report.withheld:
         line += f"取扱いの表示がある {report.withheld}件は外部に送らず、キーワード検索だけの対象としました。"
@@ -139,6 +149,8 @@ def search_cmd(query: str, limit: int, member: str | None, faction: str | None, 
         raise InvalidInput("検索する語句か、--member などの絞り込み条件を指定してください（例: councilbot search 避難所）。")
     if limit < 1:
         raise InvalidInput("--limit には1以上の数を指定してください。")
+    from councilbot.services.search import search_archive
+
     cfg = settings()
     with db_session(cfg) as db:
         results = search_archive(db, cfg, query, limit=limit, member=member, faction=faction, department=department,
@@ -164,6 +176,8 @@ def search_cmd(query: str, limit: int, member: str | None, faction: str | None, 
 @click.option("--limit", default=3, show_default=True, type=int, help="候補の数")
 @click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力")
 def route_cmd(text: str, limit: int, as_json: bool) -> None:
+    from councilbot.services.routing import route_question
+
     cfg = settings()
     with db_session(cfg) as db:
         suggestions = route_question(db, cfg, text, limit=limit)

@@ -6,13 +6,16 @@ city's on-premise model. Missing settings are reported in Japanese by name.
 
 from __future__ import annotations
 
-import openai
+from typing import TYPE_CHECKING
 
 from councilbot.adapters.llm.base import Provider
 from councilbot.adapters.llm.offline import OfflineDrafter
-from councilbot.adapters.llm.openai_compat import OpenAICompatProvider
 from councilbot.errors import CouncilbotError
-from councilbot.settings import Settings
+
+if TYPE_CHECKING:  # the openai client costs about a second to import: only a command that calls a model loads it
+    import openai
+
+    from councilbot.settings import Settings
 
 # OpenAI-compatible servers that check no key still expect the header to be present.
 _UNCHECKED_KEY = "not-needed"
@@ -21,6 +24,8 @@ _UNCHECKED_KEY = "not-needed"
 def make_provider(settings: Settings) -> Provider:
     if settings.llm_provider == "offline":
         return OfflineDrafter()
+    from councilbot.adapters.llm.openai_compat import OpenAICompatProvider
+
     hint = "LLM_PROVIDER=offline"
     model = required_setting(settings.openai_model, "OPENAI_MODEL", "使用するモデル名（Azure ではデプロイ名）", hint)
     client, kind = openai_client(settings, azure=settings.llm_provider == "azure", base_url=settings.openai_base_url,
@@ -34,6 +39,8 @@ def openai_client(settings: Settings, *, azure: bool, base_url: str | None, hint
 
     ``hint`` is the setting that turns the feature off, named in the message about a missing setting.
     """
+    import openai
+
     common = {"timeout": settings.llm_timeout_seconds, "max_retries": settings.llm_max_retries}
     if azure:
         client: openai.OpenAI = openai.AzureOpenAI(

@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -43,6 +44,7 @@ from councilbot.fsutil import atomic_write_bytes
 
 BODY_FONTS = ("Century", "ＭＳ 明朝")  # (Latin, East Asian)
 HEADING_FONTS = ("Arial", "ＭＳ ゴシック")
+PROGRESS_EVERY = 50  # items between progress reports
 
 # Labels printed before each block; the reader recognises the same words.
 LABEL_QUESTION = "質問要旨"
@@ -89,8 +91,11 @@ _STYLES: dict[str, _StyleSpec] = {
 _GOTHIC_PREFIXES = ("heading", "title", "subtitle", "toc heading")
 
 
-def render_answer_book(content: AnswerBookContent, path: str | os.PathLike[str], *, template: Path | None = None) -> Path:
+def render_answer_book(content: AnswerBookContent, path: str | os.PathLike[str], *, template: Path | None = None,
+                       progress: Callable[[int, int], None] | None = None) -> Path:
     """Write ``content`` as a .docx at ``path`` (atomically) and return the path.
+
+    ``progress(items written, items)`` is called as the items are laid out.
 
     With ``template`` (a city's own .docx), its styles, page set-up and header or
     footer are kept and its body is replaced; styles the book needs that the
@@ -114,7 +119,7 @@ def render_answer_book(content: AnswerBookContent, path: str | os.PathLike[str],
     for child in base_sect.xpath("w:type"):  # every part starts on a new page
         base_sect.remove(child)
 
-    builder = _BookXml(content, style_ids, _xml(plain_sect))
+    builder = _BookXml(content, style_ids, _xml(plain_sect), progress)
     fragment = parse_xml(f"<w:body {nsdecls('w')}>{builder.build()}</w:body>")
     for child in list(fragment):
         base_sect.addprevious(child)
@@ -618,8 +623,10 @@ def item_heading(item: BookItem) -> str:
 class _BookXml:
     """The document body as WordprocessingML text: cover, contents, then the items."""
 
-    def __init__(self, content: AnswerBookContent, style_ids: dict[str, str], section_break: str) -> None:
+    def __init__(self, content: AnswerBookContent, style_ids: dict[str, str], section_break: str,
+                 progress: Callable[[int, int], None] | None = None) -> None:
         self.content = content
+        self.progress = progress
         self.ids = style_ids
         self.section_break = section_break
         self.toc: list[tuple[str, str, str]] = []  # (style role, text, bookmark)
@@ -667,10 +674,14 @@ class _BookXml:
     def _body(self) -> str:
         c = self.content
         parts: list[str] = []
+        total, done = sum(len(m.items) for m in c.members), 0
         for index, member in enumerate(c.members):
             parts.append(self._heading("heading1", "toc1", member_heading(member), page_break=index > 0))
             for item in member.items:
                 parts.extend(self._item(item))
+                done += 1
+                if self.progress and (done % PROGRESS_EVERY == 0 or done == total):
+                    self.progress(done, total)
         if not c.members:
             parts.append(self._p("text", _run("掲載する答弁はありません。")))
         if c.missing:
