@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,7 +19,9 @@ from councilbot.adapters.cli.common import db_session, emit_json, operator, sett
 from councilbot.domain.commitments import STATUSES
 from councilbot.errors import InvalidInput
 from councilbot.fsutil import atomic_write_bytes
-from councilbot.services import commitments as ledger
+
+if TYPE_CHECKING:
+    from councilbot.services.commitments import LedgerRow
 
 
 def register(cli: click.Group) -> None:
@@ -40,6 +43,8 @@ def commitments_cmd(
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
+    from councilbot.services import commitments as ledger
+
     if sum((csv_path is not None, docx_path is not None, as_json)) > 1:
         raise InvalidInput("--csv、--docx、--json は一つだけ指定してください。")
     cfg = settings()
@@ -63,7 +68,7 @@ def commitments_cmd(
         _print_ledger(rows, on)
 
 
-def _print_ledger(rows: list[ledger.LedgerRow], on: dt.date) -> None:
+def _print_ledger(rows: list[LedgerRow], on: dt.date) -> None:
     if not rows:
         click.echo("該当する答弁の約束はありません。")
         return
@@ -81,6 +86,8 @@ def _print_ledger(rows: list[ledger.LedgerRow], on: dt.date) -> None:
 @click.option("--status", required=True, help=f"新しい進捗状況（{'・'.join(STATUSES)}）")
 @click.option("--note", required=True, help="進捗の説明（いつ、何をしたか、または見送る理由）")
 def update_cmd(commitment_id: int, status: str, note: str) -> None:
+    from councilbot.services import commitments as ledger
+
     with db_session() as db:
         commitment = ledger.update_status(db, operator(db), commitment_id, status, note)
         click.echo(f"約束 [{commitment.id}] の進捗を「{commitment.status}」にしました: {commitment.statement}")
@@ -89,6 +96,8 @@ def update_cmd(commitment_id: int, status: str, note: str) -> None:
 @commitments_cmd.command("overview", help="会期の質問に関係する前回答弁の約束と、期限超過の約束をまとめて表示します（総務課）")
 @click.option("--session", "session_name", help="会期名（省略時は開会中の会期）")
 def overview_cmd(session_name: str | None) -> None:
+    from councilbot.services import commitments as ledger
+
     cfg = settings()
     with db_session(cfg) as db:
         overview = ledger.session_overview(db, cfg, session_name)
@@ -97,6 +106,8 @@ def overview_cmd(session_name: str | None) -> None:
 
 @commitments_cmd.command("extract", help="すべての過去答弁から約束を読み取り直します（進捗は保たれます）")
 def extract_cmd() -> None:
+    from councilbot.services import commitments as ledger
+
     with db_session() as db:
         total = ledger.extract_all(db)
     click.echo(f"過去答弁から約束を{total}件読み取りました。")

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from councilbot.adapters.cli.common import db_session, settings
 from councilbot.errors import CouncilbotError
-from councilbot.settings import Settings
+
+if TYPE_CHECKING:
+    from councilbot.settings import Settings
 
 HTTP_THREADS = 16
 DEMO_WORKSPACE = Path("data/demo")
