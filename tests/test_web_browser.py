@@ -86,7 +86,7 @@ def test_sign_in_by_link_dashboard_and_sign_out(browser: Browser, web: WebServer
     shot(browser, "02_dashboard")
 
     browser.find("select[name=division] option[value='危機管理課']").click()
-    browser.find(".filters button[type=submit]").click()
+    browser.find(".filters button[type=submit]").click_to_load()
     rows = [r.text for r in browser.find_all("table#progress tbody tr")]
     assert len(rows) == 1 and rows[0].startswith("危機管理課")
 
@@ -95,7 +95,7 @@ def test_sign_in_by_link_dashboard_and_sign_out(browser: Browser, web: WebServer
     assert "このサインイン用リンクは使えません" in browser.text(".notice.error")
 
     sign_in(browser, web, "UGA1")
-    browser.find("header .who button").click()
+    browser.find("header .who button").click_to_load()
     assert "サインアウトしました" in browser.text()
     browser.open(web.base + "/")
     assert "サインインが必要" in browser.text()
@@ -157,7 +157,7 @@ def test_approval_from_the_browser_notifies_the_next_approver_in_chat(browser: B
     sign_in(browser, web_with_chat, "UKK2")  # 危機管理課長: the 課長 stage
     browser.open(f"{web_with_chat.base}/q/{key}")
     shot(browser, "06_question")
-    browser.find("#approve-button").click()
+    browser.find("#approve-button").click_to_load()
     assert "承認しました" in browser.text(".notice.done")
     assert "部長確認中" in browser.text("h1")
     dm = fake.of("conversations.open", users="USB1")
@@ -196,7 +196,7 @@ def test_stale_page_is_refused_with_a_clear_message(browser: Browser, web: WebSe
     browser.find("#send-back-comment").type("数値の根拠を追記してください。")
     with session_scope(org) as db:  # meanwhile, the same item is approved from chat
         review.approve(db, get_user(db, "UKK2"), key)
-    browser.find("#send-back-button").click()
+    browser.find("#send-back-button").click_to_load()
     assert "他の方が先に更新しました" in browser.text(".notice.error")
     shot(browser, "08_stale")
     with session_scope(org) as db:
@@ -230,10 +230,10 @@ def test_search_with_filters_highlights_and_similar_questions(browser: Browser, 
     with session_scope(org) as db:
         import_file(db, org, SAMPLE / "archive_1.jsonl")
     sign_in(browser, web, "UKK1")
-    browser.find("nav a[href='/search']").click()
+    browser.find("nav a[href='/search']").click_to_load()
     browser.find("input[name=q]").type("避難所")
     browser.find("input[name=division]").type("危機管理課")
-    browser.find("form.search button[type=submit]").click()
+    browser.find("form.search button[type=submit]").click_to_load()
     results = browser.find_all("ol.results > li")
     assert results
     marks = [m.text for m in browser.find_all("ol.results mark")]
@@ -245,7 +245,7 @@ def test_search_with_filters_highlights_and_similar_questions(browser: Browser, 
     browser.open(f"{web.base}/q/{agenda['first']}")
     assert browser.find_all("section.similar li"), "the question page lists similar past answers"
     shot(browser, "11_question_similar")
-    browser.find("nav a[href='/books']").click()
+    browser.find("nav a[href='/books']").click_to_load()
     browser.find("h1")
     shot(browser, "12_books")
 

@@ -14,6 +14,7 @@ import json
 import shutil
 import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -47,6 +48,13 @@ class Element:
 
     def click(self) -> None:
         self._call("POST", "/click", {})
+
+    def click_to_load(self) -> None:
+        """Click a link or submit button and wait for the page it loads: a click may return before
+        the navigation starts, and elements found meanwhile would belong to the old page."""
+        self.browser.script("window.__cbLeaving = true;")
+        self.click()
+        self.browser.wait_until("return !window.__cbLeaving && document.readyState === 'complete';", "the next page")
 
     def type(self, text: str) -> None:
         self._call("POST", "/value", {"text": text})
@@ -133,6 +141,17 @@ class Browser:
 
     def script(self, source: str, *args: Any) -> Any:
         return self.call("POST", "/execute/sync", {"script": source, "args": list(args)})
+
+    def wait_until(self, condition: str, what: str, attempts: int = 1500) -> None:
+        """Poll a script until it returns true (each poll is a round trip to the browser)."""
+        for _ in range(attempts):
+            try:
+                if self.script(condition):
+                    return
+            except WebDriverError:
+                pass  # the page is being replaced: ask again
+            time.sleep(0.02)
+        raise WebDriverError(f"timed out waiting for {what}")
 
     def cookies(self) -> list[dict[str, Any]]:
         return list(self.call("GET", "/cookie"))
