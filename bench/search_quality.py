@@ -14,7 +14,10 @@ each as ``find_similar`` (the lookup intake, assignment and drafting use), ``sea
 (what ``councilbot search`` runs) and ``route_question`` (routing top-1 and top-3, on the halves
 too, beside the division of the best ``find_similar`` hit alone);
 and for the baseline: BM25 over raw character bigrams of title+question+answer, no
-normalisation, no morphology; its routing is the top hit's division.
+normalisation, no morphology; its routing is the top hit's division. Routing also prints the
+median time per question. ``--show-misses`` lists search misses and routing misses; a routing miss
+names the division the archive files its relevant answers under, so a label that disagrees with
+the archive (the answer filed under a different current division) shows as such.
 """
 
 from __future__ import annotations
