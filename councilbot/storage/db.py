@@ -18,9 +18,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from councilbot.errors import CouncilbotError
+from councilbot.fsutil import make_private_file
 from councilbot.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -41,7 +43,13 @@ def make_engine(database_url: str) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(url.database)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Owner-only like the exports; SQLite gives its -wal and -shm files the database's permissions.
+            make_private_file(path)
+            for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                if companion.exists():
+                    make_private_file(companion)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _enable_sqlite_pragmas)
         return engine
@@ -105,11 +113,27 @@ def upgrade(settings: Settings) -> None:
         command.upgrade(cfg, "head")
 
 
+class DatabaseUnavailable(CouncilbotError):
+    """The database cannot be reached or opened (server down, wrong address, unreadable file)."""
+
+    def __init__(self, database_url: str) -> None:
+        where = make_url(database_url).render_as_string(hide_password=True)
+        super().__init__(
+            f"データベース（{where}）に接続できないため処理を中止しました。"
+            "データベースが起動しているか、DATABASE_URL の設定が正しいかをご確認ください。"
+        )
+
+
 def _revisions(settings: Settings) -> tuple[str | None, str | None, bool]:
     head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
-    with make_engine(settings.database_url).connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-        has_tables = bool(inspect(connection).get_table_names())
+    try:
+        engine = make_engine(settings.database_url)
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+            has_tables = bool(inspect(connection).get_table_names())
+    except (OperationalError, InterfaceError, OSError) as exc:
+        # The first connection of every command: failing here is reaching the database, not a defect.
+        raise DatabaseUnavailable(settings.database_url) from exc
     return current, head, has_tables
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from councilbot.adapters.cli.common import db_session, emit_json, settings
 from councilbot.errors import CouncilbotError, InvalidInput
-from councilbot.services.archive import import_file
+from councilbot.services.archive import ImportRefused, import_file, pending_index_count, rebuild_index
 from councilbot.services.routing import route_question
-from councilbot.services.search import rebuild_index, search_archive
+from councilbot.services.search import search_archive
 from councilbot.services.semantic import FillReport, fill_vectors, pending_count, semantic_enabled
 from councilbot.settings import Settings
 
@@ -33,40 +34,81 @@ def archive_group() -> None:
     pass
 
 
-@archive_group.command("import", help="過去答弁を取り込みます（JSON Lines・CSV・Word答弁書）。同じ ref の記録は更新されます")
+@archive_group.command("import", help="過去答弁を取り込みます（JSON Lines・CSV・Word答弁書）。同じ ref の記録は更新されます。"
+                                     "ファイルごとに、誤りが1件でもあればそのファイルは1件も取り込みません")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--no-vectors", is_flag=True,
               help=f"意味検索用のベクトル作成を後回しにする（{INLINE_VECTORS_MAX}件を超えるときは自動で後回し。"
                    "あとで `councilbot index rebuild` で作成）")
 def archive_import(files: tuple[Path, ...], no_vectors: bool) -> None:
     cfg = settings()
-    failed = 0
+    done: list[str] = []
+    refused: list[str] = []
     for path in files:
-        with db_session(cfg) as db:
-            report = import_file(db, cfg, path)
-        click.echo(f"{path.name}: 新規 {report.created}件、更新 {report.updated}件、エラー {len(report.errors)}件")
-        for err in report.errors[:MAX_ERRORS_SHOWN]:
-            click.echo(f"  {path.name} {err}", err=True)
-        if len(report.errors) > MAX_ERRORS_SHOWN:
-            click.echo(f"  ほか {len(report.errors) - MAX_ERRORS_SHOWN}件のエラーがあります。", err=True)
-        failed += len(report.errors)
-    if semantic_enabled(cfg):
-        with db_session(cfg) as db:
-            pending = pending_count(db, cfg)
-        if pending > INLINE_VECTORS_MAX:
-            no_vectors = True
-            click.echo(f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.3秒ほどかかります）。")
-        if no_vectors and pending:
-            click.echo("意味検索用のベクトルは、夜間などに `councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。")
-        elif pending:
-            try:
-                _fill_vectors(cfg)
-            except Exception as exc:  # the records are in: say so, whatever stopped the vectors
-                reason = exc.message if isinstance(exc, CouncilbotError) else f"（{type(exc).__name__}）"
-                imported = f"過去答弁は取り込みましたが（取り込めなかった記録 {failed}件）" if failed else "過去答弁は取り込みましたが"
-                raise CouncilbotError(f"{imported}、意味検索用のベクトルを作成できませんでした。{reason}") from exc
-    if failed:
-        raise CouncilbotError(f"{failed}件の記録を取り込めませんでした（上記の行を直して、もう一度取り込んでください。正しい行は取り込み済みです）。")
+        try:
+            with db_session(cfg) as db:  # one transaction per file: all of it or nothing
+                report = import_file(db, cfg, path, progress=_progress_line)
+        except CouncilbotError as exc:
+            _end_progress()
+            refused.append(path.name)
+            click.echo(f"{path.name}: {exc.message}", err=True)
+            errors = exc.report.errors if isinstance(exc, ImportRefused) else []
+            for err in errors[:MAX_ERRORS_SHOWN]:
+                click.echo(f"  {path.name} {err}", err=True)
+            if isinstance(exc, ImportRefused) and exc.report.error_count > MAX_ERRORS_SHOWN:
+                click.echo(f"  ほか {exc.report.error_count - MAX_ERRORS_SHOWN}件の誤りがあります。", err=True)
+            continue
+        except Exception:
+            if done:  # a defect: still say which files are in before the one-line error
+                click.echo(f"（{'、'.join(done)} は取り込み済みです）", err=True)
+            raise
+        _end_progress()
+        done.append(path.name)
+        click.echo(f"{path.name}: 新規 {report.created}件、更新 {report.updated}件、変更なし {report.unchanged}件")
+    behind = pending_index_count(cfg)
+    if behind:
+        click.echo(f"検索索引への反映が済んでいない過去答弁が {behind}件あります。次の検索のとき、"
+                   "または `councilbot index rebuild` で反映されます。", err=True)
+    if semantic_enabled(cfg) and done:
+        _vectors_after_import(cfg, no_vectors)
+    if refused:
+        kept = f"{'、'.join(done)} は取り込み済みです。" if done else ""
+        raise CouncilbotError(f"{'、'.join(refused)} は取り込んでいません（理由は上記のとおり）。{kept}"
+                              "直したファイルを、もう一度取り込んでください。")
+
+
+def _progress_line(stage: str, done: int) -> None:
+    """Long imports and rebuilds say how far they are: one updated line on a terminal, else every 10,000."""
+    what = {"records": "過去答弁を取り込み中", "index": "検索索引に反映中"}[stage]
+    if _on_terminal():
+        click.echo(f"\r{what} {done}件", nl=False, err=True)
+    elif done and done % 10_000 == 0:
+        click.echo(f"{what} {done}件", err=True)
+
+
+def _end_progress() -> None:
+    if _on_terminal():
+        click.echo("\r\033[K", nl=False, err=True)
+
+
+def _on_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def _vectors_after_import(cfg: Settings, no_vectors: bool) -> None:
+    with db_session(cfg) as db:
+        pending = pending_count(db, cfg)
+    if pending > INLINE_VECTORS_MAX:
+        no_vectors = True
+        click.echo(f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.3秒ほどかかります）。")
+    if no_vectors and pending:
+        click.echo("意味検索用のベクトルは、夜間などに `councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。")
+    elif pending:
+        try:
+            _fill_vectors(cfg)
+        except Exception as exc:  # the records are in: say so, whatever stopped the vectors
+            reason = exc.message if isinstance(exc, CouncilbotError) else f"（{type(exc).__name__}）"
+            raise CouncilbotError(f"過去答弁は取り込みましたが、意味検索用のベクトルを作成できませんでした。{reason}") from exc
 
 
 @click.group("index", help="検索索引の管理")
@@ -78,7 +120,8 @@ def index_group() -> None:
 def index_rebuild() -> None:
     cfg = settings()
     with db_session(cfg) as db:
-        n = rebuild_index(db, cfg)
+        n = rebuild_index(db, cfg, progress=_progress_line)
+    _end_progress()
     click.echo(f"検索索引を作り直しました（{n}件）。")
     if semantic_enabled(cfg):
         _fill_vectors(cfg, verify=True)
