@@ -52,7 +52,8 @@ def make_private_file(path: str | os.PathLike[str]) -> Path:
     try:
         os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except FileExistsError:
-        _restrict(target, 0o600)
+        if target.is_file():
+            _restrict(target, 0o600)
     return target
 
 

@@ -313,6 +313,8 @@ def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]]
     attempt names every bad line; then :class:`ImportRefused` makes the caller roll back.
     """
     report = ImportReport()
+    if progress:
+        db.info[_PROGRESS] = progress  # the index catch-up after the commit reports through it too
     first_line: dict[str, int] = {}  # ref → where the file first gave it
     batch: list[dict[str, Any]] = []
     lines: dict[str, int] = {}
@@ -442,8 +444,7 @@ _LISTENING = "councilbot.index_listeners"
 CATCH_UP_CHUNK = 1000
 
 
-def _queue_for_index(db: Session, settings: Settings, refs: list[str], *, embed: bool = False,
-                     progress: Progress | None = None) -> None:
+def _queue_for_index(db: Session, settings: Settings, refs: list[str], *, embed: bool = False) -> None:
     """Queue ``refs`` in the open transaction; the index takes their committed state after the commit.
 
     ``embed``: also queue them for the semantic stage once committed. Imports leave this off: their
@@ -460,8 +461,6 @@ def _queue_for_index(db: Session, settings: Settings, refs: list[str], *, embed:
     db.info.setdefault(_DUE, {})[str(settings.index_dir)] = settings
     if embed:
         db.info.setdefault(_EMBED, []).append((settings, list(refs)))
-    if progress:
-        db.info[_PROGRESS] = progress
 
 
 def _on_rollback(db: Session) -> None:

@@ -43,20 +43,22 @@ def archive_group() -> None:
 def archive_import(files: tuple[Path, ...], no_vectors: bool) -> None:
     cfg = settings()
     done: list[str] = []
-    refused: list[str] = []
+    refusals: list[str] = []
     for path in files:
         try:
             with db_session(cfg) as db:  # one transaction per file: all of it or nothing
                 report = import_file(db, cfg, path, progress=_progress_line)
-        except CouncilbotError as exc:
+        except ImportRefused as exc:
             _end_progress()
-            refused.append(path.name)
-            click.echo(f"{path.name}: {exc.message}", err=True)
-            errors = exc.report.errors if isinstance(exc, ImportRefused) else []
-            for err in errors[:MAX_ERRORS_SHOWN]:
+            refusals.append(exc.message)
+            for err in exc.report.errors[:MAX_ERRORS_SHOWN]:
                 click.echo(f"  {path.name} {err}", err=True)
-            if isinstance(exc, ImportRefused) and exc.report.error_count > MAX_ERRORS_SHOWN:
+            if exc.report.error_count > MAX_ERRORS_SHOWN:
                 click.echo(f"  ほか {exc.report.error_count - MAX_ERRORS_SHOWN}件の誤りがあります。", err=True)
+            continue
+        except CouncilbotError as exc:  # a file that cannot be read at all (missing, not a .docx…)
+            _end_progress()
+            refusals.append(exc.message)
             continue
         except Exception:
             if done:  # a defect: still say which files are in before the one-line error
@@ -71,10 +73,9 @@ def archive_import(files: tuple[Path, ...], no_vectors: bool) -> None:
                    "または `councilbot index rebuild` で反映されます。", err=True)
     if semantic_enabled(cfg) and done:
         _vectors_after_import(cfg, no_vectors)
-    if refused:
-        kept = f"{'、'.join(done)} は取り込み済みです。" if done else ""
-        raise CouncilbotError(f"{'、'.join(refused)} は取り込んでいません（理由は上記のとおり）。{kept}"
-                              "直したファイルを、もう一度取り込んでください。")
+    if refusals:
+        kept = f"（{'、'.join(done)} は取り込み済みです）" if done else ""
+        raise CouncilbotError(" ".join(refusals) + kept)
 
 
 def _progress_line(stage: str, done: int) -> None:
