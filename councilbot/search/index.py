@@ -563,7 +563,7 @@ def _any_of(views: list[dict[int, float]]) -> dict[int, float]:
 # disk beyond it. Bulk writes used to keep everything in memory (about 2 GB at
 # 100,000 answers); this keeps `archive import` and `index rebuild` well under
 # 500 MB for a third more time in the final merge (bench/import_memory.py).
-POOL_MB = 96
+POOL_MB = 64
 # Callers of long writes hear how far they are every this many documents.
 PROGRESS_EVERY = 1000
 Progress = Callable[[int], None]
