@@ -172,3 +172,21 @@ def test_index_rebuild_restores_a_deleted_index(settings):
         # A missing index is rebuilt from the database on first use.
         assert [r.ref for r in find_similar(db, settings, "給食費の支援について伺う")][0] == "R5-1"
         assert rebuild_index(db, settings) == 2
+
+
+def test_an_answer_book_with_one_bad_answer_is_refused_whole_naming_it(settings, tmp_path):
+    import dataclasses
+
+    from councilbot.adapters.word import render_answer_book
+    from tests.word_samples import book
+
+    content = book()
+    first = content.members[0]
+    too_long = dataclasses.replace(first.items[1], answer="お答えいたします。" * 6000)
+    content.members[0] = dataclasses.replace(first, items=[first.items[0], too_long, *first.items[2:]])
+    path = render_answer_book(content, tmp_path / "答弁書.docx")
+    with pytest.raises(ImportRefused) as refused, session_scope(settings) as db:
+        import_file(db, settings, path)
+    [error] = refused.value.report.errors
+    assert str(error).startswith("2件目: ") and "答弁" in error.message and "長すぎます" in error.message
+    assert count(settings) == 0
