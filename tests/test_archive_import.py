@@ -1,6 +1,7 @@
 """Archive import: formats, idempotent upsert by ref, line-numbered errors, index kept in step."""
 
 import json
+import os
 
 import pytest
 from sqlalchemy import func, select
@@ -190,3 +191,15 @@ def test_an_answer_book_with_one_bad_answer_is_refused_whole_naming_it(settings,
     [error] = refused.value.report.errors
     assert str(error).startswith("2件目: ") and "答弁" in error.message and "長すぎます" in error.message
     assert count(settings) == 0
+
+
+def test_an_empty_or_unreadable_file_gets_its_own_line(settings, tmp_path, cli):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n", encoding="utf-8")
+    result = cli(settings)("archive", "import", str(empty))
+    assert result.returncode == 1 and "記録がありません" in result.stderr
+    if os.geteuid() != 0:  # root reads every file
+        locked = _jsonl(tmp_path / "locked.jsonl", [_good(1)])
+        locked.chmod(0)
+        result = cli(settings)("archive", "import", str(locked))
+        assert result.returncode == 1 and "権限" in result.stderr and "予期しない" not in result.stderr

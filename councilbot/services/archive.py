@@ -216,7 +216,13 @@ def import_file(db: Session, settings: Settings, path: str | Path, *, progress: 
     if not path.is_file():
         raise InvalidInput(f"ファイル {path} が見つかりません。")
     unit = "件目" if reader is _read_docx else "行目"
-    return _import(db, settings, reader(path), name=path.name, unit=unit, progress=progress)
+    try:
+        report = _import(db, settings, reader(path), name=path.name, unit=unit, progress=progress)
+    except PermissionError:
+        raise InvalidInput(f"ファイル {path.name} を読む権限がありません。") from None
+    if not report.imported:
+        raise InvalidInput(f"{path.name} には取り込む記録がありません（空のファイルです）。")
+    return report
 
 
 def import_records(db: Session, settings: Settings, records: Iterable[dict], *,
