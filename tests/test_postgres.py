@@ -187,3 +187,35 @@ def test_overlapping_imports_at_once_leave_no_duplicate_in_the_index(pg_settings
         assert len(search_archive(db, pg_settings, "防災訓練", limit=3)) == 3
         assert len(search_archive(db, pg_settings, "備蓄倉庫", limit=100)) == 100
     assert open_index(pg_settings.index_dir).count() == 4500
+
+
+def test_imports_that_deadlock_on_each_others_refs_end_one_imported_and_one_clear_line(pg_settings, tmp_path, monkeypatch):
+    from councilbot.errors import CouncilbotError
+    from councilbot.search.index import open_index
+    from councilbot.services import archive
+
+    monkeypatch.setattr(archive, "BATCH_SIZE", 1)  # one ref per chunk: each file takes one ref, then the other's
+    forward = _history(tmp_path / "forward.jsonl", [1, 2])
+    backward = _history(tmp_path / "backward.jsonl", [2, 1])
+    first_chunks_written = threading.Barrier(2)
+
+    def importer(path):  # type: ignore[no-untyped-def]
+        def progress(stage, done):  # type: ignore[no-untyped-def]
+            if stage == "records" and done == 1:
+                first_chunks_written.wait(timeout=60)
+
+        def run():  # type: ignore[no-untyped-def]
+            with session_scope(pg_settings) as db:
+                return archive.import_file(db, pg_settings, path, progress=progress)
+
+        return run
+
+    runs = [_in_thread(importer(forward)), _in_thread(importer(backward))]
+    for thread, _ in runs:
+        thread.join()
+    outcomes = [outcome for _, outcome in runs]
+    errors = [o["error"] for o in outcomes if "error" in o]
+    assert len(errors) == 1 and isinstance(errors[0], CouncilbotError), errors
+    assert "同時に書き込んでいた" in errors[0].message and "取り込んでいません" in errors[0].message
+    assert [o["value"].created for o in outcomes if "value" in o] == [2]
+    assert open_index(pg_settings.index_dir).count() == 2

@@ -33,11 +33,11 @@ from sqlalchemy import Engine, delete, event, func, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from councilbot.errors import InvalidInput
+from councilbot.errors import CouncilbotError, InvalidInput
 from councilbot.search.index import WRITE_LOCK_TIMEOUT_S, IndexBusy, IndexDoc, open_index
 from councilbot.services.semantic import drop_stale_vectors, embed_committed
 from councilbot.settings import Settings
-from councilbot.storage.db import make_engine
+from councilbot.storage.db import is_contention, make_engine
 from councilbot.storage.models import IndexQueueEntry, PastAnswer
 
 log = logging.getLogger(__name__)
@@ -220,6 +220,11 @@ def import_file(db: Session, settings: Settings, path: str | Path, *, progress: 
         report = _import(db, settings, reader(path), name=path.name, unit=unit, progress=progress)
     except PermissionError:
         raise InvalidInput(f"ファイル {path.name} を読む権限がありません。") from None
+    except OperationalError as exc:
+        if not is_contention(exc):
+            raise
+        raise CouncilbotError(f"{path.name} と同じ過去答弁を、別の処理が同時に書き込んでいたため、このファイルは"
+                              "取り込んでいません。しばらく待ってから、もう一度取り込んでください。") from exc
     if not report.imported:
         raise InvalidInput(f"{path.name} には取り込む記録がありません（空のファイルです）。")
     return report

@@ -124,6 +124,15 @@ class DatabaseUnavailable(CouncilbotError):
         )
 
 
+def is_contention(exc: BaseException) -> bool:
+    """A write that lost to a concurrent one (deadlock, serialization failure, SQLite busy): trying again works."""
+    if not isinstance(exc, OperationalError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in ("40P01", "40001", "55P03"):
+        return True
+    return "database is locked" in str(exc.orig)
+
+
 def _revisions(settings: Settings) -> tuple[str | None, str | None, bool]:
     head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
     try:
