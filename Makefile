@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/search_quality.py
 	$(VENV)/bin/python bench/search_speed.py --sizes 20000
 	$(VENV)/bin/python bench/export_speed.py
+	$(VENV)/bin/python bench/import_memory.py --records 20000
 
 # Regenerate the lock after changing dependencies in pyproject.toml (needs uv).
 lock:
