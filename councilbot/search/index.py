@@ -133,7 +133,7 @@ class SearchIndex(Protocol):
     def search(self, query: str, *, filters: Filters = ..., limit: int = 10, newest_first: bool = False) -> SearchOutcome: ...
     def similar(self, text: str, *, limit: int = 5, exclude_refs: Sequence[str] = (), filters: Filters = ...,
                 characters: bool = False) -> SearchOutcome: ...
-    def rebuild(self, docs: Iterable[IndexDoc]) -> int: ...
+    def rebuild(self, docs: Iterable[IndexDoc], *, progress: Progress | None = None) -> int: ...
     def count(self) -> int: ...
 
 
@@ -264,15 +264,12 @@ class WhooshIndex:
         return ix
 
     # ---- writing -----------------------------------------------------
-    def sync(self, changes: Iterable[tuple[str, IndexDoc | None]], *, timeout: float | None = None) -> int:
+    def sync(self, changes: Iterable[tuple[str, IndexDoc | None]]) -> int:
         """Make each ref's entry match: a document replaces whatever the index holds under its ref,
         None removes the ref. One commit for all; refs must be distinct within one call.
-
-        ``timeout``: seconds to wait for another writer (default WRITE_LOCK_TIMEOUT_S; 0: do not wait).
         """
-        lock = self.writer_lock()
         try:
-            with lock.acquire(timeout=WRITE_LOCK_TIMEOUT_S if timeout is None else timeout):
+            with self.writer_lock():
                 ix = self._open_for_write()
                 writer = ix.writer(limitmb=POOL_MB)
                 try:
