@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -37,7 +38,7 @@ from councilbot.errors import CouncilbotError, InvalidInput
 from councilbot.search.index import WRITE_LOCK_TIMEOUT_S, IndexBusy, IndexDoc, open_index
 from councilbot.services.semantic import drop_stale_vectors, embed_committed
 from councilbot.settings import Settings
-from councilbot.storage.db import is_contention, make_engine
+from councilbot.storage.db import is_contention, make_engine, without_waiting
 from councilbot.storage.models import IndexQueueEntry, PastAnswer
 
 log = logging.getLogger(__name__)
@@ -502,7 +503,7 @@ def catch_up_index(bind: Engine, settings: Settings, *, timeout: float | None = 
     the index or the database is busy; the entries stay queued. Returns the refs written.
     """
     index = open_index(settings.index_dir)
-    with Session(bind=bind) as db:
+    with Session(bind=bind) as db, (without_waiting(db) if timeout == 0 else nullcontext()):
         if db.scalar(select(IndexQueueEntry.id).limit(1)) is None:
             return 0
         try:
@@ -516,9 +517,9 @@ def catch_up_index(bind: Engine, settings: Settings, *, timeout: float | None = 
             if timeout == 0:
                 return 0
             raise IndexBusy() from None
-        except OperationalError:  # SQLite: another connection holds the write lock past the busy timeout
+        except OperationalError:  # SQLite: another connection holds the write lock (not waited for when timeout=0)
             if timeout == 0:
-                log.warning("index catch-up skipped: the database is busy; the queued refs wait for the next one")
+                log.info("index catch-up skipped: the database is busy; the queued refs wait for the next one")
                 return 0
             raise
     return n

@@ -26,6 +26,7 @@ from councilbot.fsutil import make_private_file
 from councilbot.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -34,7 +35,7 @@ def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[n
     # a second writer wait instead of failing at once.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
@@ -92,6 +93,23 @@ def savepoint(db: Session) -> Iterator[None]:
         return
     with db.begin_nested():
         yield
+
+
+@contextmanager
+def without_waiting(db: Session) -> Iterator[None]:
+    """SQLite: statements inside fail at once instead of waiting for another connection's write.
+
+    For work done in passing (a search catching the index up) that must not stall a request.
+    """
+    if db.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    raw = db.connection().connection.driver_connection  # below SQLAlchemy: usable after a failed statement
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def supports_savepoint(db: Session) -> bool:
