@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/commitment_quality.py
 	$(VENV)/bin/python bench/startup.py
 	$(VENV)/bin/python bench/embedding_speed.py
+	$(VENV)/bin/python bench/import_memory.py --records 20000
 
 # Regenerate the lock after changing dependencies in pyproject.toml (needs uv).
 lock:

@@ -52,9 +52,19 @@ def test_dry_run_without_json_says_what_it_would_do(org, run, jsonl):
     assert count(org) == 0
 
 
-def test_json_import_prints_the_records_as_stored(org, run, jsonl):
+def test_json_import_of_a_file_with_a_broken_line_stores_nothing_and_names_the_line(org, run, jsonl):
     result = run("archive", "import", str(jsonl), "--json")
     document = json.loads(result.stdout)
-    assert result.returncode == 1  # the broken line is still an error
+    assert result.returncode == 1  # the file goes in whole or not at all
+    assert document["records"] == [] and document["counts"]["created"] == 0 and count(org) == 0
+    assert [s["line"] for s in document["skipped"]] == [2]
+
+
+def test_json_import_prints_the_records_as_stored(org, run, jsonl):
+    jsonl.write_text("\n".join(line for line in jsonl.read_text(encoding="utf-8").splitlines() if line != "{broken") + "\n",
+                     encoding="utf-8")
+    result = run("archive", "import", str(jsonl), "--json")
+    document = json.loads(result.stdout)
+    assert result.returncode == 0
     assert document["counts"]["created"] == 2 and count(org) == 2
     assert document["records"][0] == {k: v for k, v in dict(RECORD, date="2022-06-14").items()}

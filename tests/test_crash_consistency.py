@@ -31,7 +31,7 @@ from tests.pg import temporary_database
 from tests.support import load_small_org, workspace_settings
 
 ROOT = Path(__file__).parent.parent
-RECORDS = 12 * BATCH_SIZE
+RECORDS = 3 * BATCH_SIZE
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -43,9 +43,14 @@ def cfg(request, tmp_path):
             yield workspace_settings(url, tmp_path)
 
 
+def _env(settings: Settings) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": settings.database_url, "INDEX_DIR": str(settings.index_dir),
+            "EXPORT_DIR": str(settings.export_dir), "EMBEDDINGS_PROVIDER": "none"}
+
+
 def _start(settings: Settings, code: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "INDEX_DIR": str(settings.index_dir), "EXPORT_DIR": str(settings.export_dir)}
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stderr=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=_env(settings), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
 
 
 def _kill_when(proc: subprocess.Popen[bytes], progressed, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -73,34 +78,75 @@ def _record(i: int) -> dict:
     }
 
 
+# The child says on stdout when it reaches the stage named, then waits there to be killed: the test
+# kills it at that point exactly, whatever the machine's speed.
 IMPORT = (
-    "import sys\n"
+    "import sys, threading\n"
     "from councilbot.services.archive import import_file\n"
     "from councilbot.settings import Settings\n"
     "from councilbot.storage.db import session_scope\n"
+    "def progress(stage, done):\n"
+    "    if stage == STAGE:\n"
+    "        print(stage, flush=True)\n"
+    "        threading.Event().wait()\n"
     "cfg = Settings()\n"
     "with session_scope(cfg) as db:\n"
-    "    import_file(db, cfg, sys.argv[1])\n"
+    "    import_file(db, cfg, SOURCE, progress=progress)\n"
 )
 
 
-def test_import_killed_midway_keeps_whole_batches_and_a_rerun_completes(cfg, tmp_path):
-    source = tmp_path / "archive.jsonl"
-    source.write_text("".join(json.dumps(_record(i), ensure_ascii=False) + "\n" for i in range(RECORDS)), encoding="utf-8")
-    proc = _start(cfg, IMPORT.replace("sys.argv[1]", repr(str(source))))
-    _kill_when(proc, lambda: _count(cfg, PastAnswer) >= BATCH_SIZE, "the first batch was committed")
+def _archive(tmp_path: Path, records: range) -> Path:
+    source = tmp_path / f"archive-{records.start}.jsonl"
+    source.write_text("".join(json.dumps(_record(i), ensure_ascii=False) + "\n" for i in records), encoding="utf-8")
+    return source
 
-    done = _count(cfg, PastAnswer)
-    assert 0 < done < RECORDS and done % BATCH_SIZE == 0  # whole batches only: nothing half-written
-    with session_scope(cfg) as db:
-        for row in db.scalars(select(PastAnswer)):
-            i = int(row.ref[2:])
-            assert (row.title, row.question, row.answer) == (_record(i)["title"], _record(i)["question"], _record(i)["answer"])
 
-    rerun = _start(cfg, IMPORT.replace("sys.argv[1]", repr(str(source))))
-    assert rerun.wait(timeout=120) == 0, rerun.stderr.read().decode()[-2000:]
+def _import_killed_at(cfg: Settings, source: Path, stage: str) -> None:
+    """Run an import in a real process and SIGKILL it once it has reached ``stage``."""
+    proc = _start(cfg, IMPORT.replace("STAGE", repr(stage)).replace("SOURCE", repr(str(source))))
+    line = proc.stdout.readline().decode().strip()  # waits for the child to reach the stage
+    assert line == stage, proc.stderr.read().decode()[-2000:]
+    # Everything is written in this process: no worker that could outlive it and keep the index locked.
+    assert Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split() == []
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def _councilbot(cfg: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "councilbot", *args], cwd=ROOT, env=_env(cfg), capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_import_killed_before_its_commit_keeps_nothing_and_a_rerun_completes(cfg, tmp_path):
+    source = _archive(tmp_path, range(RECORDS))
+    _import_killed_at(cfg, source, "records")  # two chunks written, not committed
+    assert _count(cfg, PastAnswer) == 0 and open_index(cfg.index_dir).count() == 0
+
+    rerun = _councilbot(cfg, "archive", "import", str(source))
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert _count(cfg, PastAnswer) == RECORDS
-    assert open_index(cfg.index_dir).count() == RECORDS  # the rerun re-indexes what the killed one had committed
+    assert open_index(cfg.index_dir).count() == RECORDS
+
+
+@pytest.mark.parametrize("next_step", ["search", "import"])
+def test_import_killed_while_indexing_is_caught_up_by_the_next_search_or_write(cfg, tmp_path, next_step):
+    source = _archive(tmp_path, range(RECORDS))
+    _import_killed_at(cfg, source, "index")  # the database has committed; the index has not
+    assert _count(cfg, PastAnswer) == RECORDS
+    index = open_index(cfg.index_dir)
+    assert index.count() < RECORDS
+    with index.writer_lock().acquire(timeout=0):  # the dead process's lock is free at once
+        pass
+
+    last = _record(RECORDS - 1)["title"]
+    if next_step == "import":
+        more = _councilbot(cfg, "archive", "import", str(_archive(tmp_path, range(RECORDS, RECORDS + 1))))
+        assert more.returncode == 0, more.stderr[-2000:]
+        assert index.count() == RECORDS + 1
+    found = _councilbot(cfg, "search", last, "--limit", "1", "--json")
+    assert found.returncode == 0, found.stderr[-2000:]
+    assert [r["title"] for r in json.loads(found.stdout)["results"]] == [last]
+    assert index.count() == RECORDS + (next_step == "import")
 
 
 EXPORT = (

@@ -165,10 +165,10 @@ def test_a_file_is_written_in_one_commit(org, minutes, monkeypatch):
 
     real_flush = archive._flush
 
-    def failing_flush(db, settings, batch, lines, report):  # type: ignore[no-untyped-def]
-        if any(v["answerer"] == "総務部長" for v in batch.values()):
+    def failing_flush(db, settings, batch, lines, report, unit):  # type: ignore[no-untyped-def]
+        if any(v["answerer"] == "総務部長" for v in batch):
             raise RuntimeError("disk full")
-        real_flush(db, settings, batch, lines, report)
+        real_flush(db, settings, batch, lines, report, unit)
 
     monkeypatch.setattr(archive, "BATCH_SIZE", 1)
     monkeypatch.setattr(archive, "_flush", failing_flush)

@@ -129,3 +129,93 @@ def test_the_same_delivery_twice_at_once_creates_one_question(pg_org):
     assert outcome["value"].question.key == made.question.key
     with session_scope(pg_org) as db:
         assert db.scalar(select(func.count()).select_from(Question)) == 1
+
+
+def _history(path, refs, answer="自主防災組織と連携してまいります。"):
+    import json
+
+    path.write_text("".join(json.dumps({"ref": f"H-{i:05d}", "title": f"防災対策について（{i}）", "question": f"防災訓練について伺う。第{i}問。",
+                                        "answer": f"{answer}第{i}答。"}, ensure_ascii=False) + "\n" for i in refs),
+                    encoding="utf-8")
+    return path
+
+
+def _import_while_another_is_open(cfg, first_file, second_file):
+    """The second import starts while the first one's transaction is still open, then both finish."""
+    from councilbot.services.archive import import_file
+
+    engine = make_engine(cfg.database_url)
+    first = Session(engine, expire_on_commit=False)
+    first_report = import_file(first, cfg, first_file)
+
+    def second():  # type: ignore[no-untyped-def]
+        with session_scope(cfg) as db:
+            return import_file(db, cfg, second_file)
+
+    thread, outcome = _in_thread(second)
+    wait_for_lock_waiters(cfg.database_url)  # the second waits on the first's new refs
+    first.commit()
+    first.close()
+    thread.join()
+    assert "error" not in outcome, outcome.get("error")
+    return first_report, outcome["value"]
+
+
+def test_the_same_archive_file_imported_twice_at_once_is_imported_once(pg_settings, tmp_path):
+    from councilbot.search.index import open_index
+    from councilbot.storage.models import PastAnswer
+
+    source = _history(tmp_path / "history.jsonl", range(2500))
+    first, second = _import_while_another_is_open(pg_settings, source, source)
+    assert (first.created, second.created, second.updated, second.unchanged) == (2500, 0, 0, 2500)
+    with session_scope(pg_settings) as db:
+        assert db.scalar(select(func.count()).select_from(PastAnswer)) == 2500
+    assert open_index(pg_settings.index_dir).count() == 2500
+
+
+def test_overlapping_imports_at_once_leave_no_duplicate_in_the_index(pg_settings, tmp_path):
+    from councilbot.search.index import open_index
+    from councilbot.services.search import search_archive
+    from councilbot.storage.models import PastAnswer
+
+    older = _history(tmp_path / "older.jsonl", range(0, 3000))
+    newer = _history(tmp_path / "newer.jsonl", range(1500, 4500), answer="備蓄倉庫を増設いたします。")
+    first, second = _import_while_another_is_open(pg_settings, older, newer)
+    assert (first.created, second.created, second.updated) == (3000, 1500, 1500)
+    with session_scope(pg_settings) as db:
+        assert db.scalar(select(func.count()).select_from(PastAnswer)) == 4500
+        assert len(search_archive(db, pg_settings, "防災訓練", limit=3)) == 3
+        assert len(search_archive(db, pg_settings, "備蓄倉庫", limit=100)) == 100
+    assert open_index(pg_settings.index_dir).count() == 4500
+
+
+def test_imports_that_deadlock_on_each_others_refs_end_one_imported_and_one_clear_line(pg_settings, tmp_path, monkeypatch):
+    from councilbot.errors import CouncilbotError
+    from councilbot.search.index import open_index
+    from councilbot.services import archive
+
+    monkeypatch.setattr(archive, "BATCH_SIZE", 1)  # one ref per chunk: each file takes one ref, then the other's
+    forward = _history(tmp_path / "forward.jsonl", [1, 2])
+    backward = _history(tmp_path / "backward.jsonl", [2, 1])
+    first_chunks_written = threading.Barrier(2)
+
+    def importer(path):  # type: ignore[no-untyped-def]
+        def progress(stage, done):  # type: ignore[no-untyped-def]
+            if stage == "records" and done == 1:
+                first_chunks_written.wait(timeout=60)
+
+        def run():  # type: ignore[no-untyped-def]
+            with session_scope(pg_settings) as db:
+                return archive.import_file(db, pg_settings, path, progress=progress)
+
+        return run
+
+    runs = [_in_thread(importer(forward)), _in_thread(importer(backward))]
+    for thread, _ in runs:
+        thread.join()
+    outcomes = [outcome for _, outcome in runs]
+    errors = [o["error"] for o in outcomes if "error" in o]
+    assert len(errors) == 1 and isinstance(errors[0], CouncilbotError), errors
+    assert "同時に書き込んでいた" in errors[0].message and "取り込んでいません" in errors[0].message
+    assert [o["value"].created for o in outcomes if "value" in o] == [2]
+    assert open_index(pg_settings.index_dir).count() == 2

@@ -110,8 +110,8 @@ def test_text_phrased_as_a_question_is_ranked_as_a_question(index):
 
 def test_scores_span_segments_and_skip_deleted_records(tmp_path):
     ix = WhooshIndex(tmp_path / "index")
-    ix.add(DOCS[:2])
-    ix.add(DOCS[2:])  # a second segment
+    ix.update(DOCS[:2])
+    ix.update(DOCS[2:])  # a second segment
     assert refs(ix.search("について", limit=10)) and ix.count() == 4
     assert refs(ix.search("給食"))[0] == "A-4"
     ix.delete(["A-4"])
@@ -119,18 +119,56 @@ def test_scores_span_segments_and_skip_deleted_records(tmp_path):
     assert refs(ix.search("避難所"))[0] == "A-1"
 
 
-def test_bulk_writes_go_in_chunks_and_every_record_is_searchable(tmp_path, monkeypatch):
+def test_a_rebuild_larger_than_the_posting_pool_spills_and_every_record_is_searchable(tmp_path, monkeypatch):
     import councilbot.search.index as index_module
 
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_DOCS", 2)
-    monkeypatch.setattr(index_module, "BULK_CHUNK_DOCS", 3)
+    monkeypatch.setattr(index_module, "POOL_MB", 0.01)  # a few postings per run: the merge path runs
     ix = WhooshIndex(tmp_path / "index")
     assert ix.rebuild(DOCS) == 4
     assert ix.count() == 4
     assert refs(ix.search("給食"))[0] == "A-4" and refs(ix.search("避難所"))[0] == "A-1"
-    assert ix.add([IndexDoc(f"B-{i}", "防犯カメラ", "防犯カメラの設置", "設置します。") for i in range(5)]) == 5
+    assert ix.update([IndexDoc(f"B-{i}", "防犯カメラ", "防犯カメラの設置", "設置します。") for i in range(5)]) == 5
     assert ix.count() == 9
     assert len(refs(ix.search("防犯カメラ"))) == 5
+
+
+def test_writes_replace_by_ref_so_a_ref_is_never_held_twice(tmp_path):
+    ix = WhooshIndex(tmp_path / "index")
+    ix.rebuild(DOCS)
+    # An index from an older version that wrote some refs twice: any later write of the ref heals it.
+    raw = ix._open_for_write().writer()
+    raw.add_document(**index_module_doc(DOCS[0]))
+    raw.commit()
+    assert ix.count() == 5
+    changed = IndexDoc("A-1", "避難所の備蓄について", "避難所の備蓄について伺う。", "備蓄を拡充しております。")
+    ix.update([changed, DOCS[1], DOCS[1]])
+    ix.update([changed])
+    assert ix.count() == 4
+    assert refs(ix.search("備蓄")) == ["A-1"] and refs(ix.search("自主防災組織")) == []
+    ix.sync([("A-2", None), ("A-9", None)])
+    assert ix.count() == 3
+
+
+def index_module_doc(doc):
+    from councilbot.search.index import _whoosh_doc
+
+    return _whoosh_doc(doc)
+
+
+def test_index_files_are_readable_by_their_owner_only(tmp_path):
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        ix = WhooshIndex(tmp_path / "index")
+        ix.rebuild(DOCS)
+        ix.update(DOCS[:1])
+    finally:
+        os.umask(previous)
+    paths = [tmp_path / "index", *(tmp_path / "index").rglob("*")]
+    assert len(paths) > 5
+    assert {p.name: stat.filemode(p.stat().st_mode) for p in paths if p.stat().st_mode & 0o077} == {}
 
 
 def test_character_view_matches_words_the_word_view_drops(index):

@@ -246,12 +246,12 @@ def test_unknown_department_on_assignment_changes_nothing(org, key):
 
 
 def test_an_import_cannot_overwrite_a_finalised_answer(org, key):
-    from councilbot.services.archive import import_records
+    from councilbot.services.archive import ImportRefused, import_records
 
     _walk_to_final(org, key)
-    with session_scope(org) as db:
-        report = import_records(db, org, [{"ref": key, "question": "改ざん", "answer": "改ざんされた答弁です。"}])
-    assert report.updated == 0 and "校了した答弁と同じ" in str(report.errors[0])
+    with pytest.raises(ImportRefused) as refused, session_scope(org) as db:
+        import_records(db, org, [{"ref": key, "question": "改ざん", "answer": "改ざんされた答弁です。"}])
+    assert "校了した答弁と同じ" in str(refused.value.report.errors[0])
     with session_scope(org) as db:
         assert db.scalar(select(PastAnswer).where(PastAnswer.ref == key)).answer.startswith("お答えいたします")
     assert _search(org, "改ざん") == []

@@ -12,13 +12,18 @@ commits atomically (a new TOC file), so a crash mid-write leaves the previous
 state readable. ``rebuild`` writes a fresh generation and swaps ``CURRENT``,
 so a crash during a rebuild leaves the old index in service. Readers open the
 generation ``CURRENT`` names and never take the lock.
+
+Every write replaces documents by ``ref``, so the index never holds a ref twice
+however writers overlap. Writing happens in this process only (no worker
+processes that could outlive it and keep the lock); both locks are ``flock``
+locks, which the kernel releases when their holder dies. Files are owner-only,
+like the exports.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import heapq
-import itertools
 import math
 import os
 import re
@@ -26,7 +31,7 @@ import shutil
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -36,9 +41,11 @@ import filelock
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 from whoosh.fields import ID, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import StructFile
 
 from councilbot.errors import CouncilbotError
-from councilbot.fsutil import atomic_write_bytes
+from councilbot.fsutil import atomic_write_bytes, make_private_dir, make_private_file
 from councilbot.search.analysis import (
     BigramTokenizer,
     MorphTokenizer,
@@ -120,13 +127,13 @@ class SearchOutcome:
 class SearchIndex(Protocol):
     """What the services need from a search engine; the Whoosh class below is one implementation."""
 
-    def add(self, docs: Iterable[IndexDoc]) -> int: ...
+    def sync(self, changes: Iterable[tuple[str, IndexDoc | None]]) -> int: ...
     def update(self, docs: Iterable[IndexDoc]) -> int: ...
     def delete(self, refs: Iterable[str]) -> int: ...
     def search(self, query: str, *, filters: Filters = ..., limit: int = 10, newest_first: bool = False) -> SearchOutcome: ...
     def similar(self, text: str, *, limit: int = 5, exclude_refs: Sequence[str] = (), filters: Filters = ...,
                 characters: bool = False) -> SearchOutcome: ...
-    def rebuild(self, docs: Iterable[IndexDoc]) -> int: ...
+    def rebuild(self, docs: Iterable[IndexDoc], *, progress: Progress | None = None) -> int: ...
     def count(self) -> int: ...
 
 
@@ -191,6 +198,19 @@ class IndexUnavailable(CouncilbotError):
         super().__init__("検索索引を読み込めません。`councilbot index rebuild` で作り直してください。")
 
 
+class _PrivateStorage(FileStorage):
+    """Whoosh file storage whose files only their owner can read (0600), like the exports."""
+
+    def create_file(self, name: str, excl: bool = False, mode: str = "wb", **kwargs) -> StructFile:  # type: ignore[no-untyped-def]
+        flags = os.O_CREAT | os.O_RDWR | (os.O_EXCL if excl else os.O_TRUNC)
+        fd = os.open(self._fpath(name), flags, 0o600)
+        return StructFile(os.fdopen(fd, mode), name=name, **kwargs)
+
+    def lock(self, name: str):  # type: ignore[no-untyped-def]
+        make_private_file(self._fpath(name))  # Whoosh would create it with the umask's permissions
+        return super().lock(name)
+
+
 class WhooshIndex:
     """Whoosh-backed :class:`SearchIndex` with generation directories (see module docstring)."""
 
@@ -216,8 +236,8 @@ class WhooshIndex:
     def _new_generation(self) -> tuple[str, whoosh_index.Index]:
         name = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 1_000_000}"
         path = self.dir / name
-        path.mkdir(parents=True)
-        return name, whoosh_index.create_in(path, _schema())
+        make_private_dir(path)
+        return name, _PrivateStorage(str(path)).create_index(_schema())
 
     def _activate(self, name: str) -> None:
         previous = self._current_name()
@@ -230,76 +250,75 @@ class WhooshIndex:
     def writer_lock(self) -> filelock.FileLock:
         """The cross-process writer lock (re-entrant); waits up to WRITE_LOCK_TIMEOUT_S, polling."""
         if self._lock is None:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            self._lock = filelock.FileLock(str(self.dir / "write.lock"), timeout=WRITE_LOCK_TIMEOUT_S)
+            make_private_dir(self.dir)
+            self._lock = filelock.FileLock(str(self.dir / "write.lock"), timeout=WRITE_LOCK_TIMEOUT_S, mode=0o600)
         return self._lock
 
     def _open_for_write(self) -> whoosh_index.Index:
         """Open the live generation, creating the first one if there is none. Caller holds the lock."""
         name = self._current_name()
         if name and whoosh_index.exists_in(self.dir / name):
-            return whoosh_index.open_dir(self.dir / name)
+            return _PrivateStorage(str(self.dir / name)).open_index()
         name, ix = self._new_generation()
         self._activate(name)
         return ix
 
     # ---- writing -----------------------------------------------------
-    def _write(self, docs: Iterable[IndexDoc], *, replace: bool) -> int:
-        docs = list(docs)
+    def sync(self, changes: Iterable[tuple[str, IndexDoc | None]]) -> int:
+        """Make each ref's entry match: a document replaces whatever the index holds under its ref,
+        None removes the ref. One commit for all; refs must be distinct within one call.
+        """
         try:
             with self.writer_lock():
                 ix = self._open_for_write()
-                if not replace and len(docs) >= PARALLEL_MIN_DOCS:
-                    return _bulk_add(ix, docs)
                 writer = ix.writer(limitmb=POOL_MB)
                 try:
-                    for doc in docs:
-                        (writer.update_document if replace else writer.add_document)(**_whoosh_doc(doc))
+                    n = _replace_by_ref(writer, changes)
                 except BaseException:
                     writer.cancel()
                     raise
                 writer.commit()
         except filelock.Timeout as exc:
             raise IndexBusy() from exc
-        return len(docs)
-
-    def add(self, docs: Iterable[IndexDoc]) -> int:
-        """Add documents whose refs are not yet indexed (fast path for fresh records)."""
-        return self._write(docs, replace=False)
-
-    def update(self, docs: Iterable[IndexDoc]) -> int:
-        """Add or replace documents by ref."""
-        return self._write(docs, replace=True)
-
-    def delete(self, refs: Iterable[str]) -> int:
-        refs = list(refs)
-        try:
-            with self.writer_lock():
-                ix = self._open_for_write()
-                writer = ix.writer()
-                n = sum(writer.delete_by_term("ref", r) for r in refs)
-                writer.commit()
-        except filelock.Timeout as exc:
-            raise IndexBusy() from exc
         return n
 
-    def rebuild(self, docs: Iterable[IndexDoc]) -> int:
+    def update(self, docs: Iterable[IndexDoc]) -> int:
+        """Add or replace documents by ref (the last of a repeated ref wins)."""
+        return self.sync({d.ref: d for d in docs}.items())
+
+    def delete(self, refs: Iterable[str]) -> int:
+        return self.sync((ref, None) for ref in dict.fromkeys(refs))
+
+    def rebuild(self, docs: Iterable[IndexDoc], *, progress: Progress | None = None) -> int:
         """Write every document into a fresh generation, then swap it in atomically.
 
         Callers hold :meth:`writer_lock` around reading the database and calling
         this, so that no concurrent update lands in the generation being replaced.
+        ``docs`` are streamed: memory stays bounded by the posting pool (POOL_MB).
         """
         try:
             with self.writer_lock():
                 name, ix = self._new_generation()
                 try:
-                    n = _bulk_add(ix, docs)
+                    writer = ix.writer(limitmb=POOL_MB)
+                    try:
+                        n = 0
+                        for n, doc in enumerate(docs, 1):
+                            writer.add_document(**_whoosh_doc(doc))
+                            if progress and n % PROGRESS_EVERY == 0:
+                                progress(n)
+                    except BaseException:
+                        writer.cancel()
+                        raise
+                    writer.commit()
                 except BaseException:
                     shutil.rmtree(self.dir / name, ignore_errors=True)
                     raise
                 self._activate(name)
         except filelock.Timeout as exc:
             raise IndexBusy() from exc
+        if progress:
+            progress(n)  # the last count, whatever the step
         return n
 
     # ---- reading -----------------------------------------------------
@@ -316,7 +335,7 @@ class WhooshIndex:
             searcher.close()
             loc.searcher = None
         try:
-            ix = whoosh_index.open_dir(self.dir / name)
+            ix = _PrivateStorage(str(self.dir / name), readonly=True).open_index()
         except (whoosh_index.EmptyIndexError, OSError) as exc:
             raise IndexUnavailable() from exc
         loc.ix, loc.gen, loc.toc = ix, name, ix.latest_generation()
@@ -539,34 +558,28 @@ def _any_of(views: list[dict[int, float]]) -> dict[int, float]:
     return out
 
 
-# Whoosh's multi-process writer pays off on big batches (two cores here); small ones stay in-process.
-PARALLEL_MIN_DOCS = 500
-# Each writer process sorts its postings in a pool of this size; a pool that
-# overflows spills sorted runs to disk and merges them in Python, which made
-# bulk indexing a third slower. Bulk writes therefore go in chunks whose
-# postings fit (a record has about 400 postings of about 170 bytes).
-POOL_MB = 1024
-BULK_CHUNK_DOCS = 20_000
+# A writer sorts its postings in a pool of this size and spills sorted runs to
+# disk beyond it. Bulk writes used to keep everything in memory (about 2 GB at
+# 100,000 answers); this keeps `archive import` and `index rebuild` well under
+# 500 MB for a third more time in the final merge (bench/import_memory.py).
+POOL_MB = 64
+# Callers of long writes hear how far they are every this many documents.
+PROGRESS_EVERY = 1000
+Progress = Callable[[int], None]
 
 
-def _bulk_add(ix: whoosh_index.Index, docs: Iterable[IndexDoc]) -> int:
-    """Add many documents, one commit per chunk, with a writer process per core (two segments per chunk)."""
-    procs = min(os.cpu_count() or 1, 4)
+def _replace_by_ref(writer, changes: Iterable[tuple[str, IndexDoc | None]]) -> int:  # type: ignore[no-untyped-def]
+    """Delete every committed document under each ref (duplicates left by an older version included),
+    then add the new document, if any. Counts the refs handled."""
     n = 0
-    it = iter(docs)
-    while chunk := list(itertools.islice(it, BULK_CHUNK_DOCS)):
-        if procs > 1 and len(chunk) >= PARALLEL_MIN_DOCS:
-            writer = ix.writer(procs=procs, multisegment=True, limitmb=POOL_MB)
-        else:
-            writer = ix.writer(limitmb=POOL_MB)
-        try:
-            for doc in chunk:
+    with writer.searcher() as searcher:
+        empty = searcher.doc_count_all() == 0
+        for n, (ref, doc) in enumerate(changes, 1):
+            if not empty:
+                for docnum in searcher.document_numbers(ref=ref):
+                    writer.delete_document(docnum)
+            if doc is not None:
                 writer.add_document(**_whoosh_doc(doc))
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
-        n += len(chunk)
     return n
 
 

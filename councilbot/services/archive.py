@@ -1,40 +1,56 @@
 """Past answers (過去答弁): import of history, finalised answers, and keeping the index in step.
 
-The ``past_answers`` table is the source of truth. Index writes happen only
-after the database commit that made them true (a session ``after_commit``
-hook), so a rolled-back transaction never leaves a phantom search hit, and a
-crash between commit and index write is repaired by ``councilbot index rebuild``.
+The ``past_answers`` table is the source of truth and the search index derives
+from it. Every change to a past answer queues its ref in ``index_queue`` in the
+same transaction; after the commit, :func:`catch_up_index` writes each queued
+ref's committed state to the index and only then forgets it. A rolled-back
+transaction therefore never leaves a phantom search hit, and a process killed
+between commit and index write leaves its refs queued: the next write or search
+(in any process) catches the index up, with no manual ``index rebuild``.
+
+An import is all-or-nothing per file: one transaction, written in chunks so
+memory stays flat; any bad record (or unreadable line) refuses the whole file,
+naming every bad line, and nothing of it is kept.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import logging
-from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, insert, select
+import filelock
+from sqlalchemy import Engine, delete, event, func, insert, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from councilbot.errors import CouncilbotError, InvalidInput
-from councilbot.search.index import IndexDoc, open_index
+from councilbot.search.index import WRITE_LOCK_TIMEOUT_S, IndexBusy, IndexDoc, open_index
 from councilbot.services.commitments import answer_texts, sync_commitments
 from councilbot.services.semantic import drop_stale_vectors, embed_committed
 from councilbot.settings import Settings
-from councilbot.storage.models import PastAnswer
+from councilbot.storage.db import is_contention, make_engine, without_waiting
+from councilbot.storage.models import IndexQueueEntry, PastAnswer
 
 log = logging.getLogger(__name__)
 
+# Records written (and refs indexed) per chunk: memory stays flat however long the file.
 BATCH_SIZE = 1000
 MAX_TEXT_CHARS = 50_000
+# A JSON line holds at most a few fields of MAX_TEXT_CHARS; anything far longer is not a record.
+MAX_LINE_BYTES = 4 << 20
+# Bad lines kept with their message; beyond this only counted (a wrong file can have thousands).
+MAX_ERRORS_KEPT = 100
 # Column widths of PastAnswer; a longer value is a broken record, not something to truncate silently.
 _LIMITS = {"ref": 200, "session": 100, "question_type": 20, "member": 100, "seat": 20, "faction": 100,
            "item_no": 40, "department": 100, "answerer": 40}
@@ -44,56 +60,138 @@ _FIELD_JA = {"question": "質問", "answer": "答弁", "title": "件名", "date"
              "faction": "会派", "item_no": "項目番号", "department": "担当課", "answerer": "答弁者",
              "back_data": "バックデータ"}
 
+# progress(stage, done): stage "records" (records read and written) or "index" (refs written to the index).
+Progress = Callable[[str, int], None]
+
 
 @dataclass(frozen=True)
 class LineError:
     line: int
     message: str
+    unit: str = "行目"  # a .docx book counts answers (件目), not lines
 
     def __str__(self) -> str:
-        return f"{self.line}行目: {self.message}"
+        return f"{self.line}{self.unit}: {self.message}"
 
 
 @dataclass
 class ImportReport:
     created: int = 0
     updated: int = 0
-    errors: list[LineError] = field(default_factory=list)
+    unchanged: int = 0  # the same record was already there (importing a file again changes nothing)
+    errors: list[LineError] = field(default_factory=list)  # the first MAX_ERRORS_KEPT
+    error_count: int = 0
 
     @property
     def imported(self) -> int:
-        return self.created + self.updated
+        """Records of the file that the archive now holds as given."""
+        return self.created + self.updated + self.unchanged
+
+    def add_error(self, error: LineError) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append(error)
+
+
+class ImportRefused(InvalidInput):
+    """A file with bad records: nothing of it was imported. ``report.errors`` names the lines."""
+
+    def __init__(self, name: str, report: ImportReport) -> None:
+        super().__init__(
+            f"{name} には取り込めない記録が{report.error_count}件あるため、このファイルは1件も取り込んでいません。"
+            "示した行を直して、ファイルごと取り込み直してください。"
+        )
+        self.report = report
 
 
 # ---- reading files ----------------------------------------------------------
+# A reader yields (position, record) or (position, LineError), position counted from 1. It may
+# raise InvalidInput for a file it cannot read at all; after an error it cannot read past, it stops.
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-    with open(path, encoding="utf-8-sig") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
+    with open(path, "rb") as fh:
+        lineno = 0
+        while line := fh.readline(MAX_LINE_BYTES + 1):
+            lineno += 1
+            if len(line) > MAX_LINE_BYTES:
+                while line and not line.endswith(b"\n"):  # skip the rest of the overlong line
+                    line = fh.readline(MAX_LINE_BYTES)
+                yield lineno, LineError(lineno, f"1行が長すぎます（上限{MAX_LINE_BYTES >> 20}MB）。1行に1件の記録を書いてください。")
                 continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield lineno, LineError(lineno, f"JSONとして読めません（{exc.colno}文字目付近）。")
+            yield lineno, _parse_json_line(lineno, line.removeprefix(codecs.BOM_UTF8) if lineno == 1 else line)
+
+
+def _parse_json_line(lineno: int, line: bytes) -> Any:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return LineError(lineno, f"UTF-8 として読めない文字があります（行頭から{exc.start + 1}バイト目）。"
+                                 "ファイルを UTF-8 で保存し直してください。")
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        return LineError(lineno, "{…} や […] の入れ子が深すぎます。1件の記録は項目名と値を並べた形で書いてください。")
+    except json.JSONDecodeError as exc:
+        return LineError(lineno, f"JSONとして読めません（{exc.colno}文字目付近）。")
+    except ValueError:  # e.g. an integer of thousands of digits
+        return LineError(lineno, "JSONとして読めない値があります（桁数が多すぎる数など）。")
 
 
 def _read_csv(path: Path) -> Iterator[tuple[int, Any]]:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp932"):
+    encoding = _csv_encoding(path)
+    if isinstance(encoding, LineError):
+        yield encoding.line, encoding
+        return
+    with open(path, encoding=encoding, newline="") as fh:
+        reader = csv.DictReader(fh)
         try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise InvalidInput(f"{path.name} の文字コードを判別できません。UTF-8 で保存してください。")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames or not {"question", "answer"} <= {f.strip() for f in reader.fieldnames}:
-        raise InvalidInput(f"{path.name} の1行目に question と answer の列見出しが必要です。")
-    for row in reader:
-        # The line where the record ends (multi-line cells span several lines).
-        yield reader.line_num, {(k or "").strip(): v for k, v in row.items() if k is not None}
+            fieldnames = reader.fieldnames
+        except csv.Error as exc:
+            yield 1, LineError(1, _csv_problem(exc))
+            return
+        if not fieldnames or not {"question", "answer"} <= {f.strip() for f in fieldnames}:
+            raise InvalidInput(f"{path.name} の1行目に question と answer の列見出しが必要です。")
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield reader.line_num, LineError(reader.line_num, _csv_problem(exc))
+                return
+            # The line where the record ends (multi-line cells span several lines).
+            yield reader.line_num, {(k or "").strip(): v for k, v in row.items() if k is not None}
+
+
+def _csv_encoding(path: Path) -> str | LineError:
+    """UTF-8 (with or without BOM) or, failing that, Shift_JIS (cp932), checked over the whole file in chunks."""
+    first_bad: int | None = None
+    for encoding in ("utf-8-sig", "cp932"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        lines_before = 0
+        with open(path, "rb") as fh:
+            try:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError as exc:
+                        lines_before += chunk[: max(exc.start, 0)].count(b"\n")
+                        raise
+                    lines_before += chunk.count(b"\n")
+                decoder.decode(b"", final=True)
+                return encoding
+            except UnicodeDecodeError:
+                first_bad = first_bad or lines_before + 1
+    return LineError(first_bad or 1, "UTF-8 としても Shift_JIS としても読めない文字があります。ファイルを UTF-8 で保存し直してください。")
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"1つの欄が長すぎます（上限{csv.field_size_limit()}文字）。"
+    return "CSVとして読めません（引用符 \" の閉じ忘れなど）。"
 
 
 def _read_docx(path: Path) -> Iterator[tuple[int, Any]]:
@@ -107,47 +205,70 @@ _READERS = {".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".json": _read_jsonl,
             ".docx": _read_docx}
 
 
-def import_file(db: Session, settings: Settings, path: str | Path, *,
-                progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
-    """Import one JSON Lines, CSV or .docx answer-book file; bad records are reported, good ones imported.
-    ``progress(records read, None)`` is called after each batch."""
+def import_file(db: Session, settings: Settings, path: str | Path, *, progress: Progress | None = None) -> ImportReport:
+    """Import one JSON Lines, CSV or .docx answer-book file in the caller's transaction, all or nothing.
+
+    Raises :class:`ImportRefused` (the caller's transaction must roll back) when any record is bad.
+    The index is brought up to date after the caller commits.
+    """
     path = Path(path)
-    return _import(db, settings, _reader_for(path)(path), progress=progress)
+    reader, unit = _reader_for(path)
+    try:
+        report = _import(db, settings, reader(path), name=path.name, unit=unit, progress=progress)
+    except PermissionError:
+        raise InvalidInput(f"ファイル {path.name} を読む権限がありません。") from None
+    except OperationalError as exc:
+        if not is_contention(exc):
+            raise
+        raise CouncilbotError(f"{path.name} と同じ過去答弁を、別の処理が同時に書き込んでいたため、このファイルは"
+                              "取り込んでいません。しばらく待ってから、もう一度取り込んでください。") from exc
+    if not report.imported:
+        raise InvalidInput(f"{path.name} には取り込む記録がありません（空のファイルです）。")
+    return report
 
 
-def _reader_for(path: Path) -> Any:
+def _reader_for(path: Path) -> tuple[Callable[[Path], Iterator[tuple[int, Any]]], str]:
+    """The reader for ``path`` and what its positions count (lines, or a book's answers)."""
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
         raise InvalidInput(f"{path.name} は取り込めない形式です。JSON Lines（.jsonl）、CSV（.csv）、Word（.docx）を指定してください。")
     if not path.is_file():
         raise InvalidInput(f"ファイル {path} が見つかりません。")
-    return reader
+    return reader, "件目" if reader is _read_docx else "行目"
 
 
 def preview_file(path: str | Path) -> tuple[list[dict[str, Any]], list[LineError]]:
-    """What importing ``path`` would store (archive records, SPEC §4.3) and the lines it would refuse; writes nothing."""
+    """What importing ``path`` would store (archive records, SPEC §4.3) and the lines that would refuse it;
+    writes nothing. Checks as :func:`_import` does, duplicate refs included."""
     path = Path(path)
-    records: dict[str, dict[str, Any]] = {}
+    reader, unit = _reader_for(path)
+    records: list[dict[str, Any]] = []
     errors: list[LineError] = []
-    for lineno, raw in _reader_for(path)(path):
+    first_line: dict[str, int] = {}
+    for lineno, raw in reader(path):
+        if raw is None:  # a blank line
+            continue
         if isinstance(raw, LineError):
             errors.append(raw)
             continue
         try:
             values = validate_record(raw)
         except ValueError as exc:
-            errors.append(LineError(lineno, str(exc)))
+            errors.append(LineError(lineno, str(exc), unit))
             continue
-        records[values["ref"]] = stored_record(values)  # the same ref twice: the later line wins, as in _import
-    return list(records.values()), errors
+        first = first_line.setdefault(values["ref"], lineno)
+        if first != lineno:
+            errors.append(LineError(lineno, _duplicate_ref(values["ref"], first, unit), unit))
+            continue
+        records.append(stored_record(values))
+    return records, errors
 
 
 def stored_records(db: Session, refs: list[str]) -> list[dict[str, Any]]:
     """The archive records the database holds under ``refs``, in that order."""
     rows: dict[str, PastAnswer] = {}
     for start in range(0, len(refs), BATCH_SIZE):  # bound the IN list (SQLite caps bound parameters)
-        chunk = refs[start:start + BATCH_SIZE]
-        rows.update((r.ref, r) for r in db.scalars(select(PastAnswer).where(PastAnswer.ref.in_(chunk))))
+        rows.update(_rows_by_ref(db, refs[start:start + BATCH_SIZE]))
     columns = ("ref", "session_name", "date", "question_type", "member", "seat", "faction", "item_no", "title",
                "question", "answer", "department", "answerer", "back_data")
     return [stored_record({c: getattr(rows[ref], c) for c in columns}) for ref in refs if ref in rows]
@@ -162,15 +283,16 @@ def stored_record(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def import_records(db: Session, settings: Settings, records: Iterable[dict], *,
-                   batch_size: int = BATCH_SIZE) -> ImportReport:
-    """Import records (SPEC §4.3); errors name the record's position, counted from 1.
-
-    Each ``batch_size`` records are committed together (a file that must go in whole passes its length).
-    """
-    return _import(db, settings, enumerate(records, 1), batch_size=batch_size)
+                   progress: Progress | None = None) -> ImportReport:
+    """Import records (SPEC §4.3) all or nothing; errors name the record's position, counted from 1."""
+    return _import(db, settings, enumerate(records, 1), name="取り込む記録", unit="件目", progress=progress)
 
 
 # ---- validation -------------------------------------------------------------
+
+class _Unstorable(ValueError):
+    """Half of a surrogate pair (\\ud800 in JSON) or a NUL character: not text every database can store."""
+
 
 def _text(value: Any) -> str:
     if value is None:
@@ -179,6 +301,12 @@ def _text(value: Any) -> str:
         return str(value)
     if not isinstance(value, str):
         raise ValueError
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Unstorable("対になっていないサロゲート（\\ud800 など）") from None
+    if "\x00" in value:
+        raise _Unstorable("NUL文字（\\u0000）")
     return value.strip()
 
 
@@ -212,6 +340,8 @@ def validate_record(raw: Any) -> dict[str, Any]:
     for key in ("ref", "title", "question", "answer", "date", *_OPTIONAL):
         try:
             values[key] = _text(raw.get(key))
+        except _Unstorable as exc:
+            raise ValueError(f"「{_FIELD_JA[key]}」（{key}）に文字として保存できない符号（{exc}）が含まれています。") from None
         except ValueError:
             raise ValueError(f"「{_FIELD_JA[key]}」（{key}）は文字列で指定してください。") from None
     for key in ("question", "answer"):
@@ -239,75 +369,118 @@ def validate_record(raw: Any) -> dict[str, Any]:
 
 # ---- writing ----------------------------------------------------------------
 
-def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]], *,
-            batch_size: int = BATCH_SIZE, progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
+def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]], *, name: str, unit: str,
+            progress: Progress | None) -> ImportReport:
+    """Validate every record and write good ones in chunks, in the caller's transaction.
+
+    After the first bad record nothing more is written, but reading goes on so that one
+    attempt names every bad line; then :class:`ImportRefused` makes the caller roll back.
+    """
     report = ImportReport()
-    read = 0
-    batch: dict[str, dict[str, Any]] = {}
+    if progress:
+        db.info[_PROGRESS] = progress  # the index catch-up after the commit reports through it too
+    first_line: dict[str, int] = {}  # ref → where the file first gave it
+    batch: list[dict[str, Any]] = []
     lines: dict[str, int] = {}
-    try:
-        for lineno, raw in numbered:
-            read = lineno
-            if isinstance(raw, LineError):
-                report.errors.append(raw)
-                continue
-            try:
-                values = validate_record(raw)
-            except ValueError as exc:
-                report.errors.append(LineError(lineno, str(exc)))
-                continue
-            batch[values["ref"]] = values  # the same ref twice in one file: the later line wins
-            lines[values["ref"]] = lineno
-            if len(batch) >= batch_size:
-                _flush(db, settings, batch, lines, report)
-                batch = {}
-                if progress:
-                    progress(read, None)
-        if batch:
-            _flush(db, settings, batch, lines, report)
-        if progress:
-            progress(read, None)
-    finally:
-        _write_committed(db)  # batches already committed are indexed even if a later one failed
+    for lineno, raw in numbered:
+        if raw is None:  # a blank line
+            continue
+        if isinstance(raw, LineError):
+            report.add_error(raw)
+            continue
+        try:
+            values = validate_record(raw)
+        except ValueError as exc:
+            report.add_error(LineError(lineno, str(exc), unit))
+            continue
+        ref = values["ref"]
+        first = first_line.setdefault(ref, lineno)
+        if first != lineno:
+            # Which of the two is meant cannot be guessed: the file is refused, naming both.
+            report.add_error(LineError(lineno, _duplicate_ref(ref, first, unit), unit))
+            continue
+        if report.error_count:
+            continue
+        batch.append(values)
+        lines[ref] = lineno
+        if len(batch) >= BATCH_SIZE:
+            _flush(db, settings, batch, lines, report, unit)
+            batch, lines = [], {}
+            if progress:
+                progress("records", report.imported)
+    if batch and not report.error_count:
+        _flush(db, settings, batch, lines, report, unit)
+    if report.error_count:
+        raise ImportRefused(name, report)
+    if progress:
+        progress("records", report.imported)
     return report
 
 
-def _flush(
-    db: Session, settings: Settings, batch: dict[str, dict[str, Any]], lines: dict[str, int], report: ImportReport
-) -> None:
-    existing = {row.ref: row for row in db.scalars(select(PastAnswer).where(PastAnswer.ref.in_(list(batch))))}
-    for ref in [ref for ref, row in existing.items() if row.source == "final"]:
-        # A finalised answer is changed only through the review chain (reopen), never by an import.
-        report.errors.append(LineError(lines[ref], f"ref「{ref}」はこの市で校了した答弁と同じです。取り込みでは上書きできません。"))
-        del existing[ref], batch[ref]
-    new_rows = [dict(values, source="import") for ref, values in batch.items() if ref not in existing]
-    if new_rows:
-        db.execute(insert(PastAnswer), new_rows)
-    for ref, row in existing.items():
-        for key, value in batch[ref].items():
-            setattr(row, key, value)
+def _duplicate_ref(ref: str, first: int, unit: str) -> str:
+    return f"ref「{ref}」が{first}{unit}と重複しています。1つのファイルでは、同じ ref の記録は1件だけにしてください。"
+
+
+def _flush(db: Session, settings: Settings, batch: list[dict[str, Any]], lines: dict[str, int],
+           report: ImportReport, unit: str) -> None:
+    """Write one chunk: insert new refs, update changed ones, count the same ones as unchanged."""
+    existing = _rows_by_ref(db, [v["ref"] for v in batch])
+    fresh = [v for v in batch if v["ref"] not in existing]
+    inserted = _insert_new(db, fresh)
+    raced = [v["ref"] for v in fresh if v["ref"] not in inserted]
+    if raced:  # another import committed these refs since we looked (PostgreSQL): compare with theirs
+        existing.update(_rows_by_ref(db, raced))
+    changed: list[PastAnswer] = []
+    for values in batch:
+        row = existing.get(values["ref"])
+        if row is None:
+            continue
+        if row.source == "final":
+            # A finalised answer is changed only through the review chain (reopen), never by an import.
+            report.add_error(LineError(lines[row.ref], f"ref「{row.ref}」はこの市で校了した答弁と同じです。"
+                                                       "取り込みでは上書きできません。", unit))
+        elif all(getattr(row, key) == value for key, value in values.items()):
+            report.unchanged += 1
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+            changed.append(row)
     db.flush()
-    drop_stale_vectors(db, list(existing.values()))
-    sync_commitments(db, answer_texts(db, list(batch)))
-    report.created += len(new_rows)
-    report.updated += len(existing)
-    _queue_for_index(db, settings, [_doc(v) for v in new_rows], mode="add")
-    _queue_for_index(db, settings, [_doc(batch[ref]) for ref in existing], mode="update")
-    # Commit per batch: a crash mid-file keeps the batches already done, and importing again is idempotent.
-    # The index is written once per file (see _import): one Whoosh commit instead of a merge per batch.
-    with _index_deferred(db):
-        db.commit()
+    drop_stale_vectors(db, changed)
+    sync_commitments(db, answer_texts(db, [*inserted, *(row.ref for row in changed)]))
+    report.created += len(inserted)
+    report.updated += len(changed)
+    _queue_for_index(db, settings, [*inserted, *(row.ref for row in changed)])
 
 
-def _doc(values: dict[str, Any]) -> IndexDoc:
-    return IndexDoc(
-        ref=values["ref"], title=values["title"], question=values["question"], answer=values["answer"],
-        member=values.get("member"), faction=values.get("faction"), department=values.get("department"),
-        session=values.get("session_name"), answerer=values.get("answerer"), date=values.get("date"),
-    )
+def _rows_by_ref(db: Session, refs: list[str]) -> dict[str, PastAnswer]:
+    return {row.ref: row for row in db.scalars(select(PastAnswer).where(PastAnswer.ref.in_(refs)))}
 
 
-def doc_of(row: PastAnswer) -> IndexDoc:
+def _insert_new(db: Session, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert rows whose ref is new; a ref another transaction has inserted meanwhile is skipped, not an error.
+
+    The refs inserted are returned. On PostgreSQL the insert waits for a concurrent import of the
+    same ref to end, and skips it if that one committed.
+    """
+    if not rows:
+        return []
+    table = PastAnswer.__table__
+    rows = [dict(values, source="import") for values in rows]
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    else:
+        db.execute(insert(table), rows)
+        return [values["ref"] for values in rows]
+    stmt = upsert(table).on_conflict_do_nothing(index_elements=["ref"]).returning(table.c.ref)
+    return list(db.scalars(stmt, rows))
+
+
+def doc_of(row: Any) -> IndexDoc:
+    """The index document of a PastAnswer (or a row of its columns)."""
     return IndexDoc(
         ref=row.ref, title=row.title, question=row.question, answer=row.answer, member=row.member,
         faction=row.faction, department=row.department, session=row.session_name, answerer=row.answerer,
@@ -325,71 +498,135 @@ def retract_final_answer(db: Session, settings: Settings, key: str) -> bool:
         return False
     db.delete(row)
     db.flush()
-    _queue_for_index(db, settings, [key], mode="delete")
+    _queue_for_index(db, settings, [key])
     return True
 
 
 # ---- index after commit -----------------------------------------------------
 
-_PENDING = "councilbot.index_pending"  # queued in the open transaction
-_COMMITTED = "councilbot.index_committed"  # committed, not yet written to the index
+_DUE = "councilbot.index_due"  # settings whose index has refs queued in the open transaction
+_EMBED = "councilbot.embed_due"  # (settings, refs) to embed once committed
+_PROGRESS = "councilbot.index_progress"
 _LISTENING = "councilbot.index_listeners"
-_DEFERRED = "councilbot.index_deferred"
+# Refs read from the database and written to the index per step of a catch-up.
+CATCH_UP_CHUNK = 1000
 
 
-def _queue_for_index(db: Session, settings: Settings, docs: list[Any], *, mode: str, embed: bool = False) -> None:
-    """``mode``: "add" or "update" (``docs`` are IndexDocs) or "delete" (``docs`` are refs).
+def _queue_for_index(db: Session, settings: Settings, refs: list[str], *, embed: bool = False) -> None:
+    """Queue ``refs`` in the open transaction; the index takes their committed state after the commit.
 
-    ``embed``: also queue the documents for the semantic stage once committed. Imports leave
-    this off: their callers fill vectors in bulk (``archive import``, ``index rebuild``).
+    ``embed``: also queue them for the semantic stage once committed. Imports leave this off: their
+    callers fill vectors in bulk (``archive import``, ``index rebuild``).
     """
-    if not docs:
+    if not refs:
         return
+    db.execute(insert(IndexQueueEntry), [{"ref": ref} for ref in refs])
     if not db.info.get(_LISTENING):
         # Listeners stay for the session's life: removing one while SQLAlchemy dispatches is not allowed.
         event.listen(db, "after_commit", _on_commit)
         event.listen(db, "after_rollback", _on_rollback)
         db.info[_LISTENING] = True
-    db.info.setdefault(_PENDING, []).append((settings, docs, mode, embed))
-
-
-@contextmanager
-def _index_deferred(db: Session) -> Iterator[None]:
-    """Commits inside keep their index writes for one later :func:`_write_committed` call."""
-    db.info[_DEFERRED] = True
-    try:
-        yield
-    finally:
-        db.info.pop(_DEFERRED, None)
+    db.info.setdefault(_DUE, {})[str(settings.index_dir)] = settings
+    if embed:
+        db.info.setdefault(_EMBED, []).append((settings, list(refs)))
 
 
 def _on_rollback(db: Session) -> None:
-    db.info.pop(_PENDING, None)
+    for key in (_DUE, _EMBED, _PROGRESS):
+        db.info.pop(key, None)
 
 
 def _on_commit(db: Session) -> None:
-    db.info.setdefault(_COMMITTED, []).extend(db.info.pop(_PENDING, []))
-    if not db.info.get(_DEFERRED):
-        _write_committed(db)
-
-
-def _write_committed(db: Session) -> None:
-    merged: dict[tuple[str, str], tuple[Settings, list[Any]]] = {}
-    for settings, docs, mode, embed in db.info.pop(_COMMITTED, []):
-        merged.setdefault((str(settings.index_dir), mode), (settings, []))[1].extend(docs)
-        if embed:
-            embed_committed(settings, [d.ref for d in docs])
-    for (_, mode), (settings, docs) in merged.items():
-        index = open_index(settings.index_dir)
+    for settings, refs in db.info.pop(_EMBED, []):
+        embed_committed(settings, refs)
+    progress = db.info.pop(_PROGRESS, None)
+    for settings in db.info.pop(_DUE, {}).values():
         try:
-            getattr(index, mode)(docs)
-        except CouncilbotError:
+            catch_up_index(db.get_bind(), settings, progress=progress)
+        except Exception as exc:  # the commit stands and the refs stay queued: the next write or search catches up
+            # No traceback: the command line shows one Japanese line (archive import names the backlog).
+            log.warning("index catch-up after commit failed (%r); the next write or search catches up", exc)
+
+
+def catch_up_index(bind: Engine, settings: Settings, *, timeout: float | None = None,
+                   progress: Progress | None = None) -> int:
+    """Write every queued ref's committed state to the index (present: replaced; gone: removed).
+
+    Holds the index writer lock while reading, so no older state can overwrite a newer one, and
+    forgets queue entries only after the index committed them: killed at any point, it is redone.
+    ``timeout=0`` (a search catching up in passing): return 0 at once when another process is writing
+    the index or the database is busy; the entries stay queued. Returns the refs written.
+    """
+    index = open_index(settings.index_dir)
+    with Session(bind=bind) as db, (without_waiting(db) if timeout == 0 else nullcontext()):
+        if db.scalar(select(IndexQueueEntry.id).limit(1)) is None:
+            return 0
+        try:
+            with index.writer_lock().acquire(timeout=WRITE_LOCK_TIMEOUT_S if timeout is None else timeout):
+                queued = db.execute(select(IndexQueueEntry.id, IndexQueueEntry.ref).order_by(IndexQueueEntry.id)).all()
+                refs = list(dict.fromkeys(ref for _, ref in queued))
+                n = index.sync(_committed_state(db, refs, progress))
+                _forget(db, [entry_id for entry_id, _ in queued])
+                db.commit()
+        except (filelock.Timeout, IndexBusy):
+            if timeout == 0:
+                return 0
+            raise IndexBusy() from None
+        except OperationalError:  # SQLite: another connection holds the write lock (not waited for when timeout=0)
+            if timeout == 0:
+                log.info("index catch-up skipped: the database is busy; the queued refs wait for the next one")
+                return 0
             raise
-        except Exception as exc:  # the database is already right; say how to repair the index
-            log.exception("index write failed after commit")
-            raise CouncilbotError(
-                "過去答弁は保存しましたが、検索索引の更新に失敗しました。`councilbot index rebuild` を実行してください。"
-            ) from exc
+    return n
+
+
+def pending_index_count(settings: Settings) -> int:
+    """Queue entries not yet written to the index (0 when the index is up to date)."""
+    with Session(bind=make_engine(settings.database_url)) as db:
+        return int(db.scalar(select(func.count()).select_from(IndexQueueEntry)) or 0)
+
+
+def _committed_state(db: Session, refs: list[str], progress: Progress | None) -> Iterator[tuple[str, IndexDoc | None]]:
+    done = 0
+    it = iter(refs)
+    while chunk := list(islice(it, CATCH_UP_CHUNK)):
+        rows = {row.ref: row for row in db.execute(select(*_DOC_COLUMNS).where(PastAnswer.ref.in_(chunk)))}
+        for ref in chunk:
+            row = rows.get(ref)
+            yield ref, doc_of(row) if row is not None else None
+        done += len(chunk)
+        if progress:
+            progress("index", done)
+
+
+def _forget(db: Session, entry_ids: list[int]) -> None:
+    it = iter(entry_ids)
+    while chunk := list(islice(it, CATCH_UP_CHUNK)):
+        db.execute(delete(IndexQueueEntry).where(IndexQueueEntry.id.in_(chunk)))
+
+
+_DOC_COLUMNS = (PastAnswer.ref, PastAnswer.title, PastAnswer.question, PastAnswer.answer, PastAnswer.member,
+                PastAnswer.faction, PastAnswer.department, PastAnswer.session_name, PastAnswer.answerer,
+                PastAnswer.date)
+
+
+def count_past_answers(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(PastAnswer)) or 0
+
+
+def rebuild_index(db: Session, settings: Settings, *, progress: Progress | None = None) -> int:
+    """Recreate the index from the database, streaming; the old index serves readers until the new one is complete.
+
+    Queue entries committed before the read are covered by it and forgotten (in the caller's transaction).
+    """
+    index = open_index(settings.index_dir)
+    with index.writer_lock():  # read the database under the lock: no concurrent update can be lost
+        covered = list(db.scalars(select(IndexQueueEntry.id)))
+        rows = db.execute(select(*_DOC_COLUMNS).order_by(PastAnswer.id).execution_options(yield_per=CATCH_UP_CHUNK))
+        n = index.rebuild((doc_of(row) for row in rows),
+                          progress=(lambda done: progress("index", done)) if progress else None)
+        _forget(db, covered)
+    return n
 
 
 def record_final_answer(db: Session, settings: Settings, question: Any) -> PastAnswer:
@@ -427,5 +664,5 @@ def record_final_answer(db: Session, settings: Settings, question: Any) -> PastA
     db.flush()
     drop_stale_vectors(db, [row])
     sync_commitments(db, [row])
-    _queue_for_index(db, settings, [doc_of(row)], mode="update", embed=True)
+    _queue_for_index(db, settings, [row.ref], embed=True)
     return row

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from councilbot.domain.minutes import MinutesAnswer, ParsedMinutes, Skipped, parse_minutes
 from councilbot.errors import InvalidInput
-from councilbot.services.archive import import_records, validate_record
+from councilbot.services.archive import ImportRefused, import_records, validate_record
 from councilbot.services.routing import route_question
 from councilbot.settings import Settings
 from councilbot.storage.models import Department, Member
@@ -50,9 +50,10 @@ def import_minutes(db: Session, settings: Settings, text: str, name: str, *, dry
         result.counts.update(created=0, updated=0)
         return result
     # One commit for the whole file: all of it or (on any failure) none of it.
-    report = import_records(db, settings, result.records, batch_size=max(len(result.records), 1))
-    if report.errors:  # the records were checked above; only a clash with a finalised answer's ref gets here
-        raise InvalidInput(f"{name}: {report.errors[0]}")
+    try:
+        report = import_records(db, settings, result.records)
+    except ImportRefused as exc:  # the records were checked above; only a clash with a finalised answer's ref gets here
+        raise InvalidInput(f"{name}: {exc.report.errors[0]}") from exc
     result.counts.update(created=report.created, updated=report.updated)
     return result
 

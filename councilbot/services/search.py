@@ -10,7 +10,7 @@ import datetime as dt
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -21,7 +21,6 @@ from councilbot.search.analysis import bigram_terms, normalize, strip_stock_phra
 from councilbot.search.index import (
     Filters,
     Hit,
-    IndexDoc,
     SearchOutcome,
     WhooshIndex,
     open_index,
@@ -29,7 +28,7 @@ from councilbot.search.index import (
     year_from_text,
 )
 from councilbot.search.snippet import make_snippet
-from councilbot.services.archive import doc_of
+from councilbot.services.archive import catch_up_index, rebuild_index
 from councilbot.services.semantic import FUSION_DEPTH, fuse, semantic_enabled, semantic_ranking
 from councilbot.settings import Settings
 from councilbot.storage.models import PastAnswer
@@ -59,10 +58,13 @@ class SearchResult:
 
 
 def _index(db: Session, settings: Settings) -> WhooshIndex:
-    """The index, rebuilt from the database first if it is missing (a fresh checkout, a deleted folder)."""
+    """The index, rebuilt from the database first if it is missing (a fresh checkout, a deleted folder),
+    and caught up with changes a killed process committed but did not index (unless another is writing)."""
     index = open_index(settings.index_dir)
     if not index.exists() and db.scalar(select(func.count()).select_from(PastAnswer)):
         rebuild_index(db, settings)
+    else:
+        catch_up_index(db.get_bind(), settings, timeout=0)
     return index
 
 
@@ -176,29 +178,6 @@ def _candidates(index: WhooshIndex, filters: Filters, exclude: Sequence[str]):  
     if dropped:
         return lambda refs: [r for r in refs if r not in dropped]
     return None
-
-
-def rebuild_index(db: Session, settings: Settings, *, progress: Callable[[int, int], None] | None = None) -> int:
-    """Recreate the index from the database; the old index serves readers until the new one is complete.
-    ``progress(done, total)`` is called every ``PROGRESS_EVERY`` answers and at the end."""
-    index = open_index(settings.index_dir)
-    with index.writer_lock():  # read the database under the lock: no concurrent update can be lost
-        total = db.scalar(select(func.count()).select_from(PastAnswer)) or 0
-        rows = db.scalars(select(PastAnswer).order_by(PastAnswer.id).execution_options(yield_per=2000))
-        return index.rebuild(_counted((doc_of(row) for row in rows), total, progress))
-
-
-PROGRESS_EVERY = 500
-
-
-def _counted(docs: Iterable[IndexDoc], total: int, progress: Callable[[int, int], None] | None) -> Iterator[IndexDoc]:
-    done = 0
-    for done, doc in enumerate(docs, 1):
-        yield doc
-        if progress and done % PROGRESS_EVERY == 0:
-            progress(done, total)
-    if progress:
-        progress(done, total)
 
 
 _HIRAGANA_ONLY = re.compile(r"^[\u3040-\u309f]+$")

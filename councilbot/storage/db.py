@@ -16,15 +16,18 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from councilbot.errors import CouncilbotError
+from councilbot.fsutil import make_private_file
 from councilbot.settings import Settings
 
 if TYPE_CHECKING:  # alembic costs more to import than a whole search: loaded only to migrate
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -33,7 +36,7 @@ def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[n
     # a second writer wait instead of failing at once.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
@@ -42,7 +45,13 @@ def make_engine(database_url: str) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(url.database)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Owner-only like the exports; SQLite gives its -wal and -shm files the database's permissions.
+            make_private_file(path)
+            for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                if companion.exists():
+                    make_private_file(companion)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _enable_sqlite_pragmas)
         return engine
@@ -87,6 +96,23 @@ def savepoint(db: Session) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def without_waiting(db: Session) -> Iterator[None]:
+    """SQLite: statements inside fail at once instead of waiting for another connection's write.
+
+    For work done in passing (a search catching the index up) that must not stall a request.
+    """
+    if db.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    raw = db.connection().connection.driver_connection  # below SQLAlchemy: usable after a failed statement
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
 def supports_savepoint(db: Session) -> bool:
     return db.get_bind().dialect.name != "sqlite"
 
@@ -110,14 +136,39 @@ def upgrade(settings: Settings) -> None:
         command.upgrade(cfg, "head")
 
 
+class DatabaseUnavailable(CouncilbotError):
+    """The database cannot be reached or opened (server down, wrong address, unreadable file)."""
+
+    def __init__(self, database_url: str) -> None:
+        where = make_url(database_url).render_as_string(hide_password=True)
+        super().__init__(
+            f"データベース（{where}）に接続できないため処理を中止しました。"
+            "データベースが起動しているか、DATABASE_URL の設定が正しいかをご確認ください。"
+        )
+
+
+def is_contention(exc: BaseException) -> bool:
+    """A write that lost to a concurrent one (deadlock, serialization failure, SQLite busy): trying again works."""
+    if not isinstance(exc, OperationalError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in ("40P01", "40001", "55P03"):
+        return True
+    return "database is locked" in str(exc.orig)
+
+
 def _revisions(settings: Settings) -> tuple[str | None, str | None, bool]:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
-    with make_engine(settings.database_url).connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-        has_tables = bool(inspect(connection).get_table_names())
+    try:
+        engine = make_engine(settings.database_url)
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+            has_tables = bool(inspect(connection).get_table_names())
+    except (OperationalError, InterfaceError, OSError) as exc:
+        # The first connection of every command: failing here is reaching the database, not a defect.
+        raise DatabaseUnavailable(settings.database_url) from exc
     return current, head, has_tables
 
 

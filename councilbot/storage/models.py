@@ -316,6 +316,22 @@ class AnswerVector(Base):
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian, L2-normalised
 
 
+class IndexQueueEntry(Base):
+    """A past answer whose search-index entry is not yet known to match the database (索引待ち).
+
+    Written in the same transaction as the change to ``past_answers``, removed only
+    after the index has committed the ref's current state (present: indexed; gone:
+    deleted). A process killed between the database commit and the index write
+    therefore leaves the entry behind, and the next writer or search catches up.
+    """
+
+    __tablename__ = "index_queue"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(200))
+
+
 class AuditEntry(Base):
     """Append-only audit log: who did what, when. Never message bodies."""
 

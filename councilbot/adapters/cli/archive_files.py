@@ -54,10 +54,16 @@ def import_reported(cfg: Settings, path: Path, text: str | None, *, dry_run: boo
             for refused in checked.skipped:
                 click.echo(f"  {path.name} {refused.line}行目: {refused.reason}", err=True)
         return checked
-    from councilbot.services.archive import import_file
+    from councilbot.services.archive import ImportRefused, import_file
 
-    with db_session(cfg) as db:
-        report = import_file(db, cfg, path)
+    try:
+        with db_session(cfg) as db:  # all of the file or nothing
+            report = import_file(db, cfg, path)
+    except ImportRefused as exc:
+        if not as_json:
+            click.echo(exc.message, err=True)
+        return FileResult([], [_Refused(e.line, e.message) for e in exc.report.errors],
+                          counts={"records": 0, "errors": exc.report.error_count, "created": 0, "updated": 0})
     return stored_part(cfg, report, checked)
 
 
@@ -76,9 +82,8 @@ def stored_part(cfg: Settings, report: Any, checked: FileResult) -> FileResult:
 
     with db_session(cfg) as db:
         records = stored_records(db, [r["ref"] for r in checked.records])
-    return FileResult(records, [_Refused(e.line, e.message) for e in report.errors],
-                      counts={"records": len(records), "errors": len(report.errors), "created": report.created,
-                              "updated": report.updated})
+    return FileResult(records, [], counts={"records": len(records), "errors": 0, "created": report.created,
+                                           "updated": report.updated, "unchanged": report.unchanged})
 
 
 def minutes_text(path: Path, *, forced: bool) -> str | None:

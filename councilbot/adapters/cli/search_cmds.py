@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -37,7 +37,8 @@ def archive_group() -> None:
     pass
 
 
-@archive_group.command("import", help="過去答弁を取り込みます（JSON Lines・CSV・Word答弁書・会議録）。同じ ref の記録は更新されます")
+@archive_group.command("import", help="過去答弁を取り込みます（JSON Lines・CSV・Word答弁書・会議録）。同じ ref の記録は更新されます。"
+                                     "ファイルごとに、誤りが1件でもあればそのファイルは1件も取り込みません")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--no-vectors", is_flag=True,
               help=f"意味検索用のベクトル作成を後回しにする（{INLINE_VECTORS_MAX}件を超えるときは自動で後回し。"
@@ -49,56 +50,91 @@ def archive_group() -> None:
 def archive_import(files: tuple[Path, ...], no_vectors: bool, file_format: str | None, dry_run: bool,
                    as_json: bool) -> None:
     from councilbot.adapters.cli.archive_files import import_reported, json_document, minutes_text
-    from councilbot.services.archive import import_file
-    from councilbot.services.semantic import pending_count, semantic_enabled
+    from councilbot.services.archive import pending_index_count
+    from councilbot.services.semantic import semantic_enabled
 
     cfg = settings()
-    failed = 0
-    done = []
+    failed = 0  # bad records of minutes and of --dry-run/--json files
+    done: list[tuple[Path, Any]] = []  # their parts of the --json document
+    imported: list[str] = []
+    refusals: list[str] = []
     for path in files:
         text = minutes_text(path, forced=file_format == "minutes")
         if text is not None or dry_run or as_json:
             result = import_reported(cfg, path, text, dry_run=dry_run, as_json=as_json)
             done.append((path, result))
             failed += result.counts.get("errors", 0)
+            if not dry_run and not result.counts.get("errors"):
+                imported.append(path.name)
             continue
-        resume = (f"もう一度 {path.name} を取り込んでください（取り込み済みの記録は同じ ref のため重複せず、"
-                  "更新されるだけです）。")
-        with progress(f"{path.name} を取り込み中", resume=resume) as report_progress, db_session(cfg) as db:
-            report = import_file(db, cfg, path, progress=report_progress)
-        click.echo(f"{path.name}: 新規 {report.created}件、更新 {report.updated}件、エラー {len(report.errors)}件")
-        for err in report.errors[:MAX_ERRORS_SHOWN]:
-            click.echo(f"  {path.name} {err}", err=True)
-        if len(report.errors) > MAX_ERRORS_SHOWN:
-            click.echo(f"  ほか {len(report.errors) - MAX_ERRORS_SHOWN}件のエラーがあります。", err=True)
-        failed += len(report.errors)
+        refusal = _import_one(cfg, path)
+        if refusal:
+            refusals.append(refusal)
+        else:
+            imported.append(path.name)
     if dry_run:
         if as_json:
             emit_json(json_document(done))
         if failed:
             raise CouncilbotError(f"{failed}件の記録は取り込めません（上記の行を直してください）。何も保存していません。")
         return
-    # --json: stdout holds the one document, so what the vector step says goes to stderr.
+    # --json: stdout holds the one document, so what the index and vector steps say goes to stderr.
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-        if semantic_enabled(cfg):
-            with db_session(cfg) as db:
-                pending = pending_count(db, cfg)
-            if pending > INLINE_VECTORS_MAX:
-                no_vectors = True
-                click.echo(f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.02秒ほどかかります）。")
-            if no_vectors and pending:
-                click.echo("意味検索用のベクトルは、夜間などに `councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。")
-            elif pending:
-                try:
-                    _fill_vectors(cfg)
-                except Exception as exc:  # the records are in: say so, whatever stopped the vectors
-                    reason = exc.message if isinstance(exc, CouncilbotError) else f"（{type(exc).__name__}）"
-                    imported = f"過去答弁は取り込みましたが（取り込めなかった記録 {failed}件）" if failed else "過去答弁は取り込みましたが"
-                    raise CouncilbotError(f"{imported}、意味検索用のベクトルを作成できませんでした。{reason}") from exc
+        behind = pending_index_count(cfg)
+        if behind:
+            click.echo(f"検索索引への反映が済んでいない過去答弁が {behind}件あります。次の検索のとき、"
+                       "または `councilbot index rebuild` で反映されます。", err=True)
+        if semantic_enabled(cfg) and imported:
+            _vectors_after_import(cfg, no_vectors)
     if as_json:
         emit_json(json_document(done))
     if failed:
-        raise CouncilbotError(f"{failed}件の記録を取り込めませんでした（上記の行を直して、もう一度取り込んでください。正しい行は取り込み済みです）。")
+        refusals.append(f"{failed}件の記録に誤りがあったため、そのファイルは取り込んでいません（上記の行を直して、ファイルごと取り込み直してください）。")
+    if refusals:
+        kept = f"（{'、'.join(imported)} は取り込み済みです）" if imported else ""
+        raise CouncilbotError(" ".join(refusals) + kept)
+
+
+def _import_one(cfg: Settings, path: Path) -> str | None:
+    """Import one JSON Lines, CSV or answer-book file whole, with progress; why it was refused, or None."""
+    from councilbot.services.archive import ImportRefused, import_file
+
+    refused: ImportRefused | None = None
+    resume = f"{path.name} は1件も取り込んでいません。もう一度取り込んでください。"
+    with progress(f"{path.name} を取り込み中", resume=resume) as display:
+        try:
+            with db_session(cfg) as db:  # one transaction per file: all of it or nothing
+                report = import_file(db, cfg, path, progress=lambda stage, n: display(n) if stage == "records" else None)
+        except ImportRefused as exc:
+            refused = exc
+        except CouncilbotError as exc:  # a file that cannot be read at all (missing, not a .docx…)
+            return exc.message
+    if refused is not None:
+        for err in refused.report.errors[:MAX_ERRORS_SHOWN]:
+            click.echo(f"  {path.name} {err}", err=True)
+        if refused.report.error_count > MAX_ERRORS_SHOWN:
+            click.echo(f"  ほか {refused.report.error_count - MAX_ERRORS_SHOWN}件の誤りがあります。", err=True)
+        return refused.message
+    click.echo(f"{path.name}: 新規 {report.created}件、更新 {report.updated}件、変更なし {report.unchanged}件")
+    return None
+
+
+def _vectors_after_import(cfg: Settings, no_vectors: bool) -> None:
+    from councilbot.services.semantic import pending_count
+
+    with db_session(cfg) as db:
+        pending = pending_count(db, cfg)
+    if pending > INLINE_VECTORS_MAX:
+        no_vectors = True
+        click.echo(f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.02秒ほどかかります）。")
+    if no_vectors and pending:
+        click.echo("意味検索用のベクトルは、夜間などに `councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。")
+    elif pending:
+        try:
+            _fill_vectors(cfg)
+        except Exception as exc:  # the records are in: say so, whatever stopped the vectors
+            reason = exc.message if isinstance(exc, CouncilbotError) else f"（{type(exc).__name__}）"
+            raise CouncilbotError(f"過去答弁は取り込みましたが、意味検索用のベクトルを作成できませんでした。{reason}") from exc
 
 
 @click.group("index", help="検索索引の管理")
@@ -108,13 +144,14 @@ def index_group() -> None:
 
 @index_group.command("rebuild", help="データベースから検索索引を作り直し、意味検索用のベクトルの不足分を作成します")
 def index_rebuild() -> None:
-    from councilbot.services.search import rebuild_index
+    from councilbot.services.archive import count_past_answers, rebuild_index
     from councilbot.services.semantic import semantic_enabled
 
     cfg = settings()
     resume = "検索にはもとの索引がそのまま使われます。もう一度 `councilbot index rebuild` を実行してください。"
-    with progress("検索索引を作り直し中", resume=resume) as report_progress, db_session(cfg) as db:
-        n = rebuild_index(db, cfg, progress=report_progress)
+    with progress("検索索引を作り直し中", resume=resume) as display, db_session(cfg) as db:
+        total = count_past_answers(db)
+        n = rebuild_index(db, cfg, progress=lambda _stage, done: display(done, total))
     click.echo(f"検索索引を作り直しました（{n}件）。")
     if semantic_enabled(cfg):
         _fill_vectors(cfg, verify=True)
