@@ -239,28 +239,16 @@ def _reader_for(path: Path) -> tuple[Callable[[Path], Iterator[tuple[int, Any]]]
 
 def preview_file(path: str | Path) -> tuple[list[dict[str, Any]], list[LineError]]:
     """What importing ``path`` would store (archive records, SPEC §4.3) and the lines that would refuse it;
-    writes nothing. Checks as :func:`_import` does, duplicate refs included."""
+    writes nothing. Checks as the import does, duplicate refs included."""
     path = Path(path)
     reader, unit = _reader_for(path)
     records: list[dict[str, Any]] = []
     errors: list[LineError] = []
-    first_line: dict[str, int] = {}
-    for lineno, raw in reader(path):
-        if raw is None:  # a blank line
-            continue
-        if isinstance(raw, LineError):
-            errors.append(raw)
-            continue
-        try:
-            values = validate_record(raw)
-        except ValueError as exc:
-            errors.append(LineError(lineno, str(exc), unit))
-            continue
-        first = first_line.setdefault(values["ref"], lineno)
-        if first != lineno:
-            errors.append(LineError(lineno, _duplicate_ref(values["ref"], first, unit), unit))
-            continue
-        records.append(stored_record(values))
+    for _, checked in _checked(reader(path), unit):
+        if isinstance(checked, LineError):
+            errors.append(checked)
+        else:
+            records.append(stored_record(checked))
     return records, errors
 
 
@@ -379,30 +367,16 @@ def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]]
     report = ImportReport()
     if progress:
         db.info[_PROGRESS] = progress  # the index catch-up after the commit reports through it too
-    first_line: dict[str, int] = {}  # ref → where the file first gave it
     batch: list[dict[str, Any]] = []
     lines: dict[str, int] = {}
-    for lineno, raw in numbered:
-        if raw is None:  # a blank line
-            continue
-        if isinstance(raw, LineError):
-            report.add_error(raw)
-            continue
-        try:
-            values = validate_record(raw)
-        except ValueError as exc:
-            report.add_error(LineError(lineno, str(exc), unit))
-            continue
-        ref = values["ref"]
-        first = first_line.setdefault(ref, lineno)
-        if first != lineno:
-            # Which of the two is meant cannot be guessed: the file is refused, naming both.
-            report.add_error(LineError(lineno, _duplicate_ref(ref, first, unit), unit))
+    for lineno, checked in _checked(numbered, unit):
+        if isinstance(checked, LineError):
+            report.add_error(checked)
             continue
         if report.error_count:
             continue
-        batch.append(values)
-        lines[ref] = lineno
+        batch.append(checked)
+        lines[checked["ref"]] = lineno
         if len(batch) >= BATCH_SIZE:
             _flush(db, settings, batch, lines, report, unit)
             batch, lines = [], {}
@@ -417,8 +391,28 @@ def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]]
     return report
 
 
-def _duplicate_ref(ref: str, first: int, unit: str) -> str:
-    return f"ref「{ref}」が{first}{unit}と重複しています。1つのファイルでは、同じ ref の記録は1件だけにしてください。"
+def _checked(numbered: Iterable[tuple[int, Any]], unit: str) -> Iterator[tuple[int, dict[str, Any] | LineError]]:
+    """Each record of a file validated, or why it cannot be stored; blank lines skipped. A ref given twice
+    refuses the second: which of the two is meant cannot be guessed."""
+    first_line: dict[str, int] = {}  # ref → where the file first gave it
+    for lineno, raw in numbered:
+        if raw is None:  # a blank line
+            continue
+        if isinstance(raw, LineError):
+            yield lineno, raw
+            continue
+        try:
+            values = validate_record(raw)
+        except ValueError as exc:
+            yield lineno, LineError(lineno, str(exc), unit)
+            continue
+        ref = values["ref"]
+        first = first_line.setdefault(ref, lineno)
+        if first != lineno:
+            yield lineno, LineError(lineno, f"ref「{ref}」が{first}{unit}と重複しています。"
+                                            "1つのファイルでは、同じ ref の記録は1件だけにしてください。", unit)
+            continue
+        yield lineno, values
 
 
 def _flush(db: Session, settings: Settings, batch: list[dict[str, Any]], lines: dict[str, int],

@@ -215,8 +215,12 @@ def _head_on_disk() -> str | None:
 
 def _stored_revision(settings: Settings) -> str | None:
     """The revision recorded in the database, or None (no table yet, or several heads)."""
-    with make_engine(settings.database_url).connect() as connection:
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    try:
+        with make_engine(settings.database_url).connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except (OperationalError, InterfaceError, OSError) as exc:
+        # The first connection of every command: failing here is reaching the database, not a defect.
+        raise DatabaseUnavailable(settings.database_url) from exc
     return rows[0] if len(rows) == 1 else None
