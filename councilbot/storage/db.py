@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -161,15 +161,20 @@ def _revisions(settings: Settings) -> tuple[str | None, str | None, bool]:
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
-    try:
-        engine = make_engine(settings.database_url)
-        with engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
-            has_tables = bool(inspect(connection).get_table_names())
-    except (OperationalError, InterfaceError, OSError) as exc:
-        # The first connection of every command: failing here is reaching the database, not a defect.
-        raise DatabaseUnavailable(settings.database_url) from exc
+    with _first_connection(settings) as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        has_tables = bool(inspect(connection).get_table_names())
     return current, head, has_tables
+
+
+@contextmanager
+def _first_connection(settings: Settings) -> Iterator[Connection]:
+    """The first connection of every command: failing here is reaching the database, not a defect."""
+    try:
+        with make_engine(settings.database_url).connect() as connection:
+            yield connection
+    except (OperationalError, InterfaceError, OSError) as exc:
+        raise DatabaseUnavailable(settings.database_url) from exc
 
 
 def ensure_schema(settings: Settings, *, create_if_empty: bool = True) -> None:
@@ -215,12 +220,8 @@ def _head_on_disk() -> str | None:
 
 def _stored_revision(settings: Settings) -> str | None:
     """The revision recorded in the database, or None (no table yet, or several heads)."""
-    try:
-        with make_engine(settings.database_url).connect() as connection:
-            if not inspect(connection).has_table("alembic_version"):
-                return None
-            rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    except (OperationalError, InterfaceError, OSError) as exc:
-        # The first connection of every command: failing here is reaching the database, not a defect.
-        raise DatabaseUnavailable(settings.database_url) from exc
+    with _first_connection(settings) as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     return rows[0] if len(rows) == 1 else None

@@ -7,6 +7,7 @@ it is read as an answer book. The minutes service gets text, never a file.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,21 +111,13 @@ def minutes_text(path: Path, *, forced: bool) -> str | None:
 
 
 def import_minutes_file(cfg: Settings, path: Path, text: str, *, dry_run: bool) -> Any:
+    from councilbot.adapters.cli.progress import progress
     from councilbot.services.minutes_import import import_minutes
 
-    with db_session(cfg) as db:
-        return import_minutes(db, cfg, text, path.name, dry_run=dry_run, progress=_progress(path.name))
-
-
-def _progress(name: str):  # type: ignore[no-untyped-def]
-    """A progress line on a terminal only: piped output and --json stay clean."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        click.echo(f"\r{name}: 答弁を確認中 {done}/{total}件", nl=done >= total, err=True)
-
-    return show
+    # On a terminal only: piped output and --json stay as they were, with no progress lines.
+    shown = progress(f"{path.name}: 答弁を確認中") if sys.stderr.isatty() else contextlib.nullcontext()
+    with shown as display, db_session(cfg) as db:
+        return import_minutes(db, cfg, text, path.name, dry_run=dry_run, progress=display)
 
 
 def summary_line(name: str, result: Any, *, dry_run: bool) -> str:
