@@ -42,11 +42,15 @@ def era_of(date: dt.date) -> tuple[str, str, int]:
     raise InvalidInput(f"{date.isoformat()} は対応している元号より前の日付です。")
 
 
+def era_year(date: dt.date) -> str:
+    """2026-12-01 → 「令和8年」 (元年 for the first year)."""
+    name, _code, year = era_of(date)
+    return f"{name}{'元' if year == 1 else year}年"
+
+
 def to_wareki(date: dt.date, *, with_day: bool = True) -> str:
     """2026-12-01 → 「令和8年12月1日」 (元年 for the first year)."""
-    name, _code, year = era_of(date)
-    year_text = "元" if year == 1 else str(year)
-    text = f"{name}{year_text}年{date.month}月"
+    text = f"{era_year(date)}{date.month}月"
     return text + (f"{date.day}日" if with_day else "")
 
 

@@ -28,7 +28,7 @@ from collections.abc import Generator, Sequence
 from typing import ClassVar, Literal, NamedTuple
 
 from councilbot.adapters.llm.base import DraftRequest, Generation, GroundingSource, Provider, Stance, StyleGuide
-from councilbot.domain.era import era_of
+from councilbot.domain.era import era_year
 from councilbot.domain.commitments import PriorCommitment
 from councilbot.domain.rulecheck import sentences
 
@@ -174,18 +174,12 @@ def restate(sentence: str, said: dt.date | None) -> str | None:
     def dated(match: re.Match[str]) -> str:
         word = match.group()
         if word in ("現在", "現時点"):
-            return f"{_era_year(said.year, said.month)}{said.month}月" + ("現在" if word == "現在" else "時点")
+            return f"{era_year(dt.date(said.year, said.month, 1))}{said.month}月" + ("現在" if word == "現在" else "時点")
         if word.endswith("年度"):
-            return _era_year(fiscal_start + _YEAR_SHIFT[word], 4) + "度"
-        return _era_year(said.year + _YEAR_SHIFT[word], said.month)
+            return era_year(dt.date(fiscal_start + _YEAR_SHIFT[word], 4, 1)) + "度"
+        return era_year(dt.date(said.year + _YEAR_SHIFT[word], said.month, 1))
 
     return _YEAR_RELATIVE.sub(dated, sentence)
-
-
-def _era_year(year: int, month: int) -> str:
-    """令和4年 (元年 for the first year) for ``year`` as of ``month``."""
-    name, _code, number = era_of(dt.date(year, month, 1))
-    return f"{name}{'元' if number == 1 else number}年"
 
 
 def _said_on(iso: str) -> dt.date | None:
