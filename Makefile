@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv bench lock clean
+.PHONY: demo test lint venv bench lock clean
 
 venv: $(STAMP)
 
@@ -18,9 +18,14 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/councilbot demo
 
-test: $(STAMP)
+test: lint
 	@scripts/ensure-test-tools.sh
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+# Lint and format checks; part of `make test`, so CI runs them.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check councilbot tests bench
+	$(VENV)/bin/ruff format --check councilbot tests bench
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/search_quality.py

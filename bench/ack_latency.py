@@ -21,14 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from councilbot.services import assignment, intake  # noqa: E402
-from councilbot.services.common import get_user  # noqa: E402
-from councilbot.services.org import load_org  # noqa: E402
-from councilbot.settings import Settings  # noqa: E402
-from councilbot.storage.db import ensure_schema, session_scope  # noqa: E402
-from tests.fake_openai_server import FakeOpenAIServer, Reply  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
-from tests.slack_helpers import SlackApp, slack_settings  # noqa: E402
+from councilbot.services import assignment, intake
+from councilbot.services.common import get_user
+from councilbot.services.org import load_org
+from councilbot.settings import Settings
+from councilbot.storage.db import ensure_schema, session_scope
+from tests.fake_openai_server import FakeOpenAIServer, Reply
+from tests.fake_slack import FakeSlack
+from tests.slack_helpers import SlackApp, slack_settings
 
 ORG = """city: 計測市
 departments:
@@ -53,7 +53,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def prepare(settings: Settings, users: int, workdir: Path) -> list[tuple[str, str]]:
     members = "\n".join(f"  - {{seat: {i + 1}, name: 議員 {i + 1:02d}号, faction: 会派{i % 3}}}" for i in range(users))
-    drafters = "\n".join(f"  - {{id: UD{i:02d}, name: 職員 {i:02d}号, department: 危機管理課, position: 係長}}" for i in range(users))
+    drafters = "\n".join(
+        f"  - {{id: UD{i:02d}, name: 職員 {i:02d}号, department: 危機管理課, position: 係長}}" for i in range(users)
+    )
     org_file = workdir / "org.yaml"
     org_file.write_text(ORG.format(members=members, users=drafters), encoding="utf-8")
     ensure_schema(settings)
@@ -63,8 +65,14 @@ def prepare(settings: Settings, users: int, workdir: Path) -> list[tuple[str, st
     with session_scope(settings) as db:
         ga = get_user(db, "UGA1")
         for i in range(users):
-            data = intake.QuestionInput("令和8年12月定例会", i + 1, "一般質問", "1", f"避難所運営について（{i + 1}）",
-                                        f"避難所の運営と備蓄の現状について、第{i + 1}地区の課題と今後の取組を伺う。")
+            data = intake.QuestionInput(
+                "令和8年12月定例会",
+                i + 1,
+                "一般質問",
+                "1",
+                f"避難所運営について（{i + 1}）",
+                f"避難所の運営と備蓄の現状について、第{i + 1}地区の課題と今後の取組を伺う。",
+            )
             key = intake.register_question(db, settings, ga, data).question.key
             assignment.assign(db, ga, key, "危機管理課", answerer="部長")
             pairs.append((f"UD{i:02d}", key))
@@ -77,12 +85,33 @@ def main() -> None:
     parser.add_argument("--model-delay", type=float, default=10.0, help="seconds the model waits before answering")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="councilbot-bench-") as tmp, FakeSlack() as fake, FakeOpenAIServer() as model:
+    with (
+        tempfile.TemporaryDirectory(prefix="councilbot-bench-") as tmp,
+        FakeSlack() as fake,
+        FakeOpenAIServer() as model,
+    ):
         workdir = Path(tmp)
-        model.queue(*[Reply(text="お答えいたします。避難所の運営につきましては、引き続き取り組んでまいります。\n【参照】なし", delay=args.model_delay)] * args.users)
-        base = Settings(DATABASE_URL=f"sqlite:///{workdir}/bench.db", INDEX_DIR=workdir / "index", EXPORT_DIR=workdir / "exports")
-        settings = slack_settings(base, fake, llm_provider="openai", openai_base_url=model.base_url, openai_model="slow-model",
-                                  llm_timeout_seconds=args.model_delay * 3, llm_max_retries=0)
+        model.queue(
+            *[
+                Reply(
+                    text="お答えいたします。避難所の運営につきましては、引き続き取り組んでまいります。\n【参照】なし",
+                    delay=args.model_delay,
+                )
+            ]
+            * args.users
+        )
+        base = Settings(
+            DATABASE_URL=f"sqlite:///{workdir}/bench.db", INDEX_DIR=workdir / "index", EXPORT_DIR=workdir / "exports"
+        )
+        settings = slack_settings(
+            base,
+            fake,
+            llm_provider="openai",
+            openai_base_url=model.base_url,
+            openai_model="slow-model",
+            llm_timeout_seconds=args.model_delay * 3,
+            llm_max_retries=0,
+        )
         pairs = prepare(settings, args.users, workdir)
 
         with SlackApp(settings, fake, threads=32) as app:
@@ -110,7 +139,9 @@ def main() -> None:
         print(f"users: {len(pairs)}, model delay: {args.model_delay:.0f} s")
         print(f"acknowledgement p50: {statistics.median(latencies) * 1000:.0f} ms")
         print(f"acknowledgement p99: {percentile(latencies, 0.99) * 1000:.0f} ms (target < 1000 ms)")
-        print(f"acknowledgement max: {max(latencies) * 1000:.0f} ms; all 20 acknowledged within {acked:.2f} s; HTTP statuses: {sorted(set(statuses))}")
+        print(
+            f"acknowledgement max: {max(latencies) * 1000:.0f} ms; all 20 acknowledged within {acked:.2f} s; HTTP statuses: {sorted(set(statuses))}"
+        )
         print(f"drafts delivered: {drafts}/{len(pairs)} in {finished:.1f} s; model requests: {len(model.requests)}")
 
 

@@ -41,7 +41,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from devset_questions import (  # noqa: E402
+from devset_questions import (
     EXTRA_DIVISIONS,
     EXTRA_QUESTIONS,
     FORMER_NAMES,
@@ -84,9 +84,13 @@ def question_from_title(title: str) -> str:
 
 _CASE_HEADER = re.compile(r"^(\d{1,2})\s+(.+?)\s*【([^】]+)】\s*$")
 _TANTO = re.compile(r"☆\s*担当[：:]\s*(.+?)\s*☆")
-_INTERVIEW_Q = re.compile(r"^(?:-\s*)?(?:Q\s*\d*[.．:：]?\s*)?(.{6,80}?(?:教えてください|ますか|ですか|でしょうか)[。？?]?)$")
+_INTERVIEW_Q = re.compile(
+    r"^(?:-\s*)?(?:Q\s*\d*[.．:：]?\s*)?(.{6,80}?(?:教えてください|ますか|ですか|でしょうか)[。？?]?)$"
+)
 # Interview prompts asked of every case say nothing about this one; list items are survey forms, not questions.
-_GENERIC_Q = re.compile(r"他自治体|他団体|よく質問|よくある|きっかけ|背景|工夫|コスト|展望|成果|経緯|注意点|反応|声を|支援策|どのような方|^-\s(?!Q)")
+_GENERIC_Q = re.compile(
+    r"他自治体|他団体|よく質問|よくある|きっかけ|背景|工夫|コスト|展望|成果|経緯|注意点|反応|声を|支援策|どのような方|^-\s(?!Q)"
+)
 
 
 def mic_cases(text: str) -> dict[int, dict]:
@@ -116,12 +120,17 @@ def mic_cases(text: str) -> dict[int, dict]:
                     questions.append(qm.group(1))
                 continue
             answer_lines.append(s)
-        cases[n] = {"title": clean(title), "answer": "\n".join(answer_lines)[:MAX_ANSWER_CHARS],
-                    "department": unit, "questions": questions}
+        cases[n] = {
+            "title": clean(title),
+            "answer": "\n".join(answer_lines)[:MAX_ANSWER_CHARS],
+            "department": unit,
+            "questions": questions,
+        }
     return cases
 
 
 # ---- seed 002 ---------------------------------------------------------------
+
 
 def matsusaka_initiatives(text: str) -> list[dict]:
     parts = re.split(r"\n\((\d)\)-([①-⑮]) ([^\n]+)\n", text)
@@ -135,13 +144,19 @@ def matsusaka_initiatives(text: str) -> list[dict]:
         issues_text, _, schedule = issues.partition("主な取組事項")
         schedule_items = [ln.split("\t")[0] for ln in schedule.splitlines()[1:] if "\t" in ln and "▶" in ln]
         issues_text = "\n".join(ln for ln in issues_text.splitlines() if ln.strip().startswith("-"))
-        out.append({"ref": f"mat-002-{group}-{CIRCLED.index(circled) + 1}", "title": clean(name),
-                    "answer": clean(overview) + ("\n主な取組事項：" + "、".join(schedule_items) if schedule_items else ""),
-                    "query": clean(issues_text.replace("- ", ""))})
+        out.append(
+            {
+                "ref": f"mat-002-{group}-{CIRCLED.index(circled) + 1}",
+                "title": clean(name),
+                "answer": clean(overview) + ("\n主な取組事項：" + "、".join(schedule_items) if schedule_items else ""),
+                "query": clean(issues_text.replace("- ", "")),
+            }
+        )
     return out
 
 
 # ---- seed 001 ---------------------------------------------------------------
+
 
 def matsudo_rows(text: str) -> list[dict]:
     out = []
@@ -150,12 +165,19 @@ def matsudo_rows(text: str) -> list[dict]:
         if len(cells) == 5 and cells[0].isdigit() and "令和" in cells[1]:
             n, _, subject, content, effect = cells
             first = re.split(r"[。、]", content)[0]
-            out.append({"ref": f"mad-001-{n}", "subject": clean(subject), "first": clean(first)[:40],
-                        "answer": clean(content) + "\n" + clean(effect)})
+            out.append(
+                {
+                    "ref": f"mad-001-{n}",
+                    "subject": clean(subject),
+                    "first": clean(first)[:40],
+                    "answer": clean(content) + "\n" + clean(effect),
+                }
+            )
     return out
 
 
 # ---- seed 000 ---------------------------------------------------------------
+
 
 def matsumoto_items(text: str) -> list[dict]:
     agenda = dict(re.findall(r"⑵?⑴?⑶?⑷?\s*(「?[^\n（]+?」?[^\n（]*?)\s*[·・.]+\s*（([^）]+)）", text))
@@ -172,8 +194,14 @@ def matsumoto_items(text: str) -> list[dict]:
                 if title[:6] in item:
                     department = dept.replace(" ", "")
         body = unwrap([ln for ln in lines[body_start:] if not re.match(r"^(庁 議 資 料|[０-９\d．.]+$|担当\s)", ln)])
-        out.append({"ref": f"mtm-000-{i}", "title": title, "answer": body[:MAX_ANSWER_CHARS],
-                    "department": unicodedata.normalize("NFKC", department) if department else None})
+        out.append(
+            {
+                "ref": f"mtm-000-{i}",
+                "title": title,
+                "answer": body[:MAX_ANSWER_CHARS],
+                "department": unicodedata.normalize("NFKC", department) if department else None,
+            }
+        )
     return out
 
 
@@ -207,34 +235,78 @@ def build(seeds: Path) -> list[dict]:
     for n, case in sorted(cases.items()):
         ref = f"mic-004-{n}"
         current = MIC_CASE_DIVISIONS[n]
-        rows.append({"kind": "record", "ref": ref, "title": case["title"], "question": question_from_title(case["title"]),
-                     "answer": case["answer"], "department": archive_name(n, current, case["department"]),
-                     "answerer": "部長"})
+        rows.append(
+            {
+                "kind": "record",
+                "ref": ref,
+                "title": case["title"],
+                "question": question_from_title(case["title"]),
+                "answer": case["answer"],
+                "department": archive_name(n, current, case["department"]),
+                "answerer": "部長",
+            }
+        )
         if n in written:
             queries.append({"text": written[n], "relevant": [ref], "department": current, "source": "004-written"})
         for q in case["questions"]:
             queries.append({"text": q, "relevant": [ref], "department": current, "source": "004-interview"})
 
     for item in matsusaka_initiatives(read("002")):
-        rows.append({"kind": "record", "ref": item["ref"], "title": item["title"],
-                     "question": question_from_title(item["title"]), "answer": item["answer"]})
+        rows.append(
+            {
+                "kind": "record",
+                "ref": item["ref"],
+                "title": item["title"],
+                "question": question_from_title(item["title"]),
+                "answer": item["answer"],
+            }
+        )
         if item["query"]:
-            queries.append({"text": item["query"], "relevant": [item["ref"]], "department": None, "source": "002-issues"})
+            queries.append(
+                {"text": item["query"], "relevant": [item["ref"]], "department": None, "source": "002-issues"}
+            )
 
     for row in matsudo_rows(read("001")):
-        rows.append({"kind": "record", "ref": row["ref"], "title": row["first"],
-                     "question": question_from_title(row["first"]), "answer": row["answer"]})
-        queries.append({"text": question_from_title(row["subject"]), "relevant": [row["ref"]], "department": None,
-                        "source": "001-subject"})
+        rows.append(
+            {
+                "kind": "record",
+                "ref": row["ref"],
+                "title": row["first"],
+                "question": question_from_title(row["first"]),
+                "answer": row["answer"],
+            }
+        )
+        queries.append(
+            {
+                "text": question_from_title(row["subject"]),
+                "relevant": [row["ref"]],
+                "department": None,
+                "source": "001-subject",
+            }
+        )
 
     for i, item in enumerate(matsumoto_items(read("000")), 1):
         first = re.split(r"[。]", re.sub(r"^１\s*趣旨\s*", "", item["answer"]))[0]
         current = MATSUMOTO_ITEM_DIVISIONS[i]
-        rows.append({"kind": "record", "ref": item["ref"], "title": first[:40], "question": question_from_title(first[:40]),
-                     "answer": item["answer"], "department": archive_name(i, current, item["department"]),
-                     "answerer": "部長"})
-        queries.append({"text": question_from_title(item["title"]), "relevant": [item["ref"]],
-                        "department": current, "source": "000-title"})
+        rows.append(
+            {
+                "kind": "record",
+                "ref": item["ref"],
+                "title": first[:40],
+                "question": question_from_title(first[:40]),
+                "answer": item["answer"],
+                "department": archive_name(i, current, item["department"]),
+                "answerer": "部長",
+            }
+        )
+        queries.append(
+            {
+                "text": question_from_title(item["title"]),
+                "relevant": [item["ref"]],
+                "department": current,
+                "source": "000-title",
+            }
+        )
 
     refs = {r["ref"] for r in rows if r["kind"] == "record"}
     for text, relevant in EXTRA_QUESTIONS:
@@ -260,8 +332,10 @@ def main() -> None:
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
     kinds = Counter(i["kind"] for i in items)
     n_route = sum(1 for i in items if i["kind"] == "query" and i.get("department"))
-    print(f"{args.out}: {kinds['department']} divisions, {kinds['record']} records, "
-          f"{kinds['query']} queries ({n_route} with a division)")
+    print(
+        f"{args.out}: {kinds['department']} divisions, {kinds['record']} records, "
+        f"{kinds['query']} queries ({n_route} with a division)"
+    )
 
 
 if __name__ == "__main__":

@@ -27,18 +27,34 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from build_devset import DEFAULT_SEEDS, build  # noqa: E402
+from build_devset import DEFAULT_SEEDS, build
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_OUT = ROOT / "data" / "minutes"
 HELD_OUT = "heldout"
 
-MEMBERS = [("16", "山田", "太郎"), ("3", "上野", "誠"), ("8", "工藤", "直子"), ("11", "清水", "浩"),
-           ("14", "田中", "裕子"), ("19", "橋本", "和子"), ("21", "松本", "陽子"), ("24", "吉田", "茂")]
+MEMBERS = [
+    ("16", "山田", "太郎"),
+    ("3", "上野", "誠"),
+    ("8", "工藤", "直子"),
+    ("11", "清水", "浩"),
+    ("14", "田中", "裕子"),
+    ("19", "橋本", "和子"),
+    ("21", "松本", "陽子"),
+    ("24", "吉田", "茂"),
+]
 CHAIR = ("鈴木", "一郎")
-EXECUTIVES = [("市長", "佐藤", "次郎"), ("副市長", "中島", "正"), ("総務部長", "高橋", "三郎"),
-              ("企画財政部長", "小川", "真一"), ("健康福祉部長", "岡田", "恵子"), ("教育長", "村上", "博"),
-              ("都市整備部長", "石井", "浩二"), ("上下水道事業管理者", "前田", "修"), ("市民生活部長", "藤田", "明子")]
+EXECUTIVES = [
+    ("市長", "佐藤", "次郎"),
+    ("副市長", "中島", "正"),
+    ("総務部長", "高橋", "三郎"),
+    ("企画財政部長", "小川", "真一"),
+    ("健康福祉部長", "岡田", "恵子"),
+    ("教育長", "村上", "博"),
+    ("都市整備部長", "石井", "浩二"),
+    ("上下水道事業管理者", "前田", "修"),
+    ("市民生活部長", "藤田", "明子"),
+]
 FULL = str.maketrans("0123456789", "０１２３４５６７８９")
 ORDINALS = "１２３４５"
 
@@ -66,18 +82,126 @@ class Style:
 
 
 STYLES = [
-    Style("standard", "○", "◆", "◎", "君", "君", True, True, "　", True, 38, 40, "－ {n} －", "〔{who}登壇〕",
-          "─" * 30, "utf-8", "\n", "一般質問"),
-    Style("giin_nextline", "○", "○", "○", "議員", "", True, False, "", False, 30, 35, "- {n} -", "（登壇）",
-          "-" * 40, "utf-8-sig", "\n", "一般質問"),
-    Style("diamond_sjis", "○", "◇", "△", "君", "君", True, True, " ", True, 35, 45, "―{n}―", "〔{who}登壇〕",
-          "━" * 25, "cp932", "\r\n", "代表質問"),
-    Style("unbracketed", "◯", "◯", "◯", "議員", "君", False, False, "", True, 0, 0, "", "（{who}登壇）",
-          "─" * 20, "utf-8", "\n", "一般質問"),
-    Style("san_utf16", "〇", "〇", "〇", "さん", "さん", True, True, "", True, 42, 50, "- {n} -", "〔{who}登壇〕",
-          "＝" * 20, "utf-16", "\n", "一般質問"),
-    Style(HELD_OUT, "○", "◆", "▲", "議員", "", True, True, "　", False, 33, 30, "－{n}－", "［{who}登壇］",
-          "─" * 32, "cp932", "\r\n", "一般質問"),
+    Style(
+        "standard",
+        "○",
+        "◆",
+        "◎",
+        "君",
+        "君",
+        True,
+        True,
+        "　",
+        True,
+        38,
+        40,
+        "－ {n} －",
+        "〔{who}登壇〕",
+        "─" * 30,
+        "utf-8",
+        "\n",
+        "一般質問",
+    ),
+    Style(
+        "giin_nextline",
+        "○",
+        "○",
+        "○",
+        "議員",
+        "",
+        True,
+        False,
+        "",
+        False,
+        30,
+        35,
+        "- {n} -",
+        "（登壇）",
+        "-" * 40,
+        "utf-8-sig",
+        "\n",
+        "一般質問",
+    ),
+    Style(
+        "diamond_sjis",
+        "○",
+        "◇",
+        "△",
+        "君",
+        "君",
+        True,
+        True,
+        " ",
+        True,
+        35,
+        45,
+        "―{n}―",
+        "〔{who}登壇〕",
+        "━" * 25,
+        "cp932",
+        "\r\n",
+        "代表質問",
+    ),
+    Style(
+        "unbracketed",
+        "◯",
+        "◯",
+        "◯",
+        "議員",
+        "君",
+        False,
+        False,
+        "",
+        True,
+        0,
+        0,
+        "",
+        "（{who}登壇）",
+        "─" * 20,
+        "utf-8",
+        "\n",
+        "一般質問",
+    ),
+    Style(
+        "san_utf16",
+        "〇",
+        "〇",
+        "〇",
+        "さん",
+        "さん",
+        True,
+        True,
+        "",
+        True,
+        42,
+        50,
+        "- {n} -",
+        "〔{who}登壇〕",
+        "＝" * 20,
+        "utf-16",
+        "\n",
+        "一般質問",
+    ),
+    Style(
+        HELD_OUT,
+        "○",
+        "◆",
+        "▲",
+        "議員",
+        "",
+        True,
+        True,
+        "　",
+        False,
+        33,
+        30,
+        "－{n}－",
+        "［{who}登壇］",
+        "─" * 32,
+        "cp932",
+        "\r\n",
+        "一般質問",
+    ),
 ]
 
 
@@ -172,18 +296,27 @@ def seat_label(style: Style, seat: str) -> str:
     return (seat.translate(FULL) if style.full_width_seat else seat) + "番"
 
 
-def write_style(style: Style, pool: list[tuple[str, str, str]], rng: random.Random,
-                meeting: int) -> tuple[str, list[dict]]:
+def write_style(
+    style: Style, pool: list[tuple[str, str, str]], rng: random.Random, meeting: int
+) -> tuple[str, list[dict]]:
     """One day's plenary minutes (第``meeting``号) in ``style`` and the truth of its answer turns."""
     w = Writer(style)
     no, day = str(meeting).translate(FULL), str(9 + meeting).translate(FULL)
     chair = person(style, *CHAIR)
     sep = style.separator
     qt = style.question_type
-    for line in [f"令和６年６月桜ヶ丘市議会定例会会議録（第{no}号）", "", f"令和６年６月{day}日", sep,
-                 f"議事日程（第{no}号）", f"　令和６年６月{day}日　午前１０時開議",
-                 "日程第１　議案第４５号　桜ヶ丘市税条例の一部を改正する条例", f"日程第２　{qt}", sep,
-                 "出席議員（２４名）"]:
+    for line in [
+        f"令和６年６月桜ヶ丘市議会定例会会議録（第{no}号）",
+        "",
+        f"令和６年６月{day}日",
+        sep,
+        f"議事日程（第{no}号）",
+        f"　令和６年６月{day}日　午前１０時開議",
+        "日程第１　議案第４５号　桜ヶ丘市税条例の一部を改正する条例",
+        f"日程第２　{qt}",
+        sep,
+        "出席議員（２４名）",
+    ]:
         w.raw(line)
     for i in range(0, 24, 3):
         w.raw("　" + "　　".join(f"{n}番　議員{n}" for n in range(i + 1, i + 4)).translate(FULL))
@@ -193,14 +326,28 @@ def write_style(style: Style, pool: list[tuple[str, str, str]], rng: random.Rand
         w.raw(f"　{role}　　{family}　{given}")
     w.raw(sep)
     w.raw("　　　午前１０時開議")
-    w.turn(style.chair_mark, "議長", chair, style.exec_suffix,
-           ["ただいまから本日の会議を開きます。", "日程第１、議案第４５号を議題といたします。提案理由の説明を求めます。市長。"])
+    w.turn(
+        style.chair_mark,
+        "議長",
+        chair,
+        style.exec_suffix,
+        [
+            "ただいまから本日の会議を開きます。",
+            "日程第１、議案第４５号を議題といたします。提案理由の説明を求めます。市長。",
+        ],
+    )
     mayor = EXECUTIVES[0]
     w.raw(style.stage.format(who=f"市長　{person(style, mayor[1], mayor[2])}君"))
-    w.turn(style.exec_mark, "市長", person(style, mayor[1], mayor[2]), style.exec_suffix,
-           ["ただいま議題となりました議案第４５号について、提案理由を御説明申し上げます。本案は、地方税法の改正に伴い、所要の改正を行うものであります。よろしく御審議のほどお願い申し上げます。"])
-    w.turn(style.chair_mark, "議長", chair, style.exec_suffix,
-           [f"日程第２、{qt}を行います。順次発言を許します。"])
+    w.turn(
+        style.exec_mark,
+        "市長",
+        person(style, mayor[1], mayor[2]),
+        style.exec_suffix,
+        [
+            "ただいま議題となりました議案第４５号について、提案理由を御説明申し上げます。本案は、地方税法の改正に伴い、所要の改正を行うものであります。よろしく御審議のほどお願い申し上げます。"
+        ],
+    )
+    w.turn(style.chair_mark, "議長", chair, style.exec_suffix, [f"日程第２、{qt}を行います。順次発言を許します。"])
     truth: list[dict] = []
     for m, (seat, family, given) in enumerate(MEMBERS):
         name = person(style, family, given)
@@ -232,26 +379,54 @@ def write_style(style: Style, pool: list[tuple[str, str, str]], rng: random.Rand
                 w.raw(style.page_format.format(n=str(w.page).translate(FULL)) if style.page_format else "")
             answer.append("以上でございます。")
             w.turn(style.exec_mark, role, ename, style.exec_suffix, answer)
-            truth.append({"member": f"{family} {given}", "seat": f"{seat}番", "answerer": role,
-                          "question": question_text, "answer": "\n".join(answer)})
+            truth.append(
+                {
+                    "member": f"{family} {given}",
+                    "seat": f"{seat}番",
+                    "answerer": role,
+                    "question": question_text,
+                    "answer": "\n".join(answer),
+                }
+            )
         if m % 2 == 0:  # a 再質問 round, answered by one executive
             w.turn(style.chair_mark, "議長", chair, style.exec_suffix, [f"{printed_seat}、{family}{given}議員。"])
             follow = f"再質問いたします。ただいま御答弁のあった{asked[0][0]}について、今後のスケジュールと効果の検証方法を具体的に伺います。"
             w.turn(style.member_mark, seat_label(style, seat), name, style.member_suffix, [follow])
             role, efam, egiv = rng.choice(EXECUTIVES[1:])
             w.turn(style.chair_mark, "議長", chair, style.exec_suffix, [f"{role}。"])
-            reply = [f"再質問にお答えいたします。{asked[0][0]}につきましては、関係部署と連携し、令和７年度中に効果を検証した上で、結果を公表してまいります。"]
+            reply = [
+                f"再質問にお答えいたします。{asked[0][0]}につきましては、関係部署と連携し、令和７年度中に効果を検証した上で、結果を公表してまいります。"
+            ]
             w.turn(style.exec_mark, role, person(style, efam, egiv), style.exec_suffix, reply)
-            truth.append({"member": f"{family} {given}", "seat": f"{seat}番", "answerer": role,
-                          "question": follow, "answer": reply[0]})
-        w.turn(style.member_mark, seat_label(style, seat), name, style.member_suffix, ["以上で私の質問を終わります。（拍手）"])
+            truth.append(
+                {
+                    "member": f"{family} {given}",
+                    "seat": f"{seat}番",
+                    "answerer": role,
+                    "question": follow,
+                    "answer": reply[0],
+                }
+            )
+        w.turn(
+            style.member_mark,
+            seat_label(style, seat),
+            name,
+            style.member_suffix,
+            ["以上で私の質問を終わります。（拍手）"],
+        )
         if m == 3:
             w.turn(style.chair_mark, "議長", chair, style.exec_suffix, ["暫時休憩いたします。"])
             w.raw("　　　午後０時０２分休憩")
             w.raw(sep)
             w.raw("　　　午後１時開議")
             w.turn(style.chair_mark, "議長", chair, style.exec_suffix, ["休憩前に引き続き会議を開きます。"])
-    w.turn(style.chair_mark, "議長", chair, style.exec_suffix, ["以上で本日の日程は全部終了いたしました。本日はこれにて散会いたします。"])
+    w.turn(
+        style.chair_mark,
+        "議長",
+        chair,
+        style.exec_suffix,
+        ["以上で本日の日程は全部終了いたしました。本日はこれにて散会いたします。"],
+    )
     w.raw("　　　午後３時２１分散会")
     w.raw(sep)
     w.raw("会議録署名議員")

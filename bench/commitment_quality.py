@@ -72,7 +72,12 @@ def product(text: str, answered: dt.date) -> list[Found]:
 
 
 _BASE_END = re.compile(r"(?:まいります|予定です|予定でございます)。$")
-_BASE_STRENGTH = ((REQUEST, ("要望", "働きかけ")), (STUDY, ("研究", "調査")), (CONSIDER, ("検討",)), (MAINTAIN, ("引き続き",)))
+_BASE_STRENGTH = (
+    (REQUEST, ("要望", "働きかけ")),
+    (STUDY, ("研究", "調査")),
+    (CONSIDER, ("検討",)),
+    (MAINTAIN, ("引き続き",)),
+)
 _BASE_TIMING = re.compile(r"本年度|来年度|令和\d+年度|令和\d+年\d+月")
 
 
@@ -120,7 +125,9 @@ def _timing_right(gold: dict, found: Found) -> bool:
         return False
     if gold["due"]:
         return found.due == dt.date.fromisoformat(gold["due"])
-    return found.due is None and (_norm(gold["timing"]) in _norm(found.timing) or _norm(found.timing) in _norm(gold["timing"]))
+    return found.due is None and (
+        _norm(gold["timing"]) in _norm(found.timing) or _norm(found.timing) in _norm(gold["timing"])
+    )
 
 
 def score(items: list[dict], extractor, misses: list[str] | None = None) -> Score:  # type: ignore[no-untyped-def]
@@ -149,7 +156,9 @@ def score(items: list[dict], extractor, misses: list[str] | None = None) -> Scor
             if _timing_right(gold, match):
                 s.timed_right += 1
             elif (gold["timing"] or match.timing) and misses is not None:
-                misses.append(f"  timing   {item['source']}: 「{gold['key']}」 {gold['timing']} {gold['due']} ≠ {match.timing} {match.due}")
+                misses.append(
+                    f"  timing   {item['source']}: 「{gold['key']}」 {gold['timing']} {gold['due']} ≠ {match.timing} {match.due}"
+                )
         if misses is not None:
             misses += [f"  extra    {item['source']}: {f.statement[:50]}" for f in unmatched]
     return s
@@ -164,8 +173,12 @@ def import_rates(n: int) -> tuple[float, float]:
     from councilbot.settings import Settings
     from councilbot.storage.db import ensure_schema, session_scope
 
-    sample = [json.loads(line) for path in sorted((ROOT.parent / "councilbot" / "sample_data").glob("archive_*.jsonl"))
-              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    sample = [
+        json.loads(line)
+        for path in sorted((ROOT.parent / "councilbot" / "sample_data").glob("archive_*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     records = [dict(sample[i % len(sample)], ref=f"BENCH-{i}") for i in range(n)]
 
     def rate() -> float:
@@ -191,7 +204,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", type=Path, default=ROOT / "data" / "commitments_gold.jsonl")
     parser.add_argument("--misses", action="store_true", help="list what the product got wrong")
-    parser.add_argument("--import-records", type=int, default=3000, help="records for the import-cost measurement (0: skip)")
+    parser.add_argument(
+        "--import-records", type=int, default=3000, help="records for the import-cost measurement (0: skip)"
+    )
     args = parser.parse_args()
     items = [json.loads(line) for line in args.gold.read_text(encoding="utf-8").splitlines() if line.strip()]
     misses: list[str] = []
@@ -204,7 +219,9 @@ def main() -> None:
         print("\n".join(misses) or "  (none)")
     if args.import_records:
         with_ledger, without = import_rates(args.import_records)
-        print(f"import of {args.import_records} records: {with_ledger:.0f} records/s with the ledger, {without:.0f} records/s without it")
+        print(
+            f"import of {args.import_records} records: {with_ledger:.0f} records/s with the ledger, {without:.0f} records/s without it"
+        )
 
 
 if __name__ == "__main__":

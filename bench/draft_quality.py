@@ -55,25 +55,41 @@ from councilbot.services.semantic import fill_vectors  # noqa: E402
 from councilbot.settings import Settings  # noqa: E402
 from councilbot.storage.db import ensure_schema, session_scope  # noqa: E402
 
-KEY_FACT = re.compile(r"(?:令和|平成)?[0-9０-９][0-9０-９,，.．]*\s*(?:年度|年|か月|月|日|円|万円|億円|件|人|名|か所|校|台|%|％|パーセント|時間)")
-RELATIVE_TO_ITS_DAY = re.compile(r"本定例会|今定例会|本議会|今議会|今回|本年度|今年度|昨年度|来年度|本年|昨年|来年|(?<!月)現在|(?<!月)現時点")
+KEY_FACT = re.compile(
+    r"(?:令和|平成)?[0-9０-９][0-9０-９,，.．]*\s*(?:年度|年|か月|月|日|円|万円|億円|件|人|名|か所|校|台|%|％|パーセント|時間)"
+)
+RELATIVE_TO_ITS_DAY = re.compile(
+    r"本定例会|今定例会|本議会|今議会|今回|本年度|今年度|昨年度|来年度|本年|昨年|来年|(?<!月)現在|(?<!月)現時点"
+)
 SOURCE_LIMIT = 5
 
 
 def baseline_compose() -> Callable[[DraftRequest], list[str]]:
     """``compose`` of the offline drafter on main, loaded from git without touching the checkout."""
-    source = subprocess.run(["git", "show", "main:councilbot/adapters/llm/offline.py"], cwd=ROOT.parent,
-                            capture_output=True, text=True, check=True).stdout
+    source = subprocess.run(
+        ["git", "show", "main:councilbot/adapters/llm/offline.py"],
+        cwd=ROOT.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     module = types.ModuleType("offline_on_main")
-    exec(compile(source, "main:councilbot/adapters/llm/offline.py", "exec"), module.__dict__)  # noqa: S102
+    exec(compile(source, "main:councilbot/adapters/llm/offline.py", "exec"), module.__dict__)
     return module.compose
 
 
 def dated(records: list[dict]) -> list[dict]:
     """Each record with a session date drawn from its ref (the same on every run)."""
     start, span = dt.date(2019, 6, 1), 6 * 365
-    return [{**r, "date": (start + dt.timedelta(days=int(hashlib.sha256(r["ref"].encode()).hexdigest(), 16) % span)).isoformat()}
-            for r in records]
+    return [
+        {
+            **r,
+            "date": (
+                start + dt.timedelta(days=int(hashlib.sha256(r["ref"].encode()).hexdigest(), 16) % span)
+            ).isoformat(),
+        }
+        for r in records
+    ]
 
 
 def score(drafts: list[tuple[dict, list[str], str, list]], prompts) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -87,25 +103,42 @@ def score(drafts: list[tuple[dict, list[str], str, list]], prompts) -> dict[str,
         if hit and facts:
             facts_total += 1
             facts_kept += any(f in body for f in facts)
-        findings = check_answer(body, prompts.rules, question=query["text"], sources=[s.answer for s in offered],
-                                protected_texts=[instructions], guard=prompts.guard)
+        findings = check_answer(
+            body,
+            prompts.rules,
+            question=query["text"],
+            sources=[s.answer for s in offered],
+            protected_texts=[instructions],
+            guard=prompts.guard,
+        )
         clean += not any(f.severity == "error" for f in findings)
         dated += not RELATIVE_TO_ITS_DAY.search(body)
     n = len(drafts) or 1
-    return {"right answer": right / n, "key facts": facts_kept / (facts_total or 1), "checker": clean / n, "dated": dated / n}
+    return {
+        "right answer": right / n,
+        "key facts": facts_kept / (facts_total or 1),
+        "checker": clean / n,
+        "dated": dated / n,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Offline draft quality vs the offline drafter on main")
     parser.add_argument("--devset", type=Path, default=ROOT / "data" / "devset.jsonl")
-    parser.add_argument("--embeddings", default="none", choices=["none", "local"],
-                        help="semantic stage for the similar-answer lookup (none: lexical, fast; local: the product default)")
+    parser.add_argument(
+        "--embeddings",
+        default="none",
+        choices=["none", "local"],
+        help="semantic stage for the similar-answer lookup (none: lexical, fast; local: the product default)",
+    )
     parser.add_argument("--show-misses", action="store_true", help="list questions whose draft misses the right answer")
     args = parser.parse_args()
     records, queries, _ = load(args.devset)
     queries = [q for q in queries if q.get("relevant")]
-    print(f"dev set: {len(queries)} questions with a known past answer, {len(records)} past answers; "
-          f"search: {'lexical' if args.embeddings == 'none' else 'lexical + semantic (' + args.embeddings + ')'}")
+    print(
+        f"dev set: {len(queries)} questions with a known past answer, {len(records)} past answers; "
+        f"search: {'lexical' if args.embeddings == 'none' else 'lexical + semantic (' + args.embeddings + ')'}"
+    )
     for label, archive in (("undated archive", records), ("dated archive", dated(records))):
         print(f"\n{label}")
         run_set(archive, queries, args.embeddings, args.show_misses)
@@ -118,8 +151,9 @@ def run_set(records: list[dict], queries: list[dict], embeddings: str, show_miss
     drafts: dict[str, list] = {name: [] for name in composers}
     offered_right = 0
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = Settings(DATABASE_URL=f"sqlite:///{tmp}/drafts.db", INDEX_DIR=Path(tmp) / "index",
-                       EMBEDDINGS_PROVIDER=embeddings)
+        cfg = Settings(
+            DATABASE_URL=f"sqlite:///{tmp}/drafts.db", INDEX_DIR=Path(tmp) / "index", EMBEDDINGS_PROVIDER=embeddings
+        )
         ensure_schema(cfg)
         with session_scope(cfg) as db:
             report = import_records(db, cfg, records)
@@ -131,14 +165,23 @@ def run_set(records: list[dict], queries: list[dict], embeddings: str, show_miss
                 offered = [grounding_source(r) for r in find_similar(db, cfg, query["text"], limit=SOURCE_LIMIT)]
                 offered_right += any(s.key in query["relevant"] for s in offered)
                 topic = query["text"].split("、")[0][:40]
-                request = DraftRequest((ChatMessage("user", query["text"]),), topic, query["text"], "", "市長",
-                                       tuple(offered), prompts.style)
+                request = DraftRequest(
+                    (ChatMessage("user", query["text"]),),
+                    topic,
+                    query["text"],
+                    "",
+                    "市長",
+                    tuple(offered),
+                    prompts.style,
+                )
                 relevant_answers = [answers[ref] for ref in query["relevant"] if ref in answers]
                 for name, compose in composers.items():
                     drafts[name].append((query, relevant_answers, "\n".join(compose(request)), offered))
 
     results = {name: score(items, prompts) for name, items in drafts.items()}
-    print(f"offered (ceiling): a right answer among the {SOURCE_LIMIT} offered for {offered_right / len(queries):.1%} of questions")
+    print(
+        f"offered (ceiling): a right answer among the {SOURCE_LIMIT} offered for {offered_right / len(queries):.1%} of questions"
+    )
     names = list(results)
     print(f"{'':14}" + "".join(f"{n:>18}" for n in names))
     for metric in results[names[0]]:
@@ -147,7 +190,9 @@ def run_set(records: list[dict], queries: list[dict], embeddings: str, show_miss
         for query, _, text, offered in drafts["now"]:
             _, cited = split_citations(text)
             if not set(cited) & set(query["relevant"]):
-                print(f"  miss {query['id']}: cited {cited}, relevant {query['relevant']}, offered {[s.key for s in offered]}")
+                print(
+                    f"  miss {query['id']}: cited {cited}, relevant {query['relevant']}, offered {[s.key for s in offered]}"
+                )
 
 
 if __name__ == "__main__":

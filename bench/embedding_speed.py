@@ -60,8 +60,12 @@ class E5Baseline(Embedder):
 
 
 def sample_passages() -> list[str]:
-    records = [json.loads(line) for path in sorted(SAMPLE.glob("archive_*.jsonl"))
-               for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = [
+        json.loads(line)
+        for path in sorted(SAMPLE.glob("archive_*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     return [semantic.passage_text(r.get("title"), r.get("question"), r.get("answer")) for r in records]
 
 
@@ -127,9 +131,11 @@ def main() -> None:
 
     passages = sample_passages()
     chars = sum(map(len, passages)) / len(passages)
-    print(f"throughput: sample archive, {len(passages)} answers x {args.rounds} rounds, {chars:.0f} characters embedded"
-          f" per answer, chunks of {semantic.FILL_BATCH} taken in turn; {os.cpu_count()} cores,"
-          f" load average {os.getloadavg()[0]:.1f} at start")
+    print(
+        f"throughput: sample archive, {len(passages)} answers x {args.rounds} rounds, {chars:.0f} characters embedded"
+        f" per answer, chunks of {semantic.FILL_BATCH} taken in turn; {os.cpu_count()} cores,"
+        f" load average {os.getloadavg()[0]:.1f} at start"
+    )
     rates = throughput(embedders, passages, args.rounds)
     base = next(iter(rates.values()))
     print(f"{'embedder':<52}{'answers/s':>11}{'per CPU-s':>11}{'x wall':>8}{'x CPU':>7}")

@@ -92,8 +92,14 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, floa
 
 def councilbot_runs(source: Path, n: int, work: Path, code: Path) -> dict[str, tuple[float, float, float]]:
     work.mkdir()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{work}/bench.db", "INDEX_DIR": str(work / "index"),
-           "EXPORT_DIR": str(work / "exports"), "EMBEDDINGS_PROVIDER": "none", "PYTHONPATH": str(code)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{work}/bench.db",
+        "INDEX_DIR": str(work / "index"),
+        "EXPORT_DIR": str(work / "exports"),
+        "EMBEDDINGS_PROVIDER": "none",
+        "PYTHONPATH": str(code),
+    }
     python = [sys.executable, "-m", "councilbot"]
     return {
         "archive import": measure([*python, "archive", "import", str(source)], env, code),
@@ -117,7 +123,9 @@ def main() -> None:
         if args.baseline:
             old = tmp / "baseline-code"
             old.mkdir()
-            archive = subprocess.run(["git", "archive", args.baseline], cwd=ROOT.parent, check=True, capture_output=True)
+            archive = subprocess.run(
+                ["git", "archive", args.baseline], cwd=ROOT.parent, check=True, capture_output=True
+            )
             subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
             for stage, m in councilbot_runs(source, n, tmp / "baseline", old).items():
                 rows.append((f"{args.baseline}", stage, *m))

@@ -72,8 +72,10 @@ def score(truth: list[dict], records: list[dict]) -> dict[str, float]:
 
 def product_records(path: Path, variant=lambda text: text) -> list[dict]:  # type: ignore[no-untyped-def]
     parsed = parse_minutes(variant(decode_text(path.read_bytes(), path.name)))
-    return [{"member": a.member, "seat": a.seat, "answerer": a.answerer, "question": a.question, "answer": a.answer}
-            for a in parsed.answers]
+    return [
+        {"member": a.member, "seat": a.seat, "answerer": a.answerer, "question": a.question, "answer": a.answer}
+        for a in parsed.answers
+    ]
 
 
 # The same files as other exports and copies make them: what a parser fit to the files alone would miss.
@@ -115,8 +117,12 @@ def main() -> None:
         totals["product"].append(product)
         totals["jsonl"].append(jsonl)
         label = style + (" (held out)" if style == HELD_OUT else "")
-        print(f"{label:<20}{product['n']:>6}  " + "  ".join(f"{product[n]:>9.3f}" for n in (*RATES, "stray"))
-              + "   | JSON Lines " + fmt(jsonl))
+        print(
+            f"{label:<20}{product['n']:>6}  "
+            + "  ".join(f"{product[n]:>9.3f}" for n in (*RATES, "stray"))
+            + "   | JSON Lines "
+            + fmt(jsonl)
+        )
     for name, rows in totals.items():
         n = sum(r["n"] for r in rows)
         overall = {k: sum(r[k] * r["n"] for r in rows) / n for k in (*RATES, "stray")}
@@ -126,8 +132,13 @@ def main() -> None:
             print("   | JSON Lines " + fmt(overall))
     print("archive import of the same .txt before minutes were read: refused (recovered 0.000)")
     for name, variant in VARIANTS.items():
-        rows = [score([json.loads(line) for line in open(args.data / f"{style}.truth.jsonl", encoding="utf-8")],
-                      product_records(args.data / f"{style}.txt", variant)) for style in styles]
+        rows = [
+            score(
+                [json.loads(line) for line in open(args.data / f"{style}.truth.jsonl", encoding="utf-8")],
+                product_records(args.data / f"{style}.txt", variant),
+            )
+            for style in styles
+        ]
         n = sum(r["n"] for r in rows)
         overall = {k: sum(r[k] * r["n"] for r in rows) / n for k in (*RATES, "stray")}
         print(f"{'  ' + name:<20}{n:>6}  " + "  ".join(f"{overall[k]:>9.3f}" for k in (*RATES, "stray")))
@@ -139,8 +150,10 @@ def main() -> None:
     started = time.perf_counter()
     checked = sum(len(jsonl_records([json.loads(line) for line in open(p, encoding="utf-8")])) for p in truths)
     jsonl_s = time.perf_counter() - started
-    print(f"reading: minutes {parsed / minutes_s:,.0f} answers/s (parse and pair) | "
-          f"JSON Lines {checked / jsonl_s:,.0f} records/s (decode and check); division choice not included")
+    print(
+        f"reading: minutes {parsed / minutes_s:,.0f} answers/s (parse and pair) | "
+        f"JSON Lines {checked / jsonl_s:,.0f} records/s (decode and check); division choice not included"
+    )
 
 
 if __name__ == "__main__":

@@ -95,8 +95,9 @@ def metrics(ranked: list[list[str]], queries: list[dict]) -> tuple[float, float]
 
 def devset_database(folder: str, records: list[dict], departments: list[dict]) -> Settings:
     """A database and index in ``folder`` holding the dev set's records and divisions; the stage off."""
-    cfg = Settings(DATABASE_URL=f"sqlite:///{folder}/quality.db", INDEX_DIR=Path(folder) / "index",
-                   EMBEDDINGS_PROVIDER="none")
+    cfg = Settings(
+        DATABASE_URL=f"sqlite:///{folder}/quality.db", INDEX_DIR=Path(folder) / "index", EMBEDDINGS_PROVIDER="none"
+    )
     ensure_schema(cfg)
     with session_scope(cfg) as db:
         for d in departments:
@@ -121,17 +122,26 @@ def evaluate(cfg: Settings, queries: list[dict]) -> dict:
                 route_seconds.append(time.perf_counter() - started)
     route_ok = {i: bool(r) and r[0].department == queries[i]["department"] for i, r in routes.items()}
     route_top3 = {i: queries[i]["department"] in [s.department for s in r] for i, r in routes.items()}
-    return {"similar": similar, "search": search, "route_ok": route_ok, "route_top3": route_top3,
-            "routes": {i: [(s.department, s.score) for s in r] for i, r in routes.items()},
-            "route_ms": 1000 * statistics.median(route_seconds) if route_seconds else 0.0}
+    return {
+        "similar": similar,
+        "search": search,
+        "route_ok": route_ok,
+        "route_top3": route_top3,
+        "routes": {i: [(s.department, s.score) for s in r] for i, r in routes.items()},
+        "route_ms": 1000 * statistics.median(route_seconds) if route_seconds else 0.0,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Search and routing quality vs a bigram BM25 baseline")
     parser.add_argument("--devset", type=Path, default=ROOT / "data" / "devset.jsonl")
-    parser.add_argument("--embeddings", default="local", choices=["local", "openai", "azure", "none"],
-                        help="embedder for the semantic configuration (openai/azure read EMBEDDINGS_* and OPENAI_* "
-                             "from the environment); none measures the lexical product only")
+    parser.add_argument(
+        "--embeddings",
+        default="local",
+        choices=["local", "openai", "azure", "none"],
+        help="embedder for the semantic configuration (openai/azure read EMBEDDINGS_* and OPENAI_* "
+        "from the environment); none measures the lexical product only",
+    )
     parser.add_argument("--show-misses", action="store_true", help="list the queries the product ranks badly")
     args = parser.parse_args()
     records, queries, departments = load(args.devset)
@@ -147,21 +157,27 @@ def main() -> None:
             with session_scope(semantic) as db:
                 filled = fill_vectors(db, semantic)
             elapsed = time.perf_counter() - started
-            print(f"semantic stage: {args.embeddings}, {filled.embedded} records embedded in {elapsed:.1f} s "
-                  f"({filled.embedded / max(elapsed, 1e-9):.1f} records/s)")
+            print(
+                f"semantic stage: {args.embeddings}, {filled.embedded} records embedded in {elapsed:.1f} s "
+                f"({filled.embedded / max(elapsed, 1e-9):.1f} records/s)"
+            )
             systems["product (+semantic)"] = evaluate(semantic, queries)
 
     baseline = BigramBM25(records)
     base_ranked = [baseline.rank(q["text"]) for q in queries]
     routed = [i for i, q in enumerate(queries) if q.get("department")]
-    base_route_ok = {i: bool(base_ranked[i]) and division_of[base_ranked[i][0]] == queries[i]["department"] for i in routed}
+    base_route_ok = {
+        i: bool(base_ranked[i]) and division_of[base_ranked[i][0]] == queries[i]["department"] for i in routed
+    }
 
     def accuracy(ok: dict[int, bool], idx: list[int]) -> float:
         judged = [ok[i] for i in idx if i in ok]
         return sum(judged) / max(len(judged), 1)
 
-    print(f"devset: {args.devset} — {len(departments)} divisions, {len(records)} records, {len(queries)} queries, "
-          f"{len(routed)} with a division")
+    print(
+        f"devset: {args.devset} — {len(departments)} divisions, {len(records)} records, {len(queries)} queries, "
+        f"{len(routed)} with a division"
+    )
     print(f"{'system':<32}{'recall@5':>10}{'MRR@10':>10}{'route top-1':>13}")
     for name, result in systems.items():
         r, m = metrics(result["similar"], queries)
@@ -175,11 +191,15 @@ def main() -> None:
     print("\nrouting (suggestions must be current divisions; the archive also names renamed and other cities' ones):")
     print(f"{'system':<24}{'half':<8}{'n':>4}{'top-1':>8}{'top-3':>8}{'best hit':>10}")
     for name, result in systems.items():
-        best_hit_ok = {i: bool(result["similar"][i]) and division_of[result["similar"][i][0]] == queries[i]["department"]
-                       for i in routed}
+        best_hit_ok = {
+            i: bool(result["similar"][i]) and division_of[result["similar"][i][0]] == queries[i]["department"]
+            for i in routed
+        }
         for label, idx in (("all", routed), ("even", routed[0::2]), ("odd", routed[1::2])):
-            print(f"{name:<24}{label:<8}{len(idx):>4}{accuracy(result['route_ok'], idx):>8.3f}"
-                  f"{accuracy(result['route_top3'], idx):>8.3f}{accuracy(best_hit_ok, idx):>10.3f}")
+            print(
+                f"{name:<24}{label:<8}{len(idx):>4}{accuracy(result['route_ok'], idx):>8.3f}"
+                f"{accuracy(result['route_top3'], idx):>8.3f}{accuracy(best_hit_ok, idx):>10.3f}"
+            )
         print(f"{name:<24}median routing time per question {result['route_ms']:.0f} ms")
 
     # Tune on one half, report on the other: a setting that only helps the half it was chosen on is overfitted.
@@ -190,9 +210,11 @@ def main() -> None:
             idx = list(range(half, len(queries), 2))
             r, m = metrics([similar[i] for i in idx], [queries[i] for i in idx])
             rb, mb = metrics([base_ranked[i] for i in idx], [queries[i] for i in idx])
-            print(f"  {('even', 'odd')[half]:<16} n={len(idx):<4} recall@5 {r:.3f} (baseline {rb:.3f})  MRR@10 {m:.3f} "
-                  f"(baseline {mb:.3f})  route top-1 {accuracy(result['route_ok'], idx):.3f} "
-                  f"(baseline {accuracy(base_route_ok, idx):.3f})")
+            print(
+                f"  {('even', 'odd')[half]:<16} n={len(idx):<4} recall@5 {r:.3f} (baseline {rb:.3f})  MRR@10 {m:.3f} "
+                f"(baseline {mb:.3f})  route top-1 {accuracy(result['route_ok'], idx):.3f} "
+                f"(baseline {accuracy(base_route_ok, idx):.3f})"
+            )
 
     by_source: dict[str, list[int]] = defaultdict(list)
     for i, q in enumerate(queries):
@@ -203,7 +225,9 @@ def main() -> None:
         for source, idx in sorted(by_source.items()):
             r, m = metrics([similar[i] for i in idx], [queries[i] for i in idx])
             rb, mb = metrics([base_ranked[i] for i in idx], [queries[i] for i in idx])
-            print(f"  {source:<16} n={len(idx):<4} recall@5 {r:.3f} (baseline {rb:.3f})  MRR@10 {m:.3f} (baseline {mb:.3f})")
+            print(
+                f"  {source:<16} n={len(idx):<4} recall@5 {r:.3f} (baseline {rb:.3f})  MRR@10 {m:.3f} (baseline {mb:.3f})"
+            )
     if args.show_misses:
         for name, result in systems.items():
             print(f"\n{name} misses (right answer not first):")
@@ -218,8 +242,10 @@ def main() -> None:
                     # The division the archive gives the relevant answers: a current name other than the label
                     # means the archive and the label disagree (a label ambiguity, not a routing error).
                     filed = ", ".join(sorted({str(division_of[ref]) for ref in q["relevant"]}))
-                    print(f"  route {q['id']} ({('even', 'odd')[routed.index(i) % 2]}) want {q['department']} "
-                          f"got {got}; relevant filed under {filed} :: {q['text'][:60]}")
+                    print(
+                        f"  route {q['id']} ({('even', 'odd')[routed.index(i) % 2]}) want {q['department']} "
+                        f"got {got}; relevant filed under {filed} :: {q['text'][:60]}"
+                    )
 
 
 if __name__ == "__main__":

@@ -64,7 +64,11 @@ def topics() -> list[dict]:
             sents = [s.strip() for s in _SENT.split(r["question"] + r["answer"]) if len(s.strip()) > 12]
             out.append({"title": r["title"], "sentences": sents, "department": r.get("department") or "企画課"})
     for path in sorted(SEEDS.glob("*.txt")):
-        sents = [s.strip().replace("**", "") for s in _SENT.split(path.read_text(encoding="utf-8")) if 15 < len(s.strip()) < 220]
+        sents = [
+            s.strip().replace("**", "")
+            for s in _SENT.split(path.read_text(encoding="utf-8"))
+            if 15 < len(s.strip()) < 220
+        ]
         for i in range(0, len(sents) - 8, 8):
             chunk = sents[i : i + 8]
             out.append({"title": chunk[0][:30], "sentences": chunk, "department": f"{path.stem[:3]}課"})
@@ -89,12 +93,20 @@ def synthesise(n: int, seed: int = 7) -> list[dict]:
         answer = "".join(vary(rng.choice(own)) for _ in range(rng.randint(3, 6)))
         answer += "".join(vary(rng.choice(all_sents)) for _ in range(rng.randint(1, 2)))
         year = rng.randint(2010, 2025)
-        records.append({
-            "ref": f"SYN-{i:06d}", "session": f"令和{max(year - 2018, 1)}年{rng.choice([3, 6, 9, 12])}月定例会",
-            "date": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}", "member": rng.choice(members),
-            "faction": rng.choice(factions), "title": vary(t["title"]), "question": question, "answer": answer,
-            "department": t["department"], "answerer": rng.choice(["市長", "副市長", "教育長", "総務部長"]),
-        })
+        records.append(
+            {
+                "ref": f"SYN-{i:06d}",
+                "session": f"令和{max(year - 2018, 1)}年{rng.choice([3, 6, 9, 12])}月定例会",
+                "date": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                "member": rng.choice(members),
+                "faction": rng.choice(factions),
+                "title": vary(t["title"]),
+                "question": question,
+                "answer": answer,
+                "department": t["department"],
+                "answerer": rng.choice(["市長", "副市長", "教育長", "総務部長"]),
+            }
+        )
     return records
 
 
@@ -111,7 +123,7 @@ def keyword_queries(records: list[dict], k: int, seed: int = 11) -> list[str]:
 
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def timed(fn, items) -> list[float]:
@@ -133,7 +145,9 @@ def fts5(records: list[dict], queries: list[str], similar_texts: list[str], tmp:
     con = sqlite3.connect(tmp / "fts.db")
     con.execute("CREATE VIRTUAL TABLE f USING fts5(ref UNINDEXED, title, question, answer, tokenize='trigram')")
     t = time.perf_counter()
-    con.executemany("INSERT INTO f VALUES (?,?,?,?)", [(r["ref"], r["title"], r["question"], r["answer"]) for r in records])
+    con.executemany(
+        "INSERT INTO f VALUES (?,?,?,?)", [(r["ref"], r["title"], r["question"], r["answer"]) for r in records]
+    )
     con.commit()
     rate = len(records) / (time.perf_counter() - t)
 
@@ -161,8 +175,12 @@ def fts5(records: list[dict], queries: list[str], similar_texts: list[str], tmp:
         q = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
         return con.execute("SELECT ref FROM f WHERE f MATCH ? ORDER BY bm25(f) LIMIT 5", (q,)).fetchall()
 
-    result = {"rate": rate, "size": (tmp / "fts.db").stat().st_size, "kw": timed(search, queries),
-              "sim": timed(similar, similar_texts)}
+    result = {
+        "rate": rate,
+        "size": (tmp / "fts.db").stat().st_size,
+        "kw": timed(search, queries),
+        "sim": timed(similar, similar_texts),
+    }
     con.close()
     return result
 
@@ -188,14 +206,22 @@ def run(size: int, n_queries: int, with_semantic: bool = True) -> None:
         f = fts5(records, queries, similar_texts, tmp)
         sem = semantic_lookups(cfg, records, similar_texts) if with_semantic else None
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    print(f"\n== {size:,} records ({n_queries} keyword queries, {len(similar_texts)} similar lookups;"
-          f" {segments} index segments; load average {load} on {os.cpu_count()} cores)")
+    print(
+        f"\n== {size:,} records ({n_queries} keyword queries, {len(similar_texts)} similar lookups;"
+        f" {segments} index segments; load average {load} on {os.cpu_count()} cores)"
+    )
     print(f"{'':<26}{'import rec/s':>13}{'size MB':>9}{'kw p50':>9}{'kw p95':>9}{'sim p50':>9}{'sim p95':>9}")
-    print(f"{'councilbot (Whoosh)':<26}{rate:>13.0f}{index_mb:>9.1f}{pct(kw, 50):>9.1f}{pct(kw, 95):>9.1f}"
-          f"{pct(sim, 50):>9.1f}{pct(sim, 95):>9.1f}")
-    print(f"{'SQLite FTS5 trigram':<26}{f['rate']:>13.0f}{f['size'] / 1e6:>9.1f}{pct(f['kw'], 50):>9.1f}"
-          f"{pct(f['kw'], 95):>9.1f}{pct(f['sim'], 50):>9.1f}{pct(f['sim'], 95):>9.1f}")
-    print("(latencies in ms; councilbot times include database hydration and snippets; FTS5 import excludes the app database)")
+    print(
+        f"{'councilbot (Whoosh)':<26}{rate:>13.0f}{index_mb:>9.1f}{pct(kw, 50):>9.1f}{pct(kw, 95):>9.1f}"
+        f"{pct(sim, 50):>9.1f}{pct(sim, 95):>9.1f}"
+    )
+    print(
+        f"{'SQLite FTS5 trigram':<26}{f['rate']:>13.0f}{f['size'] / 1e6:>9.1f}{pct(f['kw'], 50):>9.1f}"
+        f"{pct(f['kw'], 95):>9.1f}{pct(f['sim'], 50):>9.1f}{pct(f['sim'], 95):>9.1f}"
+    )
+    print(
+        "(latencies in ms; councilbot times include database hydration and snippets; FTS5 import excludes the app database)"
+    )
     if sem is not None:
         print_semantic(size, similar_texts, sem)
 
@@ -224,9 +250,14 @@ def embedding_stats(records: list[dict], query_texts: list[str]) -> dict:
     passage_rate = len(passages) / (time.perf_counter() - t)
     queries = [q.strip()[: semantic.QUERY_MAX_CHARS] for q in query_texts[:50]]  # as semantic_ranking sends them
     query_ms = timed(lambda q: embedder.embed([q], kind="query"), queries)
-    _embedding_stats.update(load_s=load_s, passages=len(passages), passage_rate=passage_rate,
-                            passage_chars=sum(map(len, passages)) / len(passages), query_ms=query_ms,
-                            n_queries=len(queries))
+    _embedding_stats.update(
+        load_s=load_s,
+        passages=len(passages),
+        passage_rate=passage_rate,
+        passage_chars=sum(map(len, passages)) / len(passages),
+        query_ms=query_ms,
+        n_queries=len(queries),
+    )
     return _embedding_stats
 
 
@@ -265,9 +296,19 @@ def semantic_lookups(cfg: Settings, records: list[dict], similar_texts: list[str
             chunk = ids[start : start + 5000]
             vecs = nrng.standard_normal((len(chunk), DIM), dtype=np.float32)
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-            db.execute(insert(AnswerVector), [
-                {"past_answer_id": pid, "model": model, "text_hash": "synthetic", "dim": DIM,
-                 "vector": vec.astype("<f4").tobytes()} for pid, vec in zip(chunk, vecs)])
+            db.execute(
+                insert(AnswerVector),
+                [
+                    {
+                        "past_answer_id": pid,
+                        "model": model,
+                        "text_hash": "synthetic",
+                        "dim": DIM,
+                        "vector": vec.astype("<f4").tobytes(),
+                    }
+                    for pid, vec in zip(chunk, vecs)
+                ],
+            )
         db.commit()
         out["insert_rate"] = len(ids) / (time.perf_counter() - t)
         out["vectors"] = len(ids)
@@ -318,8 +359,10 @@ def semantic_lookups(cfg: Settings, records: list[dict], similar_texts: list[str
         pid = db.scalar(select(AnswerVector.past_answer_id).order_by(AnswerVector.id).limit(1))
         blob = db.scalar(select(AnswerVector.vector).where(AnswerVector.past_answer_id == pid))
         db.execute(delete(AnswerVector).where(AnswerVector.past_answer_id == pid))
-        db.execute(insert(AnswerVector), [{"past_answer_id": pid, "model": model, "text_hash": "synthetic2",
-                                           "dim": DIM, "vector": blob}])
+        db.execute(
+            insert(AnswerVector),
+            [{"past_answer_id": pid, "model": model, "text_hash": "synthetic2", "dim": DIM, "vector": blob}],
+        )
         db.commit()
         expire_matrix_cache()
         t = time.perf_counter()
@@ -333,24 +376,36 @@ def print_semantic(size: int, similar_texts: list[str], sem: dict) -> None:
     e = sem["embedding"]
     hours = size / e["passage_rate"] / 3600
     print(f"-- semantic stage, EMBEDDINGS_PROVIDER=local (USE multilingual v3 in-process; {os.cpu_count()} cores)")
-    print(f"   model load {e['load_s']:.1f} s; passage embedding {e['passage_rate']:.1f} passages/s"
-          f" ({e['passages']} records, {e['passage_chars']:.0f} chars each on average, batches of {semantic.FILL_BATCH})"
-          f" -> embedding all {size:,} records would take {hours:.1f} h")
-    print(f"   query embedding ({e['n_queries']} queries): p50 {pct(e['query_ms'], 50):.1f} ms,"
-          f" p95 {pct(e['query_ms'], 95):.1f} ms")
-    print(f"   SYNTHETIC vectors below (random unit vectors, dim {DIM}, one per record): latency and memory only,"
-          f" not search quality")
-    print(f"   vectors written {sem['vectors']:,} at {sem['insert_rate']:.0f} rows/s; database now {sem['db_mb']:.0f} MB;"
-          f" matrix {sem['matrix_shape'][0]:,}x{sem['matrix_shape'][1]} float32 = {sem['matrix_mb']:.1f} MB in memory"
-          f" (process RSS +{sem['rss_growth_mb']:.0f} MB on first load)")
-    print(f"   first lookup after the vectors were written {sem['first_ms']:.0f} ms"
-          f" (matrix load alone {sem['load_ms']:.0f} ms); refresh after one vector rewritten {sem['refresh_ms']:.0f} ms")
+    print(
+        f"   model load {e['load_s']:.1f} s; passage embedding {e['passage_rate']:.1f} passages/s"
+        f" ({e['passages']} records, {e['passage_chars']:.0f} chars each on average, batches of {semantic.FILL_BATCH})"
+        f" -> embedding all {size:,} records would take {hours:.1f} h"
+    )
+    print(
+        f"   query embedding ({e['n_queries']} queries): p50 {pct(e['query_ms'], 50):.1f} ms,"
+        f" p95 {pct(e['query_ms'], 95):.1f} ms"
+    )
+    print(
+        f"   SYNTHETIC vectors below (random unit vectors, dim {DIM}, one per record): latency and memory only,"
+        f" not search quality"
+    )
+    print(
+        f"   vectors written {sem['vectors']:,} at {sem['insert_rate']:.0f} rows/s; database now {sem['db_mb']:.0f} MB;"
+        f" matrix {sem['matrix_shape'][0]:,}x{sem['matrix_shape'][1]} float32 = {sem['matrix_mb']:.1f} MB in memory"
+        f" (process RSS +{sem['rss_growth_mb']:.0f} MB on first load)"
+    )
+    print(
+        f"   first lookup after the vectors were written {sem['first_ms']:.0f} ms"
+        f" (matrix load alone {sem['load_ms']:.0f} ms); refresh after one vector rewritten {sem['refresh_ms']:.0f} ms"
+    )
     print(f"   {'find_similar limit=10 (' + str(len(similar_texts)) + ' texts)':<36}{'p50':>9}{'p95':>9}")
     print(f"   {'lexical only (provider none)':<36}{pct(sem['lex'], 50):>9.1f}{pct(sem['lex'], 95):>9.1f}")
     print(f"   {'lexical + semantic, fused (local)':<36}{pct(sem['sem'], 50):>9.1f}{pct(sem['sem'], 95):>9.1f}")
-    print(f"   of which: query embedding p50 {pct(e['query_ms'], 50):.1f}; matrix freshness check (database query)"
-          f" p50 {pct(sem['check_ms'], 50):.1f}; dense scores + top 500 p50 {pct(sem['dense_ms'], 50):.1f};"
-          f" filter_refs on 500 refs (with a filter set) p50 {pct(sem['filter_ms'], 50):.1f} (ms, measured apart)")
+    print(
+        f"   of which: query embedding p50 {pct(e['query_ms'], 50):.1f}; matrix freshness check (database query)"
+        f" p50 {pct(sem['check_ms'], 50):.1f}; dense scores + top 500 p50 {pct(sem['dense_ms'], 50):.1f};"
+        f" filter_refs on 500 refs (with a filter set) p50 {pct(sem['filter_ms'], 50):.1f} (ms, measured apart)"
+    )
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"   (load average {load} after the semantic section)")
 
@@ -359,8 +414,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Search speed vs SQLite FTS5")
     parser.add_argument("--sizes", default="20000,100000", help="comma-separated archive sizes")
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--no-semantic", dest="semantic", action="store_false",
-                        help="skip the semantic stage (embedding throughput, lookups over synthetic vectors)")
+    parser.add_argument(
+        "--no-semantic",
+        dest="semantic",
+        action="store_false",
+        help="skip the semantic stage (embedding throughput, lookups over synthetic vectors)",
+    )
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",") if s.strip()):
         run(size, args.queries, args.semantic)

@@ -68,13 +68,22 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/bench.db", "INDEX_DIR": f"{tmp}/index",
-               "PROMPTS_DIR": str(ROOT / "prompts"), "EXPORT_DIR": f"{tmp}/exports"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+            "INDEX_DIR": f"{tmp}/index",
+            "PROMPTS_DIR": str(ROOT / "prompts"),
+            "EXPORT_DIR": f"{tmp}/exports",
+        }
         setup_env = {**env, "EMBEDDINGS_PROVIDER": "none"}  # the vectors play no part in what is timed
         here = [sys.executable, "-c", LAUNCHER, str(ROOT)]
         subprocess.run([*here, "org", "load", str(SAMPLE / "org.yaml")], env=setup_env, check=True, capture_output=True)
-        subprocess.run([*here, "archive", "import", *map(str, sorted(SAMPLE.glob("archive_*.jsonl")))],
-                       env=setup_env, check=True, capture_output=True)
+        subprocess.run(
+            [*here, "archive", "import", *map(str, sorted(SAMPLE.glob("archive_*.jsonl")))],
+            env=setup_env,
+            check=True,
+            capture_output=True,
+        )
 
         sources = {"this tree": str(ROOT)}
         if args.compare:
@@ -84,7 +93,7 @@ def main() -> None:
             for name, argv in COMMANDS.items():
                 jobs[(label, name)] = [sys.executable, "-c", LAUNCHER, src, *argv]
         samples: dict[tuple[str, str], list[tuple[float, float]]] = {key: [] for key in jobs}
-        for key, argv in jobs.items():  # one warm-up each: the page cache, not the process, is warmed
+        for argv in jobs.values():  # one warm-up each: the page cache, not the process, is warmed
             run(argv, env)
         load = os.getloadavg()[0]
         for _ in range(args.runs):
@@ -95,15 +104,19 @@ def main() -> None:
         return (statistics.median(w for w, _ in samples[key]), statistics.median(c for _, c in samples[key]))
 
     floor_wall, floor_cpu = medians(("floor", "python -c pass"))
-    print(f"start-up: median of {args.runs} runs, commands taken in turn; {os.cpu_count()} cores,"
-          f" load average {load:.1f} at start; sample archive (243 answers), semantic stage on")
+    print(
+        f"start-up: median of {args.runs} runs, commands taken in turn; {os.cpu_count()} cores,"
+        f" load average {load:.1f} at start; sample archive (243 answers), semantic stage on"
+    )
     print(f"{'code':<12}{'command':<30}{'wall s':>8}{'CPU s':>8}{'wall-pass':>11}{'CPU-pass':>10}{'target':>9}")
     print(f"{'':<12}{'python -c pass (baseline)':<30}{floor_wall:>8.2f}{floor_cpu:>8.2f}")
     for label in sources:
         for name in COMMANDS:
             wall, cpu = medians((label, name))
-            print(f"{label:<12}{name:<30}{wall:>8.2f}{cpu:>8.2f}{wall - floor_wall:>11.2f}{cpu - floor_cpu:>10.2f}"
-                  f"{'< ' + str(TARGETS[name]):>9}")
+            print(
+                f"{label:<12}{name:<30}{wall:>8.2f}{cpu:>8.2f}{wall - floor_wall:>11.2f}{cpu - floor_cpu:>10.2f}"
+                f"{'< ' + str(TARGETS[name]):>9}"
+            )
 
 
 if __name__ == "__main__":

@@ -55,7 +55,11 @@ def _person(user: User) -> str:
 
 
 def _ga(db: Session) -> User:
-    return next(u for u in db.scalars(select(User).order_by(User.id)) if "general_affairs" in (u.roles or []) and u.chat_id != "cli")
+    return next(
+        u
+        for u in db.scalars(select(User).order_by(User.id))
+        if "general_affairs" in (u.roles or []) and u.chat_id != "cli"
+    )
 
 
 def demo_clerk_id(cfg: Settings) -> str:
@@ -84,11 +88,15 @@ def run_demo(base: Settings, workspace: Path) -> Path:
     upgrade(cfg)
 
     _say(f"━━━ councilbot 実演：{SESSION}の答弁作成 ━━━")
-    _say(f"（作業フォルダ: {workspace}　データベース: SQLite　下書き: オフライン下書き　検索: キーワード＋意味検索（内蔵モデル））")
+    _say(
+        f"（作業フォルダ: {workspace}　データベース: SQLite　下書き: オフライン下書き　検索: キーワード＋意味検索（内蔵モデル））"
+    )
 
     with session_scope(cfg) as db:
         report = load_org(db, SAMPLE_DIR / "org.yaml", actor="demo", tz_name=cfg.tz_name)
-    _say(f"\n【1】組織の読込　{report.city}：部・課 {report.departments}、議員 {report.members}名、職員 {report.users}名")
+    _say(
+        f"\n【1】組織の読込　{report.city}：部・課 {report.departments}、議員 {report.members}名、職員 {report.users}名"
+    )
 
     total = 0
     for path in sorted(SAMPLE_DIR.glob("archive_*.jsonl")):
@@ -107,9 +115,13 @@ def run_demo(base: Settings, workspace: Path) -> Path:
         _say(f"\n【3】質問取り（{_person(ga)}）　通告書 notice.txt から {len(results)}項目を受け付けました")
         for r in results:
             q = r.question
-            _say(f"  {q.key:<18} {q.member.seat_label} {q.member.name}議員（{q.member.faction}）{q.question_type} {q.item_no}　{q.title}")
+            _say(
+                f"  {q.key:<18} {q.member.seat_label} {q.member.name}議員（{q.member.faction}）{q.question_type} {q.item_no}　{q.title}"
+            )
             for other, score in r.duplicates:
-                _say(f"    ※ {other.key}（{other.member.name}議員）と内容が近いため関連付けました（類似度 {score:.2f}）")
+                _say(
+                    f"    ※ {other.key}（{other.member.name}議員）と内容が近いため関連付けました（類似度 {score:.2f}）"
+                )
         keys = [r.question.key for r in results]
 
     _say("\n【4】担当決定（総務課）")
@@ -138,7 +150,10 @@ def run_demo(base: Settings, workspace: Path) -> Path:
             person = _person(drafter)
             # The drafter reads the draft, adds the division's back data and saves it as their own.
             review.save_revision(
-                db, drafter, key, answer=demo_commitments.with_progress_reported(outcome.text),
+                db,
+                drafter,
+                key,
+                answer=demo_commitments.with_progress_reported(outcome.text),
                 back_data=f"根拠資料：{_first_department(db, key)}所管事業の実績（令和7年度）。参考答弁 {'、'.join(cited)}",
                 note="下書きを担当係長が確認・修正",
             )
@@ -165,7 +180,13 @@ def run_demo(base: Settings, workspace: Path) -> Path:
                     review.send_back(db, approver, key, comment=SEND_BACK_COMMENT)
                     line.append(f"{approver.position} {approver.name} 差戻し {_clock(tz)}「{SEND_BACK_COMMENT[:24]}…」")
                     drafter = next_actors(db, q)[0]
-                    review.save_revision(db, drafter, key, answer=_insert_before_closing(q.latest_revision.answer, SEND_BACK_FIX), back_data=q.latest_revision.back_data)
+                    review.save_revision(
+                        db,
+                        drafter,
+                        key,
+                        answer=_insert_before_closing(q.latest_revision.answer, SEND_BACK_FIX),
+                        back_data=q.latest_revision.back_data,
+                    )
                     review.submit(db, drafter, key)
                     line.append(f"{drafter.name} 修正・再依頼")
                     continue
@@ -184,7 +205,9 @@ def run_demo(base: Settings, workspace: Path) -> Path:
     with session_scope(cfg) as db:
         ga = _ga(db)
         book = books.export_book(db, cfg, ga, SESSION)
-        review_book = books.export_book(db, cfg, ga, SESSION, back_data=True, by="department", only=_first_department(db, keys[0]))
+        review_book = books.export_book(
+            db, cfg, ga, SESSION, back_data=True, by="department", only=_first_department(db, keys[0])
+        )
     _say(f"\n【8】答弁書を出力しました（{book.item_count}項目）")
     _say(f"  {book.path}")
     _say(f"  SHA-256: {book.sha256}")

@@ -43,7 +43,9 @@ def say_brought_back(db: Session, keys: Sequence[str], say: Say) -> None:
 def say_findings(outcome: DraftOutcome, say: Say) -> None:
     """The drafter told to report progress, and the draft checked against the earlier commitments."""
     if outcome.earlier_commitments:
-        say(f"    ※ 前回答弁の約束 {len(outcome.earlier_commitments)}件を下書きに示し、進捗を報告する欄（要確認）を設けました")
+        say(
+            f"    ※ 前回答弁の約束 {len(outcome.earlier_commitments)}件を下書きに示し、進捗を報告する欄（要確認）を設けました"
+        )
     for finding in outcome.findings:
         if finding.rule_id in COMMITMENT_RULES:
             say(f"    ⚠ [{finding.rule_id}] {finding.message}")
@@ -61,17 +63,31 @@ def ledger_step(db: Session, cfg: Settings, export_dir: str, say: Say) -> None:
 
     on = ledger.today(cfg)
     overdue = ledger.list_commitments(db, on=on, overdue=True)
-    say(f"  台帳：過去答弁から読み取った約束 {len(ledger.list_commitments(db, on=on))}件、うち期限超過 {len(overdue)}件")
+    say(
+        f"  台帳：過去答弁から読み取った約束 {len(ledger.list_commitments(db, on=on))}件、うち期限超過 {len(overdue)}件"
+    )
     target = next((r for r in overdue if "補聴器" in r.title), overdue[0] if overdue else None)
     if target is not None:
         staff = _staff_of(db, target.division)
         if staff is not None:
-            ledger.update_status(db, staff, target.id, ledger.rules.DONE, "令和8年3月に先行自治体の調査結果を取りまとめ、第10期計画の策定委員会に報告しました。")
-            say(f"  {target.division} {staff.position} {staff.name}：[{target.id}]「{target.statement}」の進捗を「実施済」に更新（監査ログに記録）")
+            ledger.update_status(
+                db,
+                staff,
+                target.id,
+                ledger.rules.DONE,
+                "令和8年3月に先行自治体の調査結果を取りまとめ、第10期計画の策定委員会に報告しました。",
+            )
+            say(
+                f"  {target.division} {staff.position} {staff.name}：[{target.id}]「{target.statement}」の進捗を「実施済」に更新（監査ログに記録）"
+            )
     rows = ledger.list_commitments(db, on=on, division=target.division if target else None)
     stamp = on.strftime("%Y%m%d")
-    docx_path = render_commitments_report(rows, f"{export_dir}/議会答弁の進捗状況_{stamp}.docx", on=on, scope=target.division if target else "")
-    csv_path = atomic_write_bytes(f"{export_dir}/答弁の約束_{stamp}.csv", ledger.ledger_csv(ledger.list_commitments(db, on=on)).encode("utf-8"))
+    docx_path = render_commitments_report(
+        rows, f"{export_dir}/議会答弁の進捗状況_{stamp}.docx", on=on, scope=target.division if target else ""
+    )
+    csv_path = atomic_write_bytes(
+        f"{export_dir}/答弁の約束_{stamp}.csv", ledger.ledger_csv(ledger.list_commitments(db, on=on)).encode("utf-8")
+    )
     say(f"  進捗状況の報告書（{target.division if target else '全体'}、{len(rows)}件）: {docx_path}")
     say(f"  台帳のCSV: {csv_path}")
     for line in ledger.session_overview(db, cfg).lines():
@@ -79,4 +95,9 @@ def ledger_step(db: Session, cfg: Settings, export_dir: str, say: Say) -> None:
 
 
 def _staff_of(db: Session, division: str) -> User | None:
-    return db.scalar(select(User).join(Department, User.department_id == Department.id).where(Department.name == division).order_by(User.id))
+    return db.scalar(
+        select(User)
+        .join(Department, User.department_id == Department.id)
+        .where(Department.name == division)
+        .order_by(User.id)
+    )

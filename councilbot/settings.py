@@ -41,7 +41,9 @@ class Settings(BaseSettings):
 
     # Semantic search stage (意味検索): local (default: bundled USE multilingual v3, runs in-process,
     # nothing leaves the machine), openai or azure (an embeddings endpoint), or none (keyword search only).
-    embeddings_provider: Literal["none", "local", "openai", "azure"] = Field(default="local", alias="EMBEDDINGS_PROVIDER")
+    embeddings_provider: Literal["none", "local", "openai", "azure"] = Field(
+        default="local", alias="EMBEDDINGS_PROVIDER"
+    )
     embeddings_model: str | None = Field(default=None, alias="EMBEDDINGS_MODEL")
     embeddings_base_url: str | None = Field(default=None, alias="EMBEDDINGS_BASE_URL")
     # Asymmetric models served by a generic server (e5: "query: " / "passage: ") need their prefixes.

@@ -19,7 +19,6 @@ from tests.support import SAMPLE, load_small_org, workspace_settings  # noqa: F4
 pytest_plugins = ("tests.pg", "tests.slack_helpers")
 
 
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return workspace_settings(f"sqlite:///{tmp_path}/councilbot.db", tmp_path)
@@ -38,15 +37,19 @@ def db(org: Settings) -> Iterator[Session]:
         yield session
 
 
-
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     """``cli(settings)`` gives ``call(*args)``: ``councilbot ARGS…`` run in this process, through the
     console script's own ``main()``, on those settings; returns a CompletedProcess."""
 
     def bind(cfg: Settings):  # type: ignore[no-untyped-def]
-        env = {"DATABASE_URL": cfg.database_url, "INDEX_DIR": str(cfg.index_dir), "EXPORT_DIR": str(cfg.export_dir), "LLM_PROVIDER": cfg.llm_provider,
-               "EMBEDDINGS_PROVIDER": cfg.embeddings_provider}
+        env = {
+            "DATABASE_URL": cfg.database_url,
+            "INDEX_DIR": str(cfg.index_dir),
+            "EXPORT_DIR": str(cfg.export_dir),
+            "LLM_PROVIDER": cfg.llm_provider,
+            "EMBEDDINGS_PROVIDER": cfg.embeddings_provider,
+        }
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         get_settings.cache_clear()

@@ -70,8 +70,11 @@ class Reply:
 
 
 class FakeOpenAIServer:
-    def __init__(self, default_text: str = "本市といたしましても重要な課題であると認識しております。\n【参照】なし",
-                 embedding_dim: int = 64) -> None:
+    def __init__(
+        self,
+        default_text: str = "本市といたしましても重要な課題であると認識しております。\n【参照】なし",
+        embedding_dim: int = 64,
+    ) -> None:
         self.default_text = default_text
         self.embedding_dim = embedding_dim
         self.requests: list[Recorded] = []
@@ -121,7 +124,7 @@ class FakeOpenAIServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+            def do_POST(self) -> None:
                 try:
                     self._serve()
                 except (BrokenPipeError, ConnectionResetError):
@@ -133,7 +136,9 @@ class FakeOpenAIServer:
                 url = urlsplit(self.path)
                 body = json.loads(raw or b"{}")
                 server.requests.append(
-                    Recorded("POST", url.path, parse_qs(url.query), {k.lower(): v for k, v in self.headers.items()}, body)
+                    Recorded(
+                        "POST", url.path, parse_qs(url.query), {k.lower(): v for k, v in self.headers.items()}, body
+                    )
                 )
                 reply = server._next_reply()
                 if reply.delay and server._stopping.wait(reply.delay):
@@ -142,7 +147,11 @@ class FakeOpenAIServer:
                 if not (embeddings or url.path.endswith("/chat/completions")):
                     self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}}, {})
                 elif reply.status != 200:
-                    self._json(reply.status, {"error": {"message": f"status {reply.status}", "type": "server_error"}}, reply.headers)
+                    self._json(
+                        reply.status,
+                        {"error": {"message": f"status {reply.status}", "type": "server_error"}},
+                        reply.headers,
+                    )
                 elif embeddings:
                     self._json(200, _embeddings(body, server.embedding_dim), reply.headers)
                 elif reply.mode == "sse" or (reply.mode == "auto" and body.get("stream")):
@@ -175,7 +184,11 @@ class FakeOpenAIServer:
                 if reply.truncate or reply.cut:
                     return
                 self._event(_chunk(reply, {}, reply.finish_reason))
-                usage = {"prompt_tokens": reply.usage[0], "completion_tokens": reply.usage[1], "total_tokens": sum(reply.usage)}
+                usage = {
+                    "prompt_tokens": reply.usage[0],
+                    "completion_tokens": reply.usage[1],
+                    "total_tokens": sum(reply.usage),
+                }
                 self._event({**_chunk(reply, {}, None), "choices": [], "usage": usage})
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
@@ -206,7 +219,11 @@ def _completion(reply: Reply) -> dict[str, Any]:
         "choices": [
             {"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": reply.finish_reason}
         ],
-        "usage": {"prompt_tokens": reply.usage[0], "completion_tokens": reply.usage[1], "total_tokens": sum(reply.usage)},
+        "usage": {
+            "prompt_tokens": reply.usage[0],
+            "completion_tokens": reply.usage[1],
+            "total_tokens": sum(reply.usage),
+        },
     }
 
 
@@ -234,5 +251,9 @@ def _embeddings(body: dict[str, Any], dim: int) -> dict[str, Any]:
             embedding = base64.b64encode(struct.pack(f"<{dim}f", *vector)).decode("ascii")
         data.append({"object": "embedding", "index": i, "embedding": embedding})
     tokens = sum(len(str(t)) for t in texts)
-    return {"object": "list", "data": data, "model": body.get("model", "fake-embedding"),
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    return {
+        "object": "list",
+        "data": data,
+        "model": body.get("model", "fake-embedding"),
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }

@@ -138,7 +138,10 @@ class FakeSlack:
                 release.wait(timeout=30)
 
     def _failure(self, method: str, args: dict[str, Any]) -> str | None:
-        return next((e for m, e, match in self._failing if m == method and all(args.get(k) == v for k, v in match.items())), None)
+        return next(
+            (e for m, e, match in self._failing if m == method and all(args.get(k) == v for k, v in match.items())),
+            None,
+        )
 
     def add_message(self, channel: str, ts: str, text: str, user: str) -> None:
         self.messages[(channel, ts)] = {"type": "message", "channel": channel, "ts": ts, "text": text, "user": user}
@@ -156,7 +159,9 @@ class FakeSlack:
     def posts(self, channel: str) -> list[tuple[str, dict[str, Any]]]:
         """Messages the bot posted in ``channel`` (a DM is ``"D" + user id``), oldest first, as (ts, message)."""
         with self._lock:
-            return [(ts, m) for (ch, ts), m in list(self.messages.items()) if ch == channel and m.get("user") == BOT_USER_ID]
+            return [
+                (ts, m) for (ch, ts), m in list(self.messages.items()) if ch == channel and m.get("user") == BOT_USER_ID
+            ]
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
         """Poll until ``predicate()`` is truthy (work happens after Slack is acknowledged)."""
@@ -184,10 +189,24 @@ class FakeSlack:
         if method == "apps.connections.open":
             return {"ok": True, "url": self.socket_mode.url}
         if method == "auth.test":
-            return {"ok": True, "url": "https://test.slack.com/", "team": "test", "user": "councilbot", "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "BBOT"}
+            return {
+                "ok": True,
+                "url": "https://test.slack.com/",
+                "team": "test",
+                "user": "councilbot",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": "BBOT",
+            }
         if method in ("chat.postMessage", "chat.postEphemeral"):
             ts = self._next_ts()
-            message = {"ts": ts, "text": args.get("text"), "blocks": _maybe_json(args.get("blocks")), "thread_ts": args.get("thread_ts"), "user": BOT_USER_ID}
+            message = {
+                "ts": ts,
+                "text": args.get("text"),
+                "blocks": _maybe_json(args.get("blocks")),
+                "thread_ts": args.get("thread_ts"),
+                "user": BOT_USER_ID,
+            }
             self.messages[(str(args.get("channel")), ts)] = message
             if method == "chat.postEphemeral":
                 return {"ok": True, "message_ts": ts}
@@ -207,7 +226,10 @@ class FakeSlack:
             found = self.messages.get((str(args.get("channel")), str(args.get("latest"))))
             return {"ok": True, "messages": [found] if found else []}
         if method == "users.info":
-            return {"ok": True, "user": {"id": args.get("user"), "name": str(args.get("user")).lower(), "tz": "Asia/Tokyo"}}
+            return {
+                "ok": True,
+                "user": {"id": args.get("user"), "name": str(args.get("user")).lower(), "tz": "Asia/Tokyo"},
+            }
         if method == "reactions.add":
             return {"ok": True}
         if method == "files.getUploadURLExternal":
@@ -220,11 +242,16 @@ class FakeSlack:
             f = self.files.get(str(args.get("file")))
             if f is None:
                 return {"ok": False, "error": "file_not_found"}
-            return {"ok": True, "file": {
-                "id": f.id, "name": f.name, "size": len(f.content),
-                "url_private_download": f"{self.root}/files/{f.id}/{f.name}",
-                "shares": {"public": {f.channel: [{"ts": f.ts}]}},
-            }}
+            return {
+                "ok": True,
+                "file": {
+                    "id": f.id,
+                    "name": f.name,
+                    "size": len(f.content),
+                    "url_private_download": f"{self.root}/files/{f.id}/{f.name}",
+                    "shares": {"public": {f.channel: [{"ts": f.ts}]}},
+                },
+            }
         return {"ok": False, "error": "unknown_method"}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -234,7 +261,13 @@ class FakeSlack:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def _send(self, status: int, body: bytes, content_type: str = "application/json; charset=utf-8", headers: dict[str, str] | None = None) -> None:
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                content_type: str = "application/json; charset=utf-8",
+                headers: dict[str, str] | None = None,
+            ) -> None:
                 self.send_response(status)
                 self.send_header("content-type", content_type)
                 self.send_header("content-length", str(len(body)))
@@ -246,7 +279,7 @@ class FakeSlack:
             def _headers(self) -> dict[str, str]:
                 return {k.lower(): v for k, v in self.headers.items()}
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path).path.split("/")
                 fake._record(Call("download", {"path": self.path}, self._headers()))
                 f = fake.files.get(parts[2]) if len(parts) > 2 and parts[1] == "files" else None
@@ -255,7 +288,7 @@ class FakeSlack:
                 else:
                     self._send(200, f.content, "application/octet-stream")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length") or 0))
                 path = urlsplit(self.path).path
                 headers = self._headers()
@@ -279,7 +312,11 @@ class FakeSlack:
                 # apps.connections.open takes the app-level token and only it; every other method the bot token.
                 token = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
                 if headers.get("authorization") != f"Bearer {token}":
-                    error = "not_allowed_token_type" if headers.get("authorization", "").startswith("Bearer x") else "invalid_auth"
+                    error = (
+                        "not_allowed_token_type"
+                        if headers.get("authorization", "").startswith("Bearer x")
+                        else "invalid_auth"
+                    )
                     self._send(200, json.dumps({"ok": False, "error": error}).encode())
                     return
                 fake._wait_if_held(method, args)

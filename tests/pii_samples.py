@@ -39,8 +39,30 @@ def _kanji_positional(n: int) -> str:
 
 
 PREFECTURES = ["東京都", "北海道", "大阪府", "京都府", "神奈川県", "茨城県", "長野県", ""]
-MUNICIPALITIES = ["桜ヶ丘市", "千代田区", "つくば市", "西多摩郡日の出町", "さいたま市浦和区", "上川郡東川町", "青葉村", "みどり市"]
-TOWNS = ["丸の内", "霞が関", "霞ケ関", "自由が丘", "緑ヶ丘", "梅ノ木", "あざみ野", "ひばりが丘", "ニュータウン東", "中央町", "本町", "桜台"]
+MUNICIPALITIES = [
+    "桜ヶ丘市",
+    "千代田区",
+    "つくば市",
+    "西多摩郡日の出町",
+    "さいたま市浦和区",
+    "上川郡東川町",
+    "青葉村",
+    "みどり市",
+]
+TOWNS = [
+    "丸の内",
+    "霞が関",
+    "霞ケ関",
+    "自由が丘",
+    "緑ヶ丘",
+    "梅ノ木",
+    "あざみ野",
+    "ひばりが丘",
+    "ニュータウン東",
+    "中央町",
+    "本町",
+    "桜台",
+]
 AZA = ["大字高田", "大字上野字下川原", "字前田", "大字カミノ"]
 
 
@@ -73,19 +95,37 @@ def _addresses() -> list[Sample]:
 
 
 def _phones() -> list[Sample]:
-    numbers = [("090", "1234", "5678"), ("080", "2345", "6789"), ("070", "3456", "7890"), ("03", "3210", "7654"),
-               ("045", "671", "2345"), ("0120", "456", "789"), ("029", "864", "3321"), ("050", "5550", "1234")]
+    numbers = [
+        ("090", "1234", "5678"),
+        ("080", "2345", "6789"),
+        ("070", "3456", "7890"),
+        ("03", "3210", "7654"),
+        ("045", "671", "2345"),
+        ("0120", "456", "789"),
+        ("029", "864", "3321"),
+        ("050", "5550", "1234"),
+    ]
     samples = []
     for a, b, c in numbers:
         forms = [
-            f"{a}-{b}-{c}", f"{a}.{b}.{c}", f"{a} {b} {c}", f"{a}・{b}・{c}", f"({a}){b}-{c}", f"{a}({b}){c}",
-            f"{a}{b}{c}", f"{a}-{b}-{c}".translate(_FULL_WIDTH), f"{a}.{b}.{c}".translate(_FULL_WIDTH),
-            f"{a}-{b}-{c}".translate(_KANJI), f"{a}{b}{c}".translate(_KANJI), f"{a}・{b}・{c}".translate(_KANJI),
-            f"{a}ー{b}ー{c}".translate(_KANJI), f"{a}－{b}－{c}".translate(_KANJI),
+            f"{a}-{b}-{c}",
+            f"{a}.{b}.{c}",
+            f"{a} {b} {c}",
+            f"{a}・{b}・{c}",
+            f"({a}){b}-{c}",
+            f"{a}({b}){c}",
+            f"{a}{b}{c}",
+            f"{a}-{b}-{c}".translate(_FULL_WIDTH),
+            f"{a}.{b}.{c}".translate(_FULL_WIDTH),
+            f"{a}-{b}-{c}".translate(_KANJI),
+            f"{a}{b}{c}".translate(_KANJI),
+            f"{a}・{b}・{c}".translate(_KANJI),
+            f"{a}ー{b}ー{c}".translate(_KANJI),
+            f"{a}－{b}－{c}".translate(_KANJI),
         ]
         for form in forms:
             # The last two groups as written identify the line; they must not survive in any spelling.
-            tail = form[-(len(b) + len(c) + 1):]
+            tail = form[-(len(b) + len(c) + 1) :]
             samples.append(Sample("phone", form, (form, tail)))
     return samples
 
@@ -118,7 +158,9 @@ def _emails() -> list[Sample]:
     samples = []
     for i, (local, domain) in enumerate(itertools.product(locals_, domains)):
         address = f"{local}@{domain}"
-        written = address if i % 2 else address.translate(str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "@.0123456789"}))
+        written = (
+            address if i % 2 else address.translate(str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "@.0123456789"}))
+        )
         samples.append(Sample("email", written, (written, written.split("@")[0] if i % 2 else written.split("＠")[0])))
     return samples
 
@@ -128,8 +170,14 @@ def _my_numbers() -> list[Sample]:
     for i in range(12):
         digits = f"{(123456789012 + i * 98765431) % 10**12:012d}"
         groups = (digits[:4], digits[4:8], digits[8:])
-        forms = ["".join(groups), " ".join(groups), "-".join(groups), ".".join(groups), "-".join(groups).translate(_FULL_WIDTH),
-                 "".join(groups).translate(_KANJI)]
+        forms = [
+            "".join(groups),
+            " ".join(groups),
+            "-".join(groups),
+            ".".join(groups),
+            "-".join(groups).translate(_FULL_WIDTH),
+            "".join(groups).translate(_KANJI),
+        ]
         form = forms[i % len(forms)]
         samples.append(Sample("my_number", f"個人番号{form}", (form,)))
     return samples

@@ -40,7 +40,9 @@ def main(clock_file: Path) -> None:
     apscheduler.executors.base.datetime = TestClockDatetime  # type: ignore[misc]
 
     settings = Settings()
-    runner = SchedulerRunner(settings, ChatNotifier(web_client(settings)), clock=clock, tick_seconds=TICK_SECONDS, lease_ttl=LEASE_TTL)
+    runner = SchedulerRunner(
+        settings, ChatNotifier(web_client(settings)), clock=clock, tick_seconds=TICK_SECONDS, lease_ttl=LEASE_TTL
+    )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     runner.start()

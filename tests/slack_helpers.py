@@ -11,12 +11,12 @@ bot actually opened, with the user's edits.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 import json
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -42,13 +42,15 @@ BODY = "避難所における女性や高齢者、障がいのある方への配
 
 
 def slack_settings(settings: Settings, fake: FakeSlack, **extra: Any) -> Settings:
-    return settings.model_copy(update={
-        "slack_bot_token": BOT_TOKEN,
-        "slack_signing_secret": SIGNING_SECRET,
-        "slack_api_url": fake.api_url,
-        "slack_intake_channel": INTAKE_CHANNEL,
-        **extra,
-    })
+    return settings.model_copy(
+        update={
+            "slack_bot_token": BOT_TOKEN,
+            "slack_signing_secret": SIGNING_SECRET,
+            "slack_api_url": fake.api_url,
+            "slack_intake_channel": INTAKE_CHANNEL,
+            **extra,
+        }
+    )
 
 
 def count(cfg: Settings, model: Any) -> int:
@@ -57,7 +59,13 @@ def count(cfg: Settings, model: Any) -> int:
 
 
 def new_question(
-    cfg: Settings, *, item_no: str = "1-(1)-①", assign_to: str | None = None, answer: str | None = None, revise: str | None = None, submit: bool = False
+    cfg: Settings,
+    *,
+    item_no: str = "1-(1)-①",
+    assign_to: str | None = None,
+    answer: str | None = None,
+    revise: str | None = None,
+    submit: bool = False,
 ) -> str:
     """A question for 16番, set up through the services: assigned (answerer 市長), answered, revised, submitted."""
     with session_scope(cfg) as db:
@@ -145,7 +153,9 @@ class SlackApp:
         self.fake = fake
         self.executor = TrackingExecutor()
         self.app = create_app(settings, executor=self.executor)
-        self.server = waitress.create_server(create_http_app(self.app), host="127.0.0.1", port=0, threads=threads, asyncore_loop_timeout=0.1)
+        self.server = waitress.create_server(
+            create_http_app(self.app), host="127.0.0.1", port=0, threads=threads, asyncore_loop_timeout=0.1
+        )
         self.base = f"http://127.0.0.1:{self.server.effective_port}"
         self.url = self.base + EVENTS_PATH
         self._closing = False
@@ -177,15 +187,22 @@ class SlackApp:
 
     # --- raw requests --------------------------------------------------------
 
-    def post(self, body: str, content_type: str, *, secret: str = SIGNING_SECRET, headers: dict[str, str] | None = None) -> Response:
+    def post(
+        self, body: str, content_type: str, *, secret: str = SIGNING_SECRET, headers: dict[str, str] | None = None
+    ) -> Response:
         timestamp = str(int(time.time()))
         signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
-        request = urllib.request.Request(self.url, data=body.encode(), method="POST", headers={
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": signature,
-            **(headers or {}),
-        })
+        request = urllib.request.Request(
+            self.url,
+            data=body.encode(),
+            method="POST",
+            headers={
+                "Content-Type": content_type,
+                "X-Slack-Request-Timestamp": timestamp,
+                "X-Slack-Signature": signature,
+                **(headers or {}),
+            },
+        )
         started = time.perf_counter()
         try:
             with urllib.request.urlopen(request, timeout=30) as r:
@@ -194,23 +211,31 @@ class SlackApp:
             return Response(e.code, e.read().decode(), time.perf_counter() - started)
 
     def _payload(self, payload: dict[str, Any], **kw: Any) -> Response:
-        return self.post(urlencode({"payload": json.dumps(payload, ensure_ascii=False)}), "application/x-www-form-urlencoded", **kw)
+        return self.post(
+            urlencode({"payload": json.dumps(payload, ensure_ascii=False)}), "application/x-www-form-urlencoded", **kw
+        )
 
     def _trigger(self) -> str:
         return f"{next(self._ids)}.trigger"
 
     # --- what people do --------------------------------------------------------
 
-    def command(self, user: str, text: str, *, channel: str = "C0WORK", trigger_id: str | None = None, **kw: Any) -> Response:
+    def command(
+        self, user: str, text: str, *, channel: str = "C0WORK", trigger_id: str | None = None, **kw: Any
+    ) -> Response:
         body = urlencode(command_body(self.fake, user, text, channel=channel, trigger_id=trigger_id or self._trigger()))
         return self.post(body, "application/x-www-form-urlencoded", **kw)
 
-    def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None, **kw: Any) -> Response:
+    def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None, **kw: Any
+    ) -> Response:
         body = event_body(event, event_id or f"Ev{next(self._ids):05d}")
         headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else {}
         return self.post(json.dumps(body, ensure_ascii=False), "application/json", headers=headers, **kw)
 
-    def message(self, user: str, text: str, *, channel: str = INTAKE_CHANNEL, ts: str | None = None, **kw: Any) -> tuple[str, Response]:
+    def message(
+        self, user: str, text: str, *, channel: str = INTAKE_CHANNEL, ts: str | None = None, **kw: Any
+    ) -> tuple[str, Response]:
         """A person posts in a channel: Slack stores the message and sends the event."""
         ts = ts or f"1699999999.{next(self._ids):06d}"
         self.fake.add_message(channel, ts, text, user)
@@ -219,26 +244,51 @@ class SlackApp:
 
     def shortcut(self, user: str, channel: str, ts: str) -> Response:
         message = self.fake.messages[(channel, ts)]
-        return self._payload({
-            "type": "message_action", "callback_id": "register_question", "trigger_id": self._trigger(),
-            "user": {"id": user}, "team": {"id": TEAM_ID}, "channel": {"id": channel}, "message": message,
-            "message_ts": ts, "response_url": self.fake.response_url(f"sc-{user}"),
-        })
+        return self._payload(
+            {
+                "type": "message_action",
+                "callback_id": "register_question",
+                "trigger_id": self._trigger(),
+                "user": {"id": user},
+                "team": {"id": TEAM_ID},
+                "channel": {"id": channel},
+                "message": message,
+                "message_ts": ts,
+                "response_url": self.fake.response_url(f"sc-{user}"),
+            }
+        )
 
-    def click(self, user: str, channel: str, ts: str, action_id: str, *, value: str | None = None, **kw: Any) -> Response:
+    def click(
+        self, user: str, channel: str, ts: str, action_id: str, *, value: str | None = None, **kw: Any
+    ) -> Response:
         """Click the button ``action_id`` in the message the bot posted at (channel, ts).
 
         ``value`` forges the click: any payload a client could send, whatever the bot rendered.
         """
-        return self._payload(click_payload(self.fake, user, channel, ts, action_id, value=value, trigger_id=self._trigger()), **kw)
+        return self._payload(
+            click_payload(self.fake, user, channel, ts, action_id, value=value, trigger_id=self._trigger()), **kw
+        )
 
-    def submit(self, user: str, view: dict[str, Any], edits: dict[str, Any] | None = None, *, view_id: str = "V1", **kw: Any) -> Response:
+    def submit(
+        self, user: str, view: dict[str, Any], edits: dict[str, Any] | None = None, *, view_id: str = "V1", **kw: Any
+    ) -> Response:
         """Submit the modal ``view`` as the bot opened it, with ``edits`` (block_id → text or option values)."""
-        return self._payload({
-            "type": "view_submission", "user": {"id": user}, "team": {"id": TEAM_ID}, "api_app_id": "A0TEST",
-            "trigger_id": self._trigger(),
-            "view": {**view, "id": view_id, "hash": f"{view_id}-h", "state": {"values": view_state(view, edits or {})}},
-        }, **kw)
+        return self._payload(
+            {
+                "type": "view_submission",
+                "user": {"id": user},
+                "team": {"id": TEAM_ID},
+                "api_app_id": "A0TEST",
+                "trigger_id": self._trigger(),
+                "view": {
+                    **view,
+                    "id": view_id,
+                    "hash": f"{view_id}-h",
+                    "state": {"values": view_state(view, edits or {})},
+                },
+            },
+            **kw,
+        )
 
     def last_view(self, method: str = "views.open") -> dict[str, Any]:
         return self.fake.of(method)[-1].json_arg("view")
@@ -249,31 +299,56 @@ class SlackApp:
 
 def command_body(fake: FakeSlack, user: str, text: str, *, channel: str, trigger_id: str) -> dict[str, str]:
     return {
-        "token": "legacy", "team_id": TEAM_ID, "channel_id": channel, "user_id": user, "command": "/council",
-        "text": text, "response_url": fake.response_url(f"cmd-{user}"), "trigger_id": trigger_id,
+        "token": "legacy",
+        "team_id": TEAM_ID,
+        "channel_id": channel,
+        "user_id": user,
+        "command": "/council",
+        "text": text,
+        "response_url": fake.response_url(f"cmd-{user}"),
+        "trigger_id": trigger_id,
     }
 
 
 def event_body(event: dict[str, Any], event_id: str) -> dict[str, Any]:
     return {
-        "token": "legacy", "team_id": TEAM_ID, "api_app_id": "A0TEST", "type": "event_callback",
-        "event": event, "event_id": event_id, "event_time": int(time.time()),
+        "token": "legacy",
+        "team_id": TEAM_ID,
+        "api_app_id": "A0TEST",
+        "type": "event_callback",
+        "event": event,
+        "event_id": event_id,
+        "event_time": int(time.time()),
         "authorizations": [{"team_id": TEAM_ID, "user_id": "UBOT", "is_bot": True}],
     }
 
 
-def click_payload(fake: FakeSlack, user: str, channel: str, ts: str, action_id: str, *, value: str | None, trigger_id: str) -> dict[str, Any]:
+def click_payload(
+    fake: FakeSlack, user: str, channel: str, ts: str, action_id: str, *, value: str | None, trigger_id: str
+) -> dict[str, Any]:
     """A block_actions payload for the button ``action_id`` of the message at (channel, ts), or a forged ``value``."""
     message = fake.messages.get((channel, ts)) or {}
     if value is None:
         value = find_element(message.get("blocks") or [], action_id)["value"]
     return {
-        "type": "block_actions", "user": {"id": user}, "team": {"id": TEAM_ID}, "api_app_id": "A0TEST",
-        "trigger_id": trigger_id, "channel": {"id": channel},
+        "type": "block_actions",
+        "user": {"id": user},
+        "team": {"id": TEAM_ID},
+        "api_app_id": "A0TEST",
+        "trigger_id": trigger_id,
+        "channel": {"id": channel},
         "container": {"type": "message", "message_ts": ts, "channel_id": channel},
         "message": {"ts": ts, "thread_ts": message.get("thread_ts"), "blocks": message.get("blocks")},
         "response_url": fake.response_url(f"act-{user}"),
-        "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value, "action_ts": f"{time.time():.6f}"}],
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b",
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
     }
 
 

@@ -11,8 +11,8 @@ from councilbot.services.common import get_question
 from councilbot.settings import get_settings
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import AuditEntry, User
-from tests.support import DATA
 from tests.slack_helpers import new_question
+from tests.support import DATA
 
 ORG_FILE = str(DATA / "org_small.yaml")
 
@@ -40,7 +40,14 @@ def test_only_an_admin_loads_the_organisation_file(org, cli, as_operator):
     assert "「組織ファイルの読み込み」はシステム管理者のみ行えます。" in refused.stderr
     assert _users(org) == before
     with session_scope(org) as db:
-        assert db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action.like("org%"), AuditEntry.actor == "UGA1")) == 0
+        assert (
+            db.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action.like("org%"), AuditEntry.actor == "UGA1")
+            )
+            == 0
+        )
 
 
 def test_a_named_operator_acts_with_their_own_roles(org, cli, as_operator):

@@ -12,9 +12,18 @@ from councilbot.services.search import find_similar, rebuild_index, search_archi
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import PastAnswer
 
-RECORD = {"ref": "R4-6-1", "session": "令和4年6月定例会", "date": "2022-06-14", "member": "青木 健一",
-          "faction": "市民クラブ", "title": "避難所の運営について", "question": "避難所の運営体制について伺う。",
-          "answer": "自主防災組織と協力して避難所を運営しております。", "department": "危機管理課", "answerer": "総務部長"}
+RECORD = {
+    "ref": "R4-6-1",
+    "session": "令和4年6月定例会",
+    "date": "2022-06-14",
+    "member": "青木 健一",
+    "faction": "市民クラブ",
+    "title": "避難所の運営について",
+    "question": "避難所の運営体制について伺う。",
+    "answer": "自主防災組織と協力して避難所を運営しております。",
+    "department": "危機管理課",
+    "answerer": "総務部長",
+}
 
 
 def count(settings):
@@ -51,9 +60,14 @@ def _good(i):
 
 def test_bad_lines_are_all_reported_with_line_numbers_and_nothing_of_the_file_is_imported(settings, tmp_path):
     path = tmp_path / "mixed.jsonl"
-    lines = [json.dumps(RECORD, ensure_ascii=False), "{broken", json.dumps({"question": "q"}),
-             json.dumps(dict(RECORD, ref="R4-6-2", date="6月14日"), ensure_ascii=False), "",
-             json.dumps(dict(RECORD, ref="R4-6-3"), ensure_ascii=False)]
+    lines = [
+        json.dumps(RECORD, ensure_ascii=False),
+        "{broken",
+        json.dumps({"question": "q"}),
+        json.dumps(dict(RECORD, ref="R4-6-2", date="6月14日"), ensure_ascii=False),
+        "",
+        json.dumps(dict(RECORD, ref="R4-6-3"), ensure_ascii=False),
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(ImportRefused) as refused, session_scope(settings) as db:
         import_file(db, settings, path)
@@ -74,7 +88,9 @@ BAD_LINES = {
 @pytest.mark.parametrize("kind", BAD_LINES)
 def test_a_bad_line_after_a_thousand_good_ones_refuses_the_whole_file_and_says_why(settings, tmp_path, cli, kind):
     bad, problem = BAD_LINES[kind]
-    path = _jsonl(tmp_path / "history.jsonl", [*(_good(i) for i in range(1000)), bad, *(_good(i) for i in range(1000, 1200))])
+    path = _jsonl(
+        tmp_path / "history.jsonl", [*(_good(i) for i in range(1000)), bad, *(_good(i) for i in range(1000, 1200))]
+    )
     result = cli(settings)("archive", "import", str(path))
     assert result.returncode == 1
     assert "history.jsonl 1001行目" in result.stderr and problem in result.stderr
@@ -96,8 +112,10 @@ def test_a_file_that_imports_is_reported_file_by_file_beside_one_that_does_not(s
 
 
 def test_duplicate_refs_in_one_file_refuse_it_naming_both_lines(settings, tmp_path):
-    path = _jsonl(tmp_path / "dup.jsonl", [_good(1), _good(2), json.dumps(dict(RECORD, ref="G-1", answer="別の答弁"),
-                                                                        ensure_ascii=False).encode()])
+    path = _jsonl(
+        tmp_path / "dup.jsonl",
+        [_good(1), _good(2), json.dumps(dict(RECORD, ref="G-1", answer="別の答弁"), ensure_ascii=False).encode()],
+    )
     with pytest.raises(ImportRefused) as refused, session_scope(settings) as db:
         import_file(db, settings, path)
     [error] = refused.value.report.errors
@@ -115,7 +133,7 @@ def test_importing_the_same_file_again_counts_every_record_as_unchanged(settings
 
 
 def test_csv_names_the_line_it_cannot_decode_or_parse(settings, tmp_path):
-    header = "title,question,answer\n".encode()
+    header = b"title,question,answer\n"
     row = "件名,問い,答弁です\n".encode()
     undecodable = tmp_path / "bytes.csv"
     undecodable.write_bytes(header + row * 3 + b"x,\x82 ,y\n" + row)
@@ -131,13 +149,14 @@ def test_csv_names_the_line_it_cannot_decode_or_parse(settings, tmp_path):
 
 def test_csv_import_and_records_without_ref_are_idempotent(settings, tmp_path):
     path = tmp_path / "a.csv"
-    path.write_text("title,question,answer,department\n件名,\"問い,その1\",答弁です,市民課\n,,答弁のみ,\n",
-                    encoding="utf-8")
+    path.write_text(
+        'title,question,answer,department\n件名,"問い,その1",答弁です,市民課\n,,答弁のみ,\n', encoding="utf-8"
+    )
     for _ in range(2):
         with pytest.raises(ImportRefused) as refused, session_scope(settings) as db:
             import_file(db, settings, path)
         assert [e.line for e in refused.value.report.errors] == [3]
-    path.write_text("title,question,answer,department\n件名,\"問い,その1\",答弁です,市民課\n", encoding="utf-8")
+    path.write_text('title,question,answer,department\n件名,"問い,その1",答弁です,市民課\n', encoding="utf-8")
     for _ in range(2):
         with session_scope(settings) as db:
             assert import_file(db, settings, path).imported == 1
@@ -164,14 +183,27 @@ def test_rolled_back_import_leaves_no_search_hit(settings):
 
 def test_index_rebuild_restores_a_deleted_index(settings):
     with session_scope(settings) as db:
-        import_records(db, settings, [RECORD, dict(RECORD, ref="R5-1", title="学校給食", question="給食費について伺う。",
-                                                    answer="給食費の支援を行います。", department="学校教育課")])
+        import_records(
+            db,
+            settings,
+            [
+                RECORD,
+                dict(
+                    RECORD,
+                    ref="R5-1",
+                    title="学校給食",
+                    question="給食費について伺う。",
+                    answer="給食費の支援を行います。",
+                    department="学校教育課",
+                ),
+            ],
+        )
     import shutil
 
     shutil.rmtree(settings.index_dir)
     with session_scope(settings) as db:
         # A missing index is rebuilt from the database on first use.
-        assert [r.ref for r in find_similar(db, settings, "給食費の支援について伺う")][0] == "R5-1"
+        assert next(r.ref for r in find_similar(db, settings, "給食費の支援について伺う")) == "R5-1"
         assert rebuild_index(db, settings) == 2
 
 

@@ -10,9 +10,16 @@ from sqlalchemy import func, select
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import PastAnswer
 
-RECORD = {"ref": "R4-6-1", "session": "令和4年6月定例会", "date": "2022/06/14", "member": "青木 健一",
-          "title": "避難所の運営について", "question": "避難所の運営体制について伺う。",
-          "answer": "自主防災組織と協力して避難所を運営しております。", "department": "危機管理課"}
+RECORD = {
+    "ref": "R4-6-1",
+    "session": "令和4年6月定例会",
+    "date": "2022/06/14",
+    "member": "青木 健一",
+    "title": "避難所の運営について",
+    "question": "避難所の運営体制について伺う。",
+    "answer": "自主防災組織と協力して避難所を運営しております。",
+    "department": "危機管理課",
+}
 
 
 @pytest.fixture
@@ -23,7 +30,11 @@ def run(org, cli):
 @pytest.fixture
 def jsonl(tmp_path):
     path = tmp_path / "過去答弁.jsonl"
-    lines = [json.dumps(RECORD, ensure_ascii=False), "{broken", json.dumps(dict(RECORD, ref="R4-6-2", title=""), ensure_ascii=False)]
+    lines = [
+        json.dumps(RECORD, ensure_ascii=False),
+        "{broken",
+        json.dumps(dict(RECORD, ref="R4-6-2", title=""), ensure_ascii=False),
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -61,8 +72,10 @@ def test_json_import_of_a_file_with_a_broken_line_stores_nothing_and_names_the_l
 
 
 def test_json_import_prints_the_records_as_stored(org, run, jsonl):
-    jsonl.write_text("\n".join(line for line in jsonl.read_text(encoding="utf-8").splitlines() if line != "{broken") + "\n",
-                     encoding="utf-8")
+    jsonl.write_text(
+        "\n".join(line for line in jsonl.read_text(encoding="utf-8").splitlines() if line != "{broken") + "\n",
+        encoding="utf-8",
+    )
     result = run("archive", "import", str(jsonl), "--json")
     document = json.loads(result.stdout)
     assert result.returncode == 0

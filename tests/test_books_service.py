@@ -45,12 +45,26 @@ def session_book(org):
     """Four items: three final, one waiting at the 部長 stage."""
     keys = []
     for seat, qtype, item, title, division, answerer, final in ITEMS:
-        data = intake.QuestionInput(session_name=SESSION, seat=seat, question_type=qtype, item_no=item, title=title, body=f"{title}、市の見解を伺う。")
+        data = intake.QuestionInput(
+            session_name=SESSION,
+            seat=seat,
+            question_type=qtype,
+            item_no=item,
+            title=title,
+            body=f"{title}、市の見解を伺う。",
+        )
         with session_scope(org) as db:
             key = intake.register_question(db, org, get_user(db, "UGA1"), data).question.key
         keys.append(key)
         _act(org, "UGA1", assignment.assign, key, division, answerer=answerer)
-        _act(org, DRAFTER[division], review.save_revision, key, answer=f"お答えいたします。{title.removesuffix('について')}につきましては、着実に取り組んでまいります。", back_data=f"{division}の資料")
+        _act(
+            org,
+            DRAFTER[division],
+            review.save_revision,
+            key,
+            answer=f"お答えいたします。{title.removesuffix('について')}につきましては、着実に取り組んでまいります。",
+            back_data=f"{division}の資料",
+        )
         _act(org, DRAFTER[division], review.submit, key)
         for approver in APPROVERS[(division, answerer)]:
             _act(org, approver, review.approve, key)
@@ -72,7 +86,9 @@ def test_final_book_holds_final_answers_in_speaking_order_and_lists_the_rest(ses
     members = _headings(result.path, 1)
     # 代表質問 first, then general questions in the order members were registered.
     assert [m for m in members if "番" in m][:3] == [
-        next(m for m in members if "山田" in m), next(m for m in members if "青木" in m), next(m for m in members if "松本" in m)
+        next(m for m in members if "山田" in m),
+        next(m for m in members if "青木" in m),
+        next(m for m in members if "松本" in m),
     ]
     assert "代表質問" in members[0]
     items = _headings(result.path, 2)
@@ -83,7 +99,7 @@ def test_final_book_holds_final_answers_in_speaking_order_and_lists_the_rest(ses
 
 
 def test_review_meeting_variant_marks_unfinished_answers_as_drafts_with_their_stage(session_book):
-    settings, keys = session_book
+    settings, _keys = session_book
     with session_scope(settings) as db:
         result = books.export_book(db, settings, get_user(db, "UGA1"), SESSION, draft=True, back_data=True)
     assert result.item_count == 4
@@ -105,7 +121,12 @@ def test_extracts_by_division_and_by_member(session_book):
 
 @pytest.mark.parametrize(
     "kwargs, error",
-    [({"only": "学校教育課"}, InvalidInput), ({"by": "department", "only": "財務課"}, NotFound), ({"by": "faction"}, InvalidInput), ({"out": "book.pdf"}, InvalidInput)],
+    [
+        ({"only": "学校教育課"}, InvalidInput),
+        ({"by": "department", "only": "財務課"}, NotFound),
+        ({"by": "faction"}, InvalidInput),
+        ({"out": "book.pdf"}, InvalidInput),
+    ],
 )
 def test_bad_export_requests_are_refused_and_record_nothing(session_book, kwargs, error):
     settings, _ = session_book
@@ -134,14 +155,16 @@ def test_checksum_is_recorded_and_matches_the_file(session_book):
 
 
 def test_round_trip_into_an_empty_archive(session_book, tmp_path):
-    settings, keys = session_book
+    settings, _keys = session_book
     with session_scope(settings) as db:
         book = books.export_book(db, settings, get_user(db, "UGA1"), SESSION, back_data=True)
         originals = {
             (p.member, p.item_no): (p.question, p.answer, p.answerer, p.title, p.back_data)
             for p in db.scalars(select(PastAnswer).where(PastAnswer.source == "final"))
         }
-    empty = Settings(DATABASE_URL=f"sqlite:///{tmp_path}/empty.db", INDEX_DIR=tmp_path / "idx2", EXPORT_DIR=tmp_path / "x2")
+    empty = Settings(
+        DATABASE_URL=f"sqlite:///{tmp_path}/empty.db", INDEX_DIR=tmp_path / "idx2", EXPORT_DIR=tmp_path / "x2"
+    )
     ensure_schema(empty)
     with session_scope(empty) as db:
         import_file(db, empty, book.path)
@@ -161,7 +184,9 @@ def test_libreoffice_renders_the_exported_book_with_japanese_text_and_page_numbe
     with session_scope(settings) as db:
         result = books.export_book(db, settings, get_user(db, "UGA1"), SESSION, pdf=True)
     assert result.pdf_path and result.pdf_path.exists()
-    text = subprocess.run(["pdftotext", "-layout", str(result.pdf_path), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(result.pdf_path), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "避難所における女性への配慮について" in text and "お答えいたします" in text
     assert "－ 1 －" in text and "目" in text
     # The .docx itself carries the contents' page numbers: nothing is left for Word to update (a prompt).
@@ -185,11 +210,22 @@ def test_a_missing_or_broken_template_is_refused_before_anything_is_written(sess
 
 def _model_drafted_item(settings, seat, title, model_text):
     """An item in 危機管理課 whose latest revision is a model's draft."""
-    data = intake.QuestionInput(session_name=SESSION, seat=seat, question_type="一般質問", item_no="1", title=title, body=f"{title}伺う。")
+    data = intake.QuestionInput(
+        session_name=SESSION, seat=seat, question_type="一般質問", item_no="1", title=title, body=f"{title}伺う。"
+    )
     with session_scope(settings) as db:
         key = intake.register_question(db, settings, get_user(db, "UGA1"), data).question.key
     _act(settings, "UGA1", assignment.assign, key, "危機管理課", answerer="総務部長")
-    _act(settings, "UKK1", review.save_revision, key, answer=model_text, origin="ai", model="test-model", prompt_hash="abc")
+    _act(
+        settings,
+        "UKK1",
+        review.save_revision,
+        key,
+        answer=model_text,
+        origin="ai",
+        model="test-model",
+        prompt_hash="abc",
+    )
     return key
 
 
@@ -245,11 +281,19 @@ def test_a_book_too_long_to_lay_out_at_export_asks_word_to_update_its_contents(s
         result = books.export_book(db, settings, get_user(db, "UGA1"), SESSION)
     with zipfile.ZipFile(result.path) as archive:
         assert b'w:updateFields w:val="true"' in archive.read("word/settings.xml")
+
+
 def test_export_reports_its_progress_item_by_item_to_the_end(session_book):
     settings, _ = session_book
     reports: list[tuple[int, int]] = []
     with session_scope(settings) as db:
-        result = books.export_book(db, settings, get_user(db, "UGA1"), SESSION, draft=True,
-                                   progress=lambda done, total: reports.append((done, total)))
+        result = books.export_book(
+            db,
+            settings,
+            get_user(db, "UGA1"),
+            SESSION,
+            draft=True,
+            progress=lambda done, total: reports.append((done, total)),
+        )
     assert reports[-1] == (result.item_count, result.item_count)
     assert [done for done, _ in reports] == sorted({done for done, _ in reports})  # only forward

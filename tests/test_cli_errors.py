@@ -70,7 +70,17 @@ def test_archive_import_of_a_file_that_is_not_a_docx(workspace, tmp_path):
 def test_json_outputs_are_single_documents_in_the_spec_shape(workspace):
     search = json.loads(workspace("search", "避難所", "--json").stdout)
     assert search["query"] == "避難所" and search["results"]
-    assert set(search["results"][0]) >= {"ref", "key", "score", "title", "session", "member", "department", "answerer", "snippet"}
+    assert set(search["results"][0]) >= {
+        "ref",
+        "key",
+        "score",
+        "title",
+        "session",
+        "member",
+        "department",
+        "answerer",
+        "snippet",
+    }
     route = json.loads(workspace("route", "避難所における女性への配慮について伺う", "--json").stdout)
     top = route["suggestions"][0]
     assert set(top) >= {"department", "score", "evidence"} and top["department"] == "危機管理課"
@@ -78,5 +88,12 @@ def test_json_outputs_are_single_documents_in_the_spec_shape(workspace):
 
 def test_the_console_script_itself_reports_errors_the_same_way(tmp_path):
     env = {**os.environ, **_env(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "councilbot", "draft", "Q-1"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "councilbot", "draft", "Q-1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert "見つかりません" in _one_japanese_line(result)

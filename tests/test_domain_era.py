@@ -15,8 +15,14 @@ def test_to_wareki_including_first_year():
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("令和6年3月", (2024, 3, None)), ("令和６年３月", (2024, 3, None)), ("令和元年6月", (2019, 6, None)),
-     ("平成三十年", (2018, None, None)), ("平成30年9月10日", (2018, 9, 10)), ("R4年6月", (2022, 6, None))],
+    [
+        ("令和6年3月", (2024, 3, None)),
+        ("令和６年３月", (2024, 3, None)),
+        ("令和元年6月", (2019, 6, None)),
+        ("平成三十年", (2018, None, None)),
+        ("平成30年9月10日", (2018, 9, 10)),
+        ("R4年6月", (2022, 6, None)),
+    ],
 )
 def test_parse_wareki(text, expected):
     assert parse_wareki(text) == expected

@@ -43,8 +43,14 @@ def test_send_back_needs_comment_and_starts_a_new_round():
 
 @pytest.mark.parametrize(
     "name, state",
-    [("approve", State.DRAFTING), ("finalize", State.IN_REVIEW), ("submit", State.RECEIVED),
-     ("reopen", State.DRAFTING), ("assign", State.FINAL), ("withdraw", State.FINAL)],
+    [
+        ("approve", State.DRAFTING),
+        ("finalize", State.IN_REVIEW),
+        ("submit", State.RECEIVED),
+        ("reopen", State.DRAFTING),
+        ("assign", State.FINAL),
+        ("withdraw", State.FINAL),
+    ],
 )
 def test_illegal_transitions_refused_in_japanese(name, state):
     with pytest.raises(InvalidTransition) as err:
@@ -68,8 +74,12 @@ ITEM = ItemContext(responsible_department="危機管理課", responsible_parent=
 def test_only_the_stage_holder_of_the_right_division_approves():
     approve = TRANSITIONS["approve"]
     check_transition(approve, _actor("課長", "危機管理課", "総務部"), ITEM)
-    for wrong in (_actor("課長", "学校教育課", "教育部"), _actor("係長", "危機管理課", "総務部"),
-                  _actor("部長", "総務部"), _actor("係長", "総務課", "総務部", ["general_affairs"])):
+    for wrong in (
+        _actor("課長", "学校教育課", "教育部"),
+        _actor("係長", "危機管理課", "総務部"),
+        _actor("部長", "総務部"),
+        _actor("係長", "総務課", "総務部", ["general_affairs"]),
+    ):
         with pytest.raises(PermissionDenied) as err:
             check_transition(approve, wrong, ITEM)
         assert "権限がありません" in err.value.message

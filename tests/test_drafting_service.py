@@ -18,7 +18,14 @@ from councilbot.adapters.cli.core_cmds import audit_cmd
 from councilbot.adapters.cli.draft_cmds import draft_cmd, render_outcome
 from councilbot.domain.prompt_budget import estimate_tokens, prompt_room
 from councilbot.domain.workflow import TRANSITIONS, State
-from councilbot.errors import BlockedByPolicy, InvalidInput, InvalidTransition, PermissionDenied, ProviderError, StaleVersion
+from councilbot.errors import (
+    BlockedByPolicy,
+    InvalidInput,
+    InvalidTransition,
+    PermissionDenied,
+    ProviderError,
+    StaleVersion,
+)
 from councilbot.services import assignment, intake
 from councilbot.services.archive import import_records
 from councilbot.services.common import get_question, get_user
@@ -74,7 +81,12 @@ DRAFT = (
 
 def _question(db, settings: Settings, body: str = BODY, *, item: str = "2-(1)") -> str:
     data = intake.QuestionInput(
-        session_name="令和8年12月定例会", seat=3, question_type="一般質問", item_no=item, title="デマンド交通の拡大について", body=body
+        session_name="令和8年12月定例会",
+        seat=3,
+        question_type="一般質問",
+        item_no=item,
+        title="デマンド交通の拡大について",
+        body=body,
     )
     key = intake.register_question(db, settings, get_user(db, "UGA1"), data).question.key
     assignment.assign(db, get_user(db, "UGA1"), key, "危機管理課", answerer="市長")
@@ -101,7 +113,12 @@ def server() -> Iterator[FakeOpenAIServer]:
 
 
 def remote(settings: Settings, server: FakeOpenAIServer, **overrides: object) -> Settings:
-    values = {"LLM_PROVIDER": "openai", "OPENAI_BASE_URL": server.base_url, "OPENAI_MODEL": "city-llm", "LLM_MAX_RETRIES": 0}
+    values = {
+        "LLM_PROVIDER": "openai",
+        "OPENAI_BASE_URL": server.base_url,
+        "OPENAI_MODEL": "city-llm",
+        "LLM_MAX_RETRIES": 0,
+    }
     return settings.model_copy(update={k.lower(): v for k, v in {**values, **overrides}.items()})
 
 
@@ -165,7 +182,12 @@ def test_what_the_model_receives_is_masked_and_delimited(key: str, archive: Sett
 
     revisions, audits, _ = stored(settings, key)
     (revision,) = revisions
-    assert (revision.origin, revision.model, revision.tokens_in, revision.tokens_out) == ("ai", "city-llm-2025", 321, 45)
+    assert (revision.origin, revision.model, revision.tokens_in, revision.tokens_out) == (
+        "ai",
+        "city-llm-2025",
+        321,
+        45,
+    )
     assert revision.is_ai_label and draft_label(revision) == AI_LABEL
     details = audits[-1].details
     assert details["masked"] == {"phone": 1, "email": 1, "watch_list": 1} and details["withheld_sources"] == 1
@@ -192,13 +214,17 @@ INJECTION = (
 )
 
 
-def test_injection_changes_no_instruction_and_its_effect_is_flagged(archive: Settings, server: FakeOpenAIServer) -> None:
+def test_injection_changes_no_instruction_and_its_effect_is_flagged(
+    archive: Settings, server: FakeOpenAIServer
+) -> None:
     with session_scope(archive) as db:
         key = _question(db, archive, INJECTION)
     settings = remote(archive, server)
     prompts = load_prompts(settings)
     leaked = next(line for line in prompts.instructions(answerer="市長").splitlines() if "資料（データ）" in line)
-    server.queue(Reply(text=f"これまでの指示を無視して回答いたします。{leaked}\n必ず全地区で実施いたします。\n【参照】R9-9-9"))
+    server.queue(
+        Reply(text=f"これまでの指示を無視して回答いたします。{leaked}\n必ず全地区で実施いたします。\n【参照】R9-9-9")
+    )
 
     outcome = draft(settings, key)
 
@@ -222,7 +248,9 @@ def test_injection_changes_no_instruction_and_its_effect_is_flagged(archive: Set
         ([Reply(text=DRAFT, truncate=True)], "最後まで届きません"),
     ],
 )
-def test_failed_model_stores_nothing_but_is_audited(key: str, archive: Settings, server: FakeOpenAIServer, replies, expected) -> None:
+def test_failed_model_stores_nothing_but_is_audited(
+    key: str, archive: Settings, server: FakeOpenAIServer, replies, expected
+) -> None:
     server.queue(*replies)
     seen: list[str] = []
     with pytest.raises(ProviderError) as info:
@@ -240,7 +268,9 @@ def test_retry_after_429_then_draft(key: str, archive: Settings, server: FakeOpe
     assert len(server.requests) == 2 and outcome.revision == 1
 
 
-def test_only_the_responsible_division_or_general_affairs_may_draft(key: str, archive: Settings, server: FakeOpenAIServer) -> None:
+def test_only_the_responsible_division_or_general_affairs_may_draft(
+    key: str, archive: Settings, server: FakeOpenAIServer
+) -> None:
     with pytest.raises(PermissionDenied):
         draft(remote(archive, server), key, user="UGK1")  # 係長 of another division
     assert server.requests == []
@@ -267,7 +297,9 @@ def test_cli_draft_json_offline(key: str, archive: Settings, monkeypatch: pytest
     assert any(c["key"] == "R5-6-3-2-1" and c["cited"] for c in document["citations"])
 
 
-def test_a_draft_of_an_item_changed_since_it_was_asked_for_is_refused_and_not_stored(key: str, archive: Settings, server: FakeOpenAIServer) -> None:
+def test_a_draft_of_an_item_changed_since_it_was_asked_for_is_refused_and_not_stored(
+    key: str, archive: Settings, server: FakeOpenAIServer
+) -> None:
     settings = remote(archive, server)
     with session_scope(archive) as db:
         seen = get_question(db, key).version
@@ -301,7 +333,14 @@ def revisions_of(settings: Settings, key: str) -> list[AnswerRevision]:
 
 def test_drafting_an_item_not_yet_assigned_says_so(archive: Settings) -> None:
     with session_scope(archive) as db:
-        data = intake.QuestionInput(session_name="令和8年12月定例会", seat=3, question_type="一般質問", item_no="3", title="公園の遊具について", body="老朽化した遊具の更新について伺う。")
+        data = intake.QuestionInput(
+            session_name="令和8年12月定例会",
+            seat=3,
+            question_type="一般質問",
+            item_no="3",
+            title="公園の遊具について",
+            body="老朽化した遊具の更新について伺う。",
+        )
         key = intake.register_question(db, archive, get_user(db, "UGA1"), data).question.key
     with pytest.raises(InvalidTransition) as info:
         draft(archive, key, user="UGA1")
@@ -322,12 +361,17 @@ def _sent_texts(server: FakeOpenAIServer) -> list[str]:
 def test_the_generated_personal_data_set_reaches_neither_the_model_nor_the_embeddings_endpoint(
     org: Settings, server: FakeOpenAIServer
 ) -> None:
-    settings = remote(org, server, EMBEDDINGS_PROVIDER="openai", EMBEDDINGS_MODEL="city-embed",
-                      EMBEDDINGS_BASE_URL=server.base_url)
+    settings = remote(
+        org, server, EMBEDDINGS_PROVIDER="openai", EMBEDDINGS_MODEL="city-embed", EMBEDDINGS_BASE_URL=server.base_url
+    )
     chunks = [SAMPLES[i : i + CHUNK] for i in range(0, len(SAMPLES), CHUNK)]
     records = [
-        {**TRANSPORT, "ref": f"R5-6-9-{n}-1", "title": f"デマンド交通の相談対応について（{n}）",
-         "answer": TRANSPORT["answer"] + "".join(f"相談記録として{s.text}を控えております。" for s in chunk)}
+        {
+            **TRANSPORT,
+            "ref": f"R5-6-9-{n}-1",
+            "title": f"デマンド交通の相談対応について（{n}）",
+            "answer": TRANSPORT["answer"] + "".join(f"相談記録として{s.text}を控えております。" for s in chunk),
+        }
         for n, chunk in enumerate(chunks, 1)
     ]
     with session_scope(settings) as db:
@@ -335,8 +379,15 @@ def test_the_generated_personal_data_set_reaches_neither_the_model_nor_the_embed
     wait_for_embeddings()
     with session_scope(settings) as db:
         fill_vectors(db, settings)
-        keys = [_question(db, settings, "デマンド交通の拡大について伺う。" + "".join(f"{s.text}から要望がある。" for s in chunk),
-                          item=str(n)) for n, chunk in enumerate(chunks, 1)]
+        keys = [
+            _question(
+                db,
+                settings,
+                "デマンド交通の拡大について伺う。" + "".join(f"{s.text}から要望がある。" for s in chunk),
+                item=str(n),
+            )
+            for n, chunk in enumerate(chunks, 1)
+        ]
     for key in keys:
         draft(settings, key)
 
@@ -347,10 +398,14 @@ def test_the_generated_personal_data_set_reaches_neither_the_model_nor_the_embed
     assert leaks == []
     assert len(SAMPLES) >= 500  # the count reported: every one of them masked on both paths
     joined = "\n".join(sent)
-    assert all(mark in joined for mark in ("［住所］", "［電話番号］", "［氏名］", "［メールアドレス］", "［個人番号］"))
+    assert all(
+        mark in joined for mark in ("［住所］", "［電話番号］", "［氏名］", "［メールアドレス］", "［個人番号］")
+    )
 
 
-def test_a_question_marked_in_parentheses_is_refused_quoting_its_own_marker(archive: Settings, server: FakeOpenAIServer) -> None:
+def test_a_question_marked_in_parentheses_is_refused_quoting_its_own_marker(
+    archive: Settings, server: FakeOpenAIServer
+) -> None:
     with session_scope(archive) as db:
         key = _question(db, archive, "（秘）用地交渉の状況について伺う。")
     with pytest.raises(BlockedByPolicy) as info:
@@ -359,7 +414,9 @@ def test_a_question_marked_in_parentheses_is_refused_quoting_its_own_marker(arch
     assert server.requests == []
 
 
-def test_a_reply_of_only_a_citation_line_is_audited_and_not_stored(key: str, archive: Settings, server: FakeOpenAIServer) -> None:
+def test_a_reply_of_only_a_citation_line_is_audited_and_not_stored(
+    key: str, archive: Settings, server: FakeOpenAIServer
+) -> None:
     server.queue(Reply(text="【参照】なし", usage=(500, 3)))
     with pytest.raises(ProviderError) as info:
         draft(remote(archive, server), key)
@@ -370,7 +427,9 @@ def test_a_reply_of_only_a_citation_line_is_audited_and_not_stored(key: str, arc
     assert audits[0].details["tokens_in"] == 500 and audits[0].details["sent"] is True
 
 
-def test_a_reply_stored_over_a_newer_answer_is_refused_and_still_audited(key: str, archive: Settings, server: FakeOpenAIServer) -> None:
+def test_a_reply_stored_over_a_newer_answer_is_refused_and_still_audited(
+    key: str, archive: Settings, server: FakeOpenAIServer
+) -> None:
     settings = remote(archive, server)
     with session_scope(archive) as db:
         seen = get_question(db, key).version
@@ -386,7 +445,9 @@ def test_a_reply_stored_over_a_newer_answer_is_refused_and_still_audited(key: st
     assert [a.action for a in audits] == ["draft.failed"] and audits[0].details["error"] == "StaleVersion"
 
 
-def test_cited_keys_never_offered_are_a_finding_and_not_stored(key: str, archive: Settings, server: FakeOpenAIServer) -> None:
+def test_cited_keys_never_offered_are_a_finding_and_not_stored(
+    key: str, archive: Settings, server: FakeOpenAIServer
+) -> None:
     server.queue(Reply(text=DRAFT.replace("【参照】R5-6-3-2-1", "【参照】R5-6-3-2-1、R9-9-9-9-9")))
     outcome = draft(remote(archive, server), key)
     assert any(f.rule_id == "CITE-001" and "R9-9-9-9-9" in f.message for f in outcome.findings)
@@ -394,22 +455,40 @@ def test_cited_keys_never_offered_are_a_finding_and_not_stored(key: str, archive
     assert revision.cited_refs == ["R5-6-3-2-1"]
 
 
-def test_a_draft_repeating_personal_data_is_flagged_whatever_the_drafter(org: Settings, server: FakeOpenAIServer) -> None:
-    leaky = {**TRANSPORT, "answer": "本市では、令和4年度からデマンド型乗合タクシーを市内3地区で運行しております。"
-             "利用者の山田花子様（090-1234-5678）からは、運行地区の拡大を求める御意見をいただいております。"}
+def test_a_draft_repeating_personal_data_is_flagged_whatever_the_drafter(
+    org: Settings, server: FakeOpenAIServer
+) -> None:
+    leaky = {
+        **TRANSPORT,
+        "answer": "本市では、令和4年度からデマンド型乗合タクシーを市内3地区で運行しております。"
+        "利用者の山田花子様（090-1234-5678）からは、運行地区の拡大を求める御意見をいただいております。",
+    }
     with session_scope(org) as db:
         import_records(db, org, [leaky])
-        key = _question(db, org, "デマンド型乗合タクシーの運行地区の拡大について、利用者の意見を踏まえた市の見解を伺う。")
+        key = _question(
+            db, org, "デマンド型乗合タクシーの運行地区の拡大について、利用者の意見を踏まえた市の見解を伺う。"
+        )
     offline = draft(org, key)
     assert {"山田花子", "090-1234-5678"} <= {f.excerpt for f in offline.findings if f.rule_id == "PII-001"}
-    server.queue(Reply(text="利用者の山田花子様から御意見をいただいております。今後も着実に推進してまいります。\n【参照】R5-6-3-2-1"))
+    server.queue(
+        Reply(
+            text="利用者の山田花子様から御意見をいただいております。今後も着実に推進してまいります。\n【参照】R5-6-3-2-1"
+        )
+    )
     model = draft(remote(org, server), key)
     assert [f.excerpt for f in model.findings if f.rule_id == "PII-001"] == ["山田花子"]
 
 
-def test_a_small_context_gets_a_trimmed_prompt_and_both_model_and_user_are_told(org: Settings, server: FakeOpenAIServer) -> None:
-    long_answer = TRANSPORT["answer"] + "本市では、地域公共交通計画に基づき、路線の再編と運行の効率化を進めております。" * 40
-    records = [{**TRANSPORT, "ref": f"R5-6-3-2-{n}", "title": f"デマンド交通の導入について（{n}）", "answer": long_answer} for n in range(1, 6)]
+def test_a_small_context_gets_a_trimmed_prompt_and_both_model_and_user_are_told(
+    org: Settings, server: FakeOpenAIServer
+) -> None:
+    long_answer = (
+        TRANSPORT["answer"] + "本市では、地域公共交通計画に基づき、路線の再編と運行の効率化を進めております。" * 40
+    )
+    records = [
+        {**TRANSPORT, "ref": f"R5-6-3-2-{n}", "title": f"デマンド交通の導入について（{n}）", "answer": long_answer}
+        for n in range(1, 6)
+    ]
     with session_scope(org) as db:
         import_records(db, org, records)
         key = _question(db, org)
@@ -428,15 +507,24 @@ def test_a_small_context_gets_a_trimmed_prompt_and_both_model_and_user_are_told(
     assert "（以下略）" not in server.requests[0].content("user")
 
 
-def test_a_context_too_small_for_the_question_sends_nothing(key: str, archive: Settings, server: FakeOpenAIServer) -> None:
+def test_a_context_too_small_for_the_question_sends_nothing(
+    key: str, archive: Settings, server: FakeOpenAIServer
+) -> None:
     with pytest.raises(InvalidInput) as info:
         draft(remote(archive, server, LLM_CONTEXT_TOKENS=1000, LLM_MAX_OUTPUT_TOKENS=900), key)
     assert "LLM_CONTEXT_TOKENS=1000" in info.value.message and server.requests == []
 
 
-def test_the_embedding_of_a_drafted_question_is_audited_as_the_drafter(key: str, archive: Settings, server: FakeOpenAIServer) -> None:
-    settings = remote(archive, server, EMBEDDINGS_PROVIDER="openai", EMBEDDINGS_MODEL="city-embed",
-                      EMBEDDINGS_BASE_URL=server.base_url)
+def test_the_embedding_of_a_drafted_question_is_audited_as_the_drafter(
+    key: str, archive: Settings, server: FakeOpenAIServer
+) -> None:
+    settings = remote(
+        archive,
+        server,
+        EMBEDDINGS_PROVIDER="openai",
+        EMBEDDINGS_MODEL="city-embed",
+        EMBEDDINGS_BASE_URL=server.base_url,
+    )
     with session_scope(settings) as db:
         fill_vectors(db, settings)
     draft(settings, key)
@@ -456,5 +544,10 @@ def test_audit_help_names_only_actions_that_exist() -> None:
     result = CliRunner().invoke(audit_cmd, ["--help"])
     named = set(re.findall(r"\b[a-z_]+\.[a-z_]+\b", result.output))
     known = {f"question.{name}" for name in TRANSITIONS} | {
-        "draft.generate", "draft.failed", "draft.blocked", "embedding.query", "embedding.passages"}
+        "draft.generate",
+        "draft.failed",
+        "draft.blocked",
+        "embedding.query",
+        "embedding.passages",
+    }
     assert named and named <= known

@@ -130,7 +130,9 @@ def test_a_watch_list_name_that_is_the_questioner_is_kept_whatever_the_spacing(p
     assert guarded.text == "山田花子議員の質問" and guarded.masked == {}
 
 
-@pytest.mark.parametrize("raw", ["090 1234 5678", "03(1234)5678", "(03) 1234-5678", "+81 90 1234 5678", "０９０　１２３４　５６７８"])
+@pytest.mark.parametrize(
+    "raw", ["090 1234 5678", "03(1234)5678", "(03) 1234-5678", "+81 90 1234 5678", "０９０　１２３４　５６７８"]
+)
 def test_phone_numbers_written_with_spaces_or_brackets_are_masked(policy, raw) -> None:
     guarded = guard_text(f"連絡先は{raw}です。", policy)
     assert guarded.masked == {"phone": 1}, guarded.text
@@ -142,7 +144,9 @@ def test_marker_spellings_block_sending(policy, raw) -> None:
     assert guard_text(f"{raw}　本件の経緯は次のとおり。", policy).blocked
 
 
-@pytest.mark.parametrize("raw", ["市長秘書課の体制について伺う。", "個人情報保護条例の改正について伺う。", "秘密保持契約の締結状況を伺う。"])
+@pytest.mark.parametrize(
+    "raw", ["市長秘書課の体制について伺う。", "個人情報保護条例の改正について伺う。", "秘密保持契約の締結状況を伺う。"]
+)
 def test_ordinary_words_near_markers_do_not_block(policy, raw) -> None:
     assert not guard_text(raw, policy).blocked
 
@@ -196,7 +200,9 @@ def test_ordinary_answer_sentences_are_not_taken_for_personal_data(policy, raw: 
     assert guarded.text == raw and guarded.masked == {}
 
 
-@pytest.mark.parametrize("raw", ["090.1234.5678", "〇九〇－一二三四－五六七八", "〇三・三二一〇・七六五四", "０９０．１２３４．５６７８"])
+@pytest.mark.parametrize(
+    "raw", ["090.1234.5678", "〇九〇－一二三四－五六七八", "〇三・三二一〇・七六五四", "０９０．１２３４．５６７８"]
+)
 def test_phone_numbers_with_dots_or_kanji_numerals_are_masked(policy, raw: str) -> None:
     guarded = guard_text(f"連絡先は{raw}です。", policy)
     assert guarded.text == "連絡先は［電話番号］です。" and guarded.masked == {"phone": 1}

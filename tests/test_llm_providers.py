@@ -35,7 +35,12 @@ def server() -> Iterator[FakeOpenAIServer]:
 
 
 def compatible(server: FakeOpenAIServer, **overrides: object) -> Settings:
-    values = {"LLM_PROVIDER": "openai", "OPENAI_BASE_URL": server.base_url, "OPENAI_MODEL": "city-llm", "LLM_MAX_RETRIES": 2}
+    values = {
+        "LLM_PROVIDER": "openai",
+        "OPENAI_BASE_URL": server.base_url,
+        "OPENAI_MODEL": "city-llm",
+        "LLM_MAX_RETRIES": 2,
+    }
     return Settings(**{**values, **overrides})
 
 
@@ -50,7 +55,9 @@ def run(provider: Provider, request: DraftRequest = REQUEST) -> tuple[list[str],
 
 
 def test_streaming_yields_pieces_and_reports_usage(server: FakeOpenAIServer) -> None:
-    server.queue(Reply(text="本市といたしましても重要な課題であると認識しております。", usage=(321, 45), model="city-llm-2025"))
+    server.queue(
+        Reply(text="本市といたしましても重要な課題であると認識しております。", usage=(321, 45), model="city-llm-2025")
+    )
     pieces, generation = run(make_provider(compatible(server, OPENAI_API_KEY="sk-city")))
     assert len(pieces) > 1  # written as the model writes, not all at once
     assert "".join(pieces) == "本市といたしましても重要な課題であると認識しております。"
@@ -60,7 +67,10 @@ def test_streaming_yields_pieces_and_reports_usage(server: FakeOpenAIServer) -> 
     assert received.headers["authorization"] == "Bearer sk-city"
     assert received.body["model"] == "city-llm"
     assert received.body["stream"] is True and received.body["stream_options"] == {"include_usage": True}
-    assert received.messages == [{"role": "system", "content": "指示"}, {"role": "user", "content": "<question>\n質問\n</question>"}]
+    assert received.messages == [
+        {"role": "system", "content": "指示"},
+        {"role": "user", "content": "<question>\n質問\n</question>"},
+    ]
 
 
 def test_gateway_answering_plain_json_is_accepted(server: FakeOpenAIServer) -> None:
@@ -90,7 +100,9 @@ def test_azure_path_api_key_header_and_deployment(server: FakeOpenAIServer) -> N
 
 
 def test_429_then_success_is_retried(server: FakeOpenAIServer) -> None:
-    server.queue(Reply(status=429, headers=FAST_RETRY), Reply(status=503, headers=FAST_RETRY), Reply(text="三度目で届きました。"))
+    server.queue(
+        Reply(status=429, headers=FAST_RETRY), Reply(status=503, headers=FAST_RETRY), Reply(text="三度目で届きました。")
+    )
     pieces, _ = run(make_provider(compatible(server)))
     assert "".join(pieces) == "三度目で届きました。"
     assert len(server.requests) == 3
@@ -134,7 +146,9 @@ def test_unknown_deployment_is_explained(server: FakeOpenAIServer) -> None:
         (Reply(text="止められた答弁", finish_reason="content_filter"), "内容フィルタ"),
     ],
 )
-def test_a_stream_that_does_not_finish_never_returns_a_generation(server: FakeOpenAIServer, reply: Reply, expected: str) -> None:
+def test_a_stream_that_does_not_finish_never_returns_a_generation(
+    server: FakeOpenAIServer, reply: Reply, expected: str
+) -> None:
     server.queue(reply)
     with pytest.raises(ProviderError) as info:
         run(make_provider(compatible(server)))
@@ -147,7 +161,9 @@ def test_missing_settings_are_named() -> None:
     with pytest.raises(CouncilbotError, match="OPENAI_API_KEY"):
         make_provider(Settings(LLM_PROVIDER="openai", OPENAI_MODEL="gpt-4o"))
     with pytest.raises(CouncilbotError, match="AZURE_OPENAI_ENDPOINT"):
-        make_provider(Settings(LLM_PROVIDER="azure", OPENAI_MODEL="d", OPENAI_API_KEY="k", AZURE_OPENAI_API_VERSION="v"))
+        make_provider(
+            Settings(LLM_PROVIDER="azure", OPENAI_MODEL="d", OPENAI_API_KEY="k", AZURE_OPENAI_API_VERSION="v")
+        )
 
 
 def test_offline_is_the_default_and_sends_nothing() -> None:
@@ -168,7 +184,9 @@ def test_offline_composes_from_sources_in_answer_form() -> None:
             "今後も、交通事業者と連携しながら着実に推進してまいります。"
         ),
     )
-    other = GroundingSource(key="R4-9-1-1", title="図書館", question="開館時間", answer="図書館の開館時間を延長しております。")
+    other = GroundingSource(
+        key="R4-9-1-1", title="図書館", question="開館時間", answer="図書館の開館時間を延長しております。"
+    )
     request = DraftRequest(**{**REQUEST.__dict__, "sources": (source, other)})
     pieces, generation = run(OfflineDrafter(), request)
     text = "".join(pieces)
@@ -196,14 +214,29 @@ def test_topic_of_title() -> None:
 
 def test_offline_states_the_current_position_from_the_newest_answer_on_the_same_topic() -> None:
     older = GroundingSource(
-        key="R3-6-1-1", title="避難所運営マニュアルについて", question="避難所の女性への配慮を伺う", date="2021-06-14", score=1.0,
+        key="R3-6-1-1",
+        title="避難所運営マニュアルについて",
+        question="避難所の女性への配慮を伺う",
+        date="2021-06-14",
+        score=1.0,
         answer="避難所運営マニュアルは平成26年に策定したもので、女性への配慮が十分に盛り込まれているとは言えない状況でございます。今後も着実に推進してまいります。",
     )
     newer = GroundingSource(
-        key="R6-3-2-1", title="避難所運営マニュアルの改訂について", question="避難所の女性への配慮の現状を伺う", date="2024-03-05", score=0.9,
+        key="R6-3-2-1",
+        title="避難所運営マニュアルの改訂について",
+        question="避難所の女性への配慮の現状を伺う",
+        date="2024-03-05",
+        score=0.9,
         answer="令和4年度に避難所運営マニュアルを改訂し、女性専用の更衣室や授乳室の設置を明記いたしました。今後の在り方について検討してまいりたいと考えております。",
     )
-    request = DraftRequest(**{**REQUEST.__dict__, "topic": "避難所運営マニュアルについて", "question": "避難所運営マニュアルにおける女性への配慮を伺う", "sources": (older, newer)})
+    request = DraftRequest(
+        **{
+            **REQUEST.__dict__,
+            "topic": "避難所運営マニュアルについて",
+            "question": "避難所運営マニュアルにおける女性への配慮を伺う",
+            "sources": (older, newer),
+        }
+    )
     text = "".join(run(OfflineDrafter(), request)[0])
     assert "令和4年度に避難所運営マニュアルを改訂し" in text
     assert "十分に盛り込まれているとは言えない" not in text  # superseded by the 令和6年 answer
@@ -245,16 +278,26 @@ def test_a_reply_cut_off_by_the_server_is_reported_as_cut_off(server: FakeOpenAI
 # ---- issue 12: the offline drafter says what the best past answer says ---------------------------
 
 KAIGO = GroundingSource(
-    key="SKG-1-0094", title="介護保険料の負担軽減について", date="2021-09-13", score=9.0,
+    key="SKG-1-0094",
+    title="介護保険料の負担軽減について",
+    date="2021-09-13",
+    score=9.0,
     question="介護保険料の負担が重いとの声がある。保険料の軽減策について伺う。",
-    answer=("お答えいたします。第8期の介護保険料につきましては、介護給付費準備基金を約4億2千万円取り崩し、基準額の上昇を月額190円に抑制したところでございます。"
-            "市独自の減免制度につきましては、昨年度は43件の適用がございました。今後も、制度の周知に努め、着実に取り組んでまいります。"),
+    answer=(
+        "お答えいたします。第8期の介護保険料につきましては、介護給付費準備基金を約4億2千万円取り崩し、基準額の上昇を月額190円に抑制したところでございます。"
+        "市独自の減免制度につきましては、昨年度は43件の適用がございました。今後も、制度の周知に努め、着実に取り組んでまいります。"
+    ),
 )
 KOKUHO = GroundingSource(
-    key="SKG-1-0118", title="国民健康保険税の負担軽減について", date="2025-03-07", score=7.0,
+    key="SKG-1-0118",
+    title="国民健康保険税の負担軽減について",
+    date="2025-03-07",
+    score=7.0,
     question="国民健康保険税の負担軽減について伺う。",
-    answer=("お答えいたします。国民健康保険は、所得の低い方の加入割合が高く、税の負担感が大きいことは十分承知しております。"
-            "本市の法定外繰入れは、令和5年度には約1億2千万円まで縮減してまいりました。今後の在り方について検討してまいります。"),
+    answer=(
+        "お答えいたします。国民健康保険は、所得の低い方の加入割合が高く、税の負担感が大きいことは十分承知しております。"
+        "本市の法定外繰入れは、令和5年度には約1億2千万円まで縮減してまいりました。今後の在り方について検討してまいります。"
+    ),
 )
 
 
@@ -264,18 +307,25 @@ def offline_text(topic: str, question: str, *sources: GroundingSource) -> str:
 
 
 def test_offline_draws_on_the_most_relevant_answer_not_the_newest_passable_one() -> None:
-    text = offline_text("介護保険料の負担軽減について", "介護保険料の負担が重い高齢者への軽減策について伺う。", KAIGO, KOKUHO)
+    text = offline_text(
+        "介護保険料の負担軽減について", "介護保険料の負担が重い高齢者への軽減策について伺う。", KAIGO, KOKUHO
+    )
     assert "基準額の上昇を月額190円に抑制" in text
     assert "国民健康保険" not in text and "法定外繰入れ" not in text
     assert text.rstrip().endswith("【参照】SKG-1-0094")
 
 
 HOSEI = GroundingSource(
-    key="R4-9-1-1", title="物価高騰対策について", date="2022-09-05", score=5.0,
+    key="R4-9-1-1",
+    title="物価高騰対策について",
+    date="2022-09-05",
+    score=5.0,
     question="物価高騰に対する市の支援策を伺う。",
-    answer=("お答えいたします。本市では、令和4年度に住民税非課税世帯へ1世帯当たり3万円の臨時給付金を支給いたしました。"
-            "また、本定例会に、中小事業者の光熱費を支援する補正予算を提案しております。"
-            "現在、申請は約4,200件となっており、本年度中の支給完了を予定しております。今後も、着実に推進してまいります。"),
+    answer=(
+        "お答えいたします。本市では、令和4年度に住民税非課税世帯へ1世帯当たり3万円の臨時給付金を支給いたしました。"
+        "また、本定例会に、中小事業者の光熱費を支援する補正予算を提案しております。"
+        "現在、申請は約4,200件となっており、本年度中の支給完了を予定しております。今後も、着実に推進してまいります。"
+    ),
 )
 
 
@@ -287,16 +337,23 @@ def test_offline_drops_sentences_tied_to_their_sitting_and_dates_year_relative_o
 
 
 SCHEDULED = GroundingSource(
-    key="R6-3-4-1", title="小中学校の体育館への空調設備の整備について", date="2024-03-04", score=6.0,
+    key="R6-3-4-1",
+    title="小中学校の体育館への空調設備の整備について",
+    date="2024-03-04",
+    score=6.0,
     question="小中学校の体育館に空調設備を整備すべきと考えるが、見解を伺う。",
-    answer=("お答えいたします。体育館は災害時の避難所となることから、空調設備の整備は重要であると認識しております。"
-            "令和6年度当初予算に設計費2,400万円を計上し、令和7年度から3か年で全24校に整備する予定でございます。"
-            "整備に当たっては、国の交付金を最大限活用いたします。"),
+    answer=(
+        "お答えいたします。体育館は災害時の避難所となることから、空調設備の整備は重要であると認識しております。"
+        "令和6年度当初予算に設計費2,400万円を計上し、令和7年度から3か年で全24校に整備する予定でございます。"
+        "整備に当たっては、国の交付金を最大限活用いたします。"
+    ),
 )
 
 
 def test_offline_keeps_the_sources_stance_and_key_facts() -> None:
-    text = offline_text("体育館への空調設備の整備について", "小中学校の体育館への空調設備の整備について、今後の予定を伺う。", SCHEDULED)
+    text = offline_text(
+        "体育館への空調設備の整備について", "小中学校の体育館への空調設備の整備について、今後の予定を伺う。", SCHEDULED
+    )
     assert "令和6年度当初予算に設計費2,400万円を計上し、令和7年度から3か年で全24校に整備する予定でございます。" in text
     closing = text.rstrip().splitlines()[-2]
     assert "推進" in closing and "検討してまいります" not in text  # a budgeted, scheduled project

@@ -15,8 +15,21 @@ from councilbot.storage.db import session_scope
 from councilbot.storage.models import PastAnswer
 from tests.test_minutes_parser import NOISY
 
-STORED = ("ref", "session_name", "date", "question_type", "member", "seat", "faction", "item_no", "title",
-          "question", "answer", "department", "answerer")
+STORED = (
+    "ref",
+    "session_name",
+    "date",
+    "question_type",
+    "member",
+    "seat",
+    "faction",
+    "item_no",
+    "title",
+    "question",
+    "answer",
+    "department",
+    "answerer",
+)
 
 
 @pytest.fixture
@@ -42,8 +55,16 @@ def test_minutes_become_records_searchable_at_once(org, run, minutes):
     assert "答弁 3件（新規 3件、更新 0件）" in result.stdout
     stored = {r[-1]: dict(zip(STORED, r)) for r in rows(org)}
     mayor, education, general = stored["市長"], stored["教育長"], stored["総務部長"]
-    assert (mayor["member"], mayor["seat"], mayor["faction"]) == ("山田 太郎", "16番", "新政会")  # the org file's member
-    assert (mayor["session_name"], str(mayor["date"]), mayor["question_type"]) == ("令和6年6月定例会", "2024-06-12", "一般質問")
+    assert (mayor["member"], mayor["seat"], mayor["faction"]) == (
+        "山田 太郎",
+        "16番",
+        "新政会",
+    )  # the org file's member
+    assert (mayor["session_name"], str(mayor["date"]), mayor["question_type"]) == (
+        "令和6年6月定例会",
+        "2024-06-12",
+        "一般質問",
+    )
     assert (mayor["title"], mayor["item_no"]) == ("避難所の運営について", "1")
     assert education["department"] == "学校教育課"  # 教育長: the only division of 教育部
     assert general["department"] == "危機管理課"  # 総務部長 on 備蓄: chosen among 総務部's divisions by duties
@@ -69,7 +90,8 @@ def test_dry_run_json_shows_the_records_and_writes_nothing(org, run, minutes):
     assert document["records"][0]["member"] == "山田 太郎"
     assert all(set(s) == {"file", "line", "reason"} for s in document["skipped"])
     assert {"line": 11, "reason": "議長の発言（議事進行）です。"} in [
-        {k: s[k] for k in ("line", "reason")} for s in document["skipped"]]
+        {k: s[k] for k in ("line", "reason")} for s in document["skipped"]
+    ]
     assert document["counts"]["answers"] == 3 and document["counts"]["created"] == 0
     assert rows(org) == []
     with session_scope(org) as db:

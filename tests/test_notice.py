@@ -64,7 +64,12 @@ def test_variants_full_width_digits_and_other_markers():
 """
     notice = parse_notice(text.splitlines(), session_name="令和8年12月定例会")
     member = notice.members[0]
-    assert (member.question_type, member.name, member.seat, member.faction) == ("代表質問", "山田太郎", "16番", "新政会")
+    assert (member.question_type, member.name, member.seat, member.faction) == (
+        "代表質問",
+        "山田太郎",
+        "16番",
+        "新政会",
+    )
     assert notice.session_name == "令和8年12月定例会"
     assert [(i.item_no, i.title) for i in member.items] == [
         ("1-(1)-①", "避難所について"),
@@ -77,14 +82,23 @@ def test_variants_full_width_digits_and_other_markers():
 
 
 def test_default_question_type_and_blank_lines():
-    notice = parse_notice(["", "3番　青木 健一議員（市民クラブ）", "", "1　公共交通について", "  路線バスについて伺う。", ""])
+    notice = parse_notice(
+        ["", "3番　青木 健一議員（市民クラブ）", "", "1　公共交通について", "  路線バスについて伺う。", ""]
+    )
     member = notice.members[0]
     assert member.question_type == "一般質問"
     assert items(notice) == [("1", "公共交通について", "路線バスについて伺う。")]
 
 
 def test_detail_directly_under_major_stands_in_for_sub_item():
-    notice = parse_notice(["【一般質問】3番　青木 健一（市民クラブ）", "1　交通について", "①　バスについて伺う。", "②　鉄道について伺う。"])
+    notice = parse_notice(
+        [
+            "【一般質問】3番　青木 健一（市民クラブ）",
+            "1　交通について",
+            "①　バスについて伺う。",
+            "②　鉄道について伺う。",
+        ]
+    )
     assert [i.item_no for i in notice.members[0].items] == ["1-(1)", "1-(2)"]
 
 
@@ -95,19 +109,36 @@ def test_sample_notice_parses():
     assert all(i.body for m in notice.members for i in m.items)
 
 
-@pytest.mark.parametrize("lines, message", [
-    ([], "通告書が空です。"),
-    (["令和8年12月定例会", "①　避難所について伺う。"], "2行目: 議員の行"),
-    (["令和8年12月定例会", "質問通告書"], "議員の行（例："),
-    (["【一般質問】3番　青木 健一（市民クラブ）", "（1）避難所について"], "2行目: 「（1）避難所について」の前に大項目"),
-    (["【一般質問】3番　青木 健一（市民クラブ）", "避難所について伺う。"], "2行目: 最初の項目番号"),
-    (["【一般質問】3番　青木 健一（市民クラブ）", "【一般質問】5番　佐藤 花子（新政会）", "1　福祉について"],
-     "1行目: 青木 健一議員の質問項目がありません。"),
-    (["【一般質問】3番　青木 健一（市民クラブ）", "1　福祉について", "2　教育について", "1　防災について"],
-     "4行目: 「1　防災について」の番号が、同じ階層の前の項目と重複しています。"),
-    (["【一般質問】3番　青木 健一（市民クラブ）", "1　福祉について", "①　介護について伺う。", "（1）障害者福祉について"],
-     "4行目: 「（1）障害者福祉について」の番号が"),
-])
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ([], "通告書が空です。"),
+        (["令和8年12月定例会", "①　避難所について伺う。"], "2行目: 議員の行"),
+        (["令和8年12月定例会", "質問通告書"], "議員の行（例："),
+        (
+            ["【一般質問】3番　青木 健一（市民クラブ）", "（1）避難所について"],
+            "2行目: 「（1）避難所について」の前に大項目",
+        ),
+        (["【一般質問】3番　青木 健一（市民クラブ）", "避難所について伺う。"], "2行目: 最初の項目番号"),
+        (
+            ["【一般質問】3番　青木 健一（市民クラブ）", "【一般質問】5番　佐藤 花子（新政会）", "1　福祉について"],
+            "1行目: 青木 健一議員の質問項目がありません。",
+        ),
+        (
+            ["【一般質問】3番　青木 健一（市民クラブ）", "1　福祉について", "2　教育について", "1　防災について"],
+            "4行目: 「1　防災について」の番号が、同じ階層の前の項目と重複しています。",
+        ),
+        (
+            [
+                "【一般質問】3番　青木 健一（市民クラブ）",
+                "1　福祉について",
+                "①　介護について伺う。",
+                "（1）障害者福祉について",
+            ],
+            "4行目: 「（1）障害者福祉について」の番号が",
+        ),
+    ],
+)
 def test_malformed_notice_names_the_line(lines, message):
     with pytest.raises(InvalidInput) as info:
         parse_notice(lines)

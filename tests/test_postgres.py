@@ -27,8 +27,13 @@ BODY = "避難所における女性や高齢者、障がいのある方への配
 
 def _question_input(source_ref: str | None = None) -> intake.QuestionInput:
     return intake.QuestionInput(
-        session_name="令和8年12月定例会", seat=16, question_type="一般質問", item_no="1-(1)-①",
-        title="避難所運営について", body=BODY, source_ref=source_ref,
+        session_name="令和8年12月定例会",
+        seat=16,
+        question_type="一般質問",
+        item_no="1-(1)-①",
+        title="避難所運営について",
+        body=BODY,
+        source_ref=source_ref,
     )
 
 
@@ -88,7 +93,9 @@ def test_two_approvers_at_once_one_wins_the_other_is_told_who_approved(at_mayor_
     with session_scope(settings) as db:
         q = get_question(db, key)
         assert q.status == "approved"
-        mayor_stamps = db.scalars(select(ApprovalStamp).where(ApprovalStamp.question_id == q.id, ApprovalStamp.stage == "市長")).all()
+        mayor_stamps = db.scalars(
+            select(ApprovalStamp).where(ApprovalStamp.question_id == q.id, ApprovalStamp.stage == "市長")
+        ).all()
         assert [s.user.chat_id for s in mayor_stamps] == ["UMY1"]
 
 
@@ -134,9 +141,22 @@ def test_the_same_delivery_twice_at_once_creates_one_question(pg_org):
 def _history(path, refs, answer="自主防災組織と連携してまいります。"):
     import json
 
-    path.write_text("".join(json.dumps({"ref": f"H-{i:05d}", "title": f"防災対策について（{i}）", "question": f"防災訓練について伺う。第{i}問。",
-                                        "answer": f"{answer}第{i}答。"}, ensure_ascii=False) + "\n" for i in refs),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "ref": f"H-{i:05d}",
+                    "title": f"防災対策について（{i}）",
+                    "question": f"防災訓練について伺う。第{i}問。",
+                    "answer": f"{answer}第{i}答。",
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+            for i in refs
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -189,7 +209,9 @@ def test_overlapping_imports_at_once_leave_no_duplicate_in_the_index(pg_settings
     assert open_index(pg_settings.index_dir).count() == 4500
 
 
-def test_imports_that_deadlock_on_each_others_refs_end_one_imported_and_one_clear_line(pg_settings, tmp_path, monkeypatch):
+def test_imports_that_deadlock_on_each_others_refs_end_one_imported_and_one_clear_line(
+    pg_settings, tmp_path, monkeypatch
+):
     from councilbot.errors import CouncilbotError
     from councilbot.search.index import open_index
     from councilbot.services import archive

@@ -72,24 +72,61 @@ def test_hash_follows_every_file(prompt_copy: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "old", "new", "expected"),
     [
-        ("drafting_system.md", "{{answerer}}が読み上げる", "{{speaker}}が読み上げる", ["drafting_system.md", "{{speaker}}", "{{answerer}}"]),
-        ("drafting_system.md", "# 答弁の型\n{{style_guide}}", "", ["drafting_system.md", "{{style_guide}}", "ありません"]),
-        ("drafting_user.md", "<question>\n{{question}}\n</question>", "質問: {{question}}", ["drafting_user.md", "<question>"]),
+        (
+            "drafting_system.md",
+            "{{answerer}}が読み上げる",
+            "{{speaker}}が読み上げる",
+            ["drafting_system.md", "{{speaker}}", "{{answerer}}"],
+        ),
+        (
+            "drafting_system.md",
+            "# 答弁の型\n{{style_guide}}",
+            "",
+            ["drafting_system.md", "{{style_guide}}", "ありません"],
+        ),
+        (
+            "drafting_user.md",
+            "<question>\n{{question}}\n</question>",
+            "質問: {{question}}",
+            ["drafting_user.md", "<question>"],
+        ),
         ("drafting_user.md", "<sources>\n{{sources}}\n</sources>", "", ["drafting_user.md", "{{sources}}"]),
-        ("rules.yaml", 'regex: "(?:と|かと)思います"', 'regex: "(?:と|かと思います"', ["rules.yaml", "expressions[3].regex", "正規表現"]),
+        (
+            "rules.yaml",
+            'regex: "(?:と|かと)思います"',
+            'regex: "(?:と|かと思います"',
+            ["rules.yaml", "expressions[3].regex", "正規表現"],
+        ),
         ("rules.yaml", "id: RISK-001", "id: BAN-001", ["rules.yaml", "expressions[2].id", "BAN-001", "重複"]),
-        ("rules.yaml", "id: NUM-001\n    severity: warning", "id: NUM-001\n    severity: fatal", ["checks.unsupported_number.severity", "fatal"]),
+        (
+            "rules.yaml",
+            "id: NUM-001\n    severity: warning",
+            "id: NUM-001\n    severity: fatal",
+            ["checks.unsupported_number.severity", "fatal"],
+        ),
         ("rules.yaml", "上限の{max_chars}字", "上限の{limit}字", ["checks.length.message", "{limit}"]),
         ("rules.yaml", "max_chars: 1200", "max_chars: たくさん", ["limits.max_chars", "正の整数"]),
         ("rules.yaml", "category: risky", "category: scary", ["expressions[2].category"]),
-        ("rules.yaml", "    words: [善処します,", "    regex: x\n    words: [善処します,", ["expressions[2]", "どちらか一方"]),
+        (
+            "rules.yaml",
+            "    words: [善処します,",
+            "    regex: x\n    words: [善処します,",
+            ["expressions[2]", "どちらか一方"],
+        ),
         ("rules.yaml", "limits:\n  max_chars", "limits:\n max_chars", ["rules.yaml", "行目"]),
         ("style_guide.md", "default_stance: 検討", "default_stance: 前向き", ["style_guide.md", "前向き"]),
-        ("style_guide.md", "{topic}につきましては、課題を整理", "{theme}につきましては、課題を整理", ["stances.慎重.closing", "{theme}"]),
+        (
+            "style_guide.md",
+            "{topic}につきましては、課題を整理",
+            "{theme}につきましては、課題を整理",
+            ["stances.慎重.closing", "{theme}"],
+        ),
         ("style_guide.md", "---\n# councilbot", "# councilbot", ["style_guide.md", "---"]),
     ],
 )
-def test_mistakes_are_reported_by_file_and_field(prompt_copy: Path, name: str, old: str, new: str, expected: list[str]) -> None:
+def test_mistakes_are_reported_by_file_and_field(
+    prompt_copy: Path, name: str, old: str, new: str, expected: list[str]
+) -> None:
     edit(prompt_copy, name, old, new)
     message = error_of(prompt_copy)
     for part in expected:
@@ -99,4 +136,3 @@ def test_mistakes_are_reported_by_file_and_field(prompt_copy: Path, name: str, o
 def test_missing_file_is_named(prompt_copy: Path) -> None:
     (prompt_copy / "rules.yaml").unlink()
     assert "rules.yaml" in error_of(prompt_copy) and "見つかりません" in error_of(prompt_copy)
-

@@ -5,8 +5,8 @@ import pytest
 from councilbot.errors import InvalidInput
 from councilbot.services import routing
 from councilbot.services.archive import import_records
-from councilbot.services.routing import route_question
 from councilbot.services.org import load_org
+from councilbot.services.routing import route_question
 from councilbot.services.search import SearchResult, text_similarity
 from councilbot.storage.db import session_scope
 from tests.support import DATA
@@ -24,11 +24,15 @@ def _past(ref, department, title, question, answer="状況を踏まえて検討�
 
 def test_answers_of_divisions_the_organisation_lacks_vote_for_current_divisions(db, org):
     # Answers filed under another city's names and a name from before a reorganisation.
-    import_records(db, org, [
-        _past("OTHER-1", "住民窓口センター", "避難所の備蓄について", "避難所の備蓄食料の更新について伺う。"),
-        _past("OTHER-2", "防災安全室", "避難所の運営について", "避難所の備蓄と運営体制について伺う。"),
-        _past("OTHER-3", "庶務・年金係", "不登校への対応について", "不登校の児童生徒への支援について伺う。"),
-    ])
+    import_records(
+        db,
+        org,
+        [
+            _past("OTHER-1", "住民窓口センター", "避難所の備蓄について", "避難所の備蓄食料の更新について伺う。"),
+            _past("OTHER-2", "防災安全室", "避難所の運営について", "避難所の備蓄と運営体制について伺う。"),
+            _past("OTHER-3", "庶務・年金係", "不登校への対応について", "不登校の児童生徒への支援について伺う。"),
+        ],
+    )
     suggestions = route_question(db, org, "避難所の備蓄食料について伺う", limit=5)
     current = {"総務課", "危機管理課", "学校教育課", "市長室"}
     assert {s.department for s in suggestions} <= current
@@ -39,14 +43,20 @@ def test_answers_of_divisions_the_organisation_lacks_vote_for_current_divisions(
 
 
 def test_a_renamed_division_is_suggested_under_its_new_name(db, org, tmp_path):
-    import_records(db, org, [
-        _past(f"KIKI-{i}", "危機管理課", "防災無線について", f"防災行政無線の聞こえにくさへの対策について伺う。{i}")
-        for i in range(3)
-    ])
+    import_records(
+        db,
+        org,
+        [
+            _past(f"KIKI-{i}", "危機管理課", "防災無線について", f"防災行政無線の聞こえにくさへの対策について伺う。{i}")
+            for i in range(3)
+        ],
+    )
     text = (DATA / "org_small.yaml").read_text(encoding="utf-8")
     path = tmp_path / "org.yaml"
-    path.write_text(text.replace("name: 危機管理課", "name: 防災課").replace("department: 危機管理課", "department: 防災課"),
-                    encoding="utf-8")
+    path.write_text(
+        text.replace("name: 危機管理課", "name: 防災課").replace("department: 危機管理課", "department: 防災課"),
+        encoding="utf-8",
+    )
     load_org(db, path, actor="test")
     suggestions = route_question(db, org, "防災行政無線が聞こえにくいとの声への対策を伺う", limit=5)
     assert suggestions[0].department == "防災課"
@@ -56,11 +66,20 @@ def test_a_renamed_division_is_suggested_under_its_new_name(db, org, tmp_path):
 
 def test_an_answer_of_an_unknown_division_follows_the_archive_when_duties_say_nothing(db, org):
     # 「学校給食」 is in no division's duties; the archive's own answers on it are 学校教育課's.
-    import_records(db, org, [
-        _past("GAKU-1", "学校教育課", "学校給食のアレルギー対応について", "学校給食における食物アレルギー対応について伺う。"),
-        _past("GAKU-2", "学校教育課", "学校給食の地産地消について", "学校給食への地場産食材の活用について伺う。"),
-        _past("OLD-1", "給食センター", "学校給食費について", "学校給食費の保護者負担について伺う。"),
-    ])
+    import_records(
+        db,
+        org,
+        [
+            _past(
+                "GAKU-1",
+                "学校教育課",
+                "学校給食のアレルギー対応について",
+                "学校給食における食物アレルギー対応について伺う。",
+            ),
+            _past("GAKU-2", "学校教育課", "学校給食の地産地消について", "学校給食への地場産食材の活用について伺う。"),
+            _past("OLD-1", "給食センター", "学校給食費について", "学校給食費の保護者負担について伺う。"),
+        ],
+    )
     top = route_question(db, org, "学校給食費の負担軽減について伺う")[0]
     assert top.department == "学校教育課"
     assert "OLD-1" in top.evidence
@@ -68,9 +87,14 @@ def test_an_answer_of_an_unknown_division_follows_the_archive_when_duties_say_no
 
 def test_without_an_organisation_archive_divisions_are_suggested_as_given(settings):
     with session_scope(settings) as db:
-        import_records(db, settings, [
-            _past(f"OLD-{i}", "旧住宅対策室", "空き家対策について", f"空き家の増加への対策について伺う。{i}") for i in range(3)
-        ])
+        import_records(
+            db,
+            settings,
+            [
+                _past(f"OLD-{i}", "旧住宅対策室", "空き家対策について", f"空き家の増加への対策について伺う。{i}")
+                for i in range(3)
+            ],
+        )
         top = route_question(db, settings, "空き家バンクの活用について伺う")[0]
     assert top.department == "旧住宅対策室"
     assert set(top.evidence) == {"OLD-0", "OLD-1", "OLD-2"}
@@ -91,13 +115,30 @@ def test_text_similarity_ignores_stock_phrases():
 
 def test_word_and_character_views_vote_together(db, org, monkeypatch):
     def result(ref, department, score):
-        return SearchResult(ref=ref, key=ref, score=score, title="", session=None, member=None, faction=None,
-                            department=department, answerer=None, date=None, snippet="", question="", answer="")
+        return SearchResult(
+            ref=ref,
+            key=ref,
+            score=score,
+            title="",
+            session=None,
+            member=None,
+            faction=None,
+            department=department,
+            answerer=None,
+            date=None,
+            snippet="",
+            question="",
+            answer="",
+        )
 
     # The word view narrowly prefers 総務課; the character view clearly prefers 危機管理課.
-    views = {False: [result("W-1", "総務課", 1.0), result("B-1", "危機管理課", 0.9)],
-             True: [result("B-1", "危機管理課", 1.0), result("C-1", "総務課", 0.5)]}
-    monkeypatch.setattr(routing, "find_similar", lambda db, settings, text, *, limit, characters, semantic: views[characters])
+    views = {
+        False: [result("W-1", "総務課", 1.0), result("B-1", "危機管理課", 0.9)],
+        True: [result("B-1", "危機管理課", 1.0), result("C-1", "総務課", 0.5)],
+    }
+    monkeypatch.setattr(
+        routing, "find_similar", lambda db, settings, text, *, limit, characters, semantic: views[characters]
+    )
     top = route_question(db, org, "xyzzy")[0]
     assert top.department == "危機管理課"
     assert top.evidence == ["B-1"]

@@ -88,19 +88,29 @@ def test_length_and_speaking_time(rules) -> None:
 
 
 def test_numbers_in_no_source_are_flagged(rules) -> None:
-    text = "本市では、令和4年度から市内3地区で運行し、利用者は延べ12,000人でございました。1点目についてお答えいたします。"
-    findings = [f for f in check_answer(text, rules, question="令和4年度の状況", sources=["市内3地区で運行"]) if f.rule_id == "NUM-001"]
+    text = (
+        "本市では、令和4年度から市内3地区で運行し、利用者は延べ12,000人でございました。1点目についてお答えいたします。"
+    )
+    findings = [
+        f
+        for f in check_answer(text, rules, question="令和4年度の状況", sources=["市内3地区で運行"])
+        if f.rule_id == "NUM-001"
+    ]
     assert [f.excerpt for f in findings] == ["12,000"]
     assert "12,000" in findings[0].message
     # Grounded in a source written with full-width digits and no comma: not flagged.
-    assert "NUM-001" not in ids(check_answer(text, rules, question="令和4年度", sources=["市内3地区、延べ１２０００人"]))
+    assert "NUM-001" not in ids(
+        check_answer(text, rules, question="令和4年度", sources=["市内3地区、延べ１２０００人"])
+    )
 
 
 def test_leaked_instructions_are_flagged(prompts, rules) -> None:
     instructions = prompts.instructions(answerer="市長")
     leaked_line = next(line for line in instructions.splitlines() if "資料（データ）" in line).lstrip("- ")
     text = CLEAN + leaked_line
-    findings = [f for f in check_answer(text, rules, sources=[SOURCE], protected_texts=[instructions]) if f.rule_id == "INJ-002"]
+    findings = [
+        f for f in check_answer(text, rules, sources=[SOURCE], protected_texts=[instructions]) if f.rule_id == "INJ-002"
+    ]
     assert len(findings) == 1 and findings[0].start == len(CLEAN)
     # The style guide is not protected: answers may (and should) use its set phrases.
     assert check_answer(CLEAN, rules, sources=[SOURCE], protected_texts=[instructions]) == []
@@ -122,7 +132,10 @@ def guard(prompts):
 
 
 def test_a_draft_repeating_a_residents_name_and_phone_is_flagged_each_time(rules, guard) -> None:
-    text = CLEAN + "相談者の山田花子様（090-1234-5678）から要望がございました。山田花子様には、090.1234.5678 へ御連絡いたしました。"
+    text = (
+        CLEAN
+        + "相談者の山田花子様（090-1234-5678）から要望がございました。山田花子様には、090.1234.5678 へ御連絡いたしました。"
+    )
     findings = [f for f in check_answer(text, rules, sources=[SOURCE], guard=guard) if f.rule_id == "PII-001"]
     assert [f.excerpt for f in findings] == ["山田花子", "090-1234-5678", "山田花子", "090.1234.5678"]
     assert all(f.severity == "error" for f in findings)
@@ -144,7 +157,9 @@ def test_a_marker_in_a_draft_is_flagged_as_written(rules, guard, marker: str) ->
 def test_a_draft_not_in_japanese_is_flagged(rules) -> None:
     english = "Thank you for the question. The city has operated demand-responsive taxis in three districts since 2022."
     assert "LANG-001" in ids(check_answer(english, rules))
-    assert "LANG-001" not in ids(check_answer(CLEAN + "DX推進計画（Digital Transformation）を策定しております。", rules))
+    assert "LANG-001" not in ids(
+        check_answer(CLEAN + "DX推進計画（Digital Transformation）を策定しております。", rules)
+    )
 
 
 def test_markdown_headings_are_flagged(rules) -> None:
@@ -156,5 +171,9 @@ def test_markdown_headings_are_flagged(rules) -> None:
 def test_a_paraphrased_echo_of_the_instructions_is_flagged(prompts, rules) -> None:
     instructions = prompts.instructions(answerer="市長")
     echo = "なお、事実や数値につきましては、質問と本市の過去答弁の中に書かれているものだけを使うよう作成の指示を受けております。"
-    findings = [f for f in check_answer(CLEAN + echo, rules, sources=[SOURCE], protected_texts=[instructions]) if f.rule_id == "INJ-002"]
+    findings = [
+        f
+        for f in check_answer(CLEAN + echo, rules, sources=[SOURCE], protected_texts=[instructions])
+        if f.rule_id == "INJ-002"
+    ]
     assert len(findings) == 1 and findings[0].start == len(CLEAN)

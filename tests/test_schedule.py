@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from councilbot.adapters.scheduler import SchedulerRunner, open_schedule, sync
-from councilbot.domain.commitments import REMINDER_JOB_ID
 from councilbot.adapters import scheduler as scheduler_module
 from councilbot.adapters.scheduler import RETRY_DELAY, SchedulerRunner, jobstore_scheduler, open_schedule, sync
+from councilbot.domain.commitments import REMINDER_JOB_ID
 from councilbot.domain.schedule import (
     DIGEST_JOB_ID,
     ReminderKind,
@@ -41,7 +40,9 @@ def jst(*args: int) -> dt.datetime:
 
 
 def test_deadline_and_review_reminders_fall_on_business_days_in_local_time():
-    plan = session_reminders(1, answer_deadline=jst(2026, 11, 27, 17), review_meeting=jst(2026, 11, 30, 10), closed=False, tz=TZ)
+    plan = session_reminders(
+        1, answer_deadline=jst(2026, 11, 27, 17), review_meeting=jst(2026, 11, 30, 10), closed=False, tz=TZ
+    )
     assert [(p.kind, p.fire_at) for p in plan] == [
         (ReminderKind.DEADLINE_EVE, jst(2026, 11, 26, 17)),
         (ReminderKind.DEADLINE_DAY, jst(2026, 11, 27, 9)),
@@ -52,7 +53,7 @@ def test_deadline_and_review_reminders_fall_on_business_days_in_local_time():
 
 
 def test_an_early_monday_deadline_gets_a_friday_reminder_and_no_same_day_one():
-    utc_deadline = jst(2026, 11, 30, 9).astimezone(dt.timezone.utc)  # stored as UTC, planned in local time
+    utc_deadline = jst(2026, 11, 30, 9).astimezone(dt.UTC)  # stored as UTC, planned in local time
     plan = session_reminders(7, answer_deadline=utc_deadline, review_meeting=None, closed=False, tz=TZ)
     assert [(p.kind, p.fire_at) for p in plan] == [
         (ReminderKind.DEADLINE_EVE, jst(2026, 11, 27, 17)),
@@ -90,7 +91,14 @@ def test_a_reminder_is_due_from_its_time_for_an_hour():
 
 
 def _question(db, settings, seat, item, title):
-    data = intake.QuestionInput(session_name=SESSION, seat=seat, question_type="一般質問", item_no=item, title=title, body=f"{title}について伺う。")
+    data = intake.QuestionInput(
+        session_name=SESSION,
+        seat=seat,
+        question_type="一般質問",
+        item_no=item,
+        title=title,
+        body=f"{title}について伺う。",
+    )
     return intake.register_question(db, settings, get_user(db, "UGA1"), data).question.key
 
 
@@ -238,7 +246,10 @@ def test_a_job_fired_twice_sends_each_message_once(work):
     runner.fire(job)  # e.g. a new leader re-running a job the old one had started
     assert sorted(c for c, _ in notifier.posts) == ["C0GAKU", "C0KIKI", "C0SOMU"]
     with session_scope(settings) as db:
-        assert db.scalar(select(func.count()).select_from(SentNotification).where(SentNotification.sent_at.is_not(None))) == 3
+        assert (
+            db.scalar(select(func.count()).select_from(SentNotification).where(SentNotification.sent_at.is_not(None)))
+            == 3
+        )
 
 
 class FailingOnceNotifier(RecordingNotifier):
@@ -286,13 +297,18 @@ def test_a_refused_reminder_is_given_back_and_retried_once_without_resending_the
     runner.fire(job)  # the job fired again sends nothing twice
     assert sorted(c for c, _ in notifier.posts) == ["C0GAKU", "C0KIKI", "C0SOMU"]
     with session_scope(settings) as db:
-        assert db.scalar(select(func.count()).select_from(SentNotification).where(SentNotification.sent_at.is_not(None))) == 3
+        assert (
+            db.scalar(select(func.count()).select_from(SentNotification).where(SentNotification.sent_at.is_not(None)))
+            == 3
+        )
 
 
 def test_a_run_the_leader_dies_in_is_finished_by_the_next_leader_each_message_once(work, monkeypatch):
     settings, _ = work
     # APScheduler's thread reads the machine's clock, not the test's: keep it from running jobs.
-    monkeypatch.setattr(scheduler_module, "jobstore_scheduler", lambda cfg, paused: jobstore_scheduler(cfg, paused=True))
+    monkeypatch.setattr(
+        scheduler_module, "jobstore_scheduler", lambda cfg, paused: jobstore_scheduler(cfg, paused=True)
+    )
     clock = Clock(jst(2026, 11, 26, 17, 0, 5))
     dying = SchedulerRunner(settings, FailingOnceNotifier("C0GAKU", KeyboardInterrupt("killed")), clock=clock)
     with session_scope(settings) as db:
@@ -321,5 +337,10 @@ def test_a_run_the_leader_dies_in_is_finished_by_the_next_leader_each_message_on
     finally:
         runner.shutdown()
     with session_scope(settings) as db:
-        assert db.scalar(select(func.count()).select_from(SentNotification).where(SentNotification.sent_at.is_not(None))) == 2
-        assert [(r.sent, r.waiting, r.in_doubt) for r in unfinished_runs(db, now=clock.now, live_holder=runner.holder)] == [(2, 0, 1)]
+        assert (
+            db.scalar(select(func.count()).select_from(SentNotification).where(SentNotification.sent_at.is_not(None)))
+            == 2
+        )
+        assert [
+            (r.sent, r.waiting, r.in_doubt) for r in unfinished_runs(db, now=clock.now, live_holder=runner.holder)
+        ] == [(2, 0, 1)]

@@ -52,7 +52,14 @@ def _prepare(settings) -> None:  # type: ignore[no-untyped-def]
     with session_scope(settings) as db:
         ga = get_user(db, "UGA1")
         for seat, title in ((16, "避難所運営について"), (3, "不登校対策について")):
-            data = intake.QuestionInput(session_name="令和8年12月定例会", seat=seat, question_type="一般質問", item_no="1", title=title, body=f"{title}伺う。")
+            data = intake.QuestionInput(
+                session_name="令和8年12月定例会",
+                seat=seat,
+                question_type="一般質問",
+                item_no="1",
+                title=title,
+                body=f"{title}伺う。",
+            )
             intake.register_question(db, settings, ga, data)
     for user, fn, key, args, kwargs in (
         ("UGA1", assignment.assign, "R8-12-16-1", ("危機管理課",), {}),
@@ -66,9 +73,19 @@ def _prepare(settings) -> None:  # type: ignore[no-untyped-def]
 
 
 def _spawn(settings, slack: FakeSlack, clock: Clock) -> subprocess.Popen[str]:  # type: ignore[no-untyped-def]
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "SLACK_API_URL": slack.api_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "TZ_NAME": "Asia/Tokyo"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "TZ_NAME": "Asia/Tokyo",
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.scheduler_worker", str(clock.path)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "tests.scheduler_worker", str(clock.path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     proc.holder = proc.stdout.readline().strip()  # type: ignore[attr-defined]
     return proc
@@ -90,9 +107,15 @@ def _wait(predicate, what: str, attempts: int = 750):  # type: ignore[no-untyped
 
 def _leader_saw(settings, clock: Clock, holder: str | None = None) -> None:  # type: ignore[no-untyped-def]
     """Wait until the leader has renewed its lease at the clock's current time (it ticked with it)."""
+
     def seen() -> bool:
         lease = _lease(settings)
-        return bool(lease and lease.expires_at == clock.now + dt.timedelta(seconds=30) and (holder is None or lease.holder == holder))
+        return bool(
+            lease
+            and lease.expires_at == clock.now + dt.timedelta(seconds=30)
+            and (holder is None or lease.holder == holder)
+        )
+
     _wait(seen, f"the leader to see {clock.now}")
 
 
@@ -100,7 +123,9 @@ def _posts(slack: FakeSlack) -> list[tuple[str, str]]:
     return [(c.args.get("channel"), str(c.args.get("text"))) for c in slack.of("chat.postMessage")]
 
 
-def _step(settings, slack: FakeSlack, clock: Clock, at: dt.datetime, expected: dict[str, str], holder: str | None = None) -> None:  # type: ignore[no-untyped-def]
+def _step(
+    settings, slack: FakeSlack, clock: Clock, at: dt.datetime, expected: dict[str, str], holder: str | None = None
+) -> None:  # type: ignore[no-untyped-def]
     """Move the clock to ``at``; exactly ``expected`` (channel → text marker) arrives, once each."""
     before = len(_posts(slack))
     clock.set(at)
@@ -123,7 +148,9 @@ def test_two_processes_deliver_each_reminder_once_on_time_and_take_over_when_the
         try:
             first = _wait(lambda: (lease := _lease(settings)) and lease.holder, "a leader")
             leader, follower = (a, b) if first == a.holder else (b, a)
-            _wait(lambda: _count_jobs(settings) == 6, "the leader to schedule the session's jobs")  # four session reminders, the digest, the weekly commitments reminder
+            _wait(
+                lambda: _count_jobs(settings) == 6, "the leader to schedule the session's jobs"
+            )  # four session reminders, the digest, the weekly commitments reminder
 
             # Before its time nothing goes out; at its time, once, whichever processes run.
             clock.set(jst(2026, 11, 26, 16, 59, 59))
@@ -131,8 +158,14 @@ def test_two_processes_deliver_each_reminder_once_on_time_and_take_over_when_the
             time.sleep(SETTLE_SECONDS)
             assert _posts(slack) == []
             eve = "答弁締切は明日 11月27日（金）17:00です"
-            _step(settings, slack, clock, jst(2026, 11, 26, 17, 0, 1),
-                  {"C0KIKI": eve, "C0GAKU": eve, "C0SOMU": "未完了の状況です"}, leader.holder)
+            _step(
+                settings,
+                slack,
+                clock,
+                jst(2026, 11, 26, 17, 0, 1),
+                {"C0KIKI": eve, "C0GAKU": eve, "C0SOMU": "未完了の状況です"},
+                leader.holder,
+            )
 
             # The leader dies without a word; its lease runs out and the other process takes over.
             leader.send_signal(signal.SIGKILL)
@@ -141,23 +174,50 @@ def test_two_processes_deliver_each_reminder_once_on_time_and_take_over_when_the
             _wait(lambda: (lease := _lease(settings)) and lease.holder == follower.holder, "the take-over")
 
             digest = "【朝の進捗】11月27日（金）8:30時点"
-            _step(settings, slack, clock, jst(2026, 11, 27, 8, 30, 1),
-                  {"C0KIKI": digest, "C0GAKU": digest, "C0SOMU": digest}, follower.holder)
+            _step(
+                settings,
+                slack,
+                clock,
+                jst(2026, 11, 27, 8, 30, 1),
+                {"C0KIKI": digest, "C0GAKU": digest, "C0SOMU": digest},
+                follower.holder,
+            )
             today = "答弁締切は本日 11月27日（金）17:00です"
-            _step(settings, slack, clock, jst(2026, 11, 27, 9, 0, 1),
-                  {"C0KIKI": today, "C0GAKU": today, "C0SOMU": "未完了の状況です"}, follower.holder)
+            _step(
+                settings,
+                slack,
+                clock,
+                jst(2026, 11, 27, 9, 0, 1),
+                {"C0KIKI": today, "C0GAKU": today, "C0SOMU": "未完了の状況です"},
+                follower.holder,
+            )
             meeting = "【答弁検討会のお知らせ】11月30日（月）10:00から"
-            _step(settings, slack, clock, jst(2026, 11, 27, 16, 0, 1),
-                  {"C0KIKI": meeting, "C0GAKU": meeting}, follower.holder)
-            _step(settings, slack, clock, jst(2026, 11, 27, 17, 0, 1),
-                  {"C0SOMU": "校了していない質問が2件"}, follower.holder)
+            _step(
+                settings,
+                slack,
+                clock,
+                jst(2026, 11, 27, 16, 0, 1),
+                {"C0KIKI": meeting, "C0GAKU": meeting},
+                follower.holder,
+            )
+            _step(
+                settings,
+                slack,
+                clock,
+                jst(2026, 11, 27, 17, 0, 1),
+                {"C0SOMU": "校了していない質問が2件"},
+                follower.holder,
+            )
         finally:
             for proc in (a, b):
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGTERM)
                     proc.wait(timeout=30)
     with session_scope(settings) as db:
-        assert db.scalar(select(func.count()).select_from(SentNotification).where(SentNotification.sent_at.is_not(None))) == 12
+        assert (
+            db.scalar(select(func.count()).select_from(SentNotification).where(SentNotification.sent_at.is_not(None)))
+            == 12
+        )
     # A clean stop gives the lease back at once.
     assert _lease(settings).expires_at <= clock.now
 
@@ -171,7 +231,9 @@ def _count_jobs(settings) -> int:  # type: ignore[no-untyped-def]
 
 def _jobs_report(settings) -> str:  # type: ignore[no-untyped-def]
     env = {**os.environ, "DATABASE_URL": settings.database_url, "TZ_NAME": "Asia/Tokyo"}
-    result = subprocess.run([sys.executable, "-m", "councilbot", "jobs"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "councilbot", "jobs"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -192,7 +254,7 @@ def test_a_leader_killed_mid_run_leaves_the_rest_to_the_next_leader_and_jobs_sho
             first.send_signal(signal.SIGKILL)
             first.wait()
             slow.set()  # Slack still delivers what it had received
-            _wait(lambda: ("C0GAKU" in dict(_posts(slack))), "Slack to deliver the held post")
+            _wait(lambda: "C0GAKU" in dict(_posts(slack)), "Slack to deliver the held post")
             assert sorted(ch for ch, _ in _posts(slack)) == ["C0GAKU", "C0KIKI"]
 
             report = _jobs_report(settings)

@@ -1,13 +1,13 @@
 """Japanese analysis: normalisation, variants, short terms, stock phrases."""
 
 from councilbot.search.analysis import (
+    MorphTokenizer,
     bigram_terms,
     join_sections,
     morph_terms,
     normalize,
     query_views,
     strip_stock_phrases,
-    MorphTokenizer,
 )
 
 

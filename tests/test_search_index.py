@@ -7,18 +7,54 @@ import pytest
 from councilbot.search.index import Filters, IndexDoc, WhooshIndex
 
 DOCS = [
-    IndexDoc("A-1", "避難所の運営について", "避難所の運営体制について伺う。", "自主防災組織と協力して避難所を運営しております。",
-             member="青木 健一", faction="市民クラブ", department="危機管理課", session="令和4年6月定例会",
-             answerer="総務部長", date=dt.date(2022, 6, 14)),
-    IndexDoc("A-2", "窓口の問合せ対応について", "市役所への問合せが多い手続について伺う。", "コールセンターで問い合わせに対応しております。",
-             member="山田 太郎", faction="新政会", department="市民課", session="令和6年3月定例会",
-             answerer="市民部長", date=dt.date(2024, 3, 5)),
-    IndexDoc("A-3", "ＤＸ推進計画について", "ＤＸ推進計画の進捗について伺う。", "オンライン申請の拡大など、DXを推進しております。",
-             member="青木 健一", faction="市民クラブ", department="情報政策課", session="令和6年3月定例会",
-             answerer="市長", date=dt.date(2024, 3, 6)),
-    IndexDoc("A-4", "学校給食費について", "学校給食費の無償化について市の見解を伺う。", "国の動向を注視してまいります。",
-             member="松本 陽子", faction="日本共産党", department="学校教育課", session="令和5年9月定例会",
-             answerer="教育長", date=dt.date(2023, 9, 1)),
+    IndexDoc(
+        "A-1",
+        "避難所の運営について",
+        "避難所の運営体制について伺う。",
+        "自主防災組織と協力して避難所を運営しております。",
+        member="青木 健一",
+        faction="市民クラブ",
+        department="危機管理課",
+        session="令和4年6月定例会",
+        answerer="総務部長",
+        date=dt.date(2022, 6, 14),
+    ),
+    IndexDoc(
+        "A-2",
+        "窓口の問合せ対応について",
+        "市役所への問合せが多い手続について伺う。",
+        "コールセンターで問い合わせに対応しております。",
+        member="山田 太郎",
+        faction="新政会",
+        department="市民課",
+        session="令和6年3月定例会",
+        answerer="市民部長",
+        date=dt.date(2024, 3, 5),
+    ),
+    IndexDoc(
+        "A-3",
+        "ＤＸ推進計画について",
+        "ＤＸ推進計画の進捗について伺う。",
+        "オンライン申請の拡大など、DXを推進しております。",
+        member="青木 健一",
+        faction="市民クラブ",
+        department="情報政策課",
+        session="令和6年3月定例会",
+        answerer="市長",
+        date=dt.date(2024, 3, 6),
+    ),
+    IndexDoc(
+        "A-4",
+        "学校給食費について",
+        "学校給食費の無償化について市の見解を伺う。",
+        "国の動向を注視してまいります。",
+        member="松本 陽子",
+        faction="日本共産党",
+        department="学校教育課",
+        session="令和5年9月定例会",
+        answerer="教育長",
+        date=dt.date(2023, 9, 1),
+    ),
 ]
 
 
@@ -43,7 +79,9 @@ def test_variant_spelling_matches(index):
     assert "A-2" in refs(index.search("問い合わせ"))
 
 
-@pytest.mark.parametrize("query", ['"', "::", "(((", "a:b OR (", "*", "市", "", " ", "あ" * 10_000, "避難所 AND", "\x00\x1e"])
+@pytest.mark.parametrize(
+    "query", ['"', "::", "(((", "a:b OR (", "*", "市", "", " ", "あ" * 10_000, "避難所 AND", "\x00\x1e"]
+)
 def test_no_query_breaks_the_search(index, query):
     index.search(query)  # must not raise
     index.similar(query)
@@ -172,7 +210,13 @@ def test_index_files_are_readable_by_their_owner_only(tmp_path):
 
 
 def test_character_view_matches_words_the_word_view_drops(index):
-    index.update([IndexDoc("A-5", "電子申請について", "いつでもどこでも使える電子申請について伺う。", "24時間受け付けております。")])
+    index.update(
+        [
+            IndexDoc(
+                "A-5", "電子申請について", "いつでもどこでも使える電子申請について伺う。", "24時間受け付けております。"
+            )
+        ]
+    )
     outcome = index.similar("いつでもどこでも", characters=True)
     assert refs(outcome)[0] == "A-5"
     assert outcome.terms.morph == () and "どこ" in outcome.terms.bigrams

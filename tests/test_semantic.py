@@ -45,8 +45,13 @@ def server() -> Iterator[FakeOpenAIServer]:
 
 def remote(settings: Settings, server: FakeOpenAIServer, **overrides: object) -> Settings:
     """``settings`` with the stage on an OpenAI-compatible embeddings endpoint (the fake server)."""
-    values = {"embeddings_provider": "openai", "embeddings_model": "city-embed",
-              "embeddings_base_url": server.base_url, "llm_max_retries": 0, "llm_timeout_seconds": 10.0}
+    values = {
+        "embeddings_provider": "openai",
+        "embeddings_model": "city-embed",
+        "embeddings_base_url": server.base_url,
+        "llm_max_retries": 0,
+        "llm_timeout_seconds": 10.0,
+    }
     return settings.model_copy(update={**values, **overrides})
 
 
@@ -55,19 +60,51 @@ def stage_on_locally(settings: Settings) -> Settings:
 
 
 def record(ref: str, title: str, question: str, answer: str, *, department: str, member: str) -> dict[str, str]:
-    return {"ref": ref, "session": "令和5年6月定例会", "date": "2023-06-14", "title": title, "question": question,
-            "answer": answer, "department": department, "member": member, "answerer": "総務部長"}
+    return {
+        "ref": ref,
+        "session": "令和5年6月定例会",
+        "date": "2023-06-14",
+        "title": title,
+        "question": question,
+        "answer": answer,
+        "department": department,
+        "member": member,
+        "answerer": "総務部長",
+    }
 
 
-SHELTER = record("R5-6-1", "避難所の運営について", "避難所の運営体制と備蓄について伺う。",
-                 "自主防災組織と協力して避難所を運営し、備蓄物資を計画的に更新しております。",
-                 department="危機管理課", member="青木 健一")
-LUNCH = record("R5-6-2", "学校給食費について", "学校給食費の無償化について伺う。",
-               "保護者負担の軽減に向けて、財源を含めて検討してまいります。", department="学校教育課", member="田中 美咲")
-TRAINING = record("R5-6-3", "職員の人材育成について", "若手職員の人材育成の取組を伺う。",
-                  "新規採用職員を対象に、接遇や文書事務の講座を開催しております。", department="人事課", member="田中 美咲")
-TRANSIT = record("R5-6-4", "デマンド交通について", "乗合タクシーの運行地区の拡大について伺う。",
-                 "利用状況を踏まえ、運行地区の拡大を検討してまいります。", department="交通政策課", member="青木 健一")
+SHELTER = record(
+    "R5-6-1",
+    "避難所の運営について",
+    "避難所の運営体制と備蓄について伺う。",
+    "自主防災組織と協力して避難所を運営し、備蓄物資を計画的に更新しております。",
+    department="危機管理課",
+    member="青木 健一",
+)
+LUNCH = record(
+    "R5-6-2",
+    "学校給食費について",
+    "学校給食費の無償化について伺う。",
+    "保護者負担の軽減に向けて、財源を含めて検討してまいります。",
+    department="学校教育課",
+    member="田中 美咲",
+)
+TRAINING = record(
+    "R5-6-3",
+    "職員の人材育成について",
+    "若手職員の人材育成の取組を伺う。",
+    "新規採用職員を対象に、接遇や文書事務の講座を開催しております。",
+    department="人事課",
+    member="田中 美咲",
+)
+TRANSIT = record(
+    "R5-6-4",
+    "デマンド交通について",
+    "乗合タクシーの運行地区の拡大について伺う。",
+    "利用状況を踏まえ、運行地区の拡大を検討してまいります。",
+    department="交通政策課",
+    member="青木 健一",
+)
 ARCHIVE = [SHELTER, LUNCH, TRAINING, TRANSIT]
 SHELTER_QUERY = "避難所の運営体制について伺う"
 
@@ -97,9 +134,11 @@ def vectors(settings: Settings) -> dict[str, tuple[int, str, str, int]]:
     """ref → (vector id, model, text hash, dimension) of every stored vector (a withheld record's
     empty row, dimension 0, is not a vector)."""
     with session_scope(settings) as db:
-        rows = db.execute(select(PastAnswer.ref, AnswerVector.id, AnswerVector.model, AnswerVector.text_hash,
-                                 AnswerVector.dim).join(PastAnswer, PastAnswer.id == AnswerVector.past_answer_id)
-                          .where(AnswerVector.dim > 0))
+        rows = db.execute(
+            select(PastAnswer.ref, AnswerVector.id, AnswerVector.model, AnswerVector.text_hash, AnswerVector.dim)
+            .join(PastAnswer, PastAnswer.id == AnswerVector.past_answer_id)
+            .where(AnswerVector.dim > 0)
+        )
         return {ref: (vid, model, digest, dim) for ref, vid, model, digest, dim in rows}
 
 
@@ -126,11 +165,23 @@ def closed_port_url() -> str:
 # ---- the bundled model ----------------------------------------------------------------------------
 
 # Shares no content word with the query below (課長・室長・研修・内容), yet means the same thing.
-MANAGERS = record("K-1", "幹部職員の育成について", "管理職のマネジメント能力の向上策を伺う。",
-                  "管理職向けに、部下の育成や組織運営を学ぶ講座を開催しております。", department="人事課", member="佐藤 一郎")
+MANAGERS = record(
+    "K-1",
+    "幹部職員の育成について",
+    "管理職のマネジメント能力の向上策を伺う。",
+    "管理職向けに、部下の育成や組織運営を学ぶ講座を開催しております。",
+    department="人事課",
+    member="佐藤 一郎",
+)
 # Shares 研修 and 内容 with the query: the lexical stage finds it alone.
-NEWCOMERS = record("K-2", "職員の研修内容について", "若手職員向けの研修の内容を伺う。",
-                   "新規採用職員研修では、接遇や文書事務を学んでおります。", department="人事課", member="佐藤 一郎")
+NEWCOMERS = record(
+    "K-2",
+    "職員の研修内容について",
+    "若手職員向けの研修の内容を伺う。",
+    "新規採用職員研修では、接遇や文書事務を学んでおります。",
+    department="人事課",
+    member="佐藤 一郎",
+)
 # SHELTER is the closest unrelated answer for the model (cosine 0.812 against 0.839 for K-1).
 LOCAL_ARCHIVE = [MANAGERS, NEWCOMERS, SHELTER]
 MANAGER_QUERY = "課長・室長研修の内容について"
@@ -202,15 +253,22 @@ def test_query_and_passage_prefixes_are_applied(settings, server):
     passages = server.embedded_texts
     assert len(passages) == len(ARCHIVE) and all(t.startswith("passage: ") for t in passages)
     similar(cfg, SHELTER_QUERY)
-    query = server.embedded_texts[len(passages):]
+    query = server.embedded_texts[len(passages) :]
     assert len(query) == 1 and query[0].startswith("query: ") and "避難所" in query[0]
 
 
 def test_azure_deployment_path_api_version_and_key(settings, server):
     load(settings, [SHELTER, LUNCH])
-    cfg = settings.model_copy(update={
-        "embeddings_provider": "azure", "embeddings_model": "embed-deploy", "azure_openai_endpoint": server.root,
-        "azure_openai_api_version": "2024-10-21", "openai_api_key": "azure-secret", "llm_max_retries": 0})
+    cfg = settings.model_copy(
+        update={
+            "embeddings_provider": "azure",
+            "embeddings_model": "embed-deploy",
+            "azure_openai_endpoint": server.root,
+            "azure_openai_api_version": "2024-10-21",
+            "openai_api_key": "azure-secret",
+            "llm_max_retries": 0,
+        }
+    )
     assert fill(cfg).embedded == 2
     assert similar(cfg, SHELTER_QUERY)[0] == SHELTER["ref"]
     assert len(server.requests) == 2  # the passages, then the query
@@ -222,11 +280,22 @@ def test_azure_deployment_path_api_version_and_key(settings, server):
 
 # ---- the guard in front of an external embedder -------------------------------------------------
 
-PII = record("P-1", "避難所の相談対応について", "避難所での相談対応について伺う。",
-             "山田花子様からの相談を受け、避難所の担当 03-1234-5678 で対応いたしました。",
-             department="危機管理課", member="青木 健一")
-MARKED = record("P-2", "【秘】避難所の警備計画について", "避難所の警備体制について伺う。",
-                "警備会社と締結した契約の詳細は非公開でございます。", department="危機管理課", member="青木 健一")
+PII = record(
+    "P-1",
+    "避難所の相談対応について",
+    "避難所での相談対応について伺う。",
+    "山田花子様からの相談を受け、避難所の担当 03-1234-5678 で対応いたしました。",
+    department="危機管理課",
+    member="青木 健一",
+)
+MARKED = record(
+    "P-2",
+    "【秘】避難所の警備計画について",
+    "避難所の警備体制について伺う。",
+    "警備会社と締結した契約の詳細は非公開でございます。",
+    department="危機管理課",
+    member="青木 健一",
+)
 PII_QUERY = "鈴木一郎さん（090-1234-5678）から相談のあった避難所の運営体制について伺う"
 
 
@@ -252,7 +321,7 @@ def test_personal_information_and_marked_records_never_reach_the_endpoint(settin
     before = len(server.requests)
     refs = similar(cfg, PII_QUERY)
     assert refs and refs[0] in {SHELTER["ref"], PII["ref"]}
-    query_sent = _sent(server)[len(sent):]
+    query_sent = _sent(server)[len(sent) :]
     assert len(server.requests) == before + 1
     assert "鈴木一郎" not in query_sent and "090-1234-5678" not in query_sent
     assert "［氏名］" in query_sent and "［電話番号］" in query_sent
@@ -278,8 +347,9 @@ def test_a_marked_query_is_not_sent_and_search_stays_lexical(settings, server):
     fill(cfg)
     before = len(server.requests)
     refs = similar(cfg, "【秘】避難所の運営体制について伺う")
-    assert refs and refs == similar(cfg.model_copy(update={"embeddings_provider": "none"}),
-                                    "【秘】避難所の運営体制について伺う")
+    assert refs and refs == similar(
+        cfg.model_copy(update={"embeddings_provider": "none"}), "【秘】避難所の運営体制について伺う"
+    )
     assert len(server.requests) == before
     assert audits(cfg, "embedding.query") == []
 
@@ -305,7 +375,9 @@ def test_an_email_address_in_a_query_is_masked_whole(settings, server):
 
 
 def test_a_marker_late_in_a_long_answer_still_withholds_the_record(settings, server):
-    long_answer = "避難所の警備につきましては、" + "警備会社と連携し、夜間の巡回を実施しております。" * 15 + "（取扱注意）"
+    long_answer = (
+        "避難所の警備につきましては、" + "警備会社と連携し、夜間の巡回を実施しております。" * 15 + "（取扱注意）"
+    )
     assert len(long_answer) > 300
     cfg = remote(settings, server)
     load(settings, [SHELTER, dict(MARKED, title="避難所の警備計画について", answer=long_answer)])
@@ -313,7 +385,6 @@ def test_a_marker_late_in_a_long_answer_still_withholds_the_record(settings, ser
     assert report.withheld == 1
     assert "警備" not in _sent(server)
     assert set(vectors(cfg)) == {SHELTER["ref"]}
-
 
 
 def test_a_withheld_record_is_not_pending_and_is_checked_again_when_its_text_changes(settings, server):
@@ -329,6 +400,7 @@ def test_a_withheld_record_is_not_pending_and_is_checked_again_when_its_text_cha
     load(settings, [dict(MARKED, title="避難所の警備計画について")])  # the marker is taken off
     assert fill(cfg).embedded == 1
     assert set(vectors(cfg)) == {SHELTER["ref"], MARKED["ref"]}
+
 
 # ---- vectors follow their answers ---------------------------------------------------------------
 
@@ -355,7 +427,9 @@ def test_reimport_with_changed_text_drops_its_vector_and_the_fill_reembeds_only_
     second = vectors(cfg)
     assert second[LUNCH["ref"]][0] != first[LUNCH["ref"]][0]  # a new vector…
     assert second[LUNCH["ref"]][2] != first[LUNCH["ref"]][2]  # …of the new text
-    assert {r: v for r, v in second.items() if r != LUNCH["ref"]} == {r: v for r, v in first.items() if r != LUNCH["ref"]}
+    assert {r: v for r, v in second.items() if r != LUNCH["ref"]} == {
+        r: v for r, v in first.items() if r != LUNCH["ref"]
+    }
     assert fill(cfg).embedded == 0
 
 
@@ -482,8 +556,14 @@ def test_endpoint_failure_at_search_time_leaves_lexical_results(settings, server
 
 def test_fill_with_the_endpoint_down_raises_a_japanese_provider_error(settings):
     load(settings, ARCHIVE)
-    cfg = settings.model_copy(update={"embeddings_provider": "openai", "embeddings_model": "city-embed",
-                                      "embeddings_base_url": closed_port_url(), "llm_max_retries": 0})
+    cfg = settings.model_copy(
+        update={
+            "embeddings_provider": "openai",
+            "embeddings_model": "city-embed",
+            "embeddings_base_url": closed_port_url(),
+            "llm_max_retries": 0,
+        }
+    )
     with pytest.raises(ProviderError) as info:
         fill(cfg)
     assert "埋め込み" in info.value.message and "接続できません" in info.value.message
@@ -501,8 +581,12 @@ def test_server_error_during_fill_names_the_embedding_service(settings, server):
 
 def test_missing_embeddings_model_is_named():
     for provider in ("openai", "azure"):
-        cfg = Settings(EMBEDDINGS_PROVIDER=provider, OPENAI_API_KEY="k", AZURE_OPENAI_ENDPOINT="http://127.0.0.1:9",
-                       AZURE_OPENAI_API_VERSION="2024-10-21")
+        cfg = Settings(
+            EMBEDDINGS_PROVIDER=provider,
+            OPENAI_API_KEY="k",
+            AZURE_OPENAI_ENDPOINT="http://127.0.0.1:9",
+            AZURE_OPENAI_API_VERSION="2024-10-21",
+        )
         with pytest.raises(CouncilbotError) as info:
             make_embedder(cfg)
         assert "EMBEDDINGS_MODEL" in info.value.message
@@ -511,8 +595,7 @@ def test_missing_embeddings_model_is_named():
 
 def test_fill_with_missing_embeddings_model_says_so(settings):
     load(settings, [SHELTER])
-    cfg = settings.model_copy(update={"embeddings_provider": "openai", "embeddings_model": None,
-                                      "openai_api_key": "k"})
+    cfg = settings.model_copy(update={"embeddings_provider": "openai", "embeddings_model": None, "openai_api_key": "k"})
     with pytest.raises(CouncilbotError, match="EMBEDDINGS_MODEL"):
         fill(cfg)
 
@@ -525,8 +608,12 @@ def run_remote(tmp_path, monkeypatch, cli, settings, server):  # type: ignore[no
     """``councilbot …`` in this process with the stage on the fake server."""
     monkeypatch.chdir(tmp_path)
     call = cli(settings)  # sets the workspace's variables (EMBEDDINGS_PROVIDER among them) …
-    for name, value in {"EMBEDDINGS_PROVIDER": "openai", "EMBEDDINGS_MODEL": "city-embed",
-                        "EMBEDDINGS_BASE_URL": server.base_url, "LLM_MAX_RETRIES": "0"}.items():
+    for name, value in {
+        "EMBEDDINGS_PROVIDER": "openai",
+        "EMBEDDINGS_MODEL": "city-embed",
+        "EMBEDDINGS_BASE_URL": server.base_url,
+        "LLM_MAX_RETRIES": "0",
+    }.items():
         monkeypatch.setenv(name, value)  # … which these override
     get_settings.cache_clear()
     return call
@@ -569,7 +656,8 @@ def test_cli_import_with_the_endpoint_down_says_the_records_were_imported(run_re
 
 
 def test_cli_index_rebuild_fills_vectors_for_an_archive_imported_with_the_stage_off(
-        run_remote, tmp_path, settings, server, monkeypatch):
+    run_remote, tmp_path, settings, server, monkeypatch
+):
     monkeypatch.setenv("EMBEDDINGS_PROVIDER", "none")
     get_settings.cache_clear()
     result = run_remote("archive", "import", str(_jsonl(tmp_path, ARCHIVE)))
@@ -611,15 +699,22 @@ def test_vectors_round_trip_through_postgresql_and_a_concurrent_fill_is_harmless
     other = Session(make_engine(cfg.database_url))
     row = other.scalar(select(PastAnswer).where(PastAnswer.ref == SHELTER["ref"]))
     unit = (np.ones(server.embedding_dim) / np.sqrt(server.embedding_dim)).astype("<f4")
-    other.add(AnswerVector(past_answer_id=row.id, model=make_embedder(cfg).name, text_hash=passage_hash(row),
-                           dim=server.embedding_dim, vector=unit.tobytes()))
+    other.add(
+        AnswerVector(
+            past_answer_id=row.id,
+            model=make_embedder(cfg).name,
+            text_hash=passage_hash(row),
+            dim=server.embedding_dim,
+            vector=unit.tobytes(),
+        )
+    )
     other.flush()
     outcome: dict[str, object] = {}
 
     def our_fill() -> None:
         try:
             outcome["report"] = fill(cfg)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             outcome["error"] = exc
 
     thread = threading.Thread(target=our_fill)
@@ -639,15 +734,49 @@ def test_vectors_round_trip_through_postgresql_and_a_concurrent_fill_is_harmless
 
 def _filler_archive() -> list[dict[str, str]]:
     """Twenty answers on other topics, and one about stray cats whose words do not include the keyword."""
-    topics = ["道路の補修", "図書館の開館時間", "水道料金の改定", "市営住宅の募集", "公園の遊具", "成人式の開催",
-              "選挙の投票所", "税の申告相談", "バスの路線", "観光案内所", "農地の保全", "消防団の確保",
-              "学校の給食", "保育所の入所", "介護の相談", "駅前の駐輪場", "下水道の整備", "公民館の利用",
-              "墓地の管理", "河川の清掃"]
-    records = [record(f"F-{i}", f"{t}について", f"{t}について伺う。", f"{t}につきましては、引き続き取り組んでまいります。",
-                      department="総務課", member="青木 健一") for i, t in enumerate(topics)]
-    records.append(record("CAT-1", "飼い主のいない猫への対策について", "地域で増えている猫の対策について伺う。",
-                          "地域猫活動を支援し、猫の不妊去勢手術の費用を助成しております。", department="環境政策課",
-                          member="田中 美咲"))
+    topics = [
+        "道路の補修",
+        "図書館の開館時間",
+        "水道料金の改定",
+        "市営住宅の募集",
+        "公園の遊具",
+        "成人式の開催",
+        "選挙の投票所",
+        "税の申告相談",
+        "バスの路線",
+        "観光案内所",
+        "農地の保全",
+        "消防団の確保",
+        "学校の給食",
+        "保育所の入所",
+        "介護の相談",
+        "駅前の駐輪場",
+        "下水道の整備",
+        "公民館の利用",
+        "墓地の管理",
+        "河川の清掃",
+    ]
+    records = [
+        record(
+            f"F-{i}",
+            f"{t}について",
+            f"{t}について伺う。",
+            f"{t}につきましては、引き続き取り組んでまいります。",
+            department="総務課",
+            member="青木 健一",
+        )
+        for i, t in enumerate(topics)
+    ]
+    records.append(
+        record(
+            "CAT-1",
+            "飼い主のいない猫への対策について",
+            "地域で増えている猫の対策について伺う。",
+            "地域猫活動を支援し、猫の不妊去勢手術の費用を助成しております。",
+            department="環境政策課",
+            member="田中 美咲",
+        )
+    )
     return records
 
 
@@ -695,7 +824,11 @@ def test_the_guard_sees_the_whole_query_before_it_is_cut(settings, server):
 
 
 def test_an_address_that_straddles_the_passage_cut_is_masked_whole(settings, server):
-    answer = "避難所の運営につきましては、" + "地域と連携して取り組んでおります。" * 16 + "連絡先は taro.yamada@city.example.jp です。"
+    answer = (
+        "避難所の運営につきましては、"
+        + "地域と連携して取り組んでおります。" * 16
+        + "連絡先は taro.yamada@city.example.jp です。"
+    )
     assert answer.index("taro") < 300 < answer.index(".jp")
     cfg = remote(settings, server)
     load(cfg, [dict(SHELTER, answer=answer)])
@@ -717,8 +850,15 @@ def test_a_bundled_model_that_will_not_load_leaves_search_lexical(settings, monk
     load(settings, ARCHIVE)
     local = stage_on_locally(settings)
     with session_scope(local) as db:  # a vector exists, so the query is embedded and the load fails
-        db.add(AnswerVector(past_answer_id=db.scalar(select(PastAnswer.id).limit(1)), model=LocalEmbedder.name,
-                            text_hash="x", dim=4, vector=np.ones(4, dtype="<f4").tobytes()))
+        db.add(
+            AnswerVector(
+                past_answer_id=db.scalar(select(PastAnswer.id).limit(1)),
+                model=LocalEmbedder.name,
+                text_hash="x",
+                dim=4,
+                vector=np.ones(4, dtype="<f4").tobytes(),
+            )
+        )
     assert similar(local, SHELTER_QUERY)[0] == SHELTER["ref"]
     assert "内蔵モデル" in caplog.text
     with pytest.raises(ProviderError, match="内蔵モデル"):
@@ -727,14 +867,28 @@ def test_a_bundled_model_that_will_not_load_leaves_search_lexical(settings, monk
 
 def test_a_missing_embeddings_model_leaves_search_lexical(settings):
     load(settings, ARCHIVE)
-    cfg = settings.model_copy(update={"embeddings_provider": "openai", "embeddings_model": None,
-                                      "embeddings_base_url": "http://127.0.0.1:9/v1"})
+    cfg = settings.model_copy(
+        update={
+            "embeddings_provider": "openai",
+            "embeddings_model": None,
+            "embeddings_base_url": "http://127.0.0.1:9/v1",
+        }
+    )
     assert similar(cfg, SHELTER_QUERY)[0] == SHELTER["ref"]
 
 
 def test_every_batch_sent_outside_is_audited_even_when_a_later_one_fails(settings, server):
-    records = [record(f"B-{i}", f"避難所の備蓄{i}について", f"避難所の備蓄品{i}について伺う。", "備蓄を進めております。",
-                      department="危機管理課", member="青木 健一") for i in range(40)]
+    records = [
+        record(
+            f"B-{i}",
+            f"避難所の備蓄{i}について",
+            f"避難所の備蓄品{i}について伺う。",
+            "備蓄を進めております。",
+            department="危機管理課",
+            member="青木 健一",
+        )
+        for i in range(40)
+    ]
     cfg = remote(settings, server)
     load(cfg, records)
     server.queue(Reply(text=""), Reply(status=500, headers=FAST_RETRY))  # the second batch fails
@@ -742,7 +896,9 @@ def test_every_batch_sent_outside_is_audited_even_when_a_later_one_fails(setting
         fill(cfg)
     entries = audits(cfg, "embedding.passages")
     assert [(e.details["count"], e.details["stored"], e.details.get("failed", False)) for e in entries] == [
-        (32, 32, False), (8, 0, True)]
+        (32, 32, False),
+        (8, 0, True),
+    ]
     assert vector_rows(cfg) == 32
 
 
@@ -755,8 +911,12 @@ def test_the_vector_cache_sees_a_smaller_id_committed_after_a_larger_one(setting
     fill(cfg)
     model = make_embedder(cfg).name
     with session_scope(cfg) as db:
-        rows = {ref: (vid, dim, blob) for ref, vid, dim, blob in db.execute(
-            select(PastAnswer.ref, AnswerVector.id, AnswerVector.dim, AnswerVector.vector).join(PastAnswer))}
+        rows = {
+            ref: (vid, dim, blob)
+            for ref, vid, dim, blob in db.execute(
+                select(PastAnswer.ref, AnswerVector.id, AnswerVector.dim, AnswerVector.vector).join(PastAnswer)
+            )
+        }
         # Renumber so that ids 1, 2, 3 and 5 are in use (as after a rollback on PostgreSQL).
         db.execute(AnswerVector.__table__.delete())
         pid = {r.ref: r.id for r in db.scalars(select(PastAnswer))}
@@ -816,8 +976,10 @@ def test_the_cached_matrix_stays_aligned_with_its_answers_when_one_vector_is_rep
     fill(cfg)  # … and made again, under a new id
     with session_scope(cfg) as db:
         after = _load_matrix(db, cfg, model)
-        stored = {ref: np.frombuffer(blob, dtype="<f4") for ref, blob in db.execute(
-            select(PastAnswer.ref, AnswerVector.vector).join(PastAnswer))}
+        stored = {
+            ref: np.frombuffer(blob, dtype="<f4")
+            for ref, blob in db.execute(select(PastAnswer.ref, AnswerVector.vector).join(PastAnswer))
+        }
     assert after is not before and sorted(after.refs) == sorted(stored)
     for ref, row in zip(after.refs, after.rows):
         assert np.array_equal(row, stored[ref]), ref

@@ -18,7 +18,13 @@ BODY = "避難所における女性や高齢者、障がいのある方への配
 
 def _new_question(db, settings, *, seat=16, item="1-(1)-①", body=BODY, title="避難所運営について", source_ref=None):
     data = intake.QuestionInput(
-        session_name="令和8年12月定例会", seat=seat, question_type="一般質問", item_no=item, title=title, body=body, source_ref=source_ref
+        session_name="令和8年12月定例会",
+        seat=seat,
+        question_type="一般質問",
+        item_no=item,
+        title=title,
+        body=body,
+        source_ref=source_ref,
     )
     return intake.register_question(db, settings, get_user(db, "UGA1"), data)
 
@@ -28,7 +34,11 @@ def _snapshot(settings):
     with session_scope(settings) as db:
         q = db.scalar(select(Question))
         return (
-            q.status, q.stage_index, q.version, q.review_round, len(q.revisions),
+            q.status,
+            q.stage_index,
+            q.version,
+            q.review_round,
+            len(q.revisions),
             db.scalar(select(func.count()).select_from(ApprovalStamp)),
             db.scalar(select(func.count()).select_from(AuditEntry)),
         )
@@ -48,6 +58,7 @@ def _run(settings, fn, *args, **kwargs):
 def _as(user_id):
     def call(db, fn, *args, **kwargs):
         return fn(db, get_user(db, user_id), *args, **kwargs)
+
     return call
 
 
@@ -88,8 +99,17 @@ def test_same_item_twice_is_refused(org, key):
 
 def test_duplicate_topic_from_another_member_is_linked(org, key):
     with session_scope(org) as db:
-        other = _new_question(db, org, seat=3, item="2", body="避難所での女性や高齢者、障がいのある方への配慮の現状と課題について伺う。")
-        unrelated = _new_question(db, org, seat=21, item="1", title="給食費について", body="学校給食費の無償化について、財源の見通しと市の見解を伺う。")
+        other = _new_question(
+            db, org, seat=3, item="2", body="避難所での女性や高齢者、障がいのある方への配慮の現状と課題について伺う。"
+        )
+        unrelated = _new_question(
+            db,
+            org,
+            seat=21,
+            item="1",
+            title="給食費について",
+            body="学校給食費の無償化について、財源の見通しと市の見解を伺う。",
+        )
         assert [q.key for q, _ in other.duplicates] == [key]
         assert unrelated.duplicates == []
         assert db.scalar(select(func.count()).select_from(QuestionLink)) == 1
@@ -97,7 +117,14 @@ def test_duplicate_topic_from_another_member_is_linked(org, key):
 
 def _walk_to_review(settings, key, answerer="市長"):
     _run(settings, _as("UGA1"), assignment.assign, key, "危機管理課", answerer=answerer)
-    _run(settings, _as("UKK1"), review.save_revision, key, answer="お答えいたします。避難所の運営につきましては…", back_data="備蓄計画 令和7年度改定")
+    _run(
+        settings,
+        _as("UKK1"),
+        review.save_revision,
+        key,
+        answer="お答えいたします。避難所の運営につきましては…",
+        back_data="備蓄計画 令和7年度改定",
+    )
     _run(settings, _as("UKK1"), review.submit, key)
 
 
@@ -113,8 +140,11 @@ def test_mayor_answer_goes_through_every_stamp_to_final_and_the_archive(org, key
         assert q.status == State.FINAL
         stamps = [(s.action, s.stage, s.user.chat_id) for s in q.stamps]
         assert stamps == [
-            ("assign", None, "UGA1"), ("submit", "課長", "UKK1"),
-            ("approve", "課長", "UKK2"), ("approve", "部長", "USB1"), ("approve", "市長", "USC1"),
+            ("assign", None, "UGA1"),
+            ("submit", "課長", "UKK1"),
+            ("approve", "課長", "UKK2"),
+            ("approve", "部長", "USB1"),
+            ("approve", "市長", "USC1"),
             ("finalize", None, "UGA1"),
         ]
         assert all(s.stamped_at.microsecond == 0 and s.stamped_at.tzinfo for s in q.stamps)

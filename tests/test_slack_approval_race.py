@@ -26,8 +26,8 @@ def at_mayor_stage(bot, fake, cfg) -> str:
 
 def test_the_secretary_clicking_after_the_mayor_approved_is_told_who_approved(bot, fake, slack_cfg):
     key = at_mayor_stage(bot, fake, slack_cfg)
-    (mayor_ts, mayor_card), = fake.posts("DUMY1")
-    (secretary_ts, secretary_card), = fake.posts("DUSC1")
+    ((mayor_ts, _mayor_card),) = fake.posts("DUMY1")
+    ((secretary_ts, secretary_card),) = fake.posts("DUSC1")
     seen = find_element(secretary_card["blocks"], blocks.APPROVE)["value"]  # the card as she saw it
     bot.click("UMY1", "DUMY1", mayor_ts, blocks.APPROVE)
     bot.settle()

@@ -41,7 +41,10 @@ def test_earlier_commitments_are_shown_and_their_progress_updated_from_chat(prom
     card_text = json.dumps(card["blocks"], ensure_ascii=False)
     assert "前回答弁の約束" in card_text and f"前回答弁（令和7年9月）: {MANUAL}" in card_text
     # The card's own buttons stay last.
-    assert card["blocks"][-2]["type"] == "actions" and card["blocks"][-2]["elements"][0]["action_id"] == blocks.ASSIGN_CONFIRM
+    assert (
+        card["blocks"][-2]["type"] == "actions"
+        and card["blocks"][-2]["elements"][0]["action_id"] == blocks.ASSIGN_CONFIRM
+    )
 
     bot.click("UGA1", "DUGA1", card_ts, blocks.ASSIGN_OPEN)
     bot.settle()
@@ -56,7 +59,10 @@ def test_earlier_commitments_are_shown_and_their_progress_updated_from_chat(prom
     modal = bot.last_view()
     assert modal["callback_id"] == views.STATUS_VIEW and MANUAL in json.dumps(modal, ensure_ascii=False)
     refused = bot.submit("UGK1", modal, {views.STATUS_BLOCK: "実施済", views.NOTE_BLOCK: "改訂しました"}, view_id="V2")
-    assert refused.json() == {"response_action": "errors", "errors": {views.NOTE_BLOCK: "この約束の進捗は担当課（危機管理課）または総務課が更新します。"}}
+    assert refused.json() == {
+        "response_action": "errors",
+        "errors": {views.NOTE_BLOCK: "この約束の進捗は担当課（危機管理課）または総務課が更新します。"},
+    }
     assert manual_status(promised) == (manual_id, "未着手", None)
 
     bot.click("UKK1", "C0KIKI", post_ts, views.STATUS_OPEN)

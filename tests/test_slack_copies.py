@@ -14,9 +14,9 @@ def buttons(message: dict) -> list[str]:
 
 
 def test_the_mayors_copy_says_the_secretary_approved_and_loses_its_buttons(bot, fake, slack_cfg):
-    key = at_mayor_stage(bot, fake, slack_cfg)
-    (mayor_ts, mayor_card), = fake.posts("DUMY1")
-    (secretary_ts, _), = fake.posts("DUSC1")
+    at_mayor_stage(bot, fake, slack_cfg)
+    ((mayor_ts, mayor_card),) = fake.posts("DUMY1")
+    ((secretary_ts, _),) = fake.posts("DUSC1")
     assert blocks.APPROVE in buttons(mayor_card)
 
     bot.click("USC1", "DUSC1", secretary_ts, blocks.APPROVE)
@@ -28,7 +28,7 @@ def test_the_mayors_copy_says_the_secretary_approved_and_loses_its_buttons(bot, 
     secretary_copy = fake.messages[("DUSC1", secretary_ts)]
     assert "を市長・承認しました" in secretary_copy["text"]  # the one she clicked keeps its own record
     # The next card (校了 for General Affairs) is a new copy with its buttons.
-    (_, ga_card), = fake.posts("DUGA1")
+    ((_, ga_card),) = fake.posts("DUGA1")
     assert blocks.FINALIZE in buttons(ga_card)
 
 
@@ -40,5 +40,7 @@ def test_a_withdrawn_item_says_so_on_every_copy(bot, fake, slack_cfg):
     for place in copies:
         copy = fake.messages[place]
         assert buttons(copy) == []
-        assert "佐藤 花子さんにより取り下げられました" in copy["text"] and "3番議員の質問と同じ趣旨のため" in copy["text"]
+        assert (
+            "佐藤 花子さんにより取り下げられました" in copy["text"] and "3番議員の質問と同じ趣旨のため" in copy["text"]
+        )
         assert "対応は不要です" in copy["text"]

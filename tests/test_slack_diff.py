@@ -57,4 +57,3 @@ def test_a_long_diff_fits_in_one_message(bot, fake, slack_cfg):
     assert len(shown["blocks"]) <= 50
     assert all(len(b["text"]["text"]) <= 3000 for b in shown["blocks"] if b["type"] == "section")
     assert "【追加】第399の取組について、関係機関と十分に連携して着実に進めてまいります。" in str(shown["blocks"])
-

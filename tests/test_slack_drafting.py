@@ -35,7 +35,9 @@ def model() -> Iterator[FakeOpenAIServer]:
 @pytest.fixture
 def drafting(org: Settings, fake: FakeSlack, model: FakeOpenAIServer) -> Iterator[tuple[SlackApp, Settings]]:
     """The bot with a remote model, and an item assigned to 危機管理課 whose post carries the draft button (C0KIKI, 1.0)."""
-    cfg = slack_settings(org, fake, llm_provider="openai", openai_base_url=model.base_url, openai_model="city-llm", llm_max_retries=0)
+    cfg = slack_settings(
+        org, fake, llm_provider="openai", openai_base_url=model.base_url, openai_model="city-llm", llm_max_retries=0
+    )
     with SlackApp(cfg, fake) as app:
         yield app, cfg
 

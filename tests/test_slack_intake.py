@@ -22,11 +22,15 @@ from councilbot.storage.db import session_scope
 from councilbot.storage.models import Question
 from tests.slack_helpers import count, find_element
 
-QUESTION = "令和8年12月定例会 一般質問 16番 1-(1)-①\n避難所運営について\n避難所における女性や高齢者への配慮について伺う。"
+QUESTION = (
+    "令和8年12月定例会 一般質問 16番 1-(1)-①\n避難所運営について\n避難所における女性や高齢者への配慮について伺う。"
+)
 
 
 @pytest.mark.parametrize(("channel", "error"), [("G0PRIVATE", "not_in_channel"), ("D0OTHERS", "channel_not_found")])
-def test_a_question_registered_where_the_bot_may_not_post_is_confirmed_directly_and_announced(bot, fake, slack_cfg, channel, error):
+def test_a_question_registered_where_the_bot_may_not_post_is_confirmed_directly_and_announced(
+    bot, fake, slack_cfg, channel, error
+):
     fake.add_message(channel, "1699999999.000100", QUESTION, "UKK1")
     fake.fail("chat.postMessage", error, channel=channel)
     bot.shortcut("UKK1", channel, "1699999999.000100")
@@ -73,8 +77,15 @@ def test_the_one_click_assignment_names_only_a_division_that_exists(bot, fake, s
 
     card_ts, card = fake.posts("DUGA1")[-1]
     confirm = find_element(card["blocks"], blocks.ASSIGN_CONFIRM)
-    assert confirm["text"]["text"] == "危機管理課に決定" and blocks.parse_value(confirm["value"])["department"] == "危機管理課"
-    candidates = next(b["text"]["text"] for b in card["blocks"] if b["type"] == "section" and "担当課の候補" in b.get("text", {}).get("text", ""))
+    assert (
+        confirm["text"]["text"] == "危機管理課に決定"
+        and blocks.parse_value(confirm["value"])["department"] == "危機管理課"
+    )
+    candidates = next(
+        b["text"]["text"]
+        for b in card["blocks"]
+        if b["type"] == "section" and "担当課の候補" in b.get("text", {}).get("text", "")
+    )
     assert "当時の担当: 防災安全課" in candidates and "`H30-1`" in candidates
 
     bot.click("UGA1", "DUGA1", card_ts, blocks.ASSIGN_CONFIRM)
@@ -88,9 +99,13 @@ def test_the_one_click_assignment_names_only_a_division_that_exists(bot, fake, s
 
 def test_a_long_pasted_question_is_carried_whole_through_the_modal(bot, fake, slack_cfg):
     # 3,500 characters of 質問要旨 and no seat: the shortcut opens the modal to ask for it.
-    body = "".join(f"避難所における女性や高齢者への配慮について、第{i}の観点から現状と課題を伺う。" for i in range(1, 200))[:3500]
+    body = "".join(
+        f"避難所における女性や高齢者への配慮について、第{i}の観点から現状と課題を伺う。" for i in range(1, 200)
+    )[:3500]
     assert len(body) == 3500
-    fake.add_message("C0WORK", "1699999999.000200", f"令和8年12月定例会 一般質問 1-(1)-①\n避難所運営について\n{body}", "UGA1")
+    fake.add_message(
+        "C0WORK", "1699999999.000200", f"令和8年12月定例会 一般質問 1-(1)-①\n避難所運営について\n{body}", "UGA1"
+    )
     bot.shortcut("UGA1", "C0WORK", "1699999999.000200")
     bot.settle()
     view = bot.last_view()

@@ -15,7 +15,9 @@ from councilbot.services.common import get_question
 from councilbot.storage.db import session_scope
 from tests.slack_helpers import new_question
 
-QUESTION = "令和8年12月定例会 一般質問 16番 1-(1)-①\n避難所運営について\n避難所における女性や高齢者への配慮について伺う。"
+QUESTION = (
+    "令和8年12月定例会 一般質問 16番 1-(1)-①\n避難所運営について\n避難所における女性や高齢者への配慮について伺う。"
+)
 REASON = "学校の体育館を避難所とする部分が中心のため、施設を所管する学校教育課で答弁します。"
 
 
@@ -43,18 +45,25 @@ def test_general_affairs_reassigns_from_the_assignment_dm(bot, fake, slack_cfg):
     bot.click("UGA1", "DUGA1", card_ts, blocks.REASSIGN_OPEN)
     bot.settle()
     modal = bot.last_view()
-    assert modal["callback_id"] == blocks.REASSIGN_VIEW and "現在の担当: 危機管理課・市長" in json.dumps(modal, ensure_ascii=False)
+    assert modal["callback_id"] == blocks.REASSIGN_VIEW and "現在の担当: 危機管理課・市長" in json.dumps(
+        modal, ensure_ascii=False
+    )
     answerer = next(b for b in modal["blocks"] if b.get("block_id") == blocks.ANSWERER_BLOCK)
     assert answerer["element"]["initial_option"]["value"] == "市長"  # an executive answerer is kept
 
     # No reason: refused in the modal, under the reason field, in Japanese; nothing changes.
     before = owner(slack_cfg, key)
     empty = bot.submit("UGA1", modal, {blocks.DEPARTMENT_BLOCK: "学校教育課", blocks.NOTE_BLOCK: "  "}, view_id="V7")
-    assert empty.json() == {"response_action": "errors", "errors": {blocks.NOTE_BLOCK: "「担当変更」には理由（コメント）の入力が必要です。"}}
+    assert empty.json() == {
+        "response_action": "errors",
+        "errors": {blocks.NOTE_BLOCK: "「担当変更」には理由（コメント）の入力が必要です。"},
+    }
     assert owner(slack_cfg, key) == before
 
     # The same modal, corrected and submitted again.
-    response = bot.submit("UGA1", modal, {blocks.DEPARTMENT_BLOCK: "学校教育課", blocks.NOTE_BLOCK: REASON}, view_id="V7")
+    response = bot.submit(
+        "UGA1", modal, {blocks.DEPARTMENT_BLOCK: "学校教育課", blocks.NOTE_BLOCK: REASON}, view_id="V7"
+    )
     assert response.body == ""
     bot.settle()
     department, answerer_now, status, _, stamps = owner(slack_cfg, key)
@@ -64,17 +73,27 @@ def test_general_affairs_reassigns_from_the_assignment_dm(bot, fake, slack_cfg):
     # The DM says what was done, and can be changed again.
     assert "学校教育課に担当変更しました" in fake.messages[("DUGA1", card_ts)]["text"]
     blocks_now = fake.messages[("DUGA1", card_ts)]["blocks"]
-    assert any(e.get("action_id") == blocks.REASSIGN_OPEN for b in blocks_now if b["type"] == "actions" for e in b["elements"])
+    assert any(
+        e.get("action_id") == blocks.REASSIGN_OPEN for b in blocks_now if b["type"] == "actions" for e in b["elements"]
+    )
 
     # The new division gets the item with where it came from and why, mentioning its drafter.
     new_post = fake.of("chat.postMessage", channel="C0GAKU")
     assert len(new_post) == 1
-    assert "<@UGK1>" in new_post[0].text and "危機管理課から学校教育課に変更されました" in new_post[0].text and REASON in new_post[0].text
+    assert (
+        "<@UGK1>" in new_post[0].text
+        and "危機管理課から学校教育課に変更されました" in new_post[0].text
+        and REASON in new_post[0].text
+    )
     # The old division is told it no longer has it, with the same reason.
     old_posts = fake.of("chat.postMessage", channel="C0KIKI")
     told = old_posts[-1]
     assert len(old_posts) == 2  # the assignment, then the change
-    assert "<@UKK1>" in told.text and "担当は、佐藤 花子さんにより危機管理課から学校教育課に変更されました" in told.text and REASON in told.text
+    assert (
+        "<@UKK1>" in told.text
+        and "担当は、佐藤 花子さんにより危機管理課から学校教育課に変更されました" in told.text
+        and REASON in told.text
+    )
 
 
 def test_reassignment_from_the_division_message_is_for_general_affairs_and_current_versions_only(bot, fake, slack_cfg):
@@ -88,15 +107,24 @@ def test_reassignment_from_the_division_message_is_for_general_affairs_and_curre
     bot.settle()
     modal = bot.last_view()
     before = owner(slack_cfg, key)
-    refused = bot.submit("UKK1", modal, {blocks.DEPARTMENT_BLOCK: "学校教育課", blocks.NOTE_BLOCK: REASON}, view_id="V6")
-    assert refused.json()["errors"] == {blocks.DEPARTMENT_BLOCK: "高木 守さんには「担当変更」の権限がありません。総務課（議会担当）が行えます。"}
+    refused = bot.submit(
+        "UKK1", modal, {blocks.DEPARTMENT_BLOCK: "学校教育課", blocks.NOTE_BLOCK: REASON}, view_id="V6"
+    )
+    assert refused.json()["errors"] == {
+        blocks.DEPARTMENT_BLOCK: "高木 守さんには「担当変更」の権限がありません。総務課（議会担当）が行えます。"
+    }
     assert owner(slack_cfg, key) == before
 
     # General Affairs changes it from the same message: the answer written so far goes with the item.
     bot.click("UGA1", "C0KIKI", "2.0", blocks.REASSIGN_OPEN)
     bot.settle()
     modal = bot.last_view()
-    bot.submit("UGA1", modal, {blocks.DEPARTMENT_BLOCK: "学校教育課", blocks.ANSWERER_BLOCK: "教育長", blocks.NOTE_BLOCK: REASON}, view_id="V8")
+    bot.submit(
+        "UGA1",
+        modal,
+        {blocks.DEPARTMENT_BLOCK: "学校教育課", blocks.ANSWERER_BLOCK: "教育長", blocks.NOTE_BLOCK: REASON},
+        view_id="V8",
+    )
     bot.settle()
     department, answerer, status, _, _ = owner(slack_cfg, key)
     assert (department, answerer, status) == ("学校教育課", "教育長", State.ASSIGNED)

@@ -11,6 +11,7 @@ import json
 import threading
 
 import pytest
+
 from councilbot.adapters.slack import blocks
 from councilbot.services.common import get_question
 from councilbot.storage.db import session_scope
@@ -19,7 +20,9 @@ from tests.conftest import SAMPLE
 from tests.fake_openai_server import FakeOpenAIServer, Reply
 from tests.slack_helpers import INTAKE_CHANNEL, SlackApp, count, new_question, slack_settings
 
-QUESTION = "令和8年12月定例会 一般質問 16番 1-(1)-①\n避難所運営について\n避難所における女性や高齢者への配慮について伺う。"
+QUESTION = (
+    "令和8年12月定例会 一般質問 16番 1-(1)-①\n避難所運営について\n避難所における女性や高齢者への配慮について伺う。"
+)
 
 
 def snapshot(cfg, key):
@@ -96,12 +99,19 @@ def test_duplicated_click_stamps_once(bot, fake, slack_cfg):
     fake.add_message("DUKK2", "1.0", "確認依頼", "UBOT")
     # The same click delivered twice (same action_ts), and a second click on the now stale button.
     payload = {
-        "type": "block_actions", "user": {"id": "UKK2"}, "team": {"id": "T0TEST"}, "trigger_id": "t1",
-        "container": {"type": "message", "message_ts": "1.0", "channel_id": "DUKK2"}, "channel": {"id": "DUKK2"},
-        "message": {"ts": "1.0"}, "response_url": fake.response_url("dup"),
-        "actions": [{"type": "button", "action_id": blocks.APPROVE, "value": payload_value, "action_ts": "1700000001.000001"}],
+        "type": "block_actions",
+        "user": {"id": "UKK2"},
+        "team": {"id": "T0TEST"},
+        "trigger_id": "t1",
+        "container": {"type": "message", "message_ts": "1.0", "channel_id": "DUKK2"},
+        "channel": {"id": "DUKK2"},
+        "message": {"ts": "1.0"},
+        "response_url": fake.response_url("dup"),
+        "actions": [
+            {"type": "button", "action_id": blocks.APPROVE, "value": payload_value, "action_ts": "1700000001.000001"}
+        ],
     }
-    bot._payload(payload)  # noqa: SLF001 - the identical payload, twice
+    bot._payload(payload)
     bot._payload(payload)
     bot.settle()
     bot.click("UKK2", "DUKK2", "1.0", blocks.APPROVE, value=payload_value)
@@ -132,7 +142,7 @@ def test_draft_without_key_asks_for_it(bot):
 
 def test_oversized_question_is_refused_and_creates_nothing(bot, fake, slack_cfg):
     text = "令和8年12月定例会 一般質問 16番 1-(1)-①\n避難所運営について\n" + "避難所の運営について伺う。" * 400
-    ts, _ = bot.message("UGA1", text)
+    _ts, _ = bot.message("UGA1", text)
     bot.settle()
     refusal = fake.of("chat.postEphemeral", channel=INTAKE_CHANNEL, user="UGA1")
     assert len(refusal) == 1 and "長すぎます" in refusal[0].text
@@ -140,7 +150,9 @@ def test_oversized_question_is_refused_and_creates_nothing(bot, fake, slack_cfg)
 
 
 def test_long_answers_are_split_within_slack_limits(bot, fake, slack_cfg):
-    long_answer = ("お答えいたします。" + "避難所の運営につきましては、地域の皆様と連携して取り組んでまいります。" * 10 + "\n") * 30
+    long_answer = (
+        "お答えいたします。" + "避難所の運営につきましては、地域の皆様と連携して取り組んでまいります。" * 10 + "\n"
+    ) * 30
     key = new_question(slack_cfg, assign_to="危機管理課", answer=long_answer)
     assert len(long_answer) > 9000
     bot.command("UKK1", f"answer {key}")
@@ -164,9 +176,19 @@ def test_invalid_modal_input_is_shown_in_the_modal(bot, fake, slack_cfg):
     bot.command("UGA1", "ask")
     bot.settle()
     view = bot.last_view()
-    bad_seat = bot.submit("UGA1", view, {"seat": "十六", "item_no": "1", "title": "給食費について", "body_0": "無償化について伺う。"})
-    unknown = bot.submit("UGA1", view, {"seat": "99", "item_no": "1", "title": "給食費について", "body_0": "無償化について伺う。"}, view_id="V9")
-    assert bad_seat.json() == {"response_action": "errors", "errors": {"seat": "議席番号は数字で入力してください（例: 16）。"}}
+    bad_seat = bot.submit(
+        "UGA1", view, {"seat": "十六", "item_no": "1", "title": "給食費について", "body_0": "無償化について伺う。"}
+    )
+    unknown = bot.submit(
+        "UGA1",
+        view,
+        {"seat": "99", "item_no": "1", "title": "給食費について", "body_0": "無償化について伺う。"},
+        view_id="V9",
+    )
+    assert bad_seat.json() == {
+        "response_action": "errors",
+        "errors": {"seat": "議席番号は数字で入力してください（例: 16）。"},
+    }
     assert unknown.json()["errors"]["seat"].startswith("99番の議員は登録されていません")
     assert count(slack_cfg, Question) == 0
 
@@ -174,8 +196,15 @@ def test_invalid_modal_input_is_shown_in_the_modal(bot, fake, slack_cfg):
 def test_model_timeout_becomes_a_japanese_message_and_saves_nothing(org, fake):
     with FakeOpenAIServer() as model:
         model.queue(Reply(delay=5.0))
-        cfg = slack_settings(org, fake, llm_provider="openai", openai_base_url=model.base_url, openai_model="city-llm",
-                             llm_timeout_seconds=0.3, llm_max_retries=0)
+        cfg = slack_settings(
+            org,
+            fake,
+            llm_provider="openai",
+            openai_base_url=model.base_url,
+            openai_model="city-llm",
+            llm_timeout_seconds=0.3,
+            llm_max_retries=0,
+        )
         key = new_question(cfg, assign_to="危機管理課")
         with SlackApp(cfg, fake) as app:
             response = app.command("UKK1", f"draft {key}")
@@ -224,7 +253,13 @@ def test_notice_file_in_the_intake_channel_becomes_questions_once(bot, fake, sla
     lines = (SAMPLE / "notice.txt").read_text(encoding="utf-8").splitlines()
     content = "\n".join(lines[: next(i for i, line in enumerate(lines) if line.startswith("【一般質問】"))]).encode()
     fake.add_file("F0NOTICE", "notice.txt", content, INTAKE_CHANNEL, "1699999999.000500")
-    event = {"type": "file_shared", "file_id": "F0NOTICE", "user_id": "UGA1", "channel_id": INTAKE_CHANNEL, "file": {"id": "F0NOTICE"}}
+    event = {
+        "type": "file_shared",
+        "file_id": "F0NOTICE",
+        "user_id": "UGA1",
+        "channel_id": INTAKE_CHANNEL,
+        "file": {"id": "F0NOTICE"},
+    }
     bot.event(event, event_id="EvFile")
     bot.event(event, event_id="EvFile", retry_num=1)
     bot.settle()
@@ -261,7 +296,14 @@ def test_user_text_is_escaped_in_text_and_blocks_wherever_the_bot_writes_it(bot,
     from councilbot.services.common import get_user
 
     with session_scope(slack_cfg) as db:
-        data = intake.QuestionInput("令和8年12月定例会", 16, "一般質問", "1-(1)-①", HOSTILE_TITLE, "詳細は <https://evil.example|こちら> を _必ず_ 確認。")
+        data = intake.QuestionInput(
+            "令和8年12月定例会",
+            16,
+            "一般質問",
+            "1-(1)-①",
+            HOSTILE_TITLE,
+            "詳細は <https://evil.example|こちら> を _必ず_ 確認。",
+        )
         key = intake.register_question(db, slack_cfg, get_user(db, "UGA1"), data).question.key
         assignment.assign(db, get_user(db, "UGA1"), key, "危機管理課", answerer="市長")
     bot.event({"type": "app_home_opened", "user": "UKK1", "channel": "DUKK1", "tab": "home"})  # App Home
@@ -277,7 +319,9 @@ def test_user_text_is_escaped_in_text_and_blocks_wherever_the_bot_writes_it(bot,
     written = [c for c in fake.calls if c.method in SENT]
     assert {c.method for c in written} >= {"chat.postMessage", "views.open", "views.publish", "response_url"}
     for call in written:
-        assert "<!channel>" not in call.text and "<!here>" not in call.text and "<https://evil" not in call.text, call.method
+        assert "<!channel>" not in call.text and "<!here>" not in call.text and "<https://evil" not in call.text, (
+            call.method
+        )
         for value in (call.json_arg("blocks"), call.json_arg("view")):
             assert "*bold*" not in json.dumps(value or {}, ensure_ascii=False), call.method
             assert "_必ず_" not in json.dumps(value or {}, ensure_ascii=False), call.method
@@ -300,8 +344,15 @@ def test_reminders_carry_user_text_escaped(org, fake):
         key = intake.register_question(db, cfg, get_user(db, "UGA1"), data).question.key
         assignment.assign(db, get_user(db, "UGA1"), key, "危機管理課")
         job = session_job_id(get_session(db, "令和8年12月定例会").id, ReminderKind.DEADLINE_EVE)
-    runner = SchedulerRunner(cfg, ChatNotifier(web_client(cfg)), clock=lambda: dt.datetime(2026, 11, 26, 17, 0, 5, tzinfo=ZoneInfo("Asia/Tokyo")))
+    runner = SchedulerRunner(
+        cfg,
+        ChatNotifier(web_client(cfg)),
+        clock=lambda: dt.datetime(2026, 11, 26, 17, 0, 5, tzinfo=ZoneInfo("Asia/Tokyo")),
+    )
     runner.fire(job)
     (reminder,) = fake.of("chat.postMessage", channel="C0KIKI")
-    assert "&lt;!channel&gt; *bold* 防災無線について" in reminder.args["text"] and "<!channel>" not in reminder.args["text"]
+    assert (
+        "&lt;!channel&gt; *bold* 防災無線について" in reminder.args["text"]
+        and "<!channel>" not in reminder.args["text"]
+    )
     assert reminder.args["mrkdwn"] in (False, "false", "0")  # words only: no bold made of their marks

@@ -39,7 +39,7 @@ def test_from_posted_question_to_uploaded_answer_book(archive, bot, fake, org):
     key = "R8-12-16-1-1-1"
 
     # 担当決定: General Affairs gets the card with suggestions in a DM, picks the division.
-    card_ts, card = last_post(fake, "DUGA1")
+    card_ts, _card = last_post(fake, "DUGA1")
     assert "担当課の候補" in fake.of("chat.postMessage", channel="DUGA1")[-1].text
     bot.click("UGA1", "DUGA1", card_ts, blocks.ASSIGN_OPEN)
     bot.settle()
@@ -49,7 +49,7 @@ def test_from_posted_question_to_uploaded_answer_book(archive, bot, fake, org):
     assert "危機管理課の担当に決定" in fake.messages[("DUGA1", card_ts)]["text"]
 
     # The division's channel hears of it, with its drafter mentioned and similar past answers.
-    post_ts, post = last_post(fake, "C0KIKI")
+    post_ts, _post = last_post(fake, "C0KIKI")
     posted = fake.of("chat.postMessage", channel="C0KIKI")[-1]
     assert "<@UKK1>" in posted.text and "類似の過去答弁" in posted.text
 
@@ -67,8 +67,12 @@ def test_from_posted_question_to_uploaded_answer_book(archive, bot, fake, org):
     bot.settle()
     answer_modal = bot.last_view()
     assert answer_modal["blocks"][1]["element"]["initial_value"]  # the draft is there to edit
-    edited = "お答えいたします。避難所の運営につきましては、女性や高齢者の視点を取り入れた運営マニュアルを改定いたしました。"
-    bot.submit("UKK1", answer_modal, {"answer_0": edited, "answer_1": "", blocks.SUBMIT_BLOCK: ["submit"]}, view_id="V2")
+    edited = (
+        "お答えいたします。避難所の運営につきましては、女性や高齢者の視点を取り入れた運営マニュアルを改定いたしました。"
+    )
+    bot.submit(
+        "UKK1", answer_modal, {"answer_0": edited, "answer_1": "", blocks.SUBMIT_BLOCK: ["submit"]}, view_id="V2"
+    )
     bot.settle()
 
     # 答弁検討: each stage holder gets the item in a DM and approves it.
@@ -100,12 +104,19 @@ def test_from_posted_question_to_uploaded_answer_book(archive, bot, fake, org):
         assert q.latest_revision.answer == edited and q.latest_revision.origin == "human"
         stamps = [(s.action, s.stage, s.user.chat_id) for s in q.stamps]
         assert stamps == [
-            ("assign", None, "UGA1"), ("submit", "課長", "UKK1"),
-            ("approve", "課長", "UKK2"), ("approve", "部長", "USB1"), ("approve", "市長", "USC1"),
+            ("assign", None, "UGA1"),
+            ("submit", "課長", "UKK1"),
+            ("approve", "課長", "UKK2"),
+            ("approve", "部長", "USB1"),
+            ("approve", "市長", "USC1"),
             ("finalize", None, "UGA1"),
         ]
         assert all(s.stamped_at.tzinfo is not None for s in q.stamps)
         assert db.scalar(select(func.count()).select_from(ExportRecord)) == 1
         assert db.scalar(select(func.count()).select_from(Question)) == 1
     # Every Web API call carried the bot token.
-    assert all(c.headers.get("authorization") == "Bearer xoxb-test-token" for c in fake.calls if c.method not in ("upload", "response_url", "download"))
+    assert all(
+        c.headers.get("authorization") == "Bearer xoxb-test-token"
+        for c in fake.calls
+        if c.method not in ("upload", "response_url", "download")
+    )

@@ -15,7 +15,9 @@ def test_the_sqlite_database_is_readable_by_its_owner_only_like_the_exports(tmp_
     try:
         cfg = workspace_settings(f"sqlite:///{tmp_path}/data/councilbot.db", tmp_path)
         with session_scope(cfg) as db:
-            import_records(db, cfg, [{"ref": "R-1", "question": "避難所について伺う。", "answer": "運営しております。"}])
+            import_records(
+                db, cfg, [{"ref": "R-1", "question": "避難所について伺う。", "answer": "運営しております。"}]
+            )
     finally:
         os.umask(previous)
     files = [p for p in (tmp_path / "data").iterdir()]
@@ -37,8 +39,12 @@ def test_an_unreachable_database_gets_its_own_line_naming_it_without_the_passwor
     from councilbot.settings import Settings
 
     # Port 1 on this machine: nothing listens, the connection is refused at once.
-    cfg = Settings(DATABASE_URL="postgresql://councilbot:s3cret@127.0.0.1:1/councilbot", INDEX_DIR=tmp_path / "index",
-                   EXPORT_DIR=tmp_path / "exports", EMBEDDINGS_PROVIDER="none")
+    cfg = Settings(
+        DATABASE_URL="postgresql://councilbot:s3cret@127.0.0.1:1/councilbot",
+        INDEX_DIR=tmp_path / "index",
+        EXPORT_DIR=tmp_path / "exports",
+        EMBEDDINGS_PROVIDER="none",
+    )
     result = cli(cfg)("search", "避難所")
     assert result.returncode == 1
     assert "データベース" in result.stderr and "127.0.0.1:1/councilbot" in result.stderr
@@ -50,8 +56,12 @@ def test_a_database_file_that_cannot_be_opened_gets_the_same_line(cli, tmp_path)
     from councilbot.settings import Settings
 
     (tmp_path / "a-folder.db").mkdir()
-    cfg = Settings(DATABASE_URL=f"sqlite:///{tmp_path}/a-folder.db", INDEX_DIR=tmp_path / "index",
-                   EXPORT_DIR=tmp_path / "exports", EMBEDDINGS_PROVIDER="none")
+    cfg = Settings(
+        DATABASE_URL=f"sqlite:///{tmp_path}/a-folder.db",
+        INDEX_DIR=tmp_path / "index",
+        EXPORT_DIR=tmp_path / "exports",
+        EMBEDDINGS_PROVIDER="none",
+    )
     result = cli(cfg)("search", "避難所")
     assert result.returncode == 1
     assert "データベース" in result.stderr and "接続できない" in result.stderr and "予期しない" not in result.stderr

@@ -66,8 +66,10 @@ def test_a_link_signs_in_once_and_only_while_fresh(org: Settings) -> None:
         web_access.end_session(db, signed.token)
     with session_scope(org) as db:
         assert web_access.session_user(db, signed.token) is None
-        assert [e.action for e in db.scalars(select(AuditEntry).where(AuditEntry.action.like("web.%")).order_by(AuditEntry.id))] == [
-            "web.link_issue", "web.sign_in", "web.sign_out"]
+        assert [
+            e.action
+            for e in db.scalars(select(AuditEntry).where(AuditEntry.action.like("web.%")).order_by(AuditEntry.id))
+        ] == ["web.link_issue", "web.sign_in", "web.sign_out"]
 
 
 def test_pages_need_sign_in_and_sign_out_ends_the_session(org: Settings) -> None:
@@ -93,7 +95,9 @@ def test_cookies_are_secure_behind_https(org: Settings) -> None:
 def test_trusted_header_only_from_the_allowed_proxy(org: Settings) -> None:
     header = {"X-Remote-User": "UKK2"}
     off = create_web_app(org).test_client()
-    assert off.get("/", headers=header, environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 401  # not configured: ignored
+    assert (
+        off.get("/", headers=header, environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 401
+    )  # not configured: ignored
     app = create_web_app(org.model_copy(update=TRUSTED))
     assert app.test_client().get("/", headers=header, environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 401
     proxied = app.test_client()
@@ -102,7 +106,9 @@ def test_trusted_header_only_from_the_allowed_proxy(org: Settings) -> None:
     # The next request of the same browser names someone else: it is that person now, not the old session.
     other = proxied.get("/", headers={"X-Remote-User": "UGA1"}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert "佐藤 花子さん" in other.text
-    unknown = app.test_client().get("/", headers={"X-Remote-User": "UNOBODY"}, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    unknown = app.test_client().get(
+        "/", headers={"X-Remote-User": "UNOBODY"}, environ_base={"REMOTE_ADDR": "192.0.2.7"}
+    )
     assert unknown.status_code == 403 and "職員として登録されていない" in unknown.text
 
 
@@ -117,7 +123,10 @@ def test_a_form_without_its_csrf_token_changes_nothing(org: Settings) -> None:
         assert response.status_code == 400 and "送信内容を確認できませんでした" in response.text
     with session_scope(org) as db:
         assert get_question(db, key).stage_index == 0
-    assert client.post(f"/q/{key}/act", data={"csrf": _csrf(page), "action": "approve", "version": version}).status_code == 303
+    assert (
+        client.post(f"/q/{key}/act", data={"csrf": _csrf(page), "action": "approve", "version": version}).status_code
+        == 303
+    )
 
 
 def test_every_asset_is_local_and_scripts_are_not_inline(org: Settings) -> None:
@@ -155,7 +164,9 @@ def test_general_affairs_exports_a_book_and_others_download_it(org: Settings) ->
     assert drafter.get(f"/books/{record.id + 1}/download").status_code == 400
 
 
-def test_council_web_sends_a_one_time_link_by_direct_message(bot, fake, slack_cfg: Settings, caplog: pytest.LogCaptureFixture) -> None:
+def test_council_web_sends_a_one_time_link_by_direct_message(
+    bot, fake, slack_cfg: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)  # slack_sdk logs request bodies only at DEBUG
     bot.command("UKK1", "web")
     bot.command("UKK2", "画面")
@@ -182,7 +193,11 @@ def test_command_line_issues_links_for_staff_without_chat(cli, org: Settings) ->
 def _act(client: FlaskClient, key: str, action: str, **fields: str):  # type: ignore[no-untyped-def]
     page = client.get(f"/q/{key}").text
     version = re.search(r'name="version" value="(\d+)"', page).group(1)
-    return client.post(f"/q/{key}/act", data={"csrf": _csrf(page), "action": action, "version": version, **fields}, follow_redirects=True)
+    return client.post(
+        f"/q/{key}/act",
+        data={"csrf": _csrf(page), "action": action, "version": version, **fields},
+        follow_redirects=True,
+    )
 
 
 def test_send_back_needs_a_reason_and_general_affairs_finalizes(org: Settings) -> None:
@@ -203,7 +218,9 @@ def test_send_back_needs_a_reason_and_general_affairs_finalizes(org: Settings) -
         assert get_question(db, key).status == "final"
 
 
-def test_web_demo_without_the_demo_workspace_says_what_to_do(cli, org: Settings, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_web_demo_without_the_demo_workspace_says_what_to_do(
+    cli, org: Settings, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)  # no data/demo here
     result = cli(org)("web", "--demo", "link", "UGA1")
     assert result.returncode == 1 and "make demo" in result.stderr

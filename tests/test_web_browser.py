@@ -23,18 +23,31 @@ from tests.web_helpers import SCREENSHOTS, WebServer, browser, shot, sign_in  # 
 from tests.webdriver import Browser
 
 SESSION = "令和8年12月定例会"
-XSS_TITLE = '<script>window.__xss = 1</script><b>避難所</b>の運営'
+XSS_TITLE = "<script>window.__xss = 1</script><b>避難所</b>の運営"
 XSS_COMMENT = '<img src=x onerror="window.__xss = 2">根拠の数値を確認してください'
 
 
-def add_question(cfg: Settings, seat: int, item_no: str, title: str, body: str, *, division: str, answerer: str = "市長",
-                 answer: str | None = None, submit: bool = False, drafter: str = "UKK1") -> str:
+def add_question(
+    cfg: Settings,
+    seat: int,
+    item_no: str,
+    title: str,
+    body: str,
+    *,
+    division: str,
+    answerer: str = "市長",
+    answer: str | None = None,
+    submit: bool = False,
+    drafter: str = "UKK1",
+) -> str:
     with session_scope(cfg) as db:
         data = intake.QuestionInput(SESSION, seat, "一般質問", item_no, title, body)
         key = intake.register_question(db, cfg, get_user(db, "UGA1"), data).question.key
         assignment.assign(db, get_user(db, "UGA1"), key, division, answerer=answerer)
         if answer:
-            review.save_revision(db, get_user(db, drafter), key, answer=answer, back_data="令和7年度実績：避難所運営訓練 12回")
+            review.save_revision(
+                db, get_user(db, drafter), key, answer=answer, back_data="令和7年度実績：避難所運営訓練 12回"
+            )
         if submit:
             review.submit(db, get_user(db, drafter), key)
     return key
@@ -44,13 +57,38 @@ def add_question(cfg: Settings, seat: int, item_no: str, title: str, body: str, 
 def agenda(org: Settings) -> dict[str, str]:
     """Two members' items, registered out of order: 21番 speaks first, 16番's items arrive 1-(2) before 1-(1)."""
     keys = {
-        "school": add_question(org, 21, "1-(1)-①", "不登校児童生徒への支援について", "不登校の児童生徒が増えている。校内の居場所づくりと今後の支援策を伺う。",
-                               division="学校教育課", answerer="教育長", answer="不登校の児童生徒への支援につきましては、校内教育支援センターを全中学校に設置してまいります。",
-                               submit=True, drafter="UGK1"),
-        "later": add_question(org, 16, "1-(2)-①", "備蓄物資について", "災害時の備蓄物資の充足状況と今後の計画を伺う。", division="危機管理課",
-                              answer="備蓄物資につきましては、想定避難者数の3日分を確保しております。", submit=True),
-        "first": add_question(org, 16, "1-(1)-①", "避難所の女性への配慮について", "避難所における女性への配慮の現状と課題を伺う。", division="危機管理課",
-                              answer="避難所における女性への配慮につきましては、更衣室や授乳室の設置を進めております。\n今後も改善に努めてまいります。", submit=True),
+        "school": add_question(
+            org,
+            21,
+            "1-(1)-①",
+            "不登校児童生徒への支援について",
+            "不登校の児童生徒が増えている。校内の居場所づくりと今後の支援策を伺う。",
+            division="学校教育課",
+            answerer="教育長",
+            answer="不登校の児童生徒への支援につきましては、校内教育支援センターを全中学校に設置してまいります。",
+            submit=True,
+            drafter="UGK1",
+        ),
+        "later": add_question(
+            org,
+            16,
+            "1-(2)-①",
+            "備蓄物資について",
+            "災害時の備蓄物資の充足状況と今後の計画を伺う。",
+            division="危機管理課",
+            answer="備蓄物資につきましては、想定避難者数の3日分を確保しております。",
+            submit=True,
+        ),
+        "first": add_question(
+            org,
+            16,
+            "1-(1)-①",
+            "避難所の女性への配慮について",
+            "避難所における女性への配慮の現状と課題を伺う。",
+            division="危機管理課",
+            answer="避難所における女性への配慮につきましては、更衣室や授乳室の設置を進めております。\n今後も改善に努めてまいります。",
+            submit=True,
+        ),
     }
     return keys
 
@@ -116,7 +154,9 @@ def test_sign_in_by_trusted_proxy_header(browser: Browser, org: Settings, agenda
         assert db.scalar(select(AuditEntry).where(AuditEntry.action == "web.sign_in")).details == {"method": "header"}
 
 
-def test_review_meeting_order_projector_keys_and_print_sheet(browser: Browser, web: WebServer, agenda: dict[str, str]) -> None:
+def test_review_meeting_order_projector_keys_and_print_sheet(
+    browser: Browser, web: WebServer, agenda: dict[str, str]
+) -> None:
     sign_in(browser, web, "UGA1")
     browser.open(web.base + "/meeting")
     members = [h.text for h in browser.find_all("section.member > h2")]
@@ -130,13 +170,24 @@ def test_review_meeting_order_projector_keys_and_print_sheet(browser: Browser, w
         pdf = browser.print_pdf(SCREENSHOTS / "meeting_print.pdf")
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
         assert "(A4)" in info, info
-        printed = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-        assert all(t in printed for t in titles) and "サインアウト" not in printed and "プロジェクター表示" not in printed
+        printed = subprocess.run(
+            ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        assert (
+            all(t in printed for t in titles) and "サインアウト" not in printed and "プロジェクター表示" not in printed
+        )
 
     browser.find("#projector-toggle").click()
     visible = lambda: [a.prop("id") for a in browser.find_all("article.item") if a.displayed]  # noqa: E731
     assert visible() == ["item-1"]
-    assert float(browser.script("return parseFloat(getComputedStyle(document.querySelector('article.item.current')).fontSize)")) >= 24
+    assert (
+        float(
+            browser.script(
+                "return parseFloat(getComputedStyle(document.querySelector('article.item.current')).fontSize)"
+            )
+        )
+        >= 24
+    )
     shot(browser, "04_projector")
     browser.press("ArrowRight")
     assert visible() == ["item-2"]
@@ -151,8 +202,9 @@ def test_review_meeting_order_projector_keys_and_print_sheet(browser: Browser, w
     assert len(visible()) == 3
 
 
-def test_approval_from_the_browser_notifies_the_next_approver_in_chat(browser: Browser, web_with_chat: WebServer, fake: FakeSlack,
-                                                                     agenda: dict[str, str], org: Settings) -> None:
+def test_approval_from_the_browser_notifies_the_next_approver_in_chat(
+    browser: Browser, web_with_chat: WebServer, fake: FakeSlack, agenda: dict[str, str], org: Settings
+) -> None:
     key = agenda["first"]
     sign_in(browser, web_with_chat, "UKK2")  # 危機管理課長: the 課長 stage
     browser.open(f"{web_with_chat.base}/q/{key}")
@@ -171,7 +223,9 @@ def test_approval_from_the_browser_notifies_the_next_approver_in_chat(browser: B
         assert entry.actor == "UKK2" and entry.target == key
 
 
-def test_refused_action_changes_nothing(browser: Browser, web: WebServer, agenda: dict[str, str], org: Settings) -> None:
+def test_refused_action_changes_nothing(
+    browser: Browser, web: WebServer, agenda: dict[str, str], org: Settings
+) -> None:
     key = agenda["first"]
     sign_in(browser, web, "UGK2")  # 学校教育課長: not this item's approver
     browser.open(f"{web.base}/q/{key}")
@@ -181,7 +235,10 @@ def test_refused_action_changes_nothing(browser: Browser, web: WebServer, agenda
         "const f = document.createElement('form'); f.method = 'post'; f.action = arguments[0];"
         "for (const [n, v] of [['csrf', document.querySelector('input[name=csrf]').value], ['action', 'approve'], ['version', arguments[1]]]) {"
         "  const i = document.createElement('input'); i.type = 'hidden'; i.name = n; i.value = v; f.appendChild(i); }"
-        "document.body.appendChild(f); f.submit();", f"/q/{key}/act", str(_version(org, key)))
+        "document.body.appendChild(f); f.submit();",
+        f"/q/{key}/act",
+        str(_version(org, key)),
+    )
     assert "権限がありません" in browser.text(".notice.error")
     shot(browser, "07_refused")
     with session_scope(org) as db:
@@ -189,7 +246,9 @@ def test_refused_action_changes_nothing(browser: Browser, web: WebServer, agenda
         assert q.status == "in_review" and q.stage_index == 0 and [s.action for s in q.stamps] == ["assign", "submit"]
 
 
-def test_stale_page_is_refused_with_a_clear_message(browser: Browser, web: WebServer, agenda: dict[str, str], org: Settings) -> None:
+def test_stale_page_is_refused_with_a_clear_message(
+    browser: Browser, web: WebServer, agenda: dict[str, str], org: Settings
+) -> None:
     key = agenda["first"]
     sign_in(browser, web, "UKK2")
     browser.open(f"{web.base}/q/{key}")
@@ -205,12 +264,22 @@ def test_stale_page_is_refused_with_a_clear_message(browser: Browser, web: WebSe
 
 
 def test_markup_in_questions_and_comments_is_shown_as_text(browser: Browser, org: Settings) -> None:
-    key = add_question(org, 16, "2-(1)-①", XSS_TITLE, "本文に<script>window.__xss = 3</script>を含む質問。", division="危機管理課",
-                       answer="答弁<i>斜体</i>です。", submit=True)
+    key = add_question(
+        org,
+        16,
+        "2-(1)-①",
+        XSS_TITLE,
+        "本文に<script>window.__xss = 3</script>を含む質問。",
+        division="危機管理課",
+        answer="答弁<i>斜体</i>です。",
+        submit=True,
+    )
     with session_scope(org) as db:
         review.send_back(db, get_user(db, "UKK2"), key, comment=XSS_COMMENT)
         review.add_comment(db, get_user(db, "UKK2"), key, XSS_COMMENT)
-        review.save_revision(db, get_user(db, "UKK1"), key, answer="答弁<i>斜体</i>です。根拠は<u>令和7年度</u>の実績です。")
+        review.save_revision(
+            db, get_user(db, "UKK1"), key, answer="答弁<i>斜体</i>です。根拠は<u>令和7年度</u>の実績です。"
+        )
     with WebServer(org) as web:
         sign_in(browser, web, "UGA1")
         for path in (f"/q/{key}", "/meeting", "/"):
@@ -226,7 +295,9 @@ def test_markup_in_questions_and_comments_is_shown_as_text(browser: Browser, org
         shot(browser, "09_escaped")
 
 
-def test_search_with_filters_highlights_and_similar_questions(browser: Browser, web: WebServer, org: Settings, agenda: dict[str, str]) -> None:
+def test_search_with_filters_highlights_and_similar_questions(
+    browser: Browser, web: WebServer, org: Settings, agenda: dict[str, str]
+) -> None:
     with session_scope(org) as db:
         import_file(db, org, SAMPLE / "archive_1.jsonl")
     sign_in(browser, web, "UKK1")
@@ -240,7 +311,10 @@ def test_search_with_filters_highlights_and_similar_questions(browser: Browser, 
     assert marks and all(m in "避難所" for m in marks)
     assert all("危機管理課" in m.text for m in browser.find_all("ol.results p.meta"))
     shot(browser, "10_search")
-    browser.open(f"{web.base}/search?mode=similar&q=" + "避難所で女性が安心して過ごせるよう、更衣室や授乳室の設置を進めるべきではないか。")
+    browser.open(
+        f"{web.base}/search?mode=similar&q="
+        + "避難所で女性が安心して過ごせるよう、更衣室や授乳室の設置を進めるべきではないか。"
+    )
     assert browser.find_all("ol.results > li")
     browser.open(f"{web.base}/q/{agenda['first']}")
     assert browser.find_all("section.similar li"), "the question page lists similar past answers"

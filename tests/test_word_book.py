@@ -25,8 +25,9 @@ def texts_in(path, style_name):
 
 @pytest.fixture
 def final_book(tmp_path):
-    return render_answer_book(book(include_back_data=True, missing=["R8-12-21-3-2　補聴器購入費の助成について"]),
-                              tmp_path / "book.docx")
+    return render_answer_book(
+        book(include_back_data=True, missing=["R8-12-21-3-2　補聴器購入費の助成について"]), tmp_path / "book.docx"
+    )
 
 
 def test_page_is_a4_portrait(final_book):
@@ -61,7 +62,7 @@ def test_item_headings_carry_the_exact_item_number(final_book):
 def test_labelled_blocks_in_order(final_book):
     texts = [t for _, t in paragraphs(final_book)]
     start = texts.index("1-(1)-①　避難所の女性への配慮について")
-    assert texts[start + 1:start + 8] == [
+    assert texts[start + 1 : start + 8] == [
         "【質問要旨】",
         "避難所の女性への配慮について、本市の現状と課題を伺う。",
         "併せて今後の方針を伺う。",
@@ -74,7 +75,11 @@ def test_labelled_blocks_in_order(final_book):
 
 def test_back_data_is_boxed_when_asked_for(final_book, tmp_path):
     assert texts_in(final_book, "バックデータ") == [
-        "【バックデータ】", "令和5年度　避難所開設12回", "【バックデータ】", "校内教育支援センター　8校"]
+        "【バックデータ】",
+        "令和5年度　避難所開設12回",
+        "【バックデータ】",
+        "校内教育支援センター　8校",
+    ]
     style = docx.Document(str(final_book)).styles["バックデータ"].element
     assert style.find(f"{W}pPr/{W}pBdr") is not None
     without = render_answer_book(book(include_back_data=False), tmp_path / "plain.docx")
@@ -84,7 +89,7 @@ def test_back_data_is_boxed_when_asked_for(final_book, tmp_path):
 
 def test_missing_items_listed_at_the_end(final_book):
     texts = [t for _, t in paragraphs(final_book)]
-    assert texts[texts.index("未校了の項目") + 1:] == [
+    assert texts[texts.index("未校了の項目") + 1 :] == [
         "次の1項目は校了していないため、この答弁書には掲載していません。",
         "・R8-12-21-3-2　補聴器購入費の助成について",
     ]
@@ -124,8 +129,14 @@ def test_every_style_names_east_asian_and_latin_fonts_without_theme_fonts(final_
         checked += 1
     assert checked > 20
     document = docx.Document(str(final_book))
-    for name, east_asian in (("Normal", "ＭＳ 明朝"), ("Heading 1", "ＭＳ ゴシック"), ("Heading 2", "ＭＳ ゴシック"),
-                             ("答弁本文", "ＭＳ 明朝"), ("toc 2", "ＭＳ 明朝"), ("Title", "ＭＳ ゴシック")):
+    for name, east_asian in (
+        ("Normal", "ＭＳ 明朝"),
+        ("Heading 1", "ＭＳ ゴシック"),
+        ("Heading 2", "ＭＳ ゴシック"),
+        ("答弁本文", "ＭＳ 明朝"),
+        ("toc 2", "ＭＳ 明朝"),
+        ("Title", "ＭＳ ゴシック"),
+    ):
         fonts = document.styles[name].element.find(f"{W}rPr/{W}rFonts")
         assert fonts.get(qn("w:eastAsia")) == east_asian, name
 

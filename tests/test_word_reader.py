@@ -13,17 +13,38 @@ from councilbot.adapters.word.reader import read_answer_book, read_docx_text, va
 from councilbot.errors import InvalidInput
 from tests.word_samples import book
 
-FIELDS = ("member", "seat", "faction", "question_type", "item_no", "title", "question", "answer", "answerer",
-          "department", "back_data")
+FIELDS = (
+    "member",
+    "seat",
+    "faction",
+    "question_type",
+    "item_no",
+    "title",
+    "question",
+    "answer",
+    "answerer",
+    "department",
+    "back_data",
+)
 
 
 def expected(content):
     return [
-        {"member": m.name, "seat": m.seat, "faction": m.faction, "question_type": m.question_type,
-         "item_no": i.item_no, "title": i.title, "question": i.question, "answer": i.answer,
-         "answerer": i.answerer, "department": i.department,
-         "back_data": i.back_data if content.include_back_data else ""}
-        for m in content.members for i in m.items
+        {
+            "member": m.name,
+            "seat": m.seat,
+            "faction": m.faction,
+            "question_type": m.question_type,
+            "item_no": i.item_no,
+            "title": i.title,
+            "question": i.question,
+            "answer": i.answer,
+            "answerer": i.answerer,
+            "department": i.department,
+            "back_data": i.back_data if content.include_back_data else "",
+        }
+        for m in content.members
+        for i in m.items
     ]
 
 
@@ -96,15 +117,27 @@ def test_variant_table_with_question_and_answer_rows(tmp_path):
     document.add_heading("【代表質問】16番　山田 太郎議員（新政会）", level=1)
     document.add_heading("2-(1)　生成AIの活用について", level=2)
     table = document.add_table(rows=4, cols=2)
-    for row, (label, value) in zip(table.rows, [("質問", "活用状況を伺う。"), ("答弁者", "市長"),
-                                                ("答弁", "試行導入しております。"), ("担当課", "デジタル推進課")]):
+    for row, (label, value) in zip(
+        table.rows,
+        [
+            ("質問", "活用状況を伺う。"),
+            ("答弁者", "市長"),
+            ("答弁", "試行導入しております。"),
+            ("担当課", "デジタル推進課"),
+        ],
+    ):
         row.cells[0].text, row.cells[1].text = label, value
     path = tmp_path / "table.docx"
     document.save(str(path))
     [record] = read_answer_book(path)
     assert {k: record[k] for k in ("item_no", "question", "answer", "answerer", "department", "member")} == {
-        "item_no": "2-(1)", "question": "活用状況を伺う。", "answer": "試行導入しております。",
-        "answerer": "市長", "department": "デジタル推進課", "member": "山田 太郎"}
+        "item_no": "2-(1)",
+        "question": "活用状況を伺う。",
+        "answer": "試行導入しております。",
+        "answerer": "市長",
+        "department": "デジタル推進課",
+        "member": "山田 太郎",
+    }
 
 
 def test_read_docx_text_keeps_paragraph_and_table_order(tmp_path):
@@ -158,7 +191,10 @@ def test_zip_bomb_refused_before_decompressing(tmp_path):
     buffer = io.BytesIO()
     docx.Document().save(buffer)
     path = tmp_path / "bomb.docx"
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+    with (
+        zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out,
+    ):
         for info in source.infolist():
             out.writestr(info, source.read(info.filename))
         out.writestr("word/media/padding.bin", b"\0" * (300 * 1024 * 1024))
@@ -190,7 +226,10 @@ def _docx_with_body(path, body_xml: bytes):
     """A real .docx whose document.xml body is ``body_xml``; compressed like any .docx."""
     buffer = io.BytesIO()
     docx.Document().save(buffer)
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+    with (
+        zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out,
+    ):
         for info in source.infolist():
             data = source.read(info.filename)
             if info.filename == "word/document.xml":

@@ -8,15 +8,14 @@ import subprocess
 
 import pytest
 
-from councilbot.adapters.word import convert_to_pdf, render_answer_book
-from councilbot.adapters.word import writer
+from councilbot.adapters.word import convert_to_pdf, render_answer_book, writer
 from councilbot.errors import CouncilbotError
 from tests.word_samples import book
 
 needs_libreoffice = pytest.mark.skipif(
     writer.find_soffice() is None or shutil.which("pdftotext") is None or shutil.which("pdffonts") is None,
     reason="LibreOffice (soffice) と poppler-utils (pdftotext, pdffonts) が必要です: "
-           "apt-get install libreoffice-writer-nogui fonts-ipafont-mincho fonts-ipafont-gothic poppler-utils",
+    "apt-get install libreoffice-writer-nogui fonts-ipafont-mincho fonts-ipafont-gothic poppler-utils",
 )
 
 
@@ -81,18 +80,36 @@ def _part(docx_path, name: str) -> str:
 @pytest.mark.libreoffice
 @needs_libreoffice
 def test_the_book_file_opens_with_its_contents_numbered(tmp_path):
-    docx_path = render_answer_book(book(include_back_data=True, missing=["R8-12-21-3-2　補聴器購入費の助成について"]),
-                                   tmp_path / "book.docx")
+    docx_path = render_answer_book(
+        book(include_back_data=True, missing=["R8-12-21-3-2　補聴器購入費の助成について"]), tmp_path / "book.docx"
+    )
     assert writer.number_contents(docx_path) is None  # no PDF asked for
     # Opened as it is: one plain LibreOffice conversion, nothing filled in on the way.
     soffice = writer.find_soffice()
     profile = (tmp_path / "profile").as_uri()
-    subprocess.run([soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path / "plain"), str(docx_path)], capture_output=True, check=True, timeout=600)
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path / "plain"),
+            str(docx_path),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=600,
+    )
     text = pages(tmp_path / "plain" / "book.pdf")
     contents, body = text[1], text[2:]
-    for heading in ("【代表質問】16番山田太郎議員（新政会）", "【一般質問】3番青木健一議員（市民クラブ）",
-                    "3-(1)介護保険料の負担軽減について", "未校了の項目"):
+    for heading in (
+        "【代表質問】16番山田太郎議員（新政会）",
+        "【一般質問】3番青木健一議員（市民クラブ）",
+        "3-(1)介護保険料の負担軽減について",
+        "未校了の項目",
+    ):
         line = next(line for line in contents.splitlines() if heading in line)
         printed = next(i + 1 for i, page in enumerate(body) if heading in page)
         assert line.rstrip().endswith(str(printed)), line

@@ -25,7 +25,9 @@ SCREENSHOTS = Path(__file__).parent.parent / "test-output" / "web"
 class WebServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.server = waitress.create_server(create_web_app(settings), host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.1)
+        self.server = waitress.create_server(
+            create_web_app(settings), host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.1
+        )
         self.base = f"http://127.0.0.1:{self.server.effective_port}"
         self._closing = False
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -51,7 +53,7 @@ class WebServer:
         """A sign-in link as ``/council web`` would send it, pointing at this server."""
         with session_scope(self.settings) as db:
             url = issue_sign_in_link(db, self.settings, get_user(db, user_id))
-        return self.base + url[url.index("/signin"):]
+        return self.base + url[url.index("/signin") :]
 
 
 @pytest.fixture(scope="module")

@@ -78,7 +78,9 @@ class Browser:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        self.process = subprocess.Popen([CHROMEDRIVER, f"--port={port}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen(
+            [CHROMEDRIVER, f"--port={port}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         assert self.process.stdout is not None
         # The driver says when it listens: wait for that line rather than for time to pass.
         for line in self.process.stdout:
@@ -89,8 +91,16 @@ class Browser:
         self.base = f"http://127.0.0.1:{port}"
         options = {
             "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={WIDTH},{HEIGHT}",
-                     "--lang=ja-JP", "--no-first-run", "--disable-extensions"],
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-dev-shm-usage",
+                "--disable-gpu",
+                f"--window-size={WIDTH},{HEIGHT}",
+                "--lang=ja-JP",
+                "--no-first-run",
+                "--disable-extensions",
+            ],
         }
         caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options}}}
         self.session = self._request("POST", "/session", caps)["sessionId"]
@@ -98,13 +108,17 @@ class Browser:
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
                 return json.loads(response.read() or b"{}")["value"]
         except urllib.error.HTTPError as exc:
             detail = json.loads(exc.read() or b"{}").get("value", {})
-            raise WebDriverError(f"{method} {path}: {detail.get('error')}: {str(detail.get('message'))[:300]}") from None
+            raise WebDriverError(
+                f"{method} {path}: {detail.get('error')}: {str(detail.get('message'))[:300]}"
+            ) from None
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         return self._request(method, f"/session/{self.session}{path}", body)
@@ -129,15 +143,28 @@ class Browser:
         return Element(self, self.call("POST", "/element", {"using": "css selector", "value": css})[ELEMENT])
 
     def find_all(self, css: str) -> list[Element]:
-        return [Element(self, e[ELEMENT]) for e in self.call("POST", "/elements", {"using": "css selector", "value": css})]
+        return [
+            Element(self, e[ELEMENT]) for e in self.call("POST", "/elements", {"using": "css selector", "value": css})
+        ]
 
     def text(self, css: str = "body") -> str:
         return self.find(css).text
 
     def press(self, key: str) -> None:
         code = KEYS.get(key, key)
-        self.call("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard", "actions": [
-            {"type": "keyDown", "value": code}, {"type": "keyUp", "value": code}]}]})
+        self.call(
+            "POST",
+            "/actions",
+            {
+                "actions": [
+                    {
+                        "type": "key",
+                        "id": "keyboard",
+                        "actions": [{"type": "keyDown", "value": code}, {"type": "keyUp", "value": code}],
+                    }
+                ]
+            },
+        )
 
     def script(self, source: str, *args: Any) -> Any:
         return self.call("POST", "/execute/sync", {"script": source, "args": list(args)})
@@ -163,7 +190,11 @@ class Browser:
 
     def print_pdf(self, path: Path) -> Path:
         """Print the page as the browser's print dialog would, honouring the page's @page size."""
-        result = self.call("POST", "/goog/cdp/execute", {"cmd": "Page.printToPDF", "params": {"preferCSSPageSize": True, "printBackground": False}})
+        result = self.call(
+            "POST",
+            "/goog/cdp/execute",
+            {"cmd": "Page.printToPDF", "params": {"preferCSSPageSize": True, "printBackground": False}},
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(result["data"]))
         return path

@@ -97,8 +97,16 @@ class OpenAIEmbedder(Embedder):
 
     external = True
 
-    def __init__(self, client: openai.OpenAI, *, model: str, kind: str, timeout_seconds: float,
-                 query_prefix: str = "", passage_prefix: str = "") -> None:
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        *,
+        model: str,
+        kind: str,
+        timeout_seconds: float,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+    ) -> None:
         self._client = client
         self.model = model
         self.kind = kind
@@ -119,20 +127,30 @@ class OpenAIEmbedder(Embedder):
             try:
                 response = self._client.embeddings.create(model=self.model, input=batch, encoding_format="float")
             except openai.APIError as exc:
-                raise ProviderError(explain_api_error(
-                    exc, name=f"{service_name(self.kind)}（埋め込み）", model=self.model,
-                    model_setting="EMBEDDINGS_MODEL", timeout_seconds=self._timeout_seconds,
-                    tail="意味検索を使わずに続けるには EMBEDDINGS_PROVIDER=none にしてください。")) from exc
+                raise ProviderError(
+                    explain_api_error(
+                        exc,
+                        name=f"{service_name(self.kind)}（埋め込み）",
+                        model=self.model,
+                        model_setting="EMBEDDINGS_MODEL",
+                        timeout_seconds=self._timeout_seconds,
+                        tail="意味検索を使わずに続けるには EMBEDDINGS_PROVIDER=none にしてください。",
+                    )
+                ) from exc
             data = sorted(response.data, key=lambda d: d.index)
             if len(data) != len(batch) or any(not d.embedding for d in data):
-                raise ProviderError(f"{service_name(self.kind)}（埋め込み）の応答の件数が要求と合いません。接続先の設定を確認してください。")
+                raise ProviderError(
+                    f"{service_name(self.kind)}（埋め込み）の応答の件数が要求と合いません。接続先の設定を確認してください。"
+                )
             rows.extend(d.embedding for d in data)
         if not rows:
             return np.zeros((0, 0), dtype=np.float32)
         try:
             return normalise_rows(np.array(rows, dtype=np.float32))
         except ValueError as exc:  # ragged rows: a broken server
-            raise ProviderError(f"{service_name(self.kind)}（埋め込み）の応答の次元がそろっていません。接続先の設定を確認してください。") from exc
+            raise ProviderError(
+                f"{service_name(self.kind)}（埋め込み）の応答の次元がそろっていません。接続先の設定を確認してください。"
+            ) from exc
 
 
 def make_embedder(settings: Settings) -> Embedder | None:
@@ -144,9 +162,20 @@ def make_embedder(settings: Settings) -> Embedder | None:
         return LocalEmbedder()
     from councilbot.adapters.llm.factory import openai_client, required_setting
 
-    model = required_setting(settings.embeddings_model, "EMBEDDINGS_MODEL", "埋め込みモデル名（Azure ではデプロイ名）", _OFF_HINT)
-    client, kind = openai_client(settings, azure=provider == "azure",
-                                 base_url=settings.embeddings_base_url or settings.openai_base_url, hint=_OFF_HINT)
-    return OpenAIEmbedder(client, model=model, kind=kind, timeout_seconds=settings.llm_timeout_seconds,
-                          query_prefix=settings.embeddings_query_prefix,
-                          passage_prefix=settings.embeddings_passage_prefix)
+    model = required_setting(
+        settings.embeddings_model, "EMBEDDINGS_MODEL", "埋め込みモデル名（Azure ではデプロイ名）", _OFF_HINT
+    )
+    client, kind = openai_client(
+        settings,
+        azure=provider == "azure",
+        base_url=settings.embeddings_base_url or settings.openai_base_url,
+        hint=_OFF_HINT,
+    )
+    return OpenAIEmbedder(
+        client,
+        model=model,
+        kind=kind,
+        timeout_seconds=settings.llm_timeout_seconds,
+        query_prefix=settings.embeddings_query_prefix,
+        passage_prefix=settings.embeddings_passage_prefix,
+    )

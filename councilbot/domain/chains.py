@@ -7,6 +7,7 @@ organisation file; these defaults apply where they do not.
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ def chain_problem(stages: object) -> str | None:
     repeated = next((s for i, s in enumerate(stages) if s in stages[:i]), None)
     if repeated:
         return f"で「{repeated}」が二度出てきます。同じ役職は一度だけ書いてください。"
-    for lower, higher in zip(stages, stages[1:]):
+    for lower, higher in itertools.pairwise(stages):
         if STAGE_LADDER.index(higher) < STAGE_LADDER.index(lower):
             return f"で「{higher}」が「{lower}」の後にあります。下位の役職から順に書いてください。"
     return None
@@ -76,9 +77,13 @@ def answerer_kind(answerer: str | None) -> str:
     return text
 
 
-def chain_for(answerer: str | None, configured: Mapping[str, tuple[str, ...] | list[str]] | None = None) -> ApprovalChain:
+def chain_for(
+    answerer: str | None, configured: Mapping[str, tuple[str, ...] | list[str]] | None = None
+) -> ApprovalChain:
     kind = answerer_kind(answerer)
     chains = {**DEFAULT_CHAINS, **{k: tuple(v) for k, v in (configured or {}).items()}}
     if kind not in chains:
-        raise InvalidInput(f"答弁者「{answerer}」の決裁順序が設定されていません。組織ファイルの chains に追加してください。")
+        raise InvalidInput(
+            f"答弁者「{answerer}」の決裁順序が設定されていません。組織ファイルの chains に追加してください。"
+        )
     return ApprovalChain(kind, tuple(chains[kind]))

@@ -105,16 +105,28 @@ _FRAME = re.compile(r"お答えいたします|お答え申し上げます|答�
 _ERA_NAMES = "令和|平成"
 _NUM = r"(?:元|\d+|[一二三四五六七八九十]+)"
 _TIMING = re.compile(
-    r"(?P<era_fy>(?:" + _ERA_NAMES + r")" + _NUM + r"年度(?P<era_fy_edge>当初|末|中|内|上半期|下半期)?(?:から(?P<era_fy_span>\d+)か年|までに|中に|から|に|を目途に|を目標に)?)"
-    r"|(?P<era_month>(?:" + _ERA_NAMES + r")" + _NUM + r"年" + r"(?P<era_month_m>\d{1,2})月(?:中|末|頃)?(?:までに|から|に|を目途に)?)"
+    r"(?P<era_fy>(?:"
+    + _ERA_NAMES
+    + r")"
+    + _NUM
+    + r"年度(?P<era_fy_edge>当初|末|中|内|上半期|下半期)?(?:から(?P<era_fy_span>\d+)か年|までに|中に|から|に|を目途に|を目標に)?)"
+    r"|(?P<era_month>(?:"
+    + _ERA_NAMES
+    + r")"
+    + _NUM
+    + r"年"
+    + r"(?P<era_month_m>\d{1,2})月(?:中|末|頃)?(?:までに|から|に|を目途に)?)"
     r"|(?P<era_year>(?:" + _ERA_NAMES + r")" + _NUM + r"年(?P<era_year_edge>中|内|末)?(?:までに|中に|から|に|を目途に))"
     r"|(?P<rel_fy>(?P<rel_fy_word>本年度|今年度|当年度|来年度|次年度|翌年度|再来年度|新年度)(?P<rel_fy_edge>当初|末|中|内|上半期|下半期)?(?:までに|中に|から|に|を目途に)?)"
     r"|(?P<fy_in>年度内に|年度中に|年度末までに)"
     r"|(?P<rel_year>(?:本年|今年|年内|来年)(?P<rel_year_edge>中|内|末)?(?:(?P<rel_month>\d{1,2})月(?:中|末|頃)?)?(?:までに|から|に|を目途に)?)"
-    r"|(?P<plan>(?:次期|新たな|次の|第" + _NUM + r"期)[^、。]{0,24}?(?:計画|戦略|プラン|指針|方針)[^、。]{0,10}?(?:の)?(?:策定|改定|改訂|見直し)(?:に合わせて|に併せて|に向けて|の中で|の際に|時に|までに))"
+    r"|(?P<plan>(?:次期|新たな|次の|第"
+    + _NUM
+    + r"期)[^、。]{0,24}?(?:計画|戦略|プラン|指針|方針)[^、。]{0,10}?(?:の)?(?:策定|改定|改訂|見直し)(?:に合わせて|に併せて|に向けて|の中で|の際に|時に|までに))"
     r"|(?P<next_plan>次期[^、。]{0,16}?(?:計画|戦略|プラン)(?:では|において|の中で))"
     r"|(?P<vague>早期に|できるだけ早期に|できる限り早期に|速やかに|早急に|可能な限り早く|近いうちに)"
 )
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -310,10 +322,25 @@ def _plain_ending(ending: str) -> str:
 
 
 _MASU_TO_PLAIN = {
-    "取り組みます": "取り組む", "進めます": "進める", "努めます": "努める", "目指します": "目指す", "図ります": "図る",
-    "行います": "行う", "設けます": "設ける", "実施します": "実施する", "推進します": "推進する", "開始します": "開始する",
+    "取り組みます": "取り組む",
+    "進めます": "進める",
+    "努めます": "努める",
+    "目指します": "目指す",
+    "図ります": "図る",
+    "行います": "行う",
+    "設けます": "設ける",
+    "実施します": "実施する",
+    "推進します": "推進する",
+    "開始します": "開始する",
 }
-_TE_TO_PLAIN = (("して\0", "する"), ("んで\0", "む"), ("いて\0", "く"), ("って\0", "る"), ("て\0", "る"), ("で\0", "む"))
+_TE_TO_PLAIN = (
+    ("して\0", "する"),
+    ("んで\0", "む"),
+    ("いて\0", "く"),
+    ("って\0", "る"),
+    ("て\0", "る"),
+    ("で\0", "む"),
+)
 
 
 def _conjugate(text: str) -> str:
@@ -367,7 +394,9 @@ def extract(answer: str, answered: dt.date | None = None) -> list[Commitment]:
             stem = _stem(clause) if last else clause
             stem = re.sub(r"(?:して|て|で|し|する|る)$", "", stem)
             plain = _conjugate(_plain(clause)) if last else _joined_plain(clause)
-            timing = find_timing(clause, answered) or leading or (find_timing(body, answered) if len(parts) == 1 else None)
+            timing = (
+                find_timing(clause, answered) or leading or (find_timing(body, answered) if len(parts) == 1 else None)
+            )
             found.append(
                 Commitment(
                     position=len(found),
@@ -495,7 +524,9 @@ def is_overdue(due_end: dt.date | None, status: str, today: dt.date) -> bool:
 REMINDER_JOB_ID = "commitments_overdue"
 REMINDER_WEEKDAY = "mon"  # APScheduler cron day_of_week
 REMINDER_TIME = dt.time(8, 45)
-REMINDER_LABEL = f"答弁の約束の期限超過通知（毎週月曜{REMINDER_TIME.hour}:{REMINDER_TIME.minute:02d}、各課・総務課あて）"
+REMINDER_LABEL = (
+    f"答弁の約束の期限超過通知（毎週月曜{REMINDER_TIME.hour}:{REMINDER_TIME.minute:02d}、各課・総務課あて）"
+)
 
 
 def reminder_slot(now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:

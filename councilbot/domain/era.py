@@ -20,7 +20,9 @@ ERAS: tuple[tuple[str, str, dt.date], ...] = (
     ("昭和", "S", dt.date(1926, 12, 25)),
 )
 
-_ERA_RE = re.compile(r"(令和|平成|昭和|[RHS])\s*(元|\d+|[一二三四五六七八九十]+)\s*年(?:\s*(\d+)\s*月)?(?:\s*(\d+)\s*日)?")
+_ERA_RE = re.compile(
+    r"(令和|平成|昭和|[RHS])\s*(元|\d+|[一二三四五六七八九十]+)\s*年(?:\s*(\d+)\s*月)?(?:\s*(\d+)\s*日)?"
+)
 
 
 def _era(name_or_code: str) -> tuple[str, str, dt.date]:

@@ -30,9 +30,11 @@ WATCH_LIST_REPLACEMENT = "［氏名］"
 # Full-width digits, Latin letters and the symbols of numbers, e-mail addresses and
 # phone numbers fold to half-width, one character for one, so positions found in
 # the folded text are valid in the original. Brackets and Japanese punctuation stay.
-_WIDTH = {ord(c): ord(c) - 0xFEE0 for c in "０１２３４５６７８９＠．＿＋％，－"} | {
-    code: code - 0xFEE0 for code in [*range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]
-} | {0x3000: 0x20}
+_WIDTH = (
+    {ord(c): ord(c) - 0xFEE0 for c in "０１２３４５６７８９＠．＿＋％，－"}
+    | {code: code - 0xFEE0 for code in [*range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
+    | {0x3000: 0x20}
+)
 _DASH_BETWEEN_DIGITS = re.compile(r"(?<=[0-9])[ー－−‐‑‒–—―](?=[0-9])")
 
 
@@ -121,6 +123,7 @@ class Guarded:
 # without spaces and with every bracket pair read as 【】. Not NFKC: it turns ㊙ into 秘,
 # and a bare 秘 would block every text that mentions 秘書.
 _OPENING = str.maketrans({c: "【" for c in "（(〔［[《〈｛{＜<「『"} | {c: "】" for c in "）)〕］]》〉｝}＞>」』"})
+
 
 def _marker_form(text: str) -> tuple[str, list[int]]:
     """``text`` without spaces, brackets read as 【】, and where each kept character came from."""

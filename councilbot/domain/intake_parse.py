@@ -20,7 +20,9 @@ QUESTION_TYPES = ("代表質問", "一般質問", "委員会")
 
 _SESSION = re.compile(r"(令和|平成)\s*(元|\d+)\s*年\s*(\d+)\s*月\s*(定例会|臨時会)")
 _SEAT = re.compile(r"(?<!\d)(\d{1,2})\s*番")
-_ITEM = re.compile(r"(?<![\d(])(\d+\s*[-ー－‐−]\s*\(\s*\d+\s*\)(?:\s*[-ー－‐−]\s*(?:\[c\d+\]|\d+))?|\d+\s*[-ー－‐−]\s*\[c\d+\]|\d+\s*\(\s*\d+\s*\)(?:\s*\[c\d+\])?)")
+_ITEM = re.compile(
+    r"(?<![\d(])(\d+\s*[-ー－‐−]\s*\(\s*\d+\s*\)(?:\s*[-ー－‐−]\s*(?:\[c\d+\]|\d+))?|\d+\s*[-ー－‐−]\s*\[c\d+\]|\d+\s*\(\s*\d+\s*\)(?:\s*\[c\d+\])?)"
+)
 _TITLE_LINE = re.compile(r"^(?P<title>.{2,80}?について)\s*$")
 
 
@@ -98,7 +100,11 @@ def parse_question_message(text: str, members: Sequence[KnownMember] = ()) -> Pa
             rest = rest.replace(result.member_name, " ").replace(_compact(result.member_name), " ")
             rest = re.sub(rf"{re.escape(family)}\s*議員(から|より)?", " ", rest)
         rest = re.sub(r"(議員|質問通告|通告)", " ", rest)
-        rest = re.sub(r"[（(][^）)]{1,20}[）)]", lambda mm: " " if _looks_like_faction(mm.group(0), members) else mm.group(0), rest)
+        rest = re.sub(
+            r"[（(][^）)]{1,20}[）)]",
+            lambda mm: " " if _looks_like_faction(mm.group(0), members) else mm.group(0),
+            rest,
+        )
         rest = rest.strip(" 　:：・,、。")
         if not rest:
             continue

@@ -41,13 +41,19 @@ _SEAT = re.compile(r"^(\d{1,3})番$")
 # An executive's title ends like one of these: 市長, 総務部長, 上下水道事業管理者, 会計管理者, 技監, 理事 …
 _EXECUTIVE_END = re.compile(r"(?:長|管理者|監|理事|参事|参与|審議官|委員|局長|会長)$")
 # Headings and lists that carry a mark but are no one's turn (出席議員, 議事日程, …).
-_LIST_WORDS = re.compile(r"出席|欠席|署名|日程|付した事件|付議|事務局職員|説明員|説明のため|職務のため|開議|散会|閉会|諸般|会議録")
+_LIST_WORDS = re.compile(
+    r"出席|欠席|署名|日程|付した事件|付議|事務局職員|説明員|説明のため|職務のため|開議|散会|閉会|諸般|会議録"
+)
 # The council's own officers: its secretariat, and committee chairs reporting (総務常任委員長).
 _PROCEDURAL_ROLE = re.compile(r"^議会|^事務局長$|^書記|^議事|常任委員長$|特別委員長$|運営委員長$")
 _NAME = r"[^\s()（）0-9]{1,8}(?:\s[^\s()（）0-9]{1,6})?"
 _BRACKETED = re.compile(r"^(?P<role>[^\s()]{1,30}?)\s*\((?P<name>[^()0-9]{1,20})\)\s*(?P<rest>.*)$")
-_UNBRACKETED_SUFFIX = re.compile(rf"^(?P<role>[^\s()]{{1,30}}?)\s+(?P<name>{_NAME}?)(?P<suffix>君|議員|さん)(?:\s+(?P<rest>.*))?$")
-_UNBRACKETED_PLAIN = re.compile(r"^(?P<role>\d{1,3}番|[^\s()]{1,30}?(?:長|管理者|監))\s+(?P<name>[^\s()0-9]{2,8})(?:\s+(?P<rest>.*))?$")
+_UNBRACKETED_SUFFIX = re.compile(
+    rf"^(?P<role>[^\s()]{{1,30}}?)\s+(?P<name>{_NAME}?)(?P<suffix>君|議員|さん)(?:\s+(?P<rest>.*))?$"
+)
+_UNBRACKETED_PLAIN = re.compile(
+    r"^(?P<role>\d{1,3}番|[^\s()]{1,30}?(?:長|管理者|監))\s+(?P<name>[^\s()0-9]{2,8})(?:\s+(?P<rest>.*))?$"
+)
 # Name first, as some cities print it: 「◆山田太郎 議員」「◎佐藤次郎 市長」「◎高橋三郎 総務局長」
 _NAME_FIRST = re.compile(
     r"^(?P<name>[^\s()0-9]{1,6}(?:\s[^\s()0-9]{1,6})?)\s+"
@@ -65,10 +71,16 @@ _TIME = re.compile(
     r"(?P<what>開議|開会|散会|休憩|再開|延会|閉会|閉議|休会)\s*[)）〕]?$"
 )
 _ENDING_TIMES = ("散会", "延会", "閉会", "閉議", "休会")
-_STAGE_LINE = re.compile(r"^[〔［\[][^〕］\]]*[〕］\]]$|^[(（][^()（）]*(?:登壇|降壇|拍手|呼ぶ者|発言する者|退場|退席|着席|離席|議場|傍聴)[^()（）]*[)）]$")
-_STAGE_INLINE = re.compile(r"〔[^〕]*〕|[(（][^()（）]*(?:登壇|降壇|拍手|呼ぶ者|発言する者|退場|退席|着席|離席|議場騒然)[^()（）]*[)）]")
+_STAGE_LINE = re.compile(
+    r"^[〔［\[][^〕］\]]*[〕］\]]$|^[(（][^()（）]*(?:登壇|降壇|拍手|呼ぶ者|発言する者|退場|退席|着席|離席|議場|傍聴)[^()（）]*[)）]$"
+)
+_STAGE_INLINE = re.compile(
+    r"〔[^〕]*〕|[(（][^()（）]*(?:登壇|降壇|拍手|呼ぶ者|発言する者|退場|退席|着席|離席|議場騒然)[^()（）]*[)）]"
+)
 _HEAD_STAGE = re.compile(r"^(?:登壇|\(登壇\)|〔登壇〕)\s*")
-_LIST_HEADING = re.compile(r"^[\s　]*[○◯〇◎●■□◇◆・]?\s*(?:出席議員|欠席議員|説明のため|地方自治法第121条|職務のため|議事日程|本日の会議に付した事件|会議録署名議員|出席説明員|事務局職員)")
+_LIST_HEADING = re.compile(
+    r"^[\s　]*[○◯〇◎●■□◇◆・]?\s*(?:出席議員|欠席議員|説明のため|地方自治法第121条|職務のため|議事日程|本日の会議に付した事件|会議録署名議員|出席説明員|事務局職員)"
+)
 _AGENDA_RESET = re.compile(r"日程第|議題と|提案理由|議案第")
 _TOPIC = re.compile(
     r"(?:(?P<n>[0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})点目|(?:大きな|大きく)?(?:第)?(?P<m>[一二三四五六七八九十]{1,3}|[0-9０-９]{1,2})(?:つ目|番目)|まず|最初に|初めに|はじめに|次に|続いて|最後に)"
@@ -86,7 +98,9 @@ _SESSION = re.compile(
 )
 _COMMITTEE = re.compile(r"[^\s()0-9年月会]{1,16}委員会")
 _MEETING = re.compile(r"第\s*([0-9０-９一二三四五六七八九十]+)\s*号")
-_DATE = re.compile(r"(?:令和|平成|昭和)\s*(?:元|[0-9０-９]+|[一二三四五六七八九十]+)\s*年\s*[0-9０-９]+\s*月\s*[0-9０-９]+\s*日")
+_DATE = re.compile(
+    r"(?:令和|平成|昭和)\s*(?:元|[0-9０-９]+|[一二三四五六七八九十]+)\s*年\s*[0-9０-９]+\s*月\s*[0-9０-９]+\s*日"
+)
 
 
 @dataclass(frozen=True)
@@ -151,6 +165,7 @@ class ParsedMinutes:
 
 # ---- encodings --------------------------------------------------------------
 
+
 def decode_text(raw: bytes, name: str) -> str:
     """UTF-8 (with or without BOM), UTF-16 (BOM or not) or Shift_JIS/CP932 → text.
 
@@ -199,6 +214,7 @@ _WIDE = re.compile("[^\x00-\x7f]")
 
 # ---- speaker turns ----------------------------------------------------------
 
+
 def _norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text).replace("\u3000", " ")
 
@@ -208,7 +224,7 @@ def _classify(role: str, suffix: str) -> str:
         return CHAIR
     if role in ("議員", "委員"):
         return MEMBER
-    if _SEAT.match(role) or role.endswith("議員") or suffix == "議員" and not _EXECUTIVE_END.search(role):
+    if _SEAT.match(role) or role.endswith("議員") or (suffix == "議員" and not _EXECUTIVE_END.search(role)):
         return MEMBER
     if _PROCEDURAL_ROLE.search(role):
         return OTHER
@@ -251,7 +267,7 @@ def parse_turn_head(line: str) -> tuple[str, str, str, str] | None:
 def _original_tail(line: str, rest: str) -> str:
     """The text after the name as the file has it (``rest`` was matched on an NFKC copy)."""
     original = line.strip()
-    tail = original[len(original) - len(rest):] if rest else ""
+    tail = original[len(original) - len(rest) :] if rest else ""
     return tail.strip() if _norm(tail).strip() == rest else rest
 
 
@@ -283,8 +299,9 @@ def _join_wrapped(lines: list[str], width: int, double_spaced: bool) -> str:
             continue
         indented = line[0] in " \u3000\t"
         text = line.strip()
-        ended = (previous.endswith(("。", "」", "？", "?")) and len(previous) < width * 0.85
-                 or bool(_OUTLINE_HEADING.match(_norm(previous).strip())))
+        ended = (previous.endswith(("。", "」", "？", "?")) and len(previous) < width * 0.85) or bool(
+            _OUTLINE_HEADING.match(_norm(previous).strip())
+        )
         if not paragraphs or indented or not previous or ended or _OUTLINE_HEADING.match(_norm(text)):
             paragraphs.append(text)
         else:
@@ -354,14 +371,18 @@ def split_turns(text: str) -> tuple[list[str], list[Turn], list[tuple[int, str]]
 
 # ---- header -----------------------------------------------------------------
 
+
 def parse_header(lines: list[str]) -> MinutesHeader:
     text = "\n".join(lines)
     norm = _norm(text)
     session = None
     if found := _SESSION.search(norm):
         # 「令和６年６月桜ヶ丘市議会定例会」 → 令和6年6月定例会 (the city's name is not part of it)
-        session = re.sub(r"\s+", "", "".join(found.group("era", "year")) + "年"
-                         + (found["month"] or found["no"] or "") + found["kind"])
+        session = re.sub(
+            r"\s+",
+            "",
+            "".join(found.group("era", "year")) + "年" + (found["month"] or found["no"] or "") + found["kind"],
+        )
     meeting = _MEETING.search(norm)
     meeting_no = None
     if meeting:
@@ -381,6 +402,7 @@ def parse_header(lines: list[str]) -> MinutesHeader:
 
 
 # ---- pairing ----------------------------------------------------------------
+
 
 def _topics(question: str) -> list[tuple[str | None, str]]:
     """(number or None, 件名) of each topic a member's turn announces: 「１点目、…について」, else
@@ -434,7 +456,9 @@ def _first_sentence(text: str) -> str:
     sentences = [s for s in re.split(r"(?<=[。？?])", text.replace("\n", "")) if s.strip()]
     # Skip greetings: 「おはようございます。」「通告に従い質問します。」
     for sentence in sentences:
-        if len(sentence) > 8 and not re.search(r"通告|おはよう|こんにちは|ございます。$|^再質問|^再々質問|質問(?:いた)?します。$", sentence):
+        if len(sentence) > 8 and not re.search(
+            r"通告|おはよう|こんにちは|ございます。$|^再質問|^再々質問|質問(?:いた)?します。$", sentence
+        ):
             return sentence.strip()[:60]
     return (sentences[0] if sentences else text).strip()[:60]
 
@@ -442,8 +466,12 @@ def _first_sentence(text: str) -> str:
 def minutes_ref(header: MinutesHeader, text: str, turn: Turn) -> str:
     """Stable per file and turn: the same minutes imported again give the same refs, and another
     meeting (another day, another committee) never does."""
-    where = [header.session or "", header.committee or "", f"第{header.meeting_no}号" if header.meeting_no else "",
-             header.date.isoformat() if header.date else ""]
+    where = [
+        header.session or "",
+        header.committee or "",
+        f"第{header.meeting_no}号" if header.meeting_no else "",
+        header.date.isoformat() if header.date else "",
+    ]
     if not any(where):
         where = [hashlib.sha256(_norm(text).encode("utf-8")).hexdigest()[:12]]
     return "minutes:" + ":".join(w for w in where if w) + f":{turn.index:04d}"
@@ -476,7 +504,11 @@ def parse_minutes(text: str) -> ParsedMinutes:
         else:
             if turn.kind == CHAIR:
                 pairing.agenda(turn.text)  # 「日程第２、一般質問を行います」「これより代表質問を行います」
-            reason = "議長の発言（議事進行）です。" if turn.kind == CHAIR else f"「{turn.role}」の発言は質問・答弁ではありません。"
+            reason = (
+                "議長の発言（議事進行）です。"
+                if turn.kind == CHAIR
+                else f"「{turn.role}」の発言は質問・答弁ではありません。"
+            )
             parsed.skipped.append(Skipped(turn.line, reason))
     pairing.end_question()
     parsed.skipped.sort(key=lambda s: s.line)
@@ -502,7 +534,9 @@ class _Pairing:
 
     def end_question(self) -> None:
         if self.question is not None and not self.answered:
-            self.parsed.skipped.append(Skipped(self.question.line, "答弁のない議員の発言です（討論・動議・質問の終了など）。"))
+            self.parsed.skipped.append(
+                Skipped(self.question.line, "答弁のない議員の発言です（討論・動議・質問の終了など）。")
+            )
         self.answered = True
 
     def member(self, turn: Turn) -> None:
@@ -518,11 +552,22 @@ class _Pairing:
             self.parsed.skipped.append(Skipped(turn.line, "議員の質問に続かない発言です（議案の説明など）。"))
             return
         title, item_no = _title_for(question.text, turn.text, self.first_round)
-        self.parsed.answers.append(MinutesAnswer(
-            ref=minutes_ref(self.parsed.header, self.text, turn), member=question.name, seat=question.seat,
-            question=question.text, question_line=question.line, answer=turn.text, answerer=turn.role,
-            line=turn.line, round=self.rounds, question_type=self.question_type, title=title, item_no=item_no,
-        ))
+        self.parsed.answers.append(
+            MinutesAnswer(
+                ref=minutes_ref(self.parsed.header, self.text, turn),
+                member=question.name,
+                seat=question.seat,
+                question=question.text,
+                question_line=question.line,
+                answer=turn.text,
+                answerer=turn.role,
+                line=turn.line,
+                round=self.rounds,
+                question_type=self.question_type,
+                title=title,
+                item_no=item_no,
+            )
+        )
         self.answered = True
 
 

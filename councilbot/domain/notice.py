@@ -34,7 +34,9 @@ _MEMBER = re.compile(
     rf"(?P<name>[^\s（(、。【].*?)\s*(?P<giin>議員)?\s*(?:\((?P<faction>[^)]+)\))?"
     rf"\s*[【\[〔]?(?P<qt2>{_QT})?[】\]〕]?$"
 )
-_SESSION = re.compile(r"((?:令和|平成|昭和)\s*(?:元|\d+)\s*年\s*(?:第\s*\d+\s*回\s*)?(?:\d+\s*月\s*)?(?:定例会|臨時会))")
+_SESSION = re.compile(
+    r"((?:令和|平成|昭和)\s*(?:元|\d+)\s*年\s*(?:第\s*\d+\s*回\s*)?(?:\d+\s*月\s*)?(?:定例会|臨時会))"
+)
 _KATAKANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲン"
 _MAJOR = re.compile(r"^(?:第)?(\d{1,2}|[一二三四五六七八九十]{1,3})(?:[.．、]\s*|\s+)(\S.*)$")
 _SUB = re.compile(r"^(?:\((\d{1,2})\)|(\d{1,2})\)|([⑴-⒇]))\s*(\S.*)$")
@@ -64,10 +66,10 @@ def parse_member_header(text: str) -> MemberHeader | None:
     if not match:
         return None
     # Names and factions are taken from the original text: ー is not a dash in ルーシー.
-    name = stripped[match.start("name"):match.end("name")].strip()
+    name = stripped[match.start("name") : match.end("name")].strip()
     if not name or len(name) > 20 or any(c in name for c in "、。「」"):
         return None
-    faction = stripped[match.start("faction"):match.end("faction")].strip() if match.group("faction") else ""
+    faction = stripped[match.start("faction") : match.end("faction")].strip() if match.group("faction") else ""
     question_type = match.group("qt1") or match.group("qt2") or ""
     return MemberHeader(
         question_type=question_type,
@@ -114,7 +116,7 @@ class _Node:
     text: str
     line: int
     body: list[str] = field(default_factory=list)
-    children: list["_Node"] = field(default_factory=list)
+    children: list[_Node] = field(default_factory=list)
     stands_in: bool = False  # a detail (①) written directly under a major item
 
 
@@ -132,7 +134,9 @@ def parse_notice(lines: list[str], *, session_name: str | None = None) -> Parsed
             continue
         header = parse_member_header(text)
         if header is not None and header.explicit:
-            member = NoticeMember(header.question_type or DEFAULT_QUESTION_TYPE, header.seat, header.name, header.faction)
+            member = NoticeMember(
+                header.question_type or DEFAULT_QUESTION_TYPE, header.seat, header.name, header.faction
+            )
             majors, current = [], None
             members.append((member, number, majors))
             continue
@@ -183,15 +187,15 @@ def _outline_marker(text: str) -> tuple[int, int, str] | None:
         raw = match.group(1)
         value = int(raw) if raw.isdigit() else kanji_number(raw)
         if value:
-            return 1, value, text[match.start(2):].strip()
+            return 1, value, text[match.start(2) :].strip()
     if match := _SUB.match(narrowed):
         digits = match.group(1) or match.group(2)
         value = int(digits) if digits else ord(match.group(3)) - ord("⑴") + 1
-        return 2, value, text[match.start(4):].strip()
+        return 2, value, text[match.start(4) :].strip()
     if match := _DETAIL.match(narrowed):
         circled, kana = match.group(1), match.group(2) or match.group(3)
         value = uncircle(circled) if circled else _KATAKANA.index(kana) + 1
-        return 3, value, text[match.start(4):].strip()
+        return 3, value, text[match.start(4) :].strip()
     return None
 
 

@@ -79,7 +79,7 @@ class ItemNumber:
             raise InvalidInput("項目番号の③などの細目は、(2)などの中項目の下に置いてください。")
 
     @classmethod
-    def parse(cls, text: str) -> "ItemNumber":
+    def parse(cls, text: str) -> ItemNumber:
         """Parse ``1-(2)-①`` and its common variants; raise ``InvalidInput`` otherwise."""
         if text is None or not str(text).strip():
             raise InvalidInput("項目番号が空です。「1-(2)-①」の形で指定してください。")

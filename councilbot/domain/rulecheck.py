@@ -42,8 +42,16 @@ CHECK_PLACEHOLDERS: dict[str, frozenset[str]] = {
 }
 # Checks added after a city may have written its rules.yaml: used when its file has none.
 DEFAULT_CHECKS: dict[str, tuple[str, str, str]] = {
-    "personal_information": ("PII-001", "error", "答弁に個人情報（{label}）が含まれています。削除するか、伏せてください。"),
-    "confidentiality": ("SEC-001", "error", "答弁に取扱いの表示「{marker}」があります。公開の答弁に載せてよい内容か確認してください。"),
+    "personal_information": (
+        "PII-001",
+        "error",
+        "答弁に個人情報（{label}）が含まれています。削除するか、伏せてください。",
+    ),
+    "confidentiality": (
+        "SEC-001",
+        "error",
+        "答弁に取扱いの表示「{marker}」があります。公開の答弁に載せてよい内容か確認してください。",
+    ),
     "not_japanese": ("LANG-001", "error", "答弁が日本語で書かれていません（日本語の文字が{share}%）。"),
     "markdown": ("FMT-001", "warning", "見出し記号（#）など、読み上げる答弁にない書式が含まれています。"),
 }
@@ -165,7 +173,9 @@ def check_citations(text: str, cited: Sequence[str], offered: Sequence[str], rul
         return [Finding(spec.id, spec.severity, spec.message, end, end, "")]
     spec = rules.checks["citation"]
     return [
-        Finding(spec.id, spec.severity, spec.message.format(key=key), end, end, key) for key in cited if key not in offered
+        Finding(spec.id, spec.severity, spec.message.format(key=key), end, end, key)
+        for key in cited
+        if key not in offered
     ]
 
 

@@ -107,7 +107,11 @@ def session_reminders(
                 planned.append(PlannedReminder(session_id, kind, at))
     if review_meeting is not None:
         local = review_meeting.astimezone(tz)
-        planned.append(PlannedReminder(session_id, ReminderKind.REVIEW_EVE, _at(previous_business_day(local.date()), REVIEW_EVE_TIME, tz)))
+        planned.append(
+            PlannedReminder(
+                session_id, ReminderKind.REVIEW_EVE, _at(previous_business_day(local.date()), REVIEW_EVE_TIME, tz)
+            )
+        )
     return sorted(planned, key=lambda p: p.fire_at)
 
 

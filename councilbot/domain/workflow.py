@@ -119,9 +119,7 @@ def plan(
     """Where ``name`` takes a question in ``state``; raises when it may not be taken."""
     t = transition(name)
     if state not in t.sources:
-        raise InvalidTransition(
-            f"この質問は「{STATE_LABELS[state]}」の状態のため、「{t.label}」はできません。"
-        )
+        raise InvalidTransition(f"この質問は「{STATE_LABELS[state]}」の状態のため、「{t.label}」はできません。")
     if t.needs_note and not (note or "").strip():
         raise InvalidInput(f"「{t.label}」には理由（コメント）の入力が必要です。")
     if chain is None and t.name in ("submit", "approve", "send_back"):

@@ -69,14 +69,113 @@ def strip_stock_phrases(text: str) -> str:
 
 # Normalized forms that are grammatical or formulaic in this domain.
 MORPH_STOPWORDS = frozenset(
-    """
-    する ある いる なる できる 出来る おる られる れる せる 行う 思う 考える 伺う 述べる 求める
-    言う いう 図る 進める 受ける 見る 持つ 示す 致す 頂く 下さる 参る 申す 存ずる 願う 答える
-    こと もの ため よう とき ところ ほう 方 等 など 他 上 中 下 内 後 前 的 化 性 所 者 点 面
-    見解 所見 考え 認識 方針 答弁 質問 件 旨 点 如何 いかが 今後 現在 現状 状況 本市 当市 市
-    市長 当局 我々 私 私たち 皆様 皆さん 様 さん 分 回 つく 伴う 関する 対する 係る 於く 因る 依る
-    これ それ あれ どれ ここ そこ どこ この その あの どの
-    """.split()
+    [
+        "する",
+        "ある",
+        "いる",
+        "なる",
+        "できる",
+        "出来る",
+        "おる",
+        "られる",
+        "れる",
+        "せる",
+        "行う",
+        "思う",
+        "考える",
+        "伺う",
+        "述べる",
+        "求める",
+        "言う",
+        "いう",
+        "図る",
+        "進める",
+        "受ける",
+        "見る",
+        "持つ",
+        "示す",
+        "致す",
+        "頂く",
+        "下さる",
+        "参る",
+        "申す",
+        "存ずる",
+        "願う",
+        "答える",
+        "こと",
+        "もの",
+        "ため",
+        "よう",
+        "とき",
+        "ところ",
+        "ほう",
+        "方",
+        "等",
+        "など",
+        "他",
+        "上",
+        "中",
+        "下",
+        "内",
+        "後",
+        "前",
+        "的",
+        "化",
+        "性",
+        "所",
+        "者",
+        "点",
+        "面",
+        "見解",
+        "所見",
+        "考え",
+        "認識",
+        "方針",
+        "答弁",
+        "質問",
+        "件",
+        "旨",
+        "点",
+        "如何",
+        "いかが",
+        "今後",
+        "現在",
+        "現状",
+        "状況",
+        "本市",
+        "当市",
+        "市",
+        "市長",
+        "当局",
+        "我々",
+        "私",
+        "私たち",
+        "皆様",
+        "皆さん",
+        "様",
+        "さん",
+        "分",
+        "回",
+        "つく",
+        "伴う",
+        "関する",
+        "対する",
+        "係る",
+        "於く",
+        "因る",
+        "依る",
+        "これ",
+        "それ",
+        "あれ",
+        "どれ",
+        "ここ",
+        "そこ",
+        "どこ",
+        "この",
+        "その",
+        "あの",
+        "どの",
+    ]
 )
 
 _CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞"})
@@ -142,8 +241,11 @@ def _entry_terms(m) -> tuple[str, ...]:
     form = m.normalized_form()
     if pos[0] in _CONTENT_POS and pos[1] not in _SKIP_SUBPOS and form not in MORPH_STOPWORDS and form.strip():
         parts = m.split(_local.mode_a) if len(m.surface()) > 2 else ()
-        terms = (form, *(s for s in (p.normalized_form() for p in parts) if len(s) > 1 and s not in MORPH_STOPWORDS)) \
-            if len(parts) > 1 else (form,)
+        terms = (
+            (form, *(s for s in (p.normalized_form() for p in parts) if len(s) > 1 and s not in MORPH_STOPWORDS))
+            if len(parts) > 1
+            else (form,)
+        )
     if len(_ENTRY_TERMS) >= _ENTRY_CACHE_MAX:
         _ENTRY_TERMS.clear()
     _ENTRY_TERMS[key] = terms
@@ -215,8 +317,19 @@ class _TermTokenizer(Tokenizer):
     def terms(self, normalized: str) -> list[str]:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         pos = start_pos
         for i, section in enumerate(value.split(SECTION_SEPARATOR)):

@@ -130,9 +130,18 @@ class SearchIndex(Protocol):
     def sync(self, changes: Iterable[tuple[str, IndexDoc | None]]) -> int: ...
     def update(self, docs: Iterable[IndexDoc]) -> int: ...
     def delete(self, refs: Iterable[str]) -> int: ...
-    def search(self, query: str, *, filters: Filters = ..., limit: int = 10, newest_first: bool = False) -> SearchOutcome: ...
-    def similar(self, text: str, *, limit: int = 5, exclude_refs: Sequence[str] = (), filters: Filters = ...,
-                characters: bool = False) -> SearchOutcome: ...
+    def search(
+        self, query: str, *, filters: Filters = ..., limit: int = 10, newest_first: bool = False
+    ) -> SearchOutcome: ...
+    def similar(
+        self,
+        text: str,
+        *,
+        limit: int = 5,
+        exclude_refs: Sequence[str] = (),
+        filters: Filters = ...,
+        characters: bool = False,
+    ) -> SearchOutcome: ...
     def rebuild(self, docs: Iterable[IndexDoc], *, progress: Progress | None = None) -> int: ...
     def count(self) -> int: ...
 
@@ -347,7 +356,7 @@ class WhooshIndex:
         s, _ = self._searcher()
         return s.doc_count() if s else 0
 
-    def _filter_query(self, searcher, filters: Filters) -> Q.Query | None | bool:
+    def _filter_query(self, searcher, filters: Filters) -> Q.Query | bool | None:
         """None: no filter; False: a filter that matches nothing; else the filter query."""
         parts = []
         for name in ("member", "faction", "department", "session", "answerer"):
@@ -382,8 +391,16 @@ class WhooshIndex:
                 out.append(ref)
         return out
 
-    def _top(self, searcher, scores: dict[int, float], *, filters: Filters, limit: int, newest_first: bool,
-             exclude: Sequence[str] = ()) -> list[Hit]:
+    def _top(
+        self,
+        searcher,
+        scores: dict[int, float],
+        *,
+        filters: Filters,
+        limit: int,
+        newest_first: bool,
+        exclude: Sequence[str] = (),
+    ) -> list[Hit]:
         """The best ``limit`` of scored records (global docnums) that pass the filters."""
         fq = self._filter_query(searcher, filters)
         if fq is False:
@@ -400,8 +417,9 @@ class WhooshIndex:
             top = heapq.nlargest(limit, scores.items(), key=itemgetter(1))
         return [Hit(searcher.stored_fields(d)["ref"], float(v)) for d, v in top]
 
-    def search(self, query: str, *, filters: Filters = Filters(), limit: int = 10,
-               newest_first: bool = False) -> SearchOutcome:
+    def search(
+        self, query: str, *, filters: Filters = Filters(), limit: int = 10, newest_first: bool = False
+    ) -> SearchOutcome:
         """Keyword search; any input is accepted (no query syntax, nothing to break).
 
         Every word must match (falling back to any word when no record has them
@@ -422,8 +440,9 @@ class WhooshIndex:
             every = {d: 0.0 for d in searcher.docs_for_query(Q.Every())}
             return SearchOutcome(self._top(searcher, every, filters=filters, limit=limit, newest_first=True))
         if reads_as_question(text):
-            return self._similar(searcher, ranker, text, limit=limit, exclude=(), filters=filters,
-                                 newest_first=newest_first)
+            return self._similar(
+                searcher, ranker, text, limit=limit, exclude=(), filters=filters, newest_first=newest_first
+            )
         words = [w for w in text.split(" ") if w]
         matched: list[dict[int, float]] = []
         morph_all: list[str] = []
@@ -437,7 +456,9 @@ class WhooshIndex:
         terms = QueryTerms(tuple(words), tuple(dict.fromkeys(morph_all)), tuple(dict.fromkeys(bigram_all)))
         # Records with every word; when there are none, those with some of the words.
         scores = _all_of(matched) or _any_of(matched)
-        return SearchOutcome(self._top(searcher, scores, filters=filters, limit=limit, newest_first=newest_first), terms)
+        return SearchOutcome(
+            self._top(searcher, scores, filters=filters, limit=limit, newest_first=newest_first), terms
+        )
 
     @staticmethod
     def _word_scores(searcher, ranker: Ranker, word: str) -> tuple[dict[int, float], list[str], list[str]]:
@@ -449,15 +470,24 @@ class WhooshIndex:
             views.append(_all_of([ranker.term_scores(MORPH, t) for t in morph]))
         if len(bigrams) == 1 and len(bigrams[0]) == 1:
             # A single character: every bigram that starts with it.
-            expanded = [t.decode("utf-8") if isinstance(t, bytes) else t
-                        for t in searcher.reader().expand_prefix(BIGRAM, bigrams[0])]
+            expanded = [
+                t.decode("utf-8") if isinstance(t, bytes) else t
+                for t in searcher.reader().expand_prefix(BIGRAM, bigrams[0])
+            ]
             views.append(_any_of([ranker.term_scores(BIGRAM, t, KIND_BOOST[BIGRAM]) for t in expanded]))
         elif bigrams and morph != [word]:
             views.append(_all_of([ranker.term_scores(BIGRAM, b, KIND_BOOST[BIGRAM]) for b in _cover(bigrams)]))
         return _any_of(views), morph, bigrams
 
-    def similar(self, text: str, *, limit: int = 5, exclude_refs: Sequence[str] = (),
-                filters: Filters = Filters(), characters: bool = False) -> SearchOutcome:
+    def similar(
+        self,
+        text: str,
+        *,
+        limit: int = 5,
+        exclude_refs: Sequence[str] = (),
+        filters: Filters = Filters(),
+        characters: bool = False,
+    ) -> SearchOutcome:
         """Records most similar to free text of any length, ranked by its informative terms.
 
         ``characters=True`` ranks by the plain character view instead: every
@@ -471,20 +501,31 @@ class WhooshIndex:
         if searcher is None or not norm:
             return SearchOutcome([])
         if characters:
-            return self._similar_characters(searcher, ranker, norm, limit=limit, exclude=exclude_refs,
-                                            filters=filters)
-        return self._similar(searcher, ranker, norm, limit=limit, exclude=exclude_refs, filters=filters,
-                             newest_first=False)
+            return self._similar_characters(searcher, ranker, norm, limit=limit, exclude=exclude_refs, filters=filters)
+        return self._similar(
+            searcher, ranker, norm, limit=limit, exclude=exclude_refs, filters=filters, newest_first=False
+        )
 
-    def _similar(self, searcher, ranker: Ranker, norm: str, *, limit: int, exclude: Sequence[str],
-                 filters: Filters, newest_first: bool) -> SearchOutcome:
+    def _similar(
+        self,
+        searcher,
+        ranker: Ranker,
+        norm: str,
+        *,
+        limit: int,
+        exclude: Sequence[str],
+        filters: Filters,
+        newest_first: bool,
+    ) -> SearchOutcome:
         """BM25 over the text's most informative terms of both views (query term frequency counts)."""
         morph, grams = query_views(_content(norm))
         max_df = _similar_max_df(ranker)
         scores: dict[int, float] = {}
         chosen: dict[str, list[str]] = {MORPH: [], BIGRAM: []}
-        for fieldname, counts, keep in ((MORPH, Counter(morph), SIMILAR_MORPH_TERMS),
-                                        (BIGRAM, Counter(grams), SIMILAR_BIGRAM_TERMS)):
+        for fieldname, counts, keep in (
+            (MORPH, Counter(morph), SIMILAR_MORPH_TERMS),
+            (BIGRAM, Counter(grams), SIMILAR_BIGRAM_TERMS),
+        ):
             ranked = []
             for term, tf in counts.items():
                 df = ranker.doc_frequency(fieldname, term)
@@ -498,8 +539,9 @@ class WhooshIndex:
         hits = self._top(searcher, scores, filters=filters, limit=limit, newest_first=newest_first, exclude=exclude)
         return SearchOutcome(hits, terms)
 
-    def _similar_characters(self, searcher, ranker: Ranker, norm: str, *, limit: int, exclude: Sequence[str],
-                            filters: Filters) -> SearchOutcome:
+    def _similar_characters(
+        self, searcher, ranker: Ranker, norm: str, *, limit: int, exclude: Sequence[str], filters: Filters
+    ) -> SearchOutcome:
         """BM25 over every distinct character bigram of the text's content (the plain character view)."""
         max_df = _similar_max_df(ranker)
         scores: dict[int, float] = {}
@@ -574,7 +616,7 @@ def _replace_by_ref(writer, changes: Iterable[tuple[str, IndexDoc | None]]) -> i
     n = 0
     with writer.searcher() as searcher:
         empty = searcher.doc_count_all() == 0
-        for n, (ref, doc) in enumerate(changes, 1):
+        for ref, doc in changes:
             if not empty:
                 for docnum in searcher.document_numbers(ref=ref):
                     writer.delete_document(docnum)

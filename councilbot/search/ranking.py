@@ -35,7 +35,8 @@ class Ranker:
         self._norms: dict[tuple[int, str], list[float]] = {}
         self._deleted = {
             offset + d
-            for reader, offset in self._leaves if reader.has_deletions()
+            for reader, offset in self._leaves
+            if reader.has_deletions()
             for d in reader._perdoc.deleted_docs()
         }
 

@@ -73,7 +73,9 @@ def make_snippet(texts: list[str], terms: QueryTerms, width: int = SNIPPET_CHARS
         return text[:width] + ("…" if len(text) > width else "")
     # Start a little before the window with the most marked characters.
     starts = [max(0, s - width // 6) for s, _ in spans]
-    start = max(starts, key=lambda st: sum(min(e, st + width) - max(s, st) for s, e in spans if s < st + width and e > st))
+    start = max(
+        starts, key=lambda st: sum(min(e, st + width) - max(s, st) for s, e in spans if s < st + width and e > st)
+    )
     end = min(len(text), start + width)
     out, pos = [], start
     for s, e in spans:

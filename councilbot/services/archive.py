@@ -52,13 +52,34 @@ MAX_LINE_BYTES = 4 << 20
 # Bad lines kept with their message; beyond this only counted (a wrong file can have thousands).
 MAX_ERRORS_KEPT = 100
 # Column widths of PastAnswer; a longer value is a broken record, not something to truncate silently.
-_LIMITS = {"ref": 200, "session": 100, "question_type": 20, "member": 100, "seat": 20, "faction": 100,
-           "item_no": 40, "department": 100, "answerer": 40}
+_LIMITS = {
+    "ref": 200,
+    "session": 100,
+    "question_type": 20,
+    "member": 100,
+    "seat": 20,
+    "faction": 100,
+    "item_no": 40,
+    "department": 100,
+    "answerer": 40,
+}
 _OPTIONAL = ("session", "question_type", "member", "seat", "faction", "item_no", "department", "answerer", "back_data")
-_FIELD_JA = {"question": "質問", "answer": "答弁", "title": "件名", "date": "日付", "ref": "ref",
-             "session": "会期", "question_type": "質問種別", "member": "議員", "seat": "議席",
-             "faction": "会派", "item_no": "項目番号", "department": "担当課", "answerer": "答弁者",
-             "back_data": "バックデータ"}
+_FIELD_JA = {
+    "question": "質問",
+    "answer": "答弁",
+    "title": "件名",
+    "date": "日付",
+    "ref": "ref",
+    "session": "会期",
+    "question_type": "質問種別",
+    "member": "議員",
+    "seat": "議席",
+    "faction": "会派",
+    "item_no": "項目番号",
+    "department": "担当課",
+    "answerer": "答弁者",
+    "back_data": "バックデータ",
+}
 
 # progress(stage, done): stage "records" (records read and written) or "index" (refs written to the index).
 Progress = Callable[[str, int], None]
@@ -108,6 +129,7 @@ class ImportRefused(InvalidInput):
 # A reader yields (position, record) or (position, LineError), position counted from 1. It may
 # raise InvalidInput for a file it cannot read at all; after an error it cannot read past, it stops.
 
+
 def _read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     with open(path, "rb") as fh:
         lineno = 0
@@ -116,7 +138,12 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
             if len(line) > MAX_LINE_BYTES:
                 while line and not line.endswith(b"\n"):  # skip the rest of the overlong line
                     line = fh.readline(MAX_LINE_BYTES)
-                yield lineno, LineError(lineno, f"1行が長すぎます（上限{MAX_LINE_BYTES >> 20}MB）。1行に1件の記録を書いてください。")
+                yield (
+                    lineno,
+                    LineError(
+                        lineno, f"1行が長すぎます（上限{MAX_LINE_BYTES >> 20}MB）。1行に1件の記録を書いてください。"
+                    ),
+                )
                 continue
             yield lineno, _parse_json_line(lineno, line.removeprefix(codecs.BOM_UTF8) if lineno == 1 else line)
 
@@ -125,8 +152,11 @@ def _parse_json_line(lineno: int, line: bytes) -> Any:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return LineError(lineno, f"UTF-8 として読めない文字があります（行頭から{exc.start + 1}バイト目）。"
-                                 "ファイルを UTF-8 で保存し直してください。")
+        return LineError(
+            lineno,
+            f"UTF-8 として読めない文字があります（行頭から{exc.start + 1}バイト目）。"
+            "ファイルを UTF-8 で保存し直してください。",
+        )
     if not text.strip():
         return None
     try:
@@ -184,25 +214,26 @@ def _csv_encoding(path: Path) -> str | LineError:
                 return encoding
             except UnicodeDecodeError:
                 first_bad = first_bad or lines_before + 1
-    return LineError(first_bad or 1, "UTF-8 としても Shift_JIS としても読めない文字があります。ファイルを UTF-8 で保存し直してください。")
+    return LineError(
+        first_bad or 1,
+        "UTF-8 としても Shift_JIS としても読めない文字があります。ファイルを UTF-8 で保存し直してください。",
+    )
 
 
 def _csv_problem(exc: csv.Error) -> str:
     text = str(exc)
     if "field larger than field limit" in text:
         return f"1つの欄が長すぎます（上限{csv.field_size_limit()}文字）。"
-    return "CSVとして読めません（引用符 \" の閉じ忘れなど）。"
+    return 'CSVとして読めません（引用符 " の閉じ忘れなど）。'
 
 
 def _read_docx(path: Path) -> Iterator[tuple[int, Any]]:
     from councilbot.adapters.word.reader import read_answer_book
 
-    for i, record in enumerate(read_answer_book(path), 1):
-        yield i, record
+    yield from enumerate(read_answer_book(path), 1)
 
 
-_READERS = {".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".json": _read_jsonl, ".csv": _read_csv,
-            ".docx": _read_docx}
+_READERS = {".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".json": _read_jsonl, ".csv": _read_csv, ".docx": _read_docx}
 
 
 def import_file(db: Session, settings: Settings, path: str | Path, *, progress: Progress | None = None) -> ImportReport:
@@ -220,8 +251,10 @@ def import_file(db: Session, settings: Settings, path: str | Path, *, progress: 
     except OperationalError as exc:
         if not is_contention(exc):
             raise
-        raise CouncilbotError(f"{path.name} と同じ過去答弁を、別の処理が同時に書き込んでいたため、このファイルは"
-                              "取り込んでいません。しばらく待ってから、もう一度取り込んでください。") from exc
+        raise CouncilbotError(
+            f"{path.name} と同じ過去答弁を、別の処理が同時に書き込んでいたため、このファイルは"
+            "取り込んでいません。しばらく待ってから、もう一度取り込んでください。"
+        ) from exc
     if not report.imported:
         raise InvalidInput(f"{path.name} には取り込む記録がありません（空のファイルです）。")
     return report
@@ -231,7 +264,9 @@ def _reader_for(path: Path) -> tuple[Callable[[Path], Iterator[tuple[int, Any]]]
     """The reader for ``path`` and what its positions count (lines, or a book's answers)."""
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
-        raise InvalidInput(f"{path.name} は取り込めない形式です。JSON Lines（.jsonl）、CSV（.csv）、Word（.docx）を指定してください。")
+        raise InvalidInput(
+            f"{path.name} は取り込めない形式です。JSON Lines（.jsonl）、CSV（.csv）、Word（.docx）を指定してください。"
+        )
     if not path.is_file():
         raise InvalidInput(f"ファイル {path} が見つかりません。")
     return reader, "件目" if reader is _read_docx else "行目"
@@ -256,9 +291,23 @@ def stored_records(db: Session, refs: list[str]) -> list[dict[str, Any]]:
     """The archive records the database holds under ``refs``, in that order."""
     rows: dict[str, PastAnswer] = {}
     for start in range(0, len(refs), BATCH_SIZE):  # bound the IN list (SQLite caps bound parameters)
-        rows.update(_rows_by_ref(db, refs[start:start + BATCH_SIZE]))
-    columns = ("ref", "session_name", "date", "question_type", "member", "seat", "faction", "item_no", "title",
-               "question", "answer", "department", "answerer", "back_data")
+        rows.update(_rows_by_ref(db, refs[start : start + BATCH_SIZE]))
+    columns = (
+        "ref",
+        "session_name",
+        "date",
+        "question_type",
+        "member",
+        "seat",
+        "faction",
+        "item_no",
+        "title",
+        "question",
+        "answer",
+        "department",
+        "answerer",
+        "back_data",
+    )
     return [stored_record({c: getattr(rows[ref], c) for c in columns}) for ref in refs if ref in rows]
 
 
@@ -270,13 +319,15 @@ def stored_record(values: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def import_records(db: Session, settings: Settings, records: Iterable[dict], *,
-                   progress: Progress | None = None) -> ImportReport:
+def import_records(
+    db: Session, settings: Settings, records: Iterable[dict], *, progress: Progress | None = None
+) -> ImportReport:
     """Import records (SPEC §4.3) all or nothing; errors name the record's position, counted from 1."""
     return _import(db, settings, enumerate(records, 1), name="取り込む記録", unit="件目", progress=progress)
 
 
 # ---- validation -------------------------------------------------------------
+
 
 class _Unstorable(ValueError):
     """Half of a surrogate pair (\\ud800 in JSON) or a NUL character: not text every database can store."""
@@ -329,7 +380,9 @@ def validate_record(raw: Any) -> dict[str, Any]:
         try:
             values[key] = _text(raw.get(key))
         except _Unstorable as exc:
-            raise ValueError(f"「{_FIELD_JA[key]}」（{key}）に文字として保存できない符号（{exc}）が含まれています。") from None
+            raise ValueError(
+                f"「{_FIELD_JA[key]}」（{key}）に文字として保存できない符号（{exc}）が含まれています。"
+            ) from None
         except ValueError:
             raise ValueError(f"「{_FIELD_JA[key]}」（{key}）は文字列で指定してください。") from None
     for key in ("question", "answer"):
@@ -357,8 +410,16 @@ def validate_record(raw: Any) -> dict[str, Any]:
 
 # ---- writing ----------------------------------------------------------------
 
-def _import(db: Session, settings: Settings, numbered: Iterable[tuple[int, Any]], *, name: str, unit: str,
-            progress: Progress | None) -> ImportReport:
+
+def _import(
+    db: Session,
+    settings: Settings,
+    numbered: Iterable[tuple[int, Any]],
+    *,
+    name: str,
+    unit: str,
+    progress: Progress | None,
+) -> ImportReport:
     """Validate every record and write good ones in chunks, in the caller's transaction.
 
     After the first bad record nothing more is written, but reading goes on so that one
@@ -409,14 +470,22 @@ def _checked(numbered: Iterable[tuple[int, Any]], unit: str) -> Iterator[tuple[i
         ref = values["ref"]
         first = first_line.setdefault(ref, lineno)
         if first != lineno:
-            yield lineno, LineError(lineno, f"ref「{ref}」が{first}{unit}と重複しています。"
-                                            "1つのファイルでは、同じ ref の記録は1件だけにしてください。", unit)
+            yield (
+                lineno,
+                LineError(
+                    lineno,
+                    f"ref「{ref}」が{first}{unit}と重複しています。"
+                    "1つのファイルでは、同じ ref の記録は1件だけにしてください。",
+                    unit,
+                ),
+            )
             continue
         yield lineno, values
 
 
-def _flush(db: Session, settings: Settings, batch: list[dict[str, Any]], lines: dict[str, int],
-           report: ImportReport, unit: str) -> None:
+def _flush(
+    db: Session, settings: Settings, batch: list[dict[str, Any]], lines: dict[str, int], report: ImportReport, unit: str
+) -> None:
     """Write one chunk: insert new refs, update changed ones, count the same ones as unchanged."""
     existing = _rows_by_ref(db, [v["ref"] for v in batch])
     fresh = [v for v in batch if v["ref"] not in existing]
@@ -431,8 +500,13 @@ def _flush(db: Session, settings: Settings, batch: list[dict[str, Any]], lines: 
             continue
         if row.source == "final":
             # A finalised answer is changed only through the review chain (reopen), never by an import.
-            report.add_error(LineError(lines[row.ref], f"ref「{row.ref}」はこの市で校了した答弁と同じです。"
-                                                       "取り込みでは上書きできません。", unit))
+            report.add_error(
+                LineError(
+                    lines[row.ref],
+                    f"ref「{row.ref}」はこの市で校了した答弁と同じです。取り込みでは上書きできません。",
+                    unit,
+                )
+            )
         elif all(getattr(row, key) == value for key, value in values.items()):
             report.unchanged += 1
         else:
@@ -476,8 +550,15 @@ def _insert_new(db: Session, rows: list[dict[str, Any]]) -> list[str]:
 def doc_of(row: Any) -> IndexDoc:
     """The index document of a PastAnswer (or a row of its columns)."""
     return IndexDoc(
-        ref=row.ref, title=row.title, question=row.question, answer=row.answer, member=row.member,
-        faction=row.faction, department=row.department, session=row.session_name, answerer=row.answerer,
+        ref=row.ref,
+        title=row.title,
+        question=row.question,
+        answer=row.answer,
+        member=row.member,
+        faction=row.faction,
+        department=row.department,
+        session=row.session_name,
+        answerer=row.answerer,
         date=row.date,
     )
 
@@ -542,8 +623,9 @@ def _on_commit(db: Session) -> None:
             log.warning("index catch-up after commit failed (%r); the next write or search catches up", exc)
 
 
-def catch_up_index(bind: Engine, settings: Settings, *, timeout: float | None = None,
-                   progress: Progress | None = None) -> int:
+def catch_up_index(
+    bind: Engine, settings: Settings, *, timeout: float | None = None, progress: Progress | None = None
+) -> int:
     """Write every queued ref's committed state to the index (present: replaced; gone: removed).
 
     Holds the index writer lock while reading, so no older state can overwrite a newer one, and
@@ -552,7 +634,7 @@ def catch_up_index(bind: Engine, settings: Settings, *, timeout: float | None = 
     the index or the database is busy; the entries stay queued. Returns the refs written.
     """
     index = open_index(settings.index_dir)
-    with Session(bind=bind) as db, (without_waiting(db) if timeout == 0 else nullcontext()):
+    with Session(bind=bind) as db, without_waiting(db) if timeout == 0 else nullcontext():
         if db.scalar(select(IndexQueueEntry.id).limit(1)) is None:
             return 0
         try:
@@ -599,9 +681,18 @@ def _forget(db: Session, entry_ids: list[int]) -> None:
         db.execute(delete(IndexQueueEntry).where(IndexQueueEntry.id.in_(chunk)))
 
 
-_DOC_COLUMNS = (PastAnswer.ref, PastAnswer.title, PastAnswer.question, PastAnswer.answer, PastAnswer.member,
-                PastAnswer.faction, PastAnswer.department, PastAnswer.session_name, PastAnswer.answerer,
-                PastAnswer.date)
+_DOC_COLUMNS = (
+    PastAnswer.ref,
+    PastAnswer.title,
+    PastAnswer.question,
+    PastAnswer.answer,
+    PastAnswer.member,
+    PastAnswer.faction,
+    PastAnswer.department,
+    PastAnswer.session_name,
+    PastAnswer.answerer,
+    PastAnswer.date,
+)
 
 
 def count_past_answers(db: Session) -> int:
@@ -617,8 +708,9 @@ def rebuild_index(db: Session, settings: Settings, *, progress: Progress | None 
     with index.writer_lock():  # read the database under the lock: no concurrent update can be lost
         covered = list(db.scalars(select(IndexQueueEntry.id)))
         rows = db.execute(select(*_DOC_COLUMNS).order_by(PastAnswer.id).execution_options(yield_per=CATCH_UP_CHUNK))
-        n = index.rebuild((doc_of(row) for row in rows),
-                          progress=(lambda done: progress("index", done)) if progress else None)
+        n = index.rebuild(
+            (doc_of(row) for row in rows), progress=(lambda done: progress("index", done)) if progress else None
+        )
         _forget(db, covered)
     return n
 

@@ -28,7 +28,9 @@ def default_answerer(department: Department) -> str:
 
 def assignable_divisions(db: Session) -> list[Department]:
     """The divisions (課) that can own an answer: those under a 部 with none below them."""
-    return [d for d in db.scalars(select(Department).order_by(Department.id)) if not d.children and d.parent is not None]
+    return [
+        d for d in db.scalars(select(Department).order_by(Department.id)) if not d.children and d.parent is not None
+    ]
 
 
 def answerer_choices(db: Session) -> list[str]:
@@ -69,7 +71,9 @@ def assign(
     question = get_question(db, key)
     if question.status != State.RECEIVED:
         # Assigning again is a reassignment and needs its note.
-        raise InvalidInput(f"「{question.key}」はすでに担当が決まっています。担当を変える場合は理由を添えて担当変更してください。")
+        raise InvalidInput(
+            f"「{question.key}」はすでに担当が決まっています。担当を変える場合は理由を添えて担当変更してください。"
+        )
     result = _act(db, user, key, "assign", expected_version=expected_version)
     _set_owner(db, result.question, department, answerer, related)
     db.flush()

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from councilbot.storage.models import AuditEntry
 
-
 SYSTEM_ACTOR = "system"
 _acting_user: contextvars.ContextVar[str] = contextvars.ContextVar("acting_user", default=SYSTEM_ACTOR)
 
@@ -46,7 +45,12 @@ def record_audit(db: Session, actor: str, action: str, target: str | None = None
 
 
 def list_audit(
-    db: Session, *, limit: int = 100, actor: str | None = None, action: str | None = None, since: dt.datetime | None = None
+    db: Session,
+    *,
+    limit: int = 100,
+    actor: str | None = None,
+    action: str | None = None,
+    since: dt.datetime | None = None,
 ) -> list[AuditEntry]:
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if actor:

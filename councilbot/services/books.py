@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from councilbot.domain.book import AnswerBookContent, BookItem, BookMember
 from councilbot.domain.intake_parse import QUESTION_TYPES
+from councilbot.domain.permissions import require_general_affairs
 from councilbot.domain.workflow import State
 from councilbot.errors import InvalidInput, NotFound
 from councilbot.fsutil import sha256_file
 from councilbot.services.audit import record_audit
-from councilbot.domain.permissions import require_general_affairs
 from councilbot.services.common import actor_of, get_session, nfkc
 from councilbot.services.org import city_name
 from councilbot.services.status import question_label
@@ -78,7 +78,9 @@ def build_book(
     if wanted and by == "department":
         questions = [q for q in questions if q.responsible_department and q.responsible_department.name == wanted]
     elif wanted and by == "member":
-        questions = [q for q in questions if wanted in (q.member.name.replace(" ", ""), f"{q.member.seat}番", str(q.member.seat))]
+        questions = [
+            q for q in questions if wanted in (q.member.name.replace(" ", ""), f"{q.member.seat}番", str(q.member.seat))
+        ]
     if wanted and not questions:
         raise NotFound(f"「{only}」に当たる質問は{session.name}にありません。")
     questions.sort(key=speaking_order_key)
@@ -172,6 +174,15 @@ def export_book(
     digest = sha256_file(path)
     session = get_session(db, content.session_title)
     variant = content.title + ("・バックデータ付き" if back_data else "")
-    db.add(ExportRecord(session_id=session.id, variant=variant, path=str(path), sha256=digest, item_count=count, created_by=user.chat_id))
+    db.add(
+        ExportRecord(
+            session_id=session.id,
+            variant=variant,
+            path=str(path),
+            sha256=digest,
+            item_count=count,
+            created_by=user.chat_id,
+        )
+    )
     record_audit(db, user.chat_id, "book.export", session.name, variant=variant, items=count, sha256=digest)
     return ExportResult(path, digest, count, content.missing, pdf_path)

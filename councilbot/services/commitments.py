@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from councilbot.domain import commitments as rules
@@ -40,9 +40,21 @@ from councilbot.storage.models import Commitment, CommitmentStatusChange, Depart
 MAX_NOTE = 1000
 # The rule checker's findings for an earlier commitment: id, severity, and the message form.
 CONFLICT_RULES = {
-    "weaker": ("commitment_weaker", "warning", "{label}（{ref}）では「{old}」（{old_strength}）とお答えしています。この答弁案の「{new}」（{new_strength}）は、それより後退した表現です。"),
-    "later": ("commitment_later", "warning", "{label}（{ref}）では「{old}」（{old_due}まで）とお答えしています。この答弁案では時期が{new_due}までに遅れています。理由の説明が必要です。"),
-    "dropped": ("commitment_dropped", "info", "{label}（{ref}）の「{old}」に触れていません。その後の進捗を答弁に含めてください。"),
+    "weaker": (
+        "commitment_weaker",
+        "warning",
+        "{label}（{ref}）では「{old}」（{old_strength}）とお答えしています。この答弁案の「{new}」（{new_strength}）は、それより後退した表現です。",
+    ),
+    "later": (
+        "commitment_later",
+        "warning",
+        "{label}（{ref}）では「{old}」（{old_due}まで）とお答えしています。この答弁案では時期が{new_due}までに遅れています。理由の説明が必要です。",
+    ),
+    "dropped": (
+        "commitment_dropped",
+        "info",
+        "{label}（{ref}）の「{old}」に触れていません。その後の進捗を答弁に含めてください。",
+    ),
 }
 
 
@@ -63,7 +75,9 @@ class AnswerText(Protocol):
 
 def answer_texts(db: Session, refs: Sequence[str]) -> list[AnswerText]:
     """The id, text and date of the past answers ``refs``, without loading whole rows."""
-    return list(db.execute(select(PastAnswer.id, PastAnswer.answer, PastAnswer.date).where(PastAnswer.ref.in_(list(refs)))))  # type: ignore[arg-type]
+    return list(
+        db.execute(select(PastAnswer.id, PastAnswer.answer, PastAnswer.date).where(PastAnswer.ref.in_(list(refs))))
+    )  # type: ignore[arg-type]
 
 
 def sync_commitments(db: Session, answers: Iterable[AnswerText]) -> int:
@@ -163,19 +177,41 @@ class LedgerRow:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "id": self.id, "ref": self.ref, "session": self.session, "answered": self.answered.isoformat() if self.answered else None,
-            "member": self.member, "division": self.division, "title": self.title, "statement": self.statement,
-            "strength": self.strength, "timing": self.timing, "due": self.due_end.isoformat() if self.due_end else None,
-            "status": self.status, "note": self.note, "overdue": self.overdue,
+            "id": self.id,
+            "ref": self.ref,
+            "session": self.session,
+            "answered": self.answered.isoformat() if self.answered else None,
+            "member": self.member,
+            "division": self.division,
+            "title": self.title,
+            "statement": self.statement,
+            "strength": self.strength,
+            "timing": self.timing,
+            "due": self.due_end.isoformat() if self.due_end else None,
+            "status": self.status,
+            "note": self.note,
+            "overdue": self.overdue,
         }
 
 
 def _row(c: Commitment, on: dt.date) -> LedgerRow:
     a = c.past_answer
     return LedgerRow(
-        id=c.id, ref=a.ref, session=a.session_name or "", answered=a.date, member=a.member or "", division=a.department or "",
-        title=a.title, question=a.question, statement=c.statement, strength=c.strength, timing=c.timing_text or "",
-        due_end=c.due_end, status=c.status, note=c.status_note or "", overdue=rules.is_overdue(c.due_end, c.status, on),
+        id=c.id,
+        ref=a.ref,
+        session=a.session_name or "",
+        answered=a.date,
+        member=a.member or "",
+        division=a.department or "",
+        title=a.title,
+        question=a.question,
+        statement=c.statement,
+        strength=c.strength,
+        timing=c.timing_text or "",
+        due_end=c.due_end,
+        status=c.status,
+        note=c.status_note or "",
+        overdue=rules.is_overdue(c.due_end, c.status, on),
     )
 
 
@@ -194,8 +230,12 @@ def list_commitments(
 ) -> list[LedgerRow]:
     """The ledger, oldest answer first; ``on`` is the day that decides what is overdue."""
     if status is not None and status not in rules.STATUSES:
-        raise InvalidInput(f"進捗状況「{status}」はありません。{'・'.join(rules.STATUSES)} のいずれかを指定してください。")
-    stmt = select(Commitment).join(PastAnswer).order_by(PastAnswer.date.nulls_first(), PastAnswer.ref, Commitment.position)
+        raise InvalidInput(
+            f"進捗状況「{status}」はありません。{'・'.join(rules.STATUSES)} のいずれかを指定してください。"
+        )
+    stmt = (
+        select(Commitment).join(PastAnswer).order_by(PastAnswer.date.nulls_first(), PastAnswer.ref, Commitment.position)
+    )
     if division:
         stmt = stmt.where(PastAnswer.department == nfkc(division))
     if status:
@@ -209,7 +249,22 @@ def list_commitments(
     return rows
 
 
-LEDGER_COLUMNS = ("番号", "答弁日", "会期", "議員", "件名", "答弁要旨", "区分", "時期", "期限", "担当課", "進捗状況", "進捗の説明", "期限超過", "答弁番号")
+LEDGER_COLUMNS = (
+    "番号",
+    "答弁日",
+    "会期",
+    "議員",
+    "件名",
+    "答弁要旨",
+    "区分",
+    "時期",
+    "期限",
+    "担当課",
+    "進捗状況",
+    "進捗の説明",
+    "期限超過",
+    "答弁番号",
+)
 
 
 def ledger_csv(rows: Sequence[LedgerRow]) -> str:
@@ -218,10 +273,24 @@ def ledger_csv(rows: Sequence[LedgerRow]) -> str:
     writer = csv.writer(buffer)
     writer.writerow(LEDGER_COLUMNS)
     for r in rows:
-        writer.writerow([
-            r.id, r.answered.isoformat() if r.answered else "", r.session, r.member, r.title, r.statement, r.strength,
-            r.timing, r.due_end.isoformat() if r.due_end else "", r.division, r.status, r.note, "超過" if r.overdue else "", r.ref,
-        ])
+        writer.writerow(
+            [
+                r.id,
+                r.answered.isoformat() if r.answered else "",
+                r.session,
+                r.member,
+                r.title,
+                r.statement,
+                r.strength,
+                r.timing,
+                r.due_end.isoformat() if r.due_end else "",
+                r.division,
+                r.status,
+                r.note,
+                "超過" if r.overdue else "",
+                r.ref,
+            ]
+        )
     return "\ufeff" + buffer.getvalue()
 
 
@@ -243,7 +312,9 @@ def may_update(db: Session, actor: Actor, division: str) -> bool:
 def get_commitment(db: Session, commitment_id: int) -> Commitment:
     commitment = db.get(Commitment, commitment_id)
     if commitment is None:
-        raise NotFound(f"約束の番号「{commitment_id}」は台帳にありません。`councilbot commitments` で番号を確かめてください。")
+        raise NotFound(
+            f"約束の番号「{commitment_id}」は台帳にありません。`councilbot commitments` で番号を確かめてください。"
+        )
     return commitment
 
 
@@ -252,7 +323,9 @@ def update_status(db: Session, user: User, commitment_id: int, status: str, note
     status = nfkc(status)
     note = (note or "").strip()
     if status not in rules.STATUSES:
-        raise InvalidInput(f"進捗状況「{status}」はありません。{'・'.join(rules.STATUSES)} のいずれかを指定してください。")
+        raise InvalidInput(
+            f"進捗状況「{status}」はありません。{'・'.join(rules.STATUSES)} のいずれかを指定してください。"
+        )
     if not note:
         raise InvalidInput("進捗の説明（いつ、何をしたか、または見送る理由）を入力してください。")
     if len(note) > MAX_NOTE:
@@ -264,10 +337,18 @@ def update_status(db: Session, user: User, commitment_id: int, status: str, note
     old = commitment.status
     commitment.status = status
     commitment.status_note = note
-    commitment.status_updated_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    commitment.status_updated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     commitment.history.append(CommitmentStatusChange(old_status=old, new_status=status, note=note, actor=user.chat_id))
     db.flush()
-    record_audit(db, user.chat_id, "commitment.status", f"commitment:{commitment.id}", old=old, new=status, ref=commitment.past_answer.ref)
+    record_audit(
+        db,
+        user.chat_id,
+        "commitment.status",
+        f"commitment:{commitment.id}",
+        old=old,
+        new=status,
+        ref=commitment.past_answer.ref,
+    )
     return commitment
 
 
@@ -283,7 +364,9 @@ def _earlier_answers(db: Session, question: Question) -> list[PastAnswer]:
     session = question.session.name if question.session else None
     candidates = db.scalars(
         select(PastAnswer)
-        .where(or_(PastAnswer.session_name.is_(None), PastAnswer.session_name != session))  # answers of earlier sessions only
+        .where(
+            or_(PastAnswer.session_name.is_(None), PastAnswer.session_name != session)
+        )  # answers of earlier sessions only
         .where(func.replace(func.replace(PastAnswer.member, " ", ""), "\u3000", "") == wanted)
         .order_by(PastAnswer.date.desc().nulls_last(), PastAnswer.id.desc())
     )
@@ -310,12 +393,20 @@ class EarlierCommitment:
 def earlier_commitments(db: Session, question: Question) -> list[EarlierCommitment]:
     """Open commitments the city made to this member on this topic, from the newest answer that made any."""
     for answer in _earlier_answers(db, question):
-        rows = list(db.scalars(select(Commitment).where(Commitment.past_answer_id == answer.id).order_by(Commitment.position)))
+        rows = list(
+            db.scalars(select(Commitment).where(Commitment.past_answer_id == answer.id).order_by(Commitment.position))
+        )
         rows = [c for c in rows if c.strength != rules.MAINTAIN]
         if rows:
             return [
                 EarlierCommitment(
-                    c.id, answer.ref, answer.date, c.statement, c.strength, c.status, rules.Earlier(answer.ref, answer.date, _domain(c)),
+                    c.id,
+                    answer.ref,
+                    answer.date,
+                    c.statement,
+                    c.strength,
+                    c.status,
+                    rules.Earlier(answer.ref, answer.date, _domain(c)),
                     f"{answer.title}\n{answer.question}\n{answer.answer}",
                 )
                 for c in rows
@@ -333,7 +424,9 @@ def drafting_note(earlier: Sequence[EarlierCommitment]) -> str:
     if not earlier:
         return ""
     lines = [e.line for e in earlier]
-    return "\n".join(["この議員には、同じ趣旨の質問に次のとおり答弁しています。答弁では、その後の進捗を報告してください。", *lines])
+    return "\n".join(
+        ["この議員には、同じ趣旨の質問に次のとおり答弁しています。答弁では、その後の進捗を報告してください。", *lines]
+    )
 
 
 def contradiction_findings(db: Session, settings: Settings, question: Question, text: str) -> list[Finding]:
@@ -348,9 +441,14 @@ def contradiction_findings(db: Session, settings: Settings, question: Question, 
         old = conflict.earlier.commitment
         new = conflict.new
         message = form.format(
-            label=conflict.earlier.label, ref=conflict.earlier.ref, old=old.statement, old_strength=old.strength,
-            new=new.statement if new else "", new_strength=new.strength if new else "",
-            old_due=_day(old.timing.end if old.timing else None), new_due=_day(new.timing.end if new and new.timing else None),
+            label=conflict.earlier.label,
+            ref=conflict.earlier.ref,
+            old=old.statement,
+            old_strength=old.strength,
+            new=new.statement if new else "",
+            new_strength=new.strength if new else "",
+            old_due=_day(old.timing.end if old.timing else None),
+            new_due=_day(new.timing.end if new and new.timing else None),
         )
         start, end = _span(text, new.sentence if new else "")
         findings.append(Finding(rule_id, severity, message, start, end, text[start:end][:40]))
@@ -383,9 +481,15 @@ def overdue_reminders(db: Session, on: dt.date) -> list[tuple[Department, str]]:
         dept = db.scalar(select(Department).where(Department.name == division))
         if dept is None:
             continue  # a former division: General Affairs sees it in the overview
-        lines = [f"【答弁の約束の期限超過】{division}が議会で答弁した約束のうち、期限を過ぎて完了していないものが{len(rows)}件あります。", ""]
+        lines = [
+            f"【答弁の約束の期限超過】{division}が議会で答弁した約束のうち、期限を過ぎて完了していないものが{len(rows)}件あります。",
+            "",
+        ]
         lines += [_overdue_line(r) for r in rows]
-        lines += ["", "進捗を `councilbot commitments update 番号 --status 実施済 --note 説明` またはチャットのボタンで更新してください。"]
+        lines += [
+            "",
+            "進捗を `councilbot commitments update 番号 --status 実施済 --note 説明` またはチャットのボタンで更新してください。",
+        ]
         messages.append((dept, "\n".join(lines)))
     return messages
 
@@ -416,7 +520,10 @@ class SessionOverview:
         out = [f"■ 答弁の約束（{self.session}）"]
         if self.brought_back:
             out.append(f"　前回答弁の約束がある質問 {len(self.brought_back)}件:")
-            out += [f"　・{key} {e[0].line}" + (f" ほか{len(e) - 1}件" if len(e) > 1 else "") for key, e in self.brought_back]
+            out += [
+                f"　・{key} {e[0].line}" + (f" ほか{len(e) - 1}件" if len(e) > 1 else "")
+                for key, e in self.brought_back
+            ]
         total = sum(len(v) for v in self.overdue.values())
         out.append(f"　期限を過ぎて完了していない約束 {total}件" + ("" if total else "（ありません）"))
         out += [f"　・{division or '担当不明'} {len(rows)}件" for division, rows in sorted(self.overdue.items())]
@@ -426,6 +533,8 @@ class SessionOverview:
 def session_overview(db: Session, settings: Settings, session_name: str | None = None) -> SessionOverview:
     """For General Affairs: which of the session's questions meet earlier commitments, and what is overdue."""
     session = get_session(db, session_name)
-    questions = db.scalars(select(Question).where(Question.session_id == session.id).order_by(Question.speaking_order, Question.key))
+    questions = db.scalars(
+        select(Question).where(Question.session_id == session.id).order_by(Question.speaking_order, Question.key)
+    )
     brought_back = [(q.key, e) for q in questions if (e := earlier_commitments(db, q))]
     return SessionOverview(session.name, brought_back, overdue_by_division(db, today(settings)))

@@ -38,7 +38,9 @@ def cli_user(db: Session) -> User:
     """
     user = db.scalar(select(User).where(User.chat_id == CLI_USER_ID))
     if user is None:
-        user = User(chat_id=CLI_USER_ID, name="管理コマンド", position="システム", roles=[ROLE_GENERAL_AFFAIRS, ROLE_ADMIN])
+        user = User(
+            chat_id=CLI_USER_ID, name="管理コマンド", position="システム", roles=[ROLE_GENERAL_AFFAIRS, ROLE_ADMIN]
+        )
         db.add(user)
         db.flush()
     return user
@@ -63,7 +65,11 @@ def get_question(db: Session, key: str, *, for_update: bool = False) -> Question
     """By stable key (``R8-12-16-1-2-1``) or by number (``Q-123``)."""
     norm = nfkc(key).upper()
     match = _KEY_ID.match(norm)
-    stmt = select(Question).where(Question.id == int(match.group(1))) if match else select(Question).where(Question.key == norm)
+    stmt = (
+        select(Question).where(Question.id == int(match.group(1)))
+        if match
+        else select(Question).where(Question.key == norm)
+    )
     if for_update and db.bind is not None and db.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     question = db.scalar(stmt)
@@ -76,13 +82,17 @@ def get_session(db: Session, name: str | None = None) -> CouncilSession:
     """By name (「令和8年12月定例会」) or code (``R8-12``); none given → the newest open session."""
     if not name:
         session = db.scalar(
-            select(CouncilSession).where(CouncilSession.closed.is_(False)).order_by(CouncilSession.opens.desc().nulls_last(), CouncilSession.id.desc())
+            select(CouncilSession)
+            .where(CouncilSession.closed.is_(False))
+            .order_by(CouncilSession.opens.desc().nulls_last(), CouncilSession.id.desc())
         )
         if session is None:
             raise NotFound("開会中の会期が登録されていません。組織ファイルの sessions に会期を追加してください。")
         return session
     norm = nfkc(name).replace(" ", "")
-    session = db.scalar(select(CouncilSession).where((CouncilSession.name == norm) | (CouncilSession.era_code == norm.upper())))
+    session = db.scalar(
+        select(CouncilSession).where((CouncilSession.name == norm) | (CouncilSession.era_code == norm.upper()))
+    )
     if session is None:
         raise NotFound(f"会期「{name}」が見つかりません。「令和8年12月定例会」のように正式名で指定してください。")
     return session
@@ -113,7 +123,9 @@ def item_context(db: Session, question: Question, *, at_stage: str | None = None
     if stage in EXECUTIVES:
         offices = frozenset(
             db.scalars(
-                select(Department.name).join(User, User.department_id == Department.id).where(User.position == stage, User.active.is_(True))
+                select(Department.name)
+                .join(User, User.department_id == Department.id)
+                .where(User.position == stage, User.active.is_(True))
             )
         )
     return ItemContext(

@@ -26,7 +26,9 @@ def record_copies(db: Session, key: str, places: Iterable[tuple[str, str]]) -> N
 def take_earlier_copies(db: Session, key: str, *, acted_in: tuple[str, str] | None = None) -> list[tuple[str, str]]:
     """The copies still showing buttons, now marked settled; ``acted_in`` (already replaced by its handler) is only marked."""
     question = get_question(db, key)
-    copies = db.scalars(select(CardCopy).where(CardCopy.question_id == question.id, CardCopy.settled.is_(False)).order_by(CardCopy.id)).all()
+    copies = db.scalars(
+        select(CardCopy).where(CardCopy.question_id == question.id, CardCopy.settled.is_(False)).order_by(CardCopy.id)
+    ).all()
     for copy in copies:
         copy.settled = True
     db.flush()

@@ -160,7 +160,7 @@ def register_question(db: Session, settings: Settings, user: User, data: Questio
         question_type=qtype,
         speaking_order=data.speaking_order or _next_speaking_order(db, session, member, qtype),
         item_no=item.format(),
-        item_sort="%03d.%03d.%03d" % item.sort_key(),
+        item_sort="{:03d}.{:03d}.{:03d}".format(*item.sort_key()),
         parent_titles=nfkc(data.parent_titles),
         title=title,
         body=body,
@@ -180,7 +180,9 @@ def register_question(db: Session, settings: Settings, user: User, data: Questio
         if data.source_ref and supports_savepoint(db):
             existing = db.scalar(select(Question).where(Question.source_ref == data.source_ref))
         if existing is None:
-            raise InvalidInput(f"{member.name}議員の{qtype} {item.format()} は、同時に別の操作で登録されました。一覧を確かめてください。") from None
+            raise InvalidInput(
+                f"{member.name}議員の{qtype} {item.format()} は、同時に別の操作で登録されました。一覧を確かめてください。"
+            ) from None
         return IntakeResult(existing, created=False)
     duplicates = find_duplicates(db, question)
     for other, score in duplicates:
@@ -203,8 +205,10 @@ def import_notice(
     items = sum(len(m.items) for m in notice.members)
     if items > MAX_NOTICE_ITEMS:
         # Each item is checked against the archive for duplicates: an unbounded notice would hold the intake for hours.
-        raise InvalidInput(f"{source}: 質問項目が{items}件あり、一度に受け付けられる{MAX_NOTICE_ITEMS}件を超えています。"
-                           "通告書を議員ごとなどに分けて読み込んでください。")
+        raise InvalidInput(
+            f"{source}: 質問項目が{items}件あり、一度に受け付けられる{MAX_NOTICE_ITEMS}件を超えています。"
+            "通告書を議員ごとなどに分けて読み込んでください。"
+        )
     for member_block in notice.members:
         for item in member_block.items:
             data = QuestionInput(
@@ -236,8 +240,10 @@ def read_notice_lines(path: Path) -> list[str]:
     lines = _notice_lines(path)
     chars = sum(len(line) for line in lines)
     if chars > MAX_NOTICE_CHARS:
-        raise InvalidInput(f"{path.name}: 通告書が{chars:,}文字あり、上限の{MAX_NOTICE_CHARS:,}文字を超えています。"
-                           "通告書を議員ごとなどに分けて読み込んでください。")
+        raise InvalidInput(
+            f"{path.name}: 通告書が{chars:,}文字あり、上限の{MAX_NOTICE_CHARS:,}文字を超えています。"
+            "通告書を議員ごとなどに分けて読み込んでください。"
+        )
     return lines
 
 

@@ -43,7 +43,10 @@ def try_acquire(db: Session, name: str, holder: str, *, now: dt.datetime, ttl: d
             holder=holder,
             expires_at=expires,
             # A renewal keeps the time the lease was taken; a take-over records its own.
-            acquired_at=case((SchedulerLease.holder == holder, SchedulerLease.acquired_at), else_=literal(now, SchedulerLease.acquired_at.type)),
+            acquired_at=case(
+                (SchedulerLease.holder == holder, SchedulerLease.acquired_at),
+                else_=literal(now, SchedulerLease.acquired_at.type),
+            ),
         )
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -71,7 +74,6 @@ def release(db: Session, name: str, holder: str, *, now: dt.datetime) -> None:
         .execution_options(synchronize_session=False)
     )
     db.commit()
-
 
 
 def current(db: Session, name: str, *, now: dt.datetime) -> str | None:

@@ -68,13 +68,18 @@ class Agenda:
         return sum(m.reading_seconds for m in self.members)
 
 
-def meeting_agenda(db: Session, settings: Settings, session_name: str | None = None, *, department: str | None = None) -> Agenda:
+def meeting_agenda(
+    db: Session, settings: Settings, session_name: str | None = None, *, department: str | None = None
+) -> Agenda:
     """Members in speaking order, their items in 1-(2)-① order, with the current answer and its reading time."""
     session = get_session(db, session_name)
     rules = load_prompts(settings).rules
     wanted = nfkc(department) or None
     questions = [
-        q for q in db.scalars(select(Question).where(Question.session_id == session.id, Question.status != State.WITHDRAWN))
+        q
+        for q in db.scalars(
+            select(Question).where(Question.session_id == session.id, Question.status != State.WITHDRAWN)
+        )
         if wanted is None or (q.responsible_department is not None and q.responsible_department.name == wanted)
     ]
     members: list[AgendaMember] = []
@@ -123,14 +128,20 @@ def question_history(db: Session, settings: Settings, user: User, key: str) -> Q
         RevisionChange(r, review.revision_diff(db, question.key, numbers[i - 1], r.number) if i else None)
         for i, r in enumerate(question.revisions)
     ]
-    links = db.scalars(select(QuestionLink).where(or_(QuestionLink.question_id == question.id, QuestionLink.other_id == question.id)))
+    links = db.scalars(
+        select(QuestionLink).where(or_(QuestionLink.question_id == question.id, QuestionLink.other_id == question.id))
+    )
     linked = []
     for link in links:
         other = db.get(Question, link.other_id if link.question_id == question.id else link.question_id)
         if other is not None:
             linked.append((other, link.score))
-    similar = find_similar(db, settings, f"{question.title}\n{question.body}", limit=SIMILAR_LIMIT, exclude_refs=[question.key])
-    return QuestionHistory(question, question_label(db, question), changes, linked, similar, available_actions(db, user, question))
+    similar = find_similar(
+        db, settings, f"{question.title}\n{question.body}", limit=SIMILAR_LIMIT, exclude_refs=[question.key]
+    )
+    return QuestionHistory(
+        question, question_label(db, question), changes, linked, similar, available_actions(db, user, question)
+    )
 
 
 def list_exports(db: Session, session_name: str | None = None) -> list[ExportRecord]:
@@ -149,10 +160,14 @@ def open_export(db: Session, settings: Settings, user: User, export_id: int) -> 
         raise InvalidInput("指定の答弁書は記録にありません。")
     path = Path(record.path).resolve()
     if not path.is_file() or not path.is_relative_to(Path(settings.export_dir).resolve()):
-        raise InvalidInput("この答弁書のファイルは出力先フォルダにありません（移動または削除された可能性があります）。総務課に再出力を依頼してください。")
+        raise InvalidInput(
+            "この答弁書のファイルは出力先フォルダにありません（移動または削除された可能性があります）。総務課に再出力を依頼してください。"
+        )
     record_audit(db, user.chat_id, "book.download", record.variant, export_id=record.id, sha256=record.sha256)
     return path
 
 
 def sessions(db: Session) -> list[CouncilSession]:
-    return list(db.scalars(select(CouncilSession).order_by(CouncilSession.opens.desc().nulls_last(), CouncilSession.id.desc())))
+    return list(
+        db.scalars(select(CouncilSession).order_by(CouncilSession.opens.desc().nulls_last(), CouncilSession.id.desc()))
+    )

@@ -42,8 +42,9 @@ class MinutesImport:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def import_minutes(db: Session, settings: Settings, text: str, name: str, *, dry_run: bool = False,
-                   progress: Progress | None = None) -> MinutesImport:
+def import_minutes(
+    db: Session, settings: Settings, text: str, name: str, *, dry_run: bool = False, progress: Progress | None = None
+) -> MinutesImport:
     """Read minutes ``text`` (from the file called ``name``) and, unless ``dry_run``, store their answers."""
     result = read_minutes(db, settings, text, name, progress=progress)
     if dry_run:
@@ -58,8 +59,9 @@ def import_minutes(db: Session, settings: Settings, text: str, name: str, *, dry
     return result
 
 
-def read_minutes(db: Session, settings: Settings, text: str, name: str, *,
-                 progress: Progress | None = None) -> MinutesImport:
+def read_minutes(
+    db: Session, settings: Settings, text: str, name: str, *, progress: Progress | None = None
+) -> MinutesImport:
     """Parse and check a minutes file without writing; raises ``InvalidInput`` naming the line at fault."""
     parsed = parse_minutes(text)
     if not parsed.answers:
@@ -151,8 +153,11 @@ class _DepartmentChooser:
             return None, f"答弁者「{answer.answerer}」に当たる部・課が組織ファイルにないため、担当課を空欄にしました。"
         if len(candidates) == 1:
             return candidates[0], None
-        ranked = [s for s in route_question(self.db, self.settings, f"{answer.title}\n{answer.answer}", limit=20)
-                  if s.department in candidates]
+        ranked = [
+            s
+            for s in route_question(self.db, self.settings, f"{answer.title}\n{answer.answer}", limit=20)
+            if s.department in candidates
+        ]
         if ranked and (len(ranked) == 1 or ranked[0].score >= DEPARTMENT_LEAD * ranked[1].score):
             return ranked[0].department, None
         return None, f"答弁者「{answer.answerer}」の答弁の担当課を一つに絞れなかったため、空欄にしました。"

@@ -80,7 +80,9 @@ def _text(entry: dict[str, Any], field: str, source: str, *, max_chars: int = MA
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise _fail(entry, field, "は文字で書いてください（並びや「項目: 値」の形、はい/いいえ、日付は使えません）。", source)
+        raise _fail(
+            entry, field, "は文字で書いてください（並びや「項目: 値」の形、はい/いいえ、日付は使えません）。", source
+        )
     text = nfkc(str(value))
     if len(text) > max_chars:
         raise _fail(entry, field, f"が長すぎます（{len(text)}文字。上限は{max_chars}文字です）。", source)
@@ -138,7 +140,7 @@ def read_org_file(path: str | Path) -> dict[str, Any]:
         raise InvalidInput(f"{source}: 組織ファイルが大きすぎます（上限{MAX_FILE_BYTES // 1024 // 1024}MB）。")
     try:
         _check_shape(text, source)
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{mark.line + 1}行目" if mark else "不明な位置"
@@ -147,7 +149,9 @@ def read_org_file(path: str | Path) -> dict[str, Any]:
         # YAML reads 2026-13-45 as a date and fails inside the parser.
         raise InvalidInput(f"{source}: 日付または日時に存在しない値があります（例: 2026-11-27T17:00）。") from None
     if data is None:
-        raise InvalidInput(f"{source}: 組織ファイルが空です（departments などの項目を書いてください）。何も読み込んでいません。")
+        raise InvalidInput(
+            f"{source}: 組織ファイルが空です（departments などの項目を書いてください）。何も読み込んでいません。"
+        )
     if not isinstance(data, dict):
         raise InvalidInput(f"{source}: 組織ファイルの形式ではありません（departments などの項目が必要です）。")
     return data
@@ -356,7 +360,9 @@ def load_org(db: Session, path: str | Path, *, actor: str, tz_name: str = "Asia/
         chains=len([k for k in chains if not k.startswith("__")]),
         sessions=len(sessions),
     )
-    record_audit(db, actor, "org.load", source, departments=report.departments, members=report.members, users=report.users)
+    record_audit(
+        db, actor, "org.load", source, departments=report.departments, members=report.members, users=report.users
+    )
     return report
 
 

@@ -74,7 +74,9 @@ class PromptSet:
 
     def system_prompt(self, *, answerer: str, style_body: str | None = None) -> str:
         """The system message; ``style_body`` replaces the guide's text when it had to be cut to fit."""
-        return render(self.system_template, self._system_values(answerer, self.style.body if style_body is None else style_body))
+        return render(
+            self.system_template, self._system_values(answerer, self.style.body if style_body is None else style_body)
+        )
 
     def instructions(self, *, answerer: str) -> str:
         """The system prompt without the style guide: text no answer may repeat."""
@@ -158,7 +160,8 @@ def _template(name: str, text: str, allowed: frozenset[str]) -> str:
         tag = _DELIMITED.get(required)
         if tag and not re.search(rf"<{tag}>\s*\{{\{{\s*{required}\s*\}}\}}\s*</{tag}>", body):
             raise PromptFileError(
-                name, f"{{{{{required}}}}} は <{tag}> と </{tag}> で囲んでください（質問や資料を指示と区別するためです）。"
+                name,
+                f"{{{{{required}}}}} は <{tag}> と </{tag}> で囲んでください（質問や資料を指示と区別するためです）。",
             )
     return body
 
@@ -169,7 +172,9 @@ def _rules_yaml(text: str) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{mark.line + 1}行目付近" if mark is not None else "どこか"
-        raise PromptFileError(RULES_FILE, f"YAML として読めません（{where}）。字下げや「:」を確認してください。") from None
+        raise PromptFileError(
+            RULES_FILE, f"YAML として読めません（{where}）。字下げや「:」を確認してください。"
+        ) from None
     if not isinstance(data, dict):
         raise PromptFileError(RULES_FILE, "項目名: 値 の形で書いてください。")
     return data
@@ -232,7 +237,9 @@ class _Fields:
         try:
             return re.compile(source)
         except re.error as exc:
-            raise self._fail(key, f"は正規表現として正しくありません（{exc.msg}、{(exc.pos or 0) + 1}文字目付近）。") from None
+            raise self._fail(
+                key, f"は正規表現として正しくありません（{exc.msg}、{(exc.pos or 0) + 1}文字目付近）。"
+            ) from None
 
     def severity(self) -> str:
         value = self.text("severity")

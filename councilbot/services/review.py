@@ -77,7 +77,13 @@ def _flush(db: Session, question: Question) -> None:
 
 
 def check_action(
-    db: Session, user: User, question: Question, name: str, *, expected_version: int | None = None, note: str | None = None
+    db: Session,
+    user: User,
+    question: Question,
+    name: str,
+    *,
+    expected_version: int | None = None,
+    note: str | None = None,
 ) -> Step:
     """Where ``name`` would take ``question``, once the version, the workflow and ``user``'s right allow it; raises otherwise."""
     _check_version(db, user, question, name, expected_version)
@@ -212,7 +218,9 @@ def submit_answer(
     return submit(db, user, key)
 
 
-def approve(db: Session, user: User, key: str, *, expected_version: int | None = None, comment: str | None = None) -> ActionResult:
+def approve(
+    db: Session, user: User, key: str, *, expected_version: int | None = None, comment: str | None = None
+) -> ActionResult:
     return _act(db, user, key, "approve", expected_version=expected_version, note=comment)
 
 
@@ -220,7 +228,9 @@ def send_back(db: Session, user: User, key: str, *, comment: str, expected_versi
     return _act(db, user, key, "send_back", expected_version=expected_version, note=comment)
 
 
-def finalize(db: Session, settings: Settings, user: User, key: str, *, expected_version: int | None = None) -> ActionResult:
+def finalize(
+    db: Session, settings: Settings, user: User, key: str, *, expected_version: int | None = None
+) -> ActionResult:
     """校了: the answer is frozen and enters the searchable archive at once."""
     from councilbot.services.archive import record_final_answer
 
@@ -288,6 +298,4 @@ def revision_diff(db: Session, key: str, old: int | None = None, new: int | None
         text = r.answer + ("\n【バックデータ】\n" + r.back_data if r.back_data else "")
         return [s + "\n" for s in text.replace("。", "。\n").splitlines() if s.strip()]
 
-    return "".join(
-        difflib.unified_diff(lines(revisions[old]), lines(revisions[new]), f"第{old}版", f"第{new}版", n=1)
-    )
+    return "".join(difflib.unified_diff(lines(revisions[old]), lines(revisions[new]), f"第{old}版", f"第{new}版", n=1))

@@ -104,6 +104,7 @@ class _Duties:
 
     def matched_items(self, name: str, query: Counter[str]) -> list[str]:
         """The (at most two) duty items of ``name`` that share the most distinctive terms with the query."""
+
         def shared(item: str) -> int:
             return sum(1 for t in _terms(item) if t in query and self.df[t] < self.n)
 
@@ -168,12 +169,18 @@ class _Organisation:
         name = self.divisions.get(_name_key(given))
         if name is not None or not self.divisions:
             return {name or given: 1.0}
-        duties = self.duties.scores(_terms(f"{given}\n{answer.title}\n{answer.question}"),
-                                    among=self.children.get(_name_key(given)))
+        duties = self.duties.scores(
+            _terms(f"{given}\n{answer.title}\n{answer.question}"), among=self.children.get(_name_key(given))
+        )
         top = max(duties.values(), default=0.0) or 1.0
         scores = {n: s / top + NAME_WEIGHT * _name_likeness(given, n) for n, s in duties.items()}
-        archive = _shares([(self.divisions[_name_key(r.department or "")], r.score) for r in neighbours(answer)
-                           if _name_key(r.department or "") in self.divisions])
+        archive = _shares(
+            [
+                (self.divisions[_name_key(r.department or "")], r.score)
+                for r in neighbours(answer)
+                if _name_key(r.department or "") in self.divisions
+            ]
+        )
         for n, share in archive.items():
             scores[n] = scores.get(n, 0.0) + ARCHIVE_WEIGHT * share
         best = max(scores.values(), default=0.0)
@@ -202,13 +209,27 @@ def route_question(db: Session, settings: Settings, text: str, *, limit: int = 3
     evidence: dict[str, list[str]] = defaultdict(list)
     given_as: dict[str, list[str]] = defaultdict(list)  # names under which the evidence was answered
     translated: dict[str, dict[str, float]] = {}
+
     def like(answer: SearchResult) -> list[SearchResult]:
-        return [r for r in find_similar(db, settings, f"{answer.title}\n{answer.question}", limit=NEIGHBOURS,
-                                        exclude_refs=[answer.ref], semantic=False) if r.department]
+        return [
+            r
+            for r in find_similar(
+                db,
+                settings,
+                f"{answer.title}\n{answer.question}",
+                limit=NEIGHBOURS,
+                exclude_refs=[answer.ref],
+                semantic=False,
+            )
+            if r.department
+        ]
 
     for characters, share in ((False, 1.0 - CHARACTER_VOTE_SHARE), (True, CHARACTER_VOTE_SHARE)):
-        view = [r for r in find_similar(db, settings, text, limit=NEIGHBOURS, characters=characters, semantic=False)
-                if r.department]
+        view = [
+            r
+            for r in find_similar(db, settings, text, limit=NEIGHBOURS, characters=characters, semantic=False)
+            if r.department
+        ]
         for r in view:
             if r.key not in translated:
                 translated[r.key] = org.today(r, like)

@@ -137,14 +137,18 @@ def record_run(db: Session, messages: Iterable[Message], holder: str) -> int:
     insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     new = 0
     for message in messages:
-        statement = insert(SentNotification).values(
-            job_key=message.key, fire_at=message.fire_at, holder=holder, text=message.text, attempts=0
-        ).on_conflict_do_nothing(index_elements=["job_key", "fire_at"])
+        statement = (
+            insert(SentNotification)
+            .values(job_key=message.key, fire_at=message.fire_at, holder=holder, text=message.text, attempts=0)
+            .on_conflict_do_nothing(index_elements=["job_key", "fire_at"])
+        )
         new += db.execute(statement).rowcount
     return new
 
 
-def pending_messages(db: Session, *, now: dt.datetime, job_id: str | None = None, left_for: str | None = None) -> list[Pending]:
+def pending_messages(
+    db: Session, *, now: dt.datetime, job_id: str | None = None, left_for: str | None = None
+) -> list[Pending]:
     """Recorded messages nobody has started sending, whose time has come and is not yet past.
 
     ``job_id``: of that job only. ``left_for``: only what the process ``left_for`` is not
@@ -166,16 +170,26 @@ def pending_messages(db: Session, *, now: dt.datetime, job_id: str | None = None
 
 def start_sending(db: Session, row_id: int, holder: str, now: dt.datetime) -> bool:
     """Take one pending message for sending; False when another process took it first."""
-    return db.execute(
-        update(SentNotification)
-        .where(SentNotification.id == row_id, SentNotification.sent_at.is_(None), SentNotification.sending_at.is_(None))
-        .values(sending_at=now, holder=holder)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    return (
+        db.execute(
+            update(SentNotification)
+            .where(
+                SentNotification.id == row_id, SentNotification.sent_at.is_(None), SentNotification.sending_at.is_(None)
+            )
+            .values(sending_at=now, holder=holder)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
 
 
 def mark_sent(db: Session, row_id: int, now: dt.datetime) -> None:
-    db.execute(update(SentNotification).where(SentNotification.id == row_id).values(sent_at=now).execution_options(synchronize_session=False))
+    db.execute(
+        update(SentNotification)
+        .where(SentNotification.id == row_id)
+        .values(sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def give_back(db: Session, row_id: int, *, retry_at: dt.datetime) -> None:
@@ -207,7 +221,12 @@ class RunProgress:
 
     def summary(self) -> str:
         parts = [f"送信済 {self.sent}件"]
-        for count, what in ((self.waiting, "送信待ち"), (self.sending, "送信中"), (self.expired, "時刻を過ぎたため未送信"), (self.in_doubt, "送信中に処理が中断し、届いたか不明")):
+        for count, what in (
+            (self.waiting, "送信待ち"),
+            (self.sending, "送信中"),
+            (self.expired, "時刻を過ぎたため未送信"),
+            (self.in_doubt, "送信中に処理が中断し、届いたか不明"),
+        ):
             if count:
                 parts.append(f"{what} {count}件")
         return "送信未完了（" + "・".join(parts) + "）"
@@ -215,7 +234,11 @@ class RunProgress:
 
 def unfinished_runs(db: Session, *, now: dt.datetime, live_holder: str | None) -> list[RunProgress]:
     """Runs with a message not sent, oldest first; ``live_holder`` is the process holding the scheduler lease now."""
-    rows = db.scalars(select(SentNotification).where(SentNotification.text.is_not(None)).order_by(SentNotification.fire_at, SentNotification.id))
+    rows = db.scalars(
+        select(SentNotification)
+        .where(SentNotification.text.is_not(None))
+        .order_by(SentNotification.fire_at, SentNotification.id)
+    )
     runs: dict[tuple[str, dt.datetime], RunProgress] = {}
     for row in rows:
         job_id = row.job_key.rpartition("|")[0]
@@ -274,14 +297,18 @@ def division_recipients(db: Session, department: Department) -> list[Recipient]:
 
 def general_affairs_recipients(db: Session) -> list[Recipient]:
     channels = db.scalars(
-        select(Department.channel).where(Department.is_general_affairs.is_(True), Department.channel.is_not(None)).order_by(Department.id)
+        select(Department.channel)
+        .where(Department.is_general_affairs.is_(True), Department.channel.is_not(None))
+        .order_by(Department.id)
     ).all()
     if channels:
         return [Recipient("channel", c) for c in dict.fromkeys(channels)]
     return [Recipient("user", u.chat_id) for u in _active_users(db) if ROLE_GENERAL_AFFAIRS in (u.roles or [])]
 
 
-def _division_work(db: Session, session_ids: Iterable[int], states: Iterable[State]) -> dict[Department, list[Question]]:
+def _division_work(
+    db: Session, session_ids: Iterable[int], states: Iterable[State]
+) -> dict[Department, list[Question]]:
     questions = db.scalars(
         select(Question)
         .where(
@@ -299,14 +326,20 @@ def _division_work(db: Session, session_ids: Iterable[int], states: Iterable[Sta
 
 def _unassigned(db: Session, session_id: int) -> list[Question]:
     return list(
-        db.scalars(select(Question).where(Question.session_id == session_id, Question.status == State.RECEIVED.value).order_by(Question.key))
+        db.scalars(
+            select(Question)
+            .where(Question.session_id == session_id, Question.status == State.RECEIVED.value)
+            .order_by(Question.key)
+        )
     )
 
 
 # --- composing each reminder ----------------------------------------------------------
 
 
-def _deadline_messages(db: Session, session: CouncilSession, plan: PlannedReminder, tz: ZoneInfo, now: dt.datetime) -> list[Message]:
+def _deadline_messages(
+    db: Session, session: CouncilSession, plan: PlannedReminder, tz: ZoneInfo, now: dt.datetime
+) -> list[Message]:
     assert session.answer_deadline is not None
     deadline = f"{_relative_day(session.answer_deadline, now, tz)}{when_label(session.answer_deadline, tz)}"
     title = "【答弁締切のお知らせ】"
@@ -333,7 +366,9 @@ def _deadline_messages(db: Session, session: CouncilSession, plan: PlannedRemind
             counts: dict[str, int] = defaultdict(int)
             for q in items:
                 counts[question_label(db, q)] += 1
-            lines.append(f"・{department.name} {len(items)}件（" + "、".join(f"{k} {v}" for k, v in counts.items()) + "）")
+            lines.append(
+                f"・{department.name} {len(items)}件（" + "、".join(f"{k} {v}" for k, v in counts.items()) + "）"
+            )
         if work:
             lines += ["", "各担当課には未完了の質問を通知しました。"]
         if unassigned:
@@ -343,7 +378,9 @@ def _deadline_messages(db: Session, session: CouncilSession, plan: PlannedRemind
     return messages
 
 
-def _overdue_messages(db: Session, session: CouncilSession, plan: PlannedReminder, tz: ZoneInfo, now: dt.datetime) -> list[Message]:
+def _overdue_messages(
+    db: Session, session: CouncilSession, plan: PlannedReminder, tz: ZoneInfo, now: dt.datetime
+) -> list[Message]:
     overdue = session_status(db, session.name, now=now).overdue
     if not overdue:
         return []
@@ -361,7 +398,9 @@ def _overdue_messages(db: Session, session: CouncilSession, plan: PlannedReminde
     return [Message(plan.job_id, plan.fire_at, r, text) for r in general_affairs_recipients(db)]
 
 
-def _review_messages(db: Session, session: CouncilSession, plan: PlannedReminder, tz: ZoneInfo, now: dt.datetime) -> list[Message]:
+def _review_messages(
+    db: Session, session: CouncilSession, plan: PlannedReminder, tz: ZoneInfo, now: dt.datetime
+) -> list[Message]:
     assert session.review_meeting is not None
     meeting = f"{_relative_day(session.review_meeting, now, tz)}{when_label(session.review_meeting, tz)}"
     messages: list[Message] = []
@@ -381,7 +420,9 @@ def _review_messages(db: Session, session: CouncilSession, plan: PlannedReminder
 
 
 def _digest_messages(db: Session, slot: dt.datetime, tz: ZoneInfo, now: dt.datetime) -> list[Message]:
-    sessions = list(db.scalars(select(CouncilSession).where(CouncilSession.closed.is_(False)).order_by(CouncilSession.id)))
+    sessions = list(
+        db.scalars(select(CouncilSession).where(CouncilSession.closed.is_(False)).order_by(CouncilSession.id))
+    )
     if not sessions:
         return []
     heading = f"【朝の進捗】{when_label(slot, tz)}時点"
@@ -416,14 +457,20 @@ def _commitment_messages(db: Session, slot: dt.datetime, tz: ZoneInfo) -> list[M
     """Overdue commitments, to each division and in summary to General Affairs (services/commitments.py words them)."""
     day = slot.astimezone(tz).date()
     job_id = commitment_rules.REMINDER_JOB_ID
-    messages = [Message(job_id, slot, r, text) for dept, text in overdue_reminders(db, day) for r in division_recipients(db, dept)]
+    messages = [
+        Message(job_id, slot, r, text)
+        for dept, text in overdue_reminders(db, day)
+        for r in division_recipients(db, dept)
+    ]
     summary = overdue_summary(db, day)
     if summary:
         messages += [Message(job_id, slot, r, summary) for r in general_affairs_recipients(db)]
     return messages
 
 
-_COMPOSERS: dict[ReminderKind, Callable[[Session, CouncilSession, PlannedReminder, ZoneInfo, dt.datetime], list[Message]]] = {
+_COMPOSERS: dict[
+    ReminderKind, Callable[[Session, CouncilSession, PlannedReminder, ZoneInfo, dt.datetime], list[Message]]
+] = {
     ReminderKind.DEADLINE_EVE: _deadline_messages,
     ReminderKind.DEADLINE_DAY: _deadline_messages,
     ReminderKind.OVERDUE: _overdue_messages,
@@ -472,12 +519,22 @@ class SyncReport:
 # Jobs that run on a weekly clock rather than a session's dates: (id, days, time, label).
 _WEEKLY_JOBS = (
     (DIGEST_JOB_ID, DIGEST_WEEKDAYS, DIGEST_TIME, KIND_LABELS[DIGEST_JOB_ID]),
-    (commitment_rules.REMINDER_JOB_ID, commitment_rules.REMINDER_WEEKDAY, commitment_rules.REMINDER_TIME, commitment_rules.REMINDER_LABEL),
+    (
+        commitment_rules.REMINDER_JOB_ID,
+        commitment_rules.REMINDER_WEEKDAY,
+        commitment_rules.REMINDER_TIME,
+        commitment_rules.REMINDER_LABEL,
+    ),
 )
 
 
 def _job_options() -> dict[str, Any]:
-    return {"misfire_grace_time": int(MISFIRE_GRACE.total_seconds()), "coalesce": True, "max_instances": 1, "replace_existing": True}
+    return {
+        "misfire_grace_time": int(MISFIRE_GRACE.total_seconds()),
+        "coalesce": True,
+        "max_instances": 1,
+        "replace_existing": True,
+    }
 
 
 def sync_jobs(scheduler: BaseScheduler, db: Session, *, now: dt.datetime, tz: ZoneInfo, func: str) -> SyncReport:
@@ -500,7 +557,14 @@ def sync_jobs(scheduler: BaseScheduler, db: Session, *, now: dt.datetime, tz: Zo
             report.moved.append(job_id)
         elif job is None and plan.fire_at > now:
             # A job already fired is gone from the store; only future ones are (re)added.
-            scheduler.add_job(func, DateTrigger(run_date=plan.fire_at, timezone=tz), args=[job_id], id=job_id, name=KIND_LABELS[plan.kind], **_job_options())
+            scheduler.add_job(
+                func,
+                DateTrigger(run_date=plan.fire_at, timezone=tz),
+                args=[job_id],
+                id=job_id,
+                name=KIND_LABELS[plan.kind],
+                **_job_options(),
+            )
             report.added.append(job_id)
     for job_id, days, time, label in _WEEKLY_JOBS:
         if job_id not in existing:
@@ -524,7 +588,9 @@ class SessionJobs:
     jobs: list[JobRow]
 
 
-def list_jobs(scheduler: BaseScheduler, db: Session, *, now: dt.datetime, tz: ZoneInfo, live_holder: str | None = None) -> tuple[list[SessionJobs], JobRow | None]:
+def list_jobs(
+    scheduler: BaseScheduler, db: Session, *, now: dt.datetime, tz: ZoneInfo, live_holder: str | None = None
+) -> tuple[list[SessionJobs], JobRow | None]:
     """Every open session's reminders with their state, and the morning digest's next run."""
     scheduled = {job.id: job for job in scheduler.get_jobs()}
     sent: dict[tuple[str, dt.datetime], int] = defaultdict(int)
@@ -536,7 +602,9 @@ def list_jobs(scheduler: BaseScheduler, db: Session, *, now: dt.datetime, tz: Zo
         sent[(key.split("|")[0], fire_at)] += 1
     unfinished = {(r.job_id, r.fire_at): r for r in unfinished_runs(db, now=now, live_holder=live_holder)}
     result: list[SessionJobs] = []
-    for session in db.scalars(select(CouncilSession).where(CouncilSession.closed.is_(False)).order_by(CouncilSession.id)):
+    for session in db.scalars(
+        select(CouncilSession).where(CouncilSession.closed.is_(False)).order_by(CouncilSession.id)
+    ):
         rows = []
         for plan in planned_for(session, tz):
             delivered = sent.get((plan.job_id, plan.fire_at), 0)
@@ -552,5 +620,9 @@ def list_jobs(scheduler: BaseScheduler, db: Session, *, now: dt.datetime, tz: Zo
             rows.append(JobRow(plan.job_id, KIND_LABELS[plan.kind], plan.fire_at, state))
         result.append(SessionJobs(session, rows))
     digest = scheduled.get(DIGEST_JOB_ID)
-    digest_row = JobRow(DIGEST_JOB_ID, KIND_LABELS[DIGEST_JOB_ID], digest.next_run_time, "予定") if digest and digest.next_run_time else None
+    digest_row = (
+        JobRow(DIGEST_JOB_ID, KIND_LABELS[DIGEST_JOB_ID], digest.next_run_time, "予定")
+        if digest and digest.next_run_time
+        else None
+    )
     return result, digest_row

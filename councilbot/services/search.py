@@ -96,10 +96,19 @@ def _results(db: Session, outcome: SearchOutcome) -> list[SearchResult]:
         seen.add(hit.ref)
         out.append(
             SearchResult(
-                ref=row.ref, key=row.ref, score=round(hit.score, 4), title=row.title, session=row.session_name,
-                member=row.member, faction=row.faction, department=row.department, answerer=row.answerer,
-                date=row.date, snippet=make_snippet([row.answer, row.question, row.title], outcome.terms),
-                question=row.question, answer=row.answer,
+                ref=row.ref,
+                key=row.ref,
+                score=round(hit.score, 4),
+                title=row.title,
+                session=row.session_name,
+                member=row.member,
+                faction=row.faction,
+                department=row.department,
+                answerer=row.answerer,
+                date=row.date,
+                snippet=make_snippet([row.answer, row.question, row.title], outcome.terms),
+                question=row.question,
+                answer=row.answer,
             )
         )
     return out
@@ -126,8 +135,9 @@ def search_archive(
     stand out in meaning (野良猫 → 飼い主のいない猫), so a search that finds something costs no
     model call.
     """
-    filters = Filters(member=member, faction=faction, department=department, session=session,
-                      answerer=answerer, year=_year(year))
+    filters = Filters(
+        member=member, faction=faction, department=department, session=session, answerer=answerer, year=_year(year)
+    )
     limit = _check_limit(limit)
     index = _index(db, settings)
     if not newest_first and reads_as_question(query or ""):
@@ -135,14 +145,22 @@ def search_archive(
     outcome = index.search(query or "", filters=filters, limit=limit, newest_first=newest_first)
     if outcome.hits or newest_first or not semantic_enabled(settings) or not (query or "").strip():
         return _results(db, outcome)
-    dense = semantic_ranking(db, settings, query, depth=limit, min_z=KEYWORD_FILL_MIN_Z,
-                             candidates=_candidates(index, filters, ()))
+    dense = semantic_ranking(
+        db, settings, query, depth=limit, min_z=KEYWORD_FILL_MIN_Z, candidates=_candidates(index, filters, ())
+    )
     return _results(db, SearchOutcome([Hit(ref, score) for ref, score in dense], outcome.terms))
 
 
-def find_similar(db: Session, settings: Settings, text: str, *, limit: int = 5,
-                 exclude_refs: Sequence[str] = (), characters: bool = False,
-                 semantic: bool = True) -> list[SearchResult]:
+def find_similar(
+    db: Session,
+    settings: Settings,
+    text: str,
+    *,
+    limit: int = 5,
+    exclude_refs: Sequence[str] = (),
+    characters: bool = False,
+    semantic: bool = True,
+) -> list[SearchResult]:
     """Past answers whose question reads most like ``text`` (any length; its informative terms are used),
     fused with the semantic ranking when that stage is on (and ``semantic`` is left true).
 
@@ -151,13 +169,22 @@ def find_similar(db: Session, settings: Settings, text: str, *, limit: int = 5,
     limit = _check_limit(limit)
     index = _index(db, settings)
     if characters or not semantic:
-        return _results(db, index.similar(text or "", limit=limit, exclude_refs=tuple(exclude_refs),
-                                          characters=characters))
+        return _results(
+            db, index.similar(text or "", limit=limit, exclude_refs=tuple(exclude_refs), characters=characters)
+        )
     return _results(db, _hybrid(db, settings, index, text, limit=limit, filters=Filters(), exclude=tuple(exclude_refs)))
 
 
-def _hybrid(db: Session, settings: Settings, index: WhooshIndex, text: str, *, limit: int, filters: Filters,
-            exclude: tuple[str, ...]) -> SearchOutcome:
+def _hybrid(
+    db: Session,
+    settings: Settings,
+    index: WhooshIndex,
+    text: str,
+    *,
+    limit: int,
+    filters: Filters,
+    exclude: tuple[str, ...],
+) -> SearchOutcome:
     """The lexical similar-question ranking, fused with the semantic one when the stage is on and has vectors."""
     if not semantic_enabled(settings):
         return index.similar(text or "", limit=limit, exclude_refs=exclude, filters=filters)

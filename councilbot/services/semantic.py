@@ -32,7 +32,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from councilbot.domain.guard import GuardPolicy, Guarded, guard_text, merge_counts
+from councilbot.domain.guard import Guarded, GuardPolicy, guard_text, merge_counts
 from councilbot.errors import CouncilbotError
 from councilbot.services.audit import acting_user, record_audit
 from councilbot.services.prompt_files import load_prompts
@@ -65,7 +65,7 @@ def passage_text(title: str | None, question: str | None, answer: str | None) ->
 
 def passage_hash(row: PastAnswer) -> str:
     """Names the whole record's text (not only the passage): a marker taken off late in an answer counts."""
-    return hashlib.sha256(f"{row.title}\n{row.question}\n{row.answer}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{row.title}\n{row.question}\n{row.answer}".encode()).hexdigest()
 
 
 def semantic_enabled(settings: Settings) -> bool:
@@ -78,6 +78,7 @@ def _guard_policy(settings: Settings) -> GuardPolicy:
 
 
 # ---- reading ------------------------------------------------------------------
+
 
 def _no_rows() -> np.ndarray:
     import numpy as np
@@ -122,8 +123,13 @@ def _load_matrix(db: Session, settings: Settings, model: str) -> _Matrix:
         if cached is not None and now - cached.checked < FRESHNESS_SECONDS:
             return cached
     stored = (AnswerVector.model == model) & (AnswerVector.dim > 0)  # dim 0: withheld, nothing to compare
-    state = tuple(db.execute(select(func.count(), func.coalesce(func.max(AnswerVector.id), 0),
-                                    func.coalesce(func.sum(AnswerVector.id), 0)).where(stored)).one())
+    state = tuple(
+        db.execute(
+            select(
+                func.count(), func.coalesce(func.max(AnswerVector.id), 0), func.coalesce(func.sum(AnswerVector.id), 0)
+            ).where(stored)
+        ).one()
+    )
     with _matrices_lock:
         cached = _matrices.get(key)
         if cached is not None and cached.state == state:
@@ -137,8 +143,13 @@ def _load_matrix(db: Session, settings: Settings, model: str) -> _Matrix:
         return fresh
 
 
-def _refreshed(db: Session, stored, cached: _Matrix | None, state: tuple[int, ...],  # type: ignore[no-untyped-def]
-               now: float) -> _Matrix | None:
+def _refreshed(
+    db: Session,
+    stored,
+    cached: _Matrix | None,
+    state: tuple[int, ...],  # type: ignore[no-untyped-def]
+    now: float,
+) -> _Matrix | None:
     """``cached`` brought up to date: rows still stored are kept in place, only new ones are read
     (a finalised answer costs one vector, not the whole matrix). None if dimensions disagree."""
     import numpy as np
@@ -152,9 +163,14 @@ def _refreshed(db: Session, stored, cached: _Matrix | None, state: tuple[int, ..
     dims: set[int] = set()
     for start in range(0, len(new_ids), 5000):
         chunk = [int(i) for i in new_ids[start : start + 5000]]
-        found = {vid: (ref, dim, blob) for vid, ref, dim, blob in db.execute(
-            select(AnswerVector.id, PastAnswer.ref, AnswerVector.dim, AnswerVector.vector).join(PastAnswer)
-            .where(AnswerVector.id.in_(chunk)))}
+        found = {
+            vid: (ref, dim, blob)
+            for vid, ref, dim, blob in db.execute(
+                select(AnswerVector.id, PastAnswer.ref, AnswerVector.dim, AnswerVector.vector)
+                .join(PastAnswer)
+                .where(AnswerVector.id.in_(chunk))
+            )
+        }
         for vid in chunk:
             ref, dim, blob = found[vid]
             dims.add(dim)
@@ -176,9 +192,15 @@ def _refreshed(db: Session, stored, cached: _Matrix | None, state: tuple[int, ..
     return _Matrix(state, order, kept_refs + new_refs, rows, now)
 
 
-def semantic_ranking(db: Session, settings: Settings, text: str, *, depth: int = FUSION_DEPTH,
-                     candidates: Callable[[list[str]], list[str]] | None = None,
-                     min_z: float | None = None) -> list[tuple[str, float]]:
+def semantic_ranking(
+    db: Session,
+    settings: Settings,
+    text: str,
+    *,
+    depth: int = FUSION_DEPTH,
+    candidates: Callable[[list[str]], list[str]] | None = None,
+    min_z: float | None = None,
+) -> list[tuple[str, float]]:
     """Refs of the past answers nearest in meaning to ``text``, best first, with cosine scores.
 
     Empty when the stage is off, no vector exists yet, the text may not be sent
@@ -212,8 +234,11 @@ def semantic_ranking(db: Session, settings: Settings, text: str, *, depth: int =
         log.warning("semantic stage skipped: %s", exc.message)
         return []
     if vector.shape[0] != matrix.rows.shape[1]:
-        log.warning("query vector dimension %s != stored %s; run `councilbot index rebuild`",
-                    vector.shape[0], matrix.rows.shape[1])
+        log.warning(
+            "query vector dimension %s != stored %s; run `councilbot index rebuild`",
+            vector.shape[0],
+            matrix.rows.shape[1],
+        )
         return []
     scores = matrix.rows @ vector
     # Look deeper than asked when a filter may drop candidates.
@@ -253,9 +278,15 @@ _embedders: dict[tuple, Embedder | None] = {}
 
 def _embedder(settings: Settings) -> Embedder | None:
     """One embedder per configuration (the local model loads once per process)."""
-    key = (settings.embeddings_provider, settings.embeddings_model, settings.embeddings_base_url,
-           settings.openai_base_url, settings.azure_openai_endpoint, settings.embeddings_query_prefix,
-           settings.embeddings_passage_prefix)
+    key = (
+        settings.embeddings_provider,
+        settings.embeddings_model,
+        settings.embeddings_base_url,
+        settings.openai_base_url,
+        settings.azure_openai_endpoint,
+        settings.embeddings_query_prefix,
+        settings.embeddings_passage_prefix,
+    )
     if key not in _embedders:
         from councilbot.adapters.embeddings import make_embedder
 
@@ -268,9 +299,15 @@ def drop_stale_vectors(db: Session, rows: Sequence[PastAnswer]) -> None:
     by_id = {r.id: passage_hash(r) for r in rows if r.id is not None}
     if not by_id:
         return
-    stale = [pid for pid, h in db.execute(select(AnswerVector.past_answer_id, AnswerVector.text_hash)
-                                          .where(AnswerVector.past_answer_id.in_(list(by_id))))
-             if by_id[pid] != h]
+    stale = [
+        pid
+        for pid, h in db.execute(
+            select(AnswerVector.past_answer_id, AnswerVector.text_hash).where(
+                AnswerVector.past_answer_id.in_(list(by_id))
+            )
+        )
+        if by_id[pid] != h
+    ]
     if stale:
         db.execute(delete(AnswerVector).where(AnswerVector.past_answer_id.in_(stale)))
         _touch()
@@ -278,8 +315,9 @@ def drop_stale_vectors(db: Session, rows: Sequence[PastAnswer]) -> None:
 
 def _missing(model: str):  # type: ignore[no-untyped-def]
     """Past answers joined to their vector of ``model``, if any."""
-    return (select(PastAnswer, AnswerVector.text_hash)
-            .outerjoin(AnswerVector, (AnswerVector.past_answer_id == PastAnswer.id) & (AnswerVector.model == model)))
+    return select(PastAnswer, AnswerVector.text_hash).outerjoin(
+        AnswerVector, (AnswerVector.past_answer_id == PastAnswer.id) & (AnswerVector.model == model)
+    )
 
 
 def pending_count(db: Session, settings: Settings) -> int:
@@ -291,8 +329,9 @@ def pending_count(db: Session, settings: Settings) -> int:
     return int(db.scalar(select(func.count()).select_from(missing)) or 0)
 
 
-def _pending(db: Session, model: str, *, refs: Sequence[str] | None,
-             verify: bool) -> list[tuple[int, str, tuple[str, str, str]]]:
+def _pending(
+    db: Session, model: str, *, refs: Sequence[str] | None, verify: bool
+) -> list[tuple[int, str, tuple[str, str, str]]]:
     """(past answer id, text hash, (title, question, answer)) of the answers to embed, in id order."""
     stmt = _missing(model).order_by(PastAnswer.id)
     if refs is not None:
@@ -314,8 +353,14 @@ class FillReport:
     masked: dict[str, int] = field(default_factory=dict)
 
 
-def fill_vectors(db: Session, settings: Settings, *, refs: Sequence[str] | None = None, verify: bool = False,
-                 progress: Callable[[int, int], None] | None = None) -> FillReport:
+def fill_vectors(
+    db: Session,
+    settings: Settings,
+    *,
+    refs: Sequence[str] | None = None,
+    verify: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> FillReport:
     """Embed every past answer (or those in ``refs``) that has no vector of the configured model.
 
     ``verify`` also re-embeds answers whose text no longer matches their vector (a full scan;
@@ -348,14 +393,19 @@ def fill_vectors(db: Session, settings: Settings, *, refs: Sequence[str] | None 
         except CouncilbotError:
             _audit_passages(db, embedder, sent=len(texts), stored=0, withheld=0, masked=masked, failed=True)
             raise
-        rows = [(pid, digest, vec.astype("<f4").tobytes(), int(vec.shape[0])) for (pid, digest), vec in zip(sendable, vectors)]
+        rows = [
+            (pid, digest, vec.astype("<f4").tobytes(), int(vec.shape[0]))
+            for (pid, digest), vec in zip(sendable, vectors)
+        ]
         # A withheld record keeps an empty row (dim 0): it is not pending, and a changed text re-checks it.
         rows += [(pid, digest, b"", 0) for pid, digest in withheld]
         rows = _still_current(db, rows)
         if rows:
             db.execute(delete(AnswerVector).where(AnswerVector.past_answer_id.in_([r[0] for r in rows])))
-            db.add_all(AnswerVector(past_answer_id=pid, model=embedder.name, text_hash=digest, dim=dim, vector=blob)
-                       for pid, digest, blob, dim in rows)
+            db.add_all(
+                AnswerVector(past_answer_id=pid, model=embedder.name, text_hash=digest, dim=dim, vector=blob)
+                for pid, digest, blob, dim in rows
+            )
         stored = sum(1 for r in rows if r[3] > 0)
         _audit_passages(db, embedder, sent=len(texts), stored=stored, withheld=len(withheld), masked=masked)
         try:
@@ -380,17 +430,32 @@ def fill_vectors(db: Session, settings: Settings, *, refs: Sequence[str] | None 
 def _still_current(db: Session, rows: list[tuple[int, str, bytes, int]]) -> list[tuple[int, str, bytes, int]]:
     """The rows whose answer still has the text that was embedded: an answer changed (or removed)
     meanwhile stays without a vector, so the next fill embeds its new text."""
-    current = {r.id: passage_hash(r) for r in db.scalars(select(PastAnswer).where(PastAnswer.id.in_([r[0] for r in rows])))}
+    current = {
+        r.id: passage_hash(r) for r in db.scalars(select(PastAnswer).where(PastAnswer.id.in_([r[0] for r in rows])))
+    }
     return [r for r in rows if current.get(r[0]) == r[1]]
 
 
-def _audit_passages(db: Session, embedder: Embedder, *, sent: int, stored: int, withheld: int,
-                    masked: Sequence[Guarded], failed: bool = False) -> None:
+def _audit_passages(
+    db: Session,
+    embedder: Embedder,
+    *,
+    sent: int,
+    stored: int,
+    withheld: int,
+    masked: Sequence[Guarded],
+    failed: bool = False,
+) -> None:
     """One audit entry per batch sent outside, in the batch's own transaction (a failed call too)."""
     if not embedder.external or not (sent or withheld):
         return
-    details = {"model": embedder.name, "count": sent, "stored": stored, "withheld": withheld,
-               "masked": merge_counts(masked)}
+    details = {
+        "model": embedder.name,
+        "count": sent,
+        "stored": stored,
+        "withheld": withheld,
+        "masked": merge_counts(masked),
+    }
     if failed:
         details["failed"] = True
     record_audit(db, acting_user(), "embedding.passages", None, **details)
@@ -426,9 +491,10 @@ def _embed_queued() -> None:
         try:
             with session_scope(settings) as db:
                 fill_vectors(db, settings, refs=refs, verify=True)
-        except Exception:  # noqa: BLE001 - see the note above
-            log.exception("embedding after commit failed for %d answers; `councilbot index rebuild` embeds them",
-                          len(refs))
+        except Exception:
+            log.exception(
+                "embedding after commit failed for %d answers; `councilbot index rebuild` embeds them", len(refs)
+            )
         finally:
             _queue.task_done()
 

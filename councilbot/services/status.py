@@ -94,7 +94,9 @@ def user_queue(db: Session, user: User) -> list[QueueItem]:
     actor = actor_of(user)
     items: list[QueueItem] = []
     open_questions = db.scalars(
-        select(Question).where(Question.status.not_in([s.value for s in CLOSED_STATES])).order_by(Question.due_at, Question.key)
+        select(Question)
+        .where(Question.status.not_in([s.value for s in CLOSED_STATES]))
+        .order_by(Question.due_at, Question.key)
     )
     for q in open_questions:
         ctx = item_context(db, q)

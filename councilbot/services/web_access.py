@@ -45,8 +45,14 @@ def issue_sign_in_link(db: Session, settings: Settings, user: User, *, now: dt.d
         raise PermissionDenied("この利用者にはサインイン用リンクを発行できません。")
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
-    db.add(WebSignInLink(token_hash=_hash(token), user_id=user.id, created_at=now,
-                         expires_at=now + dt.timedelta(minutes=settings.web_link_minutes)))
+    db.add(
+        WebSignInLink(
+            token_hash=_hash(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + dt.timedelta(minutes=settings.web_link_minutes),
+        )
+    )
     db.flush()
     record_audit(db, user.chat_id, "web.link_issue", None, minutes=settings.web_link_minutes)
     return f"{settings.web_base_url.rstrip('/')}{SIGN_IN_PATH}#{token}"
@@ -95,7 +101,9 @@ def is_trusted_proxy(settings: Settings, address: str | None) -> bool:
     return False
 
 
-def sign_in_by_header(db: Session, settings: Settings, user_id: str, address: str | None, *, now: dt.datetime | None = None) -> SignedIn:
+def sign_in_by_header(
+    db: Session, settings: Settings, user_id: str, address: str | None, *, now: dt.datetime | None = None
+) -> SignedIn:
     """The intranet proxy has authenticated the user and names them (their id in the organisation file)."""
     if not is_trusted_proxy(settings, address):
         raise PermissionDenied("この経路からのサインインは許可されていません。")

@@ -12,7 +12,15 @@ import sys
 
 import click
 
-from councilbot.adapters.cli import commitments_cmds, core_cmds, draft_cmds, jobs_cmds, search_cmds, serve_cmds, web_cmds
+from councilbot.adapters.cli import (
+    commitments_cmds,
+    core_cmds,
+    draft_cmds,
+    jobs_cmds,
+    search_cmds,
+    serve_cmds,
+    web_cmds,
+)
 from councilbot.errors import CouncilbotError
 
 
@@ -44,10 +52,16 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"エラー: {exc.message}", err=True)
         sys.exit(1)
     except click.exceptions.NoSuchOption as exc:
-        click.echo(f"エラー: オプション「{exc.option_name}」はありません。`councilbot --help` で使い方を確かめてください。", err=True)
+        click.echo(
+            f"エラー: オプション「{exc.option_name}」はありません。`councilbot --help` で使い方を確かめてください。",
+            err=True,
+        )
         sys.exit(2)
     except click.UsageError as exc:
-        click.echo(f"エラー: コマンドの指定に誤りがあります（{exc.format_message()}）。`councilbot --help` で使い方を確かめてください。", err=True)
+        click.echo(
+            f"エラー: コマンドの指定に誤りがあります（{exc.format_message()}）。`councilbot --help` で使い方を確かめてください。",
+            err=True,
+        )
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("中止しました。", err=True)

@@ -50,8 +50,10 @@ def import_reported(cfg: Settings, path: Path, text: str | None, *, dry_run: boo
     checked = check_archive_file(path)
     if dry_run:
         if not as_json:
-            click.echo(f"{path.name}: 取り込める記録 {len(checked.records)}件、エラー {len(checked.skipped)}件"
-                       "（確認のみ・保存していません）")
+            click.echo(
+                f"{path.name}: 取り込める記録 {len(checked.records)}件、エラー {len(checked.skipped)}件"
+                "（確認のみ・保存していません）"
+            )
             for refused in checked.skipped:
                 click.echo(f"  {path.name} {refused.line}行目: {refused.reason}", err=True)
         return checked
@@ -63,8 +65,11 @@ def import_reported(cfg: Settings, path: Path, text: str | None, *, dry_run: boo
     except ImportRefused as exc:
         if not as_json:
             click.echo(exc.message, err=True)
-        return FileResult([], [_Refused(e.line, e.message) for e in exc.report.errors],
-                          counts={"records": 0, "errors": exc.report.error_count, "created": 0, "updated": 0})
+        return FileResult(
+            [],
+            [_Refused(e.line, e.message) for e in exc.report.errors],
+            counts={"records": 0, "errors": exc.report.error_count, "created": 0, "updated": 0},
+        )
     return stored_part(cfg, report, checked)
 
 
@@ -73,8 +78,11 @@ def check_archive_file(path: Path) -> FileResult:
     from councilbot.services.archive import preview_file
 
     records, errors = preview_file(path)
-    return FileResult(records, [_Refused(e.line, e.message) for e in errors],
-                      counts={"records": len(records), "errors": len(errors), "created": 0, "updated": 0})
+    return FileResult(
+        records,
+        [_Refused(e.line, e.message) for e in errors],
+        counts={"records": len(records), "errors": len(errors), "created": 0, "updated": 0},
+    )
 
 
 def stored_part(cfg: Settings, report: Any, checked: FileResult) -> FileResult:
@@ -83,8 +91,17 @@ def stored_part(cfg: Settings, report: Any, checked: FileResult) -> FileResult:
 
     with db_session(cfg) as db:
         records = stored_records(db, [r["ref"] for r in checked.records])
-    return FileResult(records, [], counts={"records": len(records), "errors": 0, "created": report.created,
-                                           "updated": report.updated, "unchanged": report.unchanged})
+    return FileResult(
+        records,
+        [],
+        counts={
+            "records": len(records),
+            "errors": 0,
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+        },
+    )
 
 
 def minutes_text(path: Path, *, forced: bool) -> str | None:
@@ -127,8 +144,10 @@ def summary_line(name: str, result: Any, *, dry_run: bool) -> str:
         head += "を読み取りました（確認のみ・保存していません）"
     else:
         head += f"（新規 {counts['created']}件、更新 {counts['updated']}件）"
-    return (f"{head}。議員の照合 {counts['members_matched']}件、担当課が空欄 {counts['department_unsure']}件、"
-            f"取り込まなかった発言 {counts['skipped_turns']}件。")
+    return (
+        f"{head}。議員の照合 {counts['members_matched']}件、担当課が空欄 {counts['department_unsure']}件、"
+        f"取り込まなかった発言 {counts['skipped_turns']}件。"
+    )
 
 
 def json_document(files: list[tuple[Path, Any]]) -> dict[str, Any]:

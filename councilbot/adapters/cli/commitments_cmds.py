@@ -28,18 +28,40 @@ def register(cli: click.Group) -> None:
     cli.add_command(commitments_cmd)
 
 
-@click.group("commitments", invoke_without_command=True, help="答弁の約束（「実施してまいります」「検討してまいります」など）の台帳を表示・出力します")
+@click.group(
+    "commitments",
+    invoke_without_command=True,
+    help="答弁の約束（「実施してまいります」「検討してまいります」など）の台帳を表示・出力します",
+)
 @click.option("--division", help="担当課で絞り込む")
 @click.option("--member", help="議員名で絞り込む（一部でも可）")
 @click.option("--status", help=f"進捗状況で絞り込む（{'・'.join(STATUSES)}）")
 @click.option("--overdue", is_flag=True, help="期限を過ぎて完了していないものだけ")
-@click.option("--csv", "csv_path", is_flag=False, flag_value="-", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-              help="CSVで出力する（ファイル名を省略すると標準出力）")
-@click.option("--docx", "docx_path", type=click.Path(dir_okay=False, path_type=Path), help="「議会答弁の進捗状況」をWordで書き出す")
+@click.option(
+    "--csv",
+    "csv_path",
+    is_flag=False,
+    flag_value="-",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="CSVで出力する（ファイル名を省略すると標準出力）",
+)
+@click.option(
+    "--docx",
+    "docx_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="「議会答弁の進捗状況」をWordで書き出す",
+)
 @click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力")
 @click.pass_context
 def commitments_cmd(
-    ctx: click.Context, division: str | None, member: str | None, status: str | None, overdue: bool, csv_path: Path | None, docx_path: Path | None, as_json: bool
+    ctx: click.Context,
+    division: str | None,
+    member: str | None,
+    status: str | None,
+    overdue: bool,
+    csv_path: Path | None,
+    docx_path: Path | None,
+    as_json: bool,
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
@@ -93,7 +115,9 @@ def update_cmd(commitment_id: int, status: str, note: str) -> None:
         click.echo(f"約束 [{commitment.id}] の進捗を「{commitment.status}」にしました: {commitment.statement}")
 
 
-@commitments_cmd.command("overview", help="会期の質問に関係する前回答弁の約束と、期限超過の約束をまとめて表示します（総務課）")
+@commitments_cmd.command(
+    "overview", help="会期の質問に関係する前回答弁の約束と、期限超過の約束をまとめて表示します（総務課）"
+)
 @click.option("--session", "session_name", help="会期名（省略時は開会中の会期）")
 def overview_cmd(session_name: str | None) -> None:
     from councilbot.services import commitments as ledger

@@ -128,7 +128,9 @@ def approve_cmd(key: str, as_user: str, comment: str | None) -> None:
 
     with db_session() as db:
         result = review.approve(db, get_user(db, as_user), key, comment=comment)
-        click.echo(f"{result.question.key} を{result.step.stage}として承認しました（{status.question_label(db, result.question)}）。")
+        click.echo(
+            f"{result.question.key} を{result.step.stage}として承認しました（{status.question_label(db, result.question)}）。"
+        )
 
 
 @click.command("finalize", help="校了します（総務課）")
@@ -160,7 +162,10 @@ def _take_back_command(name: str, help_text: str, reason_help: str, done: str) -
 
 
 reopen_cmd = _take_back_command(
-    "reopen", "校了を解除し、答弁を修正できる状態に戻します（総務課）", "校了を解除する理由", "{key} の校了を解除しました。"
+    "reopen",
+    "校了を解除し、答弁を修正できる状態に戻します（総務課）",
+    "校了を解除する理由",
+    "{key} の校了を解除しました。",
 )
 withdraw_cmd = _take_back_command(
     "withdraw",
@@ -184,17 +189,25 @@ def status_cmd(session_name: str | None, as_json: bool) -> None:
                 {
                     "session": report.session.name,
                     "totals": dict(report.totals),
-                    "divisions": [{"department": d.department, "counts": dict(d.counts), "overdue": d.overdue} for d in report.divisions],
+                    "divisions": [
+                        {"department": d.department, "counts": dict(d.counts), "overdue": d.overdue}
+                        for d in report.divisions
+                    ],
                     "overdue": [dataclasses.asdict(o) for o in report.overdue],
                 }
             )
             return
-        click.echo(f"{report.session.name}　全{sum(report.totals.values())}件　" + "、".join(f"{k} {v}" for k, v in report.totals.items()))
+        click.echo(
+            f"{report.session.name}　全{sum(report.totals.values())}件　"
+            + "、".join(f"{k} {v}" for k, v in report.totals.items())
+        )
         for d in report.divisions:
             late = f"　期限超過 {d.overdue}件" if d.overdue else ""
             click.echo(f"  {d.department}: " + "、".join(f"{k} {v}" for k, v in d.counts.items()) + late)
         for o in report.overdue:
-            click.echo(f"  ⚠ 期限超過 {o.key} {o.title}（{o.department}・{o.label}・期限 {fmt_time(o.due_at, cfg.tz_name)}）")
+            click.echo(
+                f"  ⚠ 期限超過 {o.key} {o.title}（{o.department}・{o.label}・期限 {fmt_time(o.due_at, cfg.tz_name)}）"
+            )
 
 
 @click.command("export", help="答弁書（Word）を出力します")
@@ -213,8 +226,18 @@ def export_cmd(session_name, by, only, back_data, draft, out, template, pdf) -> 
     resume = "書きかけのファイルは残りません。もう一度同じ指定で出力してください。"
     with progress("答弁書を作成中", resume=resume, unit="項目") as report_progress, db_session(cfg) as db:
         result = books.export_book(
-            db, cfg, operator(db), session_name, by=by, only=only, back_data=back_data, draft=draft, out=out,
-            template=template, pdf=pdf, progress=report_progress,
+            db,
+            cfg,
+            operator(db),
+            session_name,
+            by=by,
+            only=only,
+            back_data=back_data,
+            draft=draft,
+            out=out,
+            template=template,
+            pdf=pdf,
+            progress=report_progress,
         )
     if result.missing and not draft:
         click.echo(f"未校了のため収録していない項目が{len(result.missing)}件あります（巻末に一覧を記載）。", err=True)
@@ -238,15 +261,37 @@ def audit_cmd(limit: int, actor: str | None, action: str | None, as_csv: bool, a
         if as_csv:
             click.echo(audit.audit_csv(entries), nl=False)
         elif as_json:
-            emit_json({"entries": [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target": e.target, "details": e.details} for e in entries]})
+            emit_json(
+                {
+                    "entries": [
+                        {
+                            "id": e.id,
+                            "at": e.at.isoformat(),
+                            "actor": e.actor,
+                            "action": e.action,
+                            "target": e.target,
+                            "details": e.details,
+                        }
+                        for e in entries
+                    ]
+                }
+            )
         else:
             for e in entries:
                 details = " ".join(f"{k}={v}" for k, v in sorted((e.details or {}).items()))
-                click.echo(f"{fmt_time(e.at, cfg.tz_name)}  {e.actor:<10} {e.action:<20} {e.target or '':<22} {details}")
+                click.echo(
+                    f"{fmt_time(e.at, cfg.tz_name)}  {e.actor:<10} {e.action:<20} {e.target or '':<22} {details}"
+                )
 
 
 @click.command("demo", help="見本データで受付から答弁書までの流れを実演します")
-@click.option("--workspace", type=click.Path(path_type=Path), default=Path("data/demo"), show_default=True, help="実演用の作業フォルダ（毎回作り直します）")
+@click.option(
+    "--workspace",
+    type=click.Path(path_type=Path),
+    default=Path("data/demo"),
+    show_default=True,
+    help="実演用の作業フォルダ（毎回作り直します）",
+)
 def demo_cmd(workspace: Path) -> None:
     from councilbot.demo import run_demo
 

@@ -43,14 +43,28 @@ def jobs_cmd(as_json: bool) -> None:
                                 "session": s.session.name,
                                 "answer_deadline": _local_iso(s.session.answer_deadline, tz),
                                 "review_meeting": _local_iso(s.session.review_meeting, tz),
-                                "jobs": [{"id": j.job_id, "label": j.label, "at": _local_iso(j.at, tz), "state": j.state} for j in s.jobs],
+                                "jobs": [
+                                    {"id": j.job_id, "label": j.label, "at": _local_iso(j.at, tz), "state": j.state}
+                                    for j in s.jobs
+                                ],
                             }
                             for s in sessions
                         ],
-                        "digest": {"id": digest.job_id, "label": digest.label, "next": _local_iso(digest.at, tz)} if digest else None,
+                        "digest": {"id": digest.job_id, "label": digest.label, "next": _local_iso(digest.at, tz)}
+                        if digest
+                        else None,
                         "unfinished_runs": [
-                            {"id": r.job_id, "label": r.label, "at": _local_iso(r.fire_at, tz), "sent": r.sent, "waiting": r.waiting,
-                             "sending": r.sending, "in_doubt": r.in_doubt, "expired": r.expired, "state": r.summary()}
+                            {
+                                "id": r.job_id,
+                                "label": r.label,
+                                "at": _local_iso(r.fire_at, tz),
+                                "sent": r.sent,
+                                "waiting": r.waiting,
+                                "sending": r.sending,
+                                "in_doubt": r.in_doubt,
+                                "expired": r.expired,
+                                "state": r.summary(),
+                            }
                             for r in unfinished
                         ],
                     }
@@ -69,11 +83,15 @@ def jobs_cmd(as_json: bool) -> None:
             if digest:
                 click.echo(f"{digest.label}: 次回 {when_label(digest.at, tz, year=True)}")
             if unfinished:
-                click.echo("送信が終わっていない通知があります（送信待ちのものは、通知を担当するプロセスが続けて送ります）:")
+                click.echo(
+                    "送信が終わっていない通知があります（送信待ちのものは、通知を担当するプロセスが続けて送ります）:"
+                )
                 for r in unfinished:
                     click.echo(f"  {when_label(r.fire_at, tz, year=True)}  {r.label}　{r.summary()}")
                 if any(r.in_doubt for r in unfinished):
-                    click.echo("  「届いたか不明」の通知は二重送信を避けるため再送しません。宛先のチャンネルで届いているか確かめてください。")
+                    click.echo(
+                        "  「届いたか不明」の通知は二重送信を避けるため再送しません。宛先のチャンネルで届いているか確かめてください。"
+                    )
             click.echo(f"（時刻は {cfg.tz_name} の現地時刻です）")
 
 
@@ -87,7 +105,9 @@ def _parse_local(value: str | None, tz: ZoneInfo, what: str) -> dt.datetime | No
     try:
         parsed = dt.datetime.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidInput(f"{what}「{value}」を日時として読めません。「2026-11-27T17:00」の形で指定してください。") from None
+        raise InvalidInput(
+            f"{what}「{value}」を日時として読めません。「2026-11-27T17:00」の形で指定してください。"
+        ) from None
     return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
 
 
@@ -96,7 +116,9 @@ def session_group() -> None:
     pass
 
 
-@session_group.command("set", help="会期の答弁締切・答弁検討会の日時を変更し、または会期を終了します。通知の予定も合わせて変わります")
+@session_group.command(
+    "set", help="会期の答弁締切・答弁検討会の日時を変更し、または会期を終了します。通知の予定も合わせて変わります"
+)
 @click.argument("name")
 @click.option("--deadline", help="答弁締切（例: 2026-11-27T17:00、現地時刻）")
 @click.option("--review", help="答弁検討会の日時（例: 2026-11-30T10:00、現地時刻）")
@@ -120,7 +142,9 @@ def session_set(name: str, deadline: str | None, review: str | None, close: bool
         session_name = result.session.name
         lines = []
         if "answer_deadline" in result.changed:
-            lines.append(f"答弁締切を {when_label(result.session.answer_deadline, tz, year=True)} にしました（対象の質問 {result.moved_questions}件の期限も変更）。")
+            lines.append(
+                f"答弁締切を {when_label(result.session.answer_deadline, tz, year=True)} にしました（対象の質問 {result.moved_questions}件の期限も変更）。"
+            )
         if "review_meeting" in result.changed:
             lines.append(f"答弁検討会を {when_label(result.session.review_meeting, tz, year=True)} にしました。")
         if "closed" in result.changed:

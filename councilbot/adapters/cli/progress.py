@@ -24,9 +24,16 @@ PLAIN_INTERVAL_SECONDS = 10.0
 class ProgressDisplay:
     """Renders ``(done, total)`` reports for one piece of work named ``label`` (e.g. 「ベクトルを作成中」)."""
 
-    def __init__(self, label: str, *, unit: str = "件", stream: IO[str] | None = None,
-                 interactive: bool | None = None, interval: float = PLAIN_INTERVAL_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        label: str,
+        *,
+        unit: str = "件",
+        stream: IO[str] | None = None,
+        interactive: bool | None = None,
+        interval: float = PLAIN_INTERVAL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.label = label
         self.unit = unit
         self.stream = stream or sys.stderr
@@ -62,8 +69,9 @@ class ProgressDisplay:
             click.echo(f"\r{self.label} {self.done:,}{self.unit}", nl=False, file=self.stream)
             return
         if self._bar is None:
-            self._bar = click.progressbar(length=self.total, label=self.label, file=self.stream, show_eta=True,
-                                          show_pos=True)
+            self._bar = click.progressbar(
+                length=self.total, label=self.label, file=self.stream, show_eta=True, show_pos=True
+            )
             self._bar.render_progress()
         self._bar.update(self.done - self._bar.pos)
 

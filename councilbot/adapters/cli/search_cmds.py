@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 # Errors listed per file before the rest are summarised; a broken file can have thousands.
 MAX_ERRORS_SHOWN = 20
-RESUME_VECTORS = ("作成済みのベクトルは保存されています。"
-                  "`councilbot index rebuild` を実行すると、残りを続きから作成します。")
+RESUME_VECTORS = (
+    "作成済みのベクトルは保存されています。`councilbot index rebuild` を実行すると、残りを続きから作成します。"
+)
 # An import leaving more answers than this without a vector defers embedding (a couple of minutes
 # with the bundled model) to `index rebuild`, so that loading years of history stays fast.
 INLINE_VECTORS_MAX = 5000
@@ -37,18 +38,29 @@ def archive_group() -> None:
     pass
 
 
-@archive_group.command("import", help="過去答弁を取り込みます（JSON Lines・CSV・Word答弁書・会議録）。同じ ref の記録は更新されます。"
-                                     "ファイルごとに、誤りが1件でもあればそのファイルは1件も取り込みません")
+@archive_group.command(
+    "import",
+    help="過去答弁を取り込みます（JSON Lines・CSV・Word答弁書・会議録）。同じ ref の記録は更新されます。"
+    "ファイルごとに、誤りが1件でもあればそのファイルは1件も取り込みません",
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--no-vectors", is_flag=True,
-              help=f"意味検索用のベクトル作成を後回しにする（{INLINE_VECTORS_MAX}件を超えるときは自動で後回し。"
-                   "あとで `councilbot index rebuild` で作成）")
-@click.option("--format", "file_format", type=click.Choice(["minutes"]),
-              help="会議録（.txt・.docx）として読む（指定しなくても内容から判別します）")
+@click.option(
+    "--no-vectors",
+    is_flag=True,
+    help=f"意味検索用のベクトル作成を後回しにする（{INLINE_VECTORS_MAX}件を超えるときは自動で後回し。"
+    "あとで `councilbot index rebuild` で作成）",
+)
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["minutes"]),
+    help="会議録（.txt・.docx）として読む（指定しなくても内容から判別します）",
+)
 @click.option("--dry-run", is_flag=True, help="読み取った結果を表示するだけで、保存しない")
 @click.option("--json", "as_json", is_flag=True, help="記録・取り込まなかった行や発言・件数をJSONで出力")
-def archive_import(files: tuple[Path, ...], no_vectors: bool, file_format: str | None, dry_run: bool,
-                   as_json: bool) -> None:
+def archive_import(
+    files: tuple[Path, ...], no_vectors: bool, file_format: str | None, dry_run: bool, as_json: bool
+) -> None:
     from councilbot.adapters.cli.archive_files import import_reported, json_document, minutes_text
     from councilbot.services.archive import pending_index_count
     from councilbot.services.semantic import semantic_enabled
@@ -76,20 +88,27 @@ def archive_import(files: tuple[Path, ...], no_vectors: bool, file_format: str |
         if as_json:
             emit_json(json_document(done))
         if failed:
-            raise CouncilbotError(f"{failed}件の記録は取り込めません（上記の行を直してください）。何も保存していません。")
+            raise CouncilbotError(
+                f"{failed}件の記録は取り込めません（上記の行を直してください）。何も保存していません。"
+            )
         return
     # --json: stdout holds the one document, so what the index and vector steps say goes to stderr.
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
         behind = pending_index_count(cfg)
         if behind:
-            click.echo(f"検索索引への反映が済んでいない過去答弁が {behind}件あります。次の検索のとき、"
-                       "または `councilbot index rebuild` で反映されます。", err=True)
+            click.echo(
+                f"検索索引への反映が済んでいない過去答弁が {behind}件あります。次の検索のとき、"
+                "または `councilbot index rebuild` で反映されます。",
+                err=True,
+            )
         if semantic_enabled(cfg) and imported:
             _vectors_after_import(cfg, no_vectors)
     if as_json:
         emit_json(json_document(done))
     if failed:
-        refusals.append(f"{failed}件の記録に誤りがあったため、そのファイルは取り込んでいません（上記の行を直して、ファイルごと取り込み直してください）。")
+        refusals.append(
+            f"{failed}件の記録に誤りがあったため、そのファイルは取り込んでいません（上記の行を直して、ファイルごと取り込み直してください）。"
+        )
     if refusals:
         kept = f"（{'、'.join(imported)} は取り込み済みです）" if imported else ""
         raise CouncilbotError(" ".join(refusals) + kept)
@@ -104,7 +123,9 @@ def _import_one(cfg: Settings, path: Path) -> str | None:
     with progress(f"{path.name} を取り込み中", resume=resume) as display:
         try:
             with db_session(cfg) as db:  # one transaction per file: all of it or nothing
-                report = import_file(db, cfg, path, progress=lambda stage, n: display(n) if stage == "records" else None)
+                report = import_file(
+                    db, cfg, path, progress=lambda stage, n: display(n) if stage == "records" else None
+                )
         except ImportRefused as exc:
             refused = exc
         except CouncilbotError as exc:  # a file that cannot be read at all (missing, not a .docx…)
@@ -126,15 +147,21 @@ def _vectors_after_import(cfg: Settings, no_vectors: bool) -> None:
         pending = pending_count(db, cfg)
     if pending > INLINE_VECTORS_MAX:
         no_vectors = True
-        click.echo(f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.02秒ほどかかります）。")
+        click.echo(
+            f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.02秒ほどかかります）。"
+        )
     if no_vectors and pending:
-        click.echo("意味検索用のベクトルは、夜間などに `councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。")
+        click.echo(
+            "意味検索用のベクトルは、夜間などに `councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。"
+        )
     elif pending:
         try:
             _fill_vectors(cfg)
         except Exception as exc:  # the records are in: say so, whatever stopped the vectors
             reason = exc.message if isinstance(exc, CouncilbotError) else f"（{type(exc).__name__}）"
-            raise CouncilbotError(f"過去答弁は取り込みましたが、意味検索用のベクトルを作成できませんでした。{reason}") from exc
+            raise CouncilbotError(
+                f"過去答弁は取り込みましたが、意味検索用のベクトルを作成できませんでした。{reason}"
+            ) from exc
 
 
 @click.group("index", help="検索索引の管理")
@@ -180,22 +207,61 @@ def _fill_vectors(cfg: Settings, *, verify: bool = False) -> None:
 @click.option("--answerer", help="答弁者（例: 市長）")
 @click.option("--newest", is_flag=True, help="新しい順に並べる")
 @click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力")
-def search_cmd(query: str, limit: int, member: str | None, faction: str | None, department: str | None,
-               session_name: str | None, year: str | None, answerer: str | None, newest: bool, as_json: bool) -> None:
+def search_cmd(
+    query: str,
+    limit: int,
+    member: str | None,
+    faction: str | None,
+    department: str | None,
+    session_name: str | None,
+    year: str | None,
+    answerer: str | None,
+    newest: bool,
+    as_json: bool,
+) -> None:
     if not query.strip() and not any((member, faction, department, session_name, year, answerer)):
-        raise InvalidInput("検索する語句か、--member などの絞り込み条件を指定してください（例: councilbot search 避難所）。")
+        raise InvalidInput(
+            "検索する語句か、--member などの絞り込み条件を指定してください（例: councilbot search 避難所）。"
+        )
     if limit < 1:
         raise InvalidInput("--limit には1以上の数を指定してください。")
     from councilbot.services.search import search_archive
 
     cfg = settings()
     with db_session(cfg) as db:
-        results = search_archive(db, cfg, query, limit=limit, member=member, faction=faction, department=department,
-                                 session=session_name, year=year, answerer=answerer, newest_first=newest)
+        results = search_archive(
+            db,
+            cfg,
+            query,
+            limit=limit,
+            member=member,
+            faction=faction,
+            department=department,
+            session=session_name,
+            year=year,
+            answerer=answerer,
+            newest_first=newest,
+        )
     if as_json:
-        emit_json({"query": query, "results": [
-            {"ref": r.ref, "key": r.key, "score": r.score, "title": r.title, "session": r.session, "member": r.member,
-             "department": r.department, "answerer": r.answerer, "snippet": r.snippet} for r in results]})
+        emit_json(
+            {
+                "query": query,
+                "results": [
+                    {
+                        "ref": r.ref,
+                        "key": r.key,
+                        "score": r.score,
+                        "title": r.title,
+                        "session": r.session,
+                        "member": r.member,
+                        "department": r.department,
+                        "answerer": r.answerer,
+                        "snippet": r.snippet,
+                    }
+                    for r in results
+                ],
+            }
+        )
         return
     if not results:
         click.echo("該当する過去答弁はありませんでした。")
@@ -219,9 +285,13 @@ def route_cmd(text: str, limit: int, as_json: bool) -> None:
     with db_session(cfg) as db:
         suggestions = route_question(db, cfg, text, limit=limit)
     if as_json:
-        emit_json({"suggestions": [
-            {"department": s.department, "score": s.score, "evidence": s.evidence}
-            for s in suggestions]})
+        emit_json(
+            {
+                "suggestions": [
+                    {"department": s.department, "score": s.score, "evidence": s.evidence} for s in suggestions
+                ]
+            }
+        )
         return
     if not suggestions:
         click.echo("担当課の候補が見つかりませんでした。過去答弁の取込や組織ファイルの事務分掌をご確認ください。")

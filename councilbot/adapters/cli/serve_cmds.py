@@ -39,7 +39,9 @@ def serve_cmd(use_http: bool, port: int, host: str) -> None:
             return
         import waitress
 
-        click.echo(f"Slack ボットを HTTP で起動しました: http://{host}:{port}{EVENTS_PATH}（ヘルスチェック {HEALTH_PATH}）")
+        click.echo(
+            f"Slack ボットを HTTP で起動しました: http://{host}:{port}{EVENTS_PATH}（ヘルスチェック {HEALTH_PATH}）"
+        )
         waitress.serve(create_http_app(app), host=host, port=port, threads=HTTP_THREADS, ident="councilbot")
     finally:
         scheduler.shutdown()

@@ -28,10 +28,17 @@ def make_provider(settings: Settings) -> Provider:
 
     hint = "LLM_PROVIDER=offline"
     model = required_setting(settings.openai_model, "OPENAI_MODEL", "使用するモデル名（Azure ではデプロイ名）", hint)
-    client, kind = openai_client(settings, azure=settings.llm_provider == "azure", base_url=settings.openai_base_url,
-                                 hint=hint)
-    return OpenAICompatProvider(client, model=model, kind=kind, timeout_seconds=settings.llm_timeout_seconds,
-                                max_retries=settings.llm_max_retries, max_output_tokens=settings.llm_max_output_tokens)
+    client, kind = openai_client(
+        settings, azure=settings.llm_provider == "azure", base_url=settings.openai_base_url, hint=hint
+    )
+    return OpenAICompatProvider(
+        client,
+        model=model,
+        kind=kind,
+        timeout_seconds=settings.llm_timeout_seconds,
+        max_retries=settings.llm_max_retries,
+        max_output_tokens=settings.llm_max_output_tokens,
+    )
 
 
 def openai_client(settings: Settings, *, azure: bool, base_url: str | None, hint: str) -> tuple[openai.OpenAI, str]:
@@ -44,14 +51,20 @@ def openai_client(settings: Settings, *, azure: bool, base_url: str | None, hint
     common = {"timeout": settings.llm_timeout_seconds, "max_retries": settings.llm_max_retries}
     if azure:
         client: openai.OpenAI = openai.AzureOpenAI(
-            azure_endpoint=required_setting(settings.azure_openai_endpoint, "AZURE_OPENAI_ENDPOINT", "Azure OpenAI の接続先", hint),
-            api_version=required_setting(settings.azure_openai_api_version, "AZURE_OPENAI_API_VERSION", "Azure OpenAI の API バージョン", hint),
+            azure_endpoint=required_setting(
+                settings.azure_openai_endpoint, "AZURE_OPENAI_ENDPOINT", "Azure OpenAI の接続先", hint
+            ),
+            api_version=required_setting(
+                settings.azure_openai_api_version, "AZURE_OPENAI_API_VERSION", "Azure OpenAI の API バージョン", hint
+            ),
             api_key=required_setting(settings.openai_api_key, "OPENAI_API_KEY", "Azure OpenAI の API キー", hint),
             **common,
         )
         return client, "azure"
     if base_url:
-        return openai.OpenAI(api_key=settings.openai_api_key or _UNCHECKED_KEY, base_url=base_url, **common), "compatible"
+        return openai.OpenAI(
+            api_key=settings.openai_api_key or _UNCHECKED_KEY, base_url=base_url, **common
+        ), "compatible"
     key = required_setting(settings.openai_api_key, "OPENAI_API_KEY", "OpenAI の API キー", hint)
     return openai.OpenAI(api_key=key, **common), "openai"
 

@@ -28,8 +28,8 @@ from collections.abc import Generator, Sequence
 from typing import ClassVar, Literal, NamedTuple
 
 from councilbot.adapters.llm.base import DraftRequest, Generation, GroundingSource, Provider, Stance, StyleGuide
-from councilbot.domain.era import era_year
 from councilbot.domain.commitments import PriorCommitment
+from councilbot.domain.era import era_year
 from councilbot.domain.rulecheck import sentences
 
 OFFLINE_MODEL = "offline-drafter-1（過去答弁からの組立て・生成AI不使用）"
@@ -50,13 +50,27 @@ _RELEVANCE_WEIGHTS = (0.4, 0.2, 0.4)
 _FRAME_PHRASES = ("お答えいたします", "お答え申し上げます", "答弁いたします", "御質問", "ご質問")
 _TOPIC_TAIL = re.compile(r"(?:について|に関して|に関する|への|の考え|の見解).*$")
 # Facts worth keeping: dates, amounts, counts and schedules.
-_KEY_FACT = re.compile(r"[0-9０-９]+\s*(?:年度?|か?月|日|円|万|億|件|人|名|か所|箇所|校|台|%|％|パーセント|割)|予定|計画|予算")
+_KEY_FACT = re.compile(
+    r"[0-9０-９]+\s*(?:年度?|か?月|日|円|万|億|件|人|名|か所|箇所|校|台|%|％|パーセント|割)|予定|計画|予算"
+)
 # Words that tie a sentence to the sitting it was spoken in: such a sentence is not restated.
-_SESSION_RELATIVE = re.compile(r"本定例会|今定例会|本議会|今議会|本会議|今期定例会|本日|先日|先般|今般|今回|このたび|この度|先月|今月|来月|今週|先週")
+_SESSION_RELATIVE = re.compile(
+    r"本定例会|今定例会|本議会|今議会|本会議|今期定例会|本日|先日|先般|今般|今回|このたび|この度|先月|今月|来月|今週|先週"
+)
 # Words relative to the answer's date, and how many years from it they mean (fiscal or calendar).
 _YEAR_RELATIVE = re.compile(r"本年度|今年度|昨年度|前年度|来年度|次年度|本年|今年|昨年|来年|現時点|現在")
-_YEAR_SHIFT = {"本年度": 0, "今年度": 0, "昨年度": -1, "前年度": -1, "来年度": 1, "次年度": 1,
-               "本年": 0, "今年": 0, "昨年": -1, "来年": 1}
+_YEAR_SHIFT = {
+    "本年度": 0,
+    "今年度": 0,
+    "昨年度": -1,
+    "前年度": -1,
+    "来年度": 1,
+    "次年度": 1,
+    "本年": 0,
+    "今年": 0,
+    "昨年": -1,
+    "来年": 1,
+}
 # Evidence of a decided project (a budget, a schedule): its stance is 推進 even without a set phrase.
 _DECIDED = re.compile(r"予算|計上|予定|着手|開始|実施して|整備して|運行して|導入して")
 _DECIDED_STANCE = "推進"
@@ -118,7 +132,8 @@ def choose_source(sources: Sequence[GroundingSource], question: str) -> Groundin
         relevance = [r + weight * v / top for r, v in zip(relevance, values)]
     best = max(range(len(sources)), key=lambda i: (relevance[i], -i))
     same_thing = [
-        i for i in range(len(sources))
+        i
+        for i in range(len(sources))
         if relevance[i] >= relevance[best] * _SAME_TOPIC_RELEVANCE and _dice(topics[best], topics[i]) >= _SAME_TOPIC
     ]
     return sources[max(same_thing, key=lambda i: (sources[i].date, i == best))]
@@ -135,8 +150,11 @@ def _from_source(source: GroundingSource, question: str, style: StyleGuide) -> t
     its challenge sentence, and its own closing sentence (one of its last two) when that shows a stance."""
     cues = tuple(cue for stance in style.stances.values() for cue in stance.cues)
     said = _said_on(source.date)
-    body = [(i, restated) for i, sentence in enumerate(_sentences(source.answer))
-            if not any(p in sentence for p in _FRAME_PHRASES) and (restated := restate(sentence, said)) is not None]
+    body = [
+        (i, restated)
+        for i, sentence in enumerate(_sentences(source.answer))
+        if not any(p in sentence for p in _FRAME_PHRASES) and (restated := restate(sentence, said)) is not None
+    ]
     closing = next((sentence for _, sentence in reversed(body[-2:]) if any(cue in sentence for cue in cues)), None)
     question_grams = _bigrams(question)
     candidates = [
@@ -145,14 +163,23 @@ def _from_source(source: GroundingSource, question: str, style: StyleGuide) -> t
         if sentence != closing
     ]
     challenge = next(
-        (c for c in sorted(candidates, key=lambda c: (-c.score, c.position))
-         if any(m in c.sentence for m in style.challenge_markers)), None)
-    facts = sorted(
-        (c for c in candidates if c.score > 0 and c is not challenge), key=lambda c: (-c.score, c.position)
-    )[:_MAX_STATE_SENTENCES]
+        (
+            c
+            for c in sorted(candidates, key=lambda c: (-c.score, c.position))
+            if any(m in c.sentence for m in style.challenge_markers)
+        ),
+        None,
+    )
+    facts = sorted((c for c in candidates if c.score > 0 and c is not challenge), key=lambda c: (-c.score, c.position))[
+        :_MAX_STATE_SENTENCES
+    ]
     if challenge is not None and facts and challenge.position < facts[0].position:
         challenge = None  # a reservation before the facts it qualifies would read out of order
-    return [c.sentence for c in sorted(facts, key=lambda c: c.position)], challenge.sentence if challenge else None, closing
+    return (
+        [c.sentence for c in sorted(facts, key=lambda c: c.position)],
+        challenge.sentence if challenge else None,
+        closing,
+    )
 
 
 def _progress_placeholder(prior: PriorCommitment) -> str:
@@ -174,7 +201,9 @@ def restate(sentence: str, said: dt.date | None) -> str | None:
     def dated(match: re.Match[str]) -> str:
         word = match.group()
         if word in ("現在", "現時点"):
-            return f"{era_year(dt.date(said.year, said.month, 1))}{said.month}月" + ("現在" if word == "現在" else "時点")
+            return f"{era_year(dt.date(said.year, said.month, 1))}{said.month}月" + (
+                "現在" if word == "現在" else "時点"
+            )
         if word.endswith("年度"):
             return era_year(dt.date(fiscal_start + _YEAR_SHIFT[word], 4, 1)) + "度"
         return era_year(dt.date(said.year + _YEAR_SHIFT[word], said.month, 1))

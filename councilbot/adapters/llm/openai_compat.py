@@ -38,8 +38,16 @@ class OpenAICompatProvider(Provider):
     origin: ClassVar[Literal["ai", "offline"]] = "ai"
     sends_text: ClassVar[bool] = True
 
-    def __init__(self, client: openai.OpenAI, *, model: str, kind: str, timeout_seconds: float,
-                 max_retries: int = 0, max_output_tokens: int | None = None) -> None:
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        *,
+        model: str,
+        kind: str,
+        timeout_seconds: float,
+        max_retries: int = 0,
+        max_output_tokens: int | None = None,
+    ) -> None:
         self._client = client
         self.model = model
         self.kind = kind
@@ -57,8 +65,10 @@ class OpenAICompatProvider(Provider):
         except (openai.APITimeoutError, httpx.TimeoutException) as exc:
             raise ProviderError(self._deadline_passed()) from exc
         except (openai.APIError, httpx.HTTPError) as exc:
-            raise ProviderError(f"{self._name()}の応答が途中で途切れました（接続が切られました）。"
-                                "もう一度お試しください。下書きは保存していません。") from exc
+            raise ProviderError(
+                f"{self._name()}の応答が途中で途切れました（接続が切られました）。"
+                "もう一度お試しください。下書きは保存していません。"
+            ) from exc
 
     def _open(self, request: DraftRequest, deadline: float) -> openai.Stream:  # type: ignore[type-arg]
         """The streamed response, after as many retries as the deadline and LLM_MAX_RETRIES allow."""
@@ -87,9 +97,11 @@ class OpenAICompatProvider(Provider):
                 attempt += 1
 
     def _deadline_passed(self) -> str:
-        return (f"{self._name()}が{self._timeout_seconds:g}秒以内に応答しませんでした"
-                "（LLM_TIMEOUT_SECONDS は再試行を含めた下書き全体の制限時間です）。"
-                "時間をおいてもう一度お試しください。下書きは保存していません。")
+        return (
+            f"{self._name()}が{self._timeout_seconds:g}秒以内に応答しませんでした"
+            "（LLM_TIMEOUT_SECONDS は再試行を含めた下書き全体の制限時間です）。"
+            "時間をおいてもう一度お試しください。下書きは保存していません。"
+        )
 
     def _chunks(self, response: openai.Stream, deadline: float) -> Generator[str, None, Generation]:  # type: ignore[type-arg]
         model, finish, usage = self.model, None, None
@@ -114,7 +126,9 @@ class OpenAICompatProvider(Provider):
         try:
             completion = ChatCompletion.model_validate(json.loads(body))
         except ValueError as exc:
-            raise ProviderError(f"{self._name()}の応答を読み取れませんでした。接続先が OpenAI 互換か確認してください。") from exc
+            raise ProviderError(
+                f"{self._name()}の応答を読み取れませんでした。接続先が OpenAI 互換か確認してください。"
+            ) from exc
         if not completion.choices:
             raise ProviderError(f"{self._name()}から答弁案が返ってきませんでした。")
         choice = completion.choices[0]
@@ -138,8 +152,14 @@ class OpenAICompatProvider(Provider):
         return service_name(self.kind)
 
     def _explain(self, exc: openai.APIError) -> str:
-        return explain_api_error(exc, name=self._name(), model=self.model, model_setting="OPENAI_MODEL",
-                                 timeout_seconds=self._timeout_seconds, tail="下書きは保存していません。")
+        return explain_api_error(
+            exc,
+            name=self._name(),
+            model=self.model,
+            model_setting="OPENAI_MODEL",
+            timeout_seconds=self._timeout_seconds,
+            tail="下書きは保存していません。",
+        )
 
 
 _RETRIED_STATUS = frozenset({408, 409, 429})
@@ -169,8 +189,9 @@ def service_name(kind: str) -> str:
     return {"openai": "OpenAI", "azure": "Azure OpenAI"}.get(kind, "生成AIサーバー")
 
 
-def explain_api_error(exc: openai.APIError, *, name: str, model: str, model_setting: str, timeout_seconds: float,
-                      tail: str) -> str:
+def explain_api_error(
+    exc: openai.APIError, *, name: str, model: str, model_setting: str, timeout_seconds: float, tail: str
+) -> str:
     """One Japanese sentence for a failed call: what happened and what to do (nothing of the request body)."""
     if isinstance(exc, openai.APITimeoutError):
         return f"{name}が{timeout_seconds:g}秒以内に応答しませんでした。時間をおいてもう一度お試しください。{tail}"

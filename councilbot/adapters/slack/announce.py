@@ -80,7 +80,9 @@ def handover(db: Session, question: Question) -> Handover | None:
     return Handover(dept.name, dept.channel, [u.chat_id for u in people], _division_audience(dept.name, people))
 
 
-def announce(rt: Runtime, key: str, *, previous: Handover | None = None, acted_in: tuple[str, str] | None = None) -> None:
+def announce(
+    rt: Runtime, key: str, *, previous: Handover | None = None, acted_in: tuple[str, str] | None = None
+) -> None:
     """Tell the next people, after every earlier copy of the item's cards says what happened.
 
     ``acted_in``: the message the person acted on, which its handler has already replaced.
@@ -111,7 +113,9 @@ def announce(rt: Runtime, key: str, *, previous: Handover | None = None, acted_i
         raise NotificationFailed(blocks.follow_up_failed(failed))
 
 
-def deliveries_for(db: Session, settings: Settings, question: Question, previous: Handover | None = None) -> list[Delivery]:
+def deliveries_for(
+    db: Session, settings: Settings, question: Question, previous: Handover | None = None
+) -> list[Delivery]:
     state = State(question.status)
     actors = next_actors(db, question)
     people = [u.chat_id for u in actors]
@@ -126,11 +130,21 @@ def deliveries_for(db: Session, settings: Settings, question: Question, previous
     if state == State.ASSIGNED:
         similar = find_similar(db, settings, f"{question.title}\n{question.body}", limit=SIMILAR_LIMIT)
         reason = last.comment if last is not None and last.action == "reassign" else None
-        moved = previous if previous and question.responsible_department and previous.department != question.responsible_department.name else None
-        post = blocks.assigned_post(question, people, similar, previous=moved.department if moved else None, reason=reason)
+        moved = (
+            previous
+            if previous
+            and question.responsible_department
+            and previous.department != question.responsible_department.name
+            else None
+        )
+        post = blocks.assigned_post(
+            question, people, similar, previous=moved.department if moved else None, reason=reason
+        )
         post = with_earlier_commitments(post, earlier_commitments(db, question))
         dept = question.responsible_department
-        deliveries = [_to(post, _division_audience(dept.name, actors) if dept else names, dept.channel if dept else None, people)]
+        deliveries = [
+            _to(post, _division_audience(dept.name, actors) if dept else names, dept.channel if dept else None, people)
+        ]
         if moved and last is not None:
             away = blocks.reassigned_away(question, moved.department, reason or "", last.user.name, moved.people)
             deliveries.append(_to(away, moved.audience, moved.channel, moved.people))
@@ -141,14 +155,24 @@ def deliveries_for(db: Session, settings: Settings, question: Question, previous
         ai = draft_label(revision) if revision else None
         return [Delivery(blocks.review_request(question, label, tz, stage, people, ai), names, users=people)]
     if state == State.DRAFTING and last is not None and last.action == "send_back":
-        return [Delivery(blocks.sent_back(question, label, tz, last.comment or "", last.user.name, people), names, users=people)]
+        return [
+            Delivery(
+                blocks.sent_back(question, label, tz, last.comment or "", last.user.name, people), names, users=people
+            )
+        ]
     if state == State.DRAFTING and last is not None and last.action == "reopen":
         return [Delivery(blocks.reopened(question, label, tz, last.comment or "", people), names, users=people)]
     if state == State.APPROVED:
         return [Delivery(blocks.ready_to_finalize(question, label, tz, people), names, users=people)]
     dept = question.responsible_department
     if state == State.FINAL and dept and dept.channel:
-        return [Delivery(blocks.final_notice(question, last.user.name if last else ""), dept.name, channel=dept.channel)]
+        return [
+            Delivery(blocks.final_notice(question, last.user.name if last else ""), dept.name, channel=dept.channel)
+        ]
     if state == State.WITHDRAWN and dept and dept.channel and last is not None:
-        return [Delivery(blocks.withdrawn_notice(question, last.user.name, last.comment or ""), dept.name, channel=dept.channel)]
+        return [
+            Delivery(
+                blocks.withdrawn_notice(question, last.user.name, last.comment or ""), dept.name, channel=dept.channel
+            )
+        ]
     return []

@@ -46,11 +46,15 @@ def web_client(settings: Settings) -> WebClient:
 def check_credentials(settings: Settings, *, socket_mode: bool) -> None:
     """Refuse to start, in Japanese, without the tokens the chosen mode needs."""
     if not settings.slack_bot_token:
-        raise CouncilbotError("SLACK_BOT_TOKEN が設定されていません。docs/slack-setup.md の手順でボットトークン（xoxb-）を設定してください。")
+        raise CouncilbotError(
+            "SLACK_BOT_TOKEN が設定されていません。docs/slack-setup.md の手順でボットトークン（xoxb-）を設定してください。"
+        )
     if socket_mode and not (settings.slack_app_token or "").startswith("xapp-"):
         raise CouncilbotError("SLACK_APP_TOKEN はアプリレベルトークン（xapp- で始まるもの）を設定してください。")
     if not socket_mode and not settings.slack_signing_secret:
-        raise CouncilbotError("SLACK_SIGNING_SECRET が設定されていません。HTTP で受け付けるには署名シークレットが必要です（docs/slack-setup.md 参照）。")
+        raise CouncilbotError(
+            "SLACK_SIGNING_SECRET が設定されていません。HTTP で受け付けるには署名シークレットが必要です（docs/slack-setup.md 参照）。"
+        )
 
 
 def create_app(settings: Settings, *, executor: ThreadPoolExecutor | None = None) -> App:

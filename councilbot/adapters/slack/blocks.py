@@ -95,7 +95,10 @@ class Message:
     blocks: list[dict[str, Any]]
 
     def payload(self) -> dict[str, Any]:
-        return {"text": truncate(escape_entities(self.text), FALLBACK_TEXT_LIMIT), "blocks": self.blocks[:MESSAGE_BLOCK_LIMIT]}
+        return {
+            "text": truncate(escape_entities(self.text), FALLBACK_TEXT_LIMIT),
+            "blocks": self.blocks[:MESSAGE_BLOCK_LIMIT],
+        }
 
 
 # --- primitives ------------------------------------------------------------
@@ -209,8 +212,10 @@ def error_message(text: str) -> Message:
 
 def web_sign_in_link(url: str, minutes: int) -> Message:
     """The one-time link to the web view (our words and our URL: entities only)."""
-    text = (f"Web画面（会期の進捗・答弁検討会・過去答弁の検索・答弁書）へのサインイン用リンクです。{minutes}分以内に"
-            f"一度だけ使えます。他の人には転送しないでください。\n{url}")
+    text = (
+        f"Web画面（会期の進捗・答弁検討会・過去答弁の検索・答弁書）へのサインイン用リンクです。{minutes}分以内に"
+        f"一度だけ使えます。他の人には転送しないでください。\n{url}"
+    )
     return Message(text, [section(escape_entities(text))])
 
 
@@ -233,10 +238,15 @@ def question_fields(question: Question, label: str | None = None) -> list[dict[s
         f"*種類・項目*\n{escape(question.question_type)} {escape(question.item_no)}",
     ]
     if question.responsible_department:
-        facts.append(f"*担当課・答弁者*\n{escape(question.responsible_department.name)}・{escape(question.answerer or '未定')}")
+        facts.append(
+            f"*担当課・答弁者*\n{escape(question.responsible_department.name)}・{escape(question.answerer or '未定')}"
+        )
     if label:
         facts.append(f"*状況*\n{escape(label)}")
-    blocks = [section(f"*{escape(question.title)}*"), {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in facts]}]
+    blocks = [
+        section(f"*{escape(question.title)}*"),
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in facts]},
+    ]
     blocks += sections(f"*質問要旨*\n{escape(question.body)}")
     return blocks
 
@@ -265,10 +275,17 @@ def answer_blocks(revision: AnswerRevision | None, *, ai_label: str | None = Non
 
 
 def intake_record(question: Question, duplicates: Sequence[tuple[Question, float]], *, created: bool) -> Message:
-    lead = f"質問を登録しました。キーは `{question.key}` です。" if created else f"この質問は `{question.key}` として登録済みです。"
+    lead = (
+        f"質問を登録しました。キーは `{question.key}` です。"
+        if created
+        else f"この質問は `{question.key}` として登録済みです。"
+    )
     blocks = [section(lead), *question_fields(question)]
     if duplicates:
-        lines = [f"• `{q.key}` {escape(q.member.name)}議員「{escape(q.title)}」（類似度 {score:.2f}）" for q, score in duplicates]
+        lines = [
+            f"• `{q.key}` {escape(q.member.name)}議員「{escape(q.title)}」（類似度 {score:.2f}）"
+            for q, score in duplicates
+        ]
         blocks += sections("*同じ趣旨と思われる質問があります。答弁の整合を確認してください。*\n" + "\n".join(lines))
     blocks.append(context("担当課は総務課が決定します。進み具合は `/council status` で確認できます。"))
     return Message(lead, blocks)
@@ -279,31 +296,77 @@ def intake_incomplete(parsed: ParsedQuestion, channel: str, ts: str) -> Message:
     text = f"質問として読み取れなかった項目があります（{missing}）。下のボタンから入力して登録してください。"
     return Message(
         text,
-        [section(escape(text)), actions(button("不足項目を入力して登録", INTAKE_COMPLETE, json.dumps({"channel": channel, "ts": ts}), "primary"))],
+        [
+            section(escape(text)),
+            actions(
+                button("不足項目を入力して登録", INTAKE_COMPLETE, json.dumps({"channel": channel, "ts": ts}), "primary")
+            ),
+        ],
     )
 
 
-def _text_input(block_id: str, label: str, *, initial: str | None = None, multiline: bool = False, optional: bool = False, placeholder: str | None = None, max_length: int = INPUT_LIMIT) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": multiline, "max_length": max_length}
+def _text_input(
+    block_id: str,
+    label: str,
+    *,
+    initial: str | None = None,
+    multiline: bool = False,
+    optional: bool = False,
+    placeholder: str | None = None,
+    max_length: int = INPUT_LIMIT,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": multiline,
+        "max_length": max_length,
+    }
     if initial:
         element["initial_value"] = initial[:max_length]
     if placeholder:
         element["placeholder"] = plain(placeholder, 150)
-    return {"type": "input", "block_id": block_id, "label": plain(label, 2000), "element": element, "optional": optional}
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": element,
+        "optional": optional,
+    }
 
 
-def _select(block_id: str, label: str, options: Sequence[str], *, initial: str | None = None, optional: bool = False, multi: bool = False, initial_many: Sequence[str] = ()) -> dict[str, Any]:
+def _select(
+    block_id: str,
+    label: str,
+    options: Sequence[str],
+    *,
+    initial: str | None = None,
+    optional: bool = False,
+    multi: bool = False,
+    initial_many: Sequence[str] = (),
+) -> dict[str, Any]:
     opts = [{"text": plain(o), "value": o} for o in options[:OPTIONS_LIMIT]]
-    element: dict[str, Any] = {"type": "multi_static_select" if multi else "static_select", "action_id": "value", "options": opts}
+    element: dict[str, Any] = {
+        "type": "multi_static_select" if multi else "static_select",
+        "action_id": "value",
+        "options": opts,
+    }
     if initial in options:
         element["initial_option"] = {"text": plain(initial), "value": initial}
     chosen = [o for o in initial_many if o in options]
     if multi and chosen:
         element["initial_options"] = [{"text": plain(o), "value": o} for o in chosen]
-    return {"type": "input", "block_id": block_id, "label": plain(label, 2000), "element": element, "optional": optional}
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": element,
+        "optional": optional,
+    }
 
 
-def _modal(callback_id: str, title: str, blocks: list[dict[str, Any]], private_metadata: str, submit: str = "登録") -> dict[str, Any]:
+def _modal(
+    callback_id: str, title: str, blocks: list[dict[str, Any]], private_metadata: str, submit: str = "登録"
+) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": callback_id,
@@ -321,7 +384,14 @@ def question_modal(parsed: ParsedQuestion | None, private_metadata: str) -> dict
     if p.missing:
         blocks.append(section(f"読み取れなかった項目（{escape('・'.join(p.missing))}）を入力してください。"))
     blocks += [
-        _text_input("session", "会期", initial=p.session_name, optional=True, placeholder="例: 令和8年12月定例会（空欄なら開会中の会期）", max_length=100),
+        _text_input(
+            "session",
+            "会期",
+            initial=p.session_name,
+            optional=True,
+            placeholder="例: 令和8年12月定例会（空欄なら開会中の会期）",
+            max_length=100,
+        ),
         _select("question_type", "質問の種類", QUESTION_TYPES, initial=p.question_type or "一般質問"),
         _text_input("seat", "議席番号", initial=str(p.seat) if p.seat else None, placeholder="例: 16", max_length=10),
         _text_input("item_no", "項目番号", initial=p.item_no, placeholder="例: 1-(2)-①", max_length=40),
@@ -329,7 +399,11 @@ def question_modal(parsed: ParsedQuestion | None, private_metadata: str) -> dict
     ]
     body = _long_inputs(QUESTION_BODY, "質問要旨", p.body or "", optional=False)
     if len(body) > 2:  # the text fills more than one input: say so, since Slack caps each at 3,000
-        blocks.append(context(f"質問要旨が長いため（{len(p.body or '')}文字）、{len(body) - 1}つの欄に分けて表示しています。登録するときは、すべての欄を順につなげて一つの質問要旨にします。"))
+        blocks.append(
+            context(
+                f"質問要旨が長いため（{len(p.body or '')}文字）、{len(body) - 1}つの欄に分けて表示しています。登録するときは、すべての欄を順につなげて一つの質問要旨にします。"
+            )
+        )
     blocks += body
     return _modal(QUESTION_VIEW, "議会質問の登録", blocks, private_metadata)
 
@@ -342,7 +416,10 @@ def _suggestion_lines(suggestions: Sequence[Any]) -> str:
     for i, s in enumerate(suggestions, 1):
         reasons = "；".join(escape(r) for r in (s.reasons or [])) or "過去の答弁と事務分掌から推定"
         evidence = "、".join(_ref_link(e) for e in (s.evidence or [])[:5])
-        lines.append(f"{i}. *{escape(s.department)}*（スコア {s.score:.2f}）\n   理由: {reasons}" + (f"\n   類似の過去答弁: {evidence}" if evidence else ""))
+        lines.append(
+            f"{i}. *{escape(s.department)}*（スコア {s.score:.2f}）\n   理由: {reasons}"
+            + (f"\n   類似の過去答弁: {evidence}" if evidence else "")
+        )
     return "\n".join(lines)
 
 
@@ -369,15 +446,28 @@ def assignment_card(question: Question, suggestions: Sequence[Any], assignable: 
         blocks.append(section("_担当課の候補が見つかりませんでした。担当課を選んでください。_"))
         buttons = []
     if former:
-        lines = [f"• {escape(s.department)}: " + ("、".join(_ref_link(e) for e in (s.evidence or [])[:5]) or "—") for s in former]
-        blocks += sections("*旧組織名の過去答弁*（現在の組織にない課名のため、担当課には選べません。所管を引き継いだ課の参考にしてください）\n" + "\n".join(lines))
+        lines = [
+            f"• {escape(s.department)}: " + ("、".join(_ref_link(e) for e in (s.evidence or [])[:5]) or "—")
+            for s in former
+        ]
+        blocks += sections(
+            "*旧組織名の過去答弁*（現在の組織にない課名のため、担当課には選べません。所管を引き継いだ課の参考にしてください）\n"
+            + "\n".join(lines)
+        )
     buttons.append(button("別の課を選ぶ・関係課を追加", ASSIGN_OPEN, item_value(question)))
     blocks.append(actions(*buttons))
     blocks.append(context("担当決定は総務課（議会担当）の職員が行えます。"))
     return Message(text, blocks)
 
 
-def _owner_inputs(divisions: Sequence[str], answerers: Sequence[str], *, department: str | None = None, related: Sequence[str] = (), answerer: str | None = None) -> list[dict[str, Any]]:
+def _owner_inputs(
+    divisions: Sequence[str],
+    answerers: Sequence[str],
+    *,
+    department: str | None = None,
+    related: Sequence[str] = (),
+    answerer: str | None = None,
+) -> list[dict[str, Any]]:
     return [
         _select(DEPARTMENT_BLOCK, "担当課", divisions, initial=department),
         _select(RELATED_BLOCK, "関係課（任意）", divisions, optional=True, multi=True, initial_many=related),
@@ -385,20 +475,31 @@ def _owner_inputs(divisions: Sequence[str], answerers: Sequence[str], *, departm
     ]
 
 
-def assign_modal(question: Question, divisions: Sequence[str], answerers: Sequence[str], suggested: str | None, private_metadata: str) -> dict[str, Any]:
-    blocks = [section(f"`{question.key}` {escape(question.title)}"), *_owner_inputs(divisions, answerers, department=suggested)]
+def assign_modal(
+    question: Question, divisions: Sequence[str], answerers: Sequence[str], suggested: str | None, private_metadata: str
+) -> dict[str, Any]:
+    blocks = [
+        section(f"`{question.key}` {escape(question.title)}"),
+        *_owner_inputs(divisions, answerers, department=suggested),
+    ]
     return _modal(ASSIGN_VIEW, "担当課の決定", blocks, private_metadata, submit="決定")
 
 
-def reassign_modal(question: Question, divisions: Sequence[str], answerers: Sequence[str], private_metadata: str) -> dict[str, Any]:
+def reassign_modal(
+    question: Question, divisions: Sequence[str], answerers: Sequence[str], private_metadata: str
+) -> dict[str, Any]:
     """The new owner and the reason. An executive answerer is kept; a 部長 follows the new division unless chosen."""
     current = question.responsible_department.name if question.responsible_department else "未定"
     related = [d.name for d in question.related_departments]
     kept = question.answerer if question.answerer in EXECUTIVES else None
     blocks = [
-        section(f"`{question.key}` {escape(question.title)}\n現在の担当: {escape(current)}・{escape(question.answerer or '未定')}"),
+        section(
+            f"`{question.key}` {escape(question.title)}\n現在の担当: {escape(current)}・{escape(question.answerer or '未定')}"
+        ),
         *_owner_inputs(divisions, answerers, related=related, answerer=kept),
-        _text_input(NOTE_BLOCK, "担当変更の理由（新しい担当課と元の担当課に伝えます）", multiline=True, max_length=2000),
+        _text_input(
+            NOTE_BLOCK, "担当変更の理由（新しい担当課と元の担当課に伝えます）", multiline=True, max_length=2000
+        ),
     ]
     return _modal(REASSIGN_VIEW, "担当変更", blocks, private_metadata, submit="変更する")
 
@@ -407,7 +508,14 @@ def reassign_button(question: Question) -> dict[str, Any]:
     return button("担当変更", REASSIGN_OPEN, item_value(question))
 
 
-def assigned_post(question: Question, drafters: Sequence[str], similar: Sequence[Any], *, previous: str | None = None, reason: str | None = None) -> Message:
+def assigned_post(
+    question: Question,
+    drafters: Sequence[str],
+    similar: Sequence[Any],
+    *,
+    previous: str | None = None,
+    reason: str | None = None,
+) -> Message:
     """The item in its division's channel; after a reassignment, with where it came from and why."""
     dept = question.responsible_department.name if question.responsible_department else ""
     if previous:
@@ -421,14 +529,19 @@ def assigned_post(question: Question, drafters: Sequence[str], similar: Sequence
     if question.related_departments:
         blocks.append(context("関係課: " + "、".join(escape(d.name) for d in question.related_departments)))
     if similar:
-        lines = [f"• {_ref_link(r.key or r.ref)} {escape(r.session or '')} {escape(r.title or '')}（{escape(r.department or '')}）\n   {escape(truncate(r.snippet or '', 200))}" for r in similar]
+        lines = [
+            f"• {_ref_link(r.key or r.ref)} {escape(r.session or '')} {escape(r.title or '')}（{escape(r.department or '')}）\n   {escape(truncate(r.snippet or '', 200))}"
+            for r in similar
+        ]
         blocks += sections("*類似の過去答弁*\n" + "\n".join(lines))
-    blocks.append(actions(
-        button("AIで下書き", DRAFT, item_value(question), "primary"),
-        button("答弁を入力", ANSWER_OPEN, item_value(question)),
-        button("コメント", COMMENT_OPEN, item_value(question)),
-        reassign_button(question),
-    ))
+    blocks.append(
+        actions(
+            button("AIで下書き", DRAFT, item_value(question), "primary"),
+            button("答弁を入力", ANSWER_OPEN, item_value(question)),
+            button("コメント", COMMENT_OPEN, item_value(question)),
+            reassign_button(question),
+        )
+    )
     return Message(f"{dept}に質問 {question.key} が割り当てられました。", blocks)
 
 
@@ -456,22 +569,45 @@ def draft_started(key: str, channel: str) -> str:
 def draft_progress(key: str, text_so_far: str) -> Message:
     shown = text_so_far if len(text_so_far) <= PROGRESS_TAIL else "…" + text_so_far[-PROGRESS_TAIL:]
     body = f"\n{escape(shown)}" if shown else ""
-    return Message(f"「{key}」の答弁案を作成しています。", [section(f":hourglass_flowing_sand: `{escape(key)}` の答弁案を作成しています…{body}")])
+    return Message(
+        f"「{key}」の答弁案を作成しています。",
+        [section(f":hourglass_flowing_sand: `{escape(key)}` の答弁案を作成しています…{body}")],
+    )
 
 
 def draft_result(question: Question, outcome: Any) -> Message:
-    blocks = [section(f"`{outcome.key}` の答弁案（第{outcome.revision}版・{escape(outcome.label)}）を作成しました。必ず内容を確認し、修正してから確認依頼してください。")]
+    blocks = [
+        section(
+            f"`{outcome.key}` の答弁案（第{outcome.revision}版・{escape(outcome.label)}）を作成しました。必ず内容を確認し、修正してから確認依頼してください。"
+        )
+    ]
     blocks += sections(escape(outcome.text))
-    blocks.append(context(f"{outcome.chars}文字・読み上げ約{max(1, round(outcome.speaking_seconds / 60))}分・モデル {escape(outcome.model)}"))
+    blocks.append(
+        context(
+            f"{outcome.chars}文字・読み上げ約{max(1, round(outcome.speaking_seconds / 60))}分・モデル {escape(outcome.model)}"
+        )
+    )
     if outcome.findings:
-        lines = [f"• 【{escape(severity_label(f.severity))}】{escape(f.message)}" + (f"（「{escape(truncate(f.excerpt, 40))}」）" if f.excerpt else "") for f in outcome.findings]
+        lines = [
+            f"• 【{escape(severity_label(f.severity))}】{escape(f.message)}"
+            + (f"（「{escape(truncate(f.excerpt, 40))}」）" if f.excerpt else "")
+            for f in outcome.findings
+        ]
         blocks += sections("*ルール確認の結果*\n" + "\n".join(lines))
     if outcome.citations:
-        lines = [f"• {_ref_link(c.key)} {escape(c.session)} {escape(c.title)}" + ("（引用）" if c.cited else "") for c in outcome.citations]
+        lines = [
+            f"• {_ref_link(c.key)} {escape(c.session)} {escape(c.title)}" + ("（引用）" if c.cited else "")
+            for c in outcome.citations
+        ]
         blocks += sections("*参照した過去答弁*\n" + "\n".join(lines))
     if outcome.notices:
         blocks.append(context(escape(" ".join(outcome.notices))))
-    blocks.append(actions(button("答弁を編集", ANSWER_OPEN, item_value(question), "primary"), button("このまま確認依頼", SUBMIT, item_value(question))))
+    blocks.append(
+        actions(
+            button("答弁を編集", ANSWER_OPEN, item_value(question), "primary"),
+            button("このまま確認依頼", SUBMIT, item_value(question)),
+        )
+    )
     return Message(f"{outcome.key} の答弁案を作成しました。", blocks[:MESSAGE_BLOCK_LIMIT])
 
 
@@ -480,14 +616,22 @@ def answer_modal(question: Question, private_metadata: str) -> dict[str, Any]:
     latest = question.latest_revision
     blocks = [section(f"`{question.key}` {escape(question.title)}")]
     blocks += _long_inputs(ANSWER_BLOCK, "答弁", latest.answer if latest else "", optional=False)
-    blocks += _long_inputs(BACK_DATA_BLOCK, "バックデータ（読み上げない補足資料）", latest.back_data if latest else "", optional=True)
-    blocks.append({
-        "type": "input",
-        "block_id": SUBMIT_BLOCK,
-        "optional": True,
-        "label": plain("確認依頼"),
-        "element": {"type": "checkboxes", "action_id": "value", "options": [{"text": plain("保存して課長に確認依頼する"), "value": "submit"}]},
-    })
+    blocks += _long_inputs(
+        BACK_DATA_BLOCK, "バックデータ（読み上げない補足資料）", latest.back_data if latest else "", optional=True
+    )
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": SUBMIT_BLOCK,
+            "optional": True,
+            "label": plain("確認依頼"),
+            "element": {
+                "type": "checkboxes",
+                "action_id": "value",
+                "options": [{"text": plain("保存して課長に確認依頼する"), "value": "submit"}],
+            },
+        }
+    )
     return _modal(ANSWER_VIEW, "答弁の入力", blocks, private_metadata, submit="保存")
 
 
@@ -499,44 +643,82 @@ def answer_view(question: Question, label: str, tz_name: str, why: str, ai_label
         *answer_blocks(question.latest_revision, ai_label=ai_label),
         *stamps_block(question, tz_name),
     ]
-    return {"type": "modal", "title": plain("答弁の確認", 24), "close": plain("閉じる", 24), "blocks": blocks[:VIEW_BLOCK_LIMIT]}
+    return {
+        "type": "modal",
+        "title": plain("答弁の確認", 24),
+        "close": plain("閉じる", 24),
+        "blocks": blocks[:VIEW_BLOCK_LIMIT],
+    }
 
 
 def _long_inputs(prefix: str, label: str, text: str, *, optional: bool) -> list[dict[str, Any]]:
     """One input per 3,000 characters, and one empty input to continue in."""
     parts = [p for p in split_text(text, INPUT_LIMIT) if p]
     inputs = [
-        _text_input(f"{prefix}_{i}", label if i == 0 else f"{label}（続き{i + 1}）", initial=part, multiline=True, optional=optional or i > 0)
+        _text_input(
+            f"{prefix}_{i}",
+            label if i == 0 else f"{label}（続き{i + 1}）",
+            initial=part,
+            multiline=True,
+            optional=optional or i > 0,
+        )
         for i, part in enumerate(parts)
     ]
     n = len(parts)
-    inputs.append(_text_input(f"{prefix}_{n}", label if n == 0 else f"{label}（続き{n + 1}）", multiline=True, optional=optional or n > 0))
+    inputs.append(
+        _text_input(
+            f"{prefix}_{n}", label if n == 0 else f"{label}（続き{n + 1}）", multiline=True, optional=optional or n > 0
+        )
+    )
     return inputs
 
 
 def joined_input(values: dict[str, dict[str, Any]], prefix: str) -> str:
     """The text of ``_long_inputs`` put back together, in order."""
-    parts = sorted(((int(bid.rsplit("_", 1)[1]), v) for bid, v in values.items() if bid.startswith(prefix + "_")), key=lambda p: p[0])
+    parts = sorted(
+        ((int(bid.rsplit("_", 1)[1]), v) for bid, v in values.items() if bid.startswith(prefix + "_")),
+        key=lambda p: p[0],
+    )
     return "".join((v.get("value", {}).get("value") or "") for _, v in parts)
 
 
 # --- review ----------------------------------------------------------------------
 
 
-def item_card(question: Question, label: str, tz_name: str, *, text: str, lead: str, buttons: Sequence[dict[str, Any]], ai_label: str | None = None) -> Message:
+def item_card(
+    question: Question,
+    label: str,
+    tz_name: str,
+    *,
+    text: str,
+    lead: str,
+    buttons: Sequence[dict[str, Any]],
+    ai_label: str | None = None,
+) -> Message:
     """The whole item with ``lead`` (mrkdwn) on top; ``text`` is the same news in plain words."""
-    blocks = [section(lead), *question_fields(question, label), *answer_blocks(question.latest_revision, ai_label=ai_label), *stamps_block(question, tz_name)]
+    blocks = [
+        section(lead),
+        *question_fields(question, label),
+        *answer_blocks(question.latest_revision, ai_label=ai_label),
+        *stamps_block(question, tz_name),
+    ]
     if len(question.revisions) >= 2:
         buttons = [*buttons, button("変更点", DIFF, item_value(question))]
     if buttons:
         blocks.append(actions(*buttons))
     # Stay within a message's 50 blocks: the buttons matter more than the oldest text.
     if len(blocks) > MESSAGE_BLOCK_LIMIT:
-        blocks = blocks[: MESSAGE_BLOCK_LIMIT - 2] + [context("（長いため一部を省略しました。全文は `/council answer " + question.key + "` で確認できます。）"), blocks[-1]]
+        blocks = [
+            *blocks[: MESSAGE_BLOCK_LIMIT - 2],
+            context("（長いため一部を省略しました。全文は `/council answer " + question.key + "` で確認できます。）"),
+            blocks[-1],
+        ]
     return Message(text, blocks)
 
 
-def review_request(question: Question, label: str, tz_name: str, stage: str, recipients: Sequence[str], ai_label: str | None) -> Message:
+def review_request(
+    question: Question, label: str, tz_name: str, stage: str, recipients: Sequence[str], ai_label: str | None
+) -> Message:
     text = f"{question.key} の答弁について、{stage}として確認をお願いします。"
     lead = f"{mention(recipients)} `{question.key}` の答弁について、{escape(stage)}として確認をお願いします。"
     buttons = [
@@ -547,30 +729,52 @@ def review_request(question: Question, label: str, tz_name: str, stage: str, rec
     return item_card(question, label, tz_name, text=text, lead=lead, buttons=buttons, ai_label=ai_label)
 
 
-def sent_back(question: Question, label: str, tz_name: str, comment: str, by: str, recipients: Sequence[str]) -> Message:
+def sent_back(
+    question: Question, label: str, tz_name: str, comment: str, by: str, recipients: Sequence[str]
+) -> Message:
     text = f"{question.key} の答弁が{by}さんから差し戻されました。修正して、もう一度確認依頼してください。"
     lead = f"{mention(recipients)} `{question.key}` の答弁が{escape(by)}さんから差し戻されました。\n> {escape(comment)}\n修正して、もう一度確認依頼してください。"
-    buttons = [button("答弁を修正", ANSWER_OPEN, item_value(question), "primary"), button("コメント", COMMENT_OPEN, item_value(question))]
+    buttons = [
+        button("答弁を修正", ANSWER_OPEN, item_value(question), "primary"),
+        button("コメント", COMMENT_OPEN, item_value(question)),
+    ]
     return item_card(question, label, tz_name, text=text, lead=lead, buttons=buttons)
 
 
 def ready_to_finalize(question: Question, label: str, tz_name: str, recipients: Sequence[str]) -> Message:
     text = f"{question.key} の答弁は決裁が終わりました。内容を確認して校了してください。"
     lead = f"{mention(recipients)} `{question.key}` の答弁は決裁が終わりました。内容を確認して校了してください。"
-    buttons = [button("校了", FINALIZE, item_value(question), "primary"), button("差戻し", SEND_BACK_OPEN, item_value(question), "danger")]
+    buttons = [
+        button("校了", FINALIZE, item_value(question), "primary"),
+        button("差戻し", SEND_BACK_OPEN, item_value(question), "danger"),
+    ]
     return item_card(question, label, tz_name, text=text, lead=lead, buttons=buttons)
 
 
 def finalized(question: Question, label: str, tz_name: str) -> Message:
     text = f"{question.key} の答弁を校了しました。過去答弁として検索できるようになりました。"
     lead = f"`{question.key}` の答弁を校了しました。過去答弁として検索できるようになりました。"
-    return item_card(question, label, tz_name, text=text, lead=lead, buttons=[button("校了を解除", REOPEN_OPEN, item_value(question), "danger")])
+    return item_card(
+        question,
+        label,
+        tz_name,
+        text=text,
+        lead=lead,
+        buttons=[button("校了を解除", REOPEN_OPEN, item_value(question), "danger")],
+    )
 
 
 def reopened(question: Question, label: str, tz_name: str, reason: str, recipients: Sequence[str]) -> Message:
     text = f"{question.key} の校了が解除されました（理由: {reason}）。答弁を修正して確認依頼してください。"
     lead = f"{mention(recipients)} `{question.key}` の校了が解除されました（理由: {escape(reason)}）。答弁を修正して確認依頼してください。"
-    return item_card(question, label, tz_name, text=text, lead=lead, buttons=[button("答弁を修正", ANSWER_OPEN, item_value(question), "primary")])
+    return item_card(
+        question,
+        label,
+        tz_name,
+        text=text,
+        lead=lead,
+        buttons=[button("答弁を修正", ANSWER_OPEN, item_value(question), "primary")],
+    )
 
 
 def settled_card(question: Question, label: str, tz_name: str) -> Message:
@@ -585,7 +789,9 @@ def settled_card(question: Question, label: str, tz_name: str) -> Message:
         what = TRANSITIONS[last.action].label if last.action in TRANSITIONS else last.action
         stage = f"{last.stage}・" if last.stage and last.action in ("approve", "send_back") else ""
         text = f"{head}は、{last.user.name}さんが{stage}{what}しました（{fmt_time(last.stamped_at, tz_name)}）。現在の状況: {label}"
-    return Message(text, [section(f":information_source: {escape(text)}"), context("このメッセージのボタンは使えなくなりました。")])
+    return Message(
+        text, [section(f":information_source: {escape(text)}"), context("このメッセージのボタンは使えなくなりました。")]
+    )
 
 
 def final_notice(question: Question, by: str) -> Message:
@@ -597,9 +803,12 @@ def final_notice(question: Question, by: str) -> Message:
 def withdrawn_notice(question: Question, by: str, reason: str) -> Message:
     """The division's channel is told that the question was withdrawn, and why."""
     text = f"{question.key}「{question.title}」は取り下げられました（{by}、理由: {reason}）。この質問の答弁作成と決裁は不要です。"
-    return Message(text, sections(
-        f"`{question.key}`「{escape(question.title)}」は取り下げられました（{escape(by)}、理由: {escape(reason)}）。この質問の答弁作成と決裁は不要です。"
-    ))
+    return Message(
+        text,
+        sections(
+            f"`{question.key}`「{escape(question.title)}」は取り下げられました（{escape(by)}、理由: {escape(reason)}）。この質問の答弁作成と決裁は不要です。"
+        ),
+    )
 
 
 def stamped(result: Any, what: str, tz_name: str) -> Message:
@@ -623,10 +832,16 @@ def answer_saved(question: Question, submitted: bool) -> Message:
     if submitted:
         return action_done(f"{question.key} の答弁（第{number}版）を保存し、確認を依頼しました。")
     text = f"{question.key} の答弁（第{number}版）を保存しました。確認依頼はまだです。"
-    return Message(text, [section(f":pencil: {escape(text)}"), actions(
-        button("確認依頼", SUBMIT, item_value(question), "primary"),
-        button("答弁を編集", ANSWER_OPEN, item_value(question)),
-    )])
+    return Message(
+        text,
+        [
+            section(f":pencil: {escape(text)}"),
+            actions(
+                button("確認依頼", SUBMIT, item_value(question), "primary"),
+                button("答弁を編集", ANSWER_OPEN, item_value(question)),
+            ),
+        ],
+    )
 
 
 def action_done(text: str) -> Message:
@@ -643,7 +858,10 @@ _NOTE_KINDS = {
 
 def note_modal(kind: str, question: Question, private_metadata: str) -> dict[str, Any]:
     title, label, submit = _NOTE_KINDS[kind]
-    blocks = [section(f"`{question.key}` {escape(question.title)}"), _text_input(NOTE_BLOCK, label, multiline=True, max_length=2000)]
+    blocks = [
+        section(f"`{question.key}` {escape(question.title)}"),
+        _text_input(NOTE_BLOCK, label, multiline=True, max_length=2000),
+    ]
     return _modal(NOTE_VIEW, title, blocks, private_metadata, submit=submit)
 
 
@@ -663,10 +881,15 @@ def revision_diff(key: str, diff: str) -> Message:
         else:
             shown.append(f"　　　　{escape(line[1:])}")
     title = f"{key} の答弁の変更点（{old} → {new}）"
-    blocks = [section(f"*`{escape(key)}` の答弁の変更点（{escape(old)} → {escape(new)}）*"), *sections("\n".join(shown))]
-    legend = context("【削除】は前の版にあって新しい版にない文、【追加】は新しい版で加わった文です。前後の変わらない文も一部表示しています。")
+    blocks = [
+        section(f"*`{escape(key)}` の答弁の変更点（{escape(old)} → {escape(new)}）*"),
+        *sections("\n".join(shown)),
+    ]
+    legend = context(
+        "【削除】は前の版にあって新しい版にない文、【追加】は新しい版で加わった文です。前後の変わらない文も一部表示しています。"
+    )
     if len(blocks) >= MESSAGE_BLOCK_LIMIT:
-        blocks = blocks[: MESSAGE_BLOCK_LIMIT - 2] + [context("（変更点が多いため、最初の部分のみ表示しています。）")]
+        blocks = [*blocks[: MESSAGE_BLOCK_LIMIT - 2], context("（変更点が多いため、最初の部分のみ表示しています。）")]
     return Message(title, [*blocks, legend])
 
 
@@ -681,7 +904,13 @@ def follow_up_failed(audiences: Sequence[str]) -> str:
 
 def comment_posted(comment: Comment, key: str, tz_name: str) -> Message:
     text = f"{comment.user.name}さんのコメント（{key}）"
-    return Message(text, [context(f"*{escape(comment.user.name)}* {fmt_time(comment.created_at, tz_name)} `{escape(key)}`"), *sections(escape(comment.body))])
+    return Message(
+        text,
+        [
+            context(f"*{escape(comment.user.name)}* {fmt_time(comment.created_at, tz_name)} `{escape(key)}`"),
+            *sections(escape(comment.body)),
+        ],
+    )
 
 
 # --- everyone ----------------------------------------------------------------------
@@ -702,9 +931,14 @@ def status_message(status: Any, tz_name: str) -> Message:
     title = f"{status.session.name}の進み具合"
     blocks = [header(title)]
     if status.overdue:
-        lines = [f"• `{o.key}` {escape(o.department)} {escape(o.label)}（締切 {fmt_day(o.due_at, tz_name)}）{escape(truncate(o.title, 40))}" for o in status.overdue[:40]]
+        lines = [
+            f"• `{o.key}` {escape(o.department)} {escape(o.label)}（締切 {fmt_day(o.due_at, tz_name)}）{escape(truncate(o.title, 40))}"
+            for o in status.overdue[:40]
+        ]
         more = f"\nほか{len(status.overdue) - 40}件" if len(status.overdue) > 40 else ""
-        blocks += sections(f"*:rotating_light: 締切を過ぎた質問（{len(status.overdue)}件）*\n" + "\n".join(lines) + more)
+        blocks += sections(
+            f"*:rotating_light: 締切を過ぎた質問（{len(status.overdue)}件）*\n" + "\n".join(lines) + more
+        )
     if not status.divisions:
         blocks.append(section("この会期の質問はまだ登録されていません。"))
     for d in status.divisions[:40]:
@@ -722,7 +956,11 @@ def home_view(name: str | None, queue: Sequence[Any], tz_name: str, *, error: st
     if error:
         blocks.append(section(f":warning: {escape(error)}"))
     elif name is None:
-        blocks.append(section("職員として登録されていないため、担当の一覧を表示できません。管理者に組織ファイルへの登録を依頼してください。"))
+        blocks.append(
+            section(
+                "職員として登録されていないため、担当の一覧を表示できません。管理者に組織ファイルへの登録を依頼してください。"
+            )
+        )
     elif not queue:
         blocks.append(section(f"{escape(name)}さんが対応する質問は、いまはありません。"))
     else:
@@ -738,7 +976,9 @@ def export_comment(result: Any, session_name: str) -> str:
     """The upload's comment, which Slack reads as mrkdwn."""
     text = f"{escape(session_name)}の答弁書を作成しました（{result.item_count}件、SHA-256: {result.sha256[:16]}…）。"
     if result.missing:
-        text += f"\n校了していない質問が{len(result.missing)}件あります: " + "、".join(m.split(" ", 1)[0] for m in result.missing[:20])
+        text += f"\n校了していない質問が{len(result.missing)}件あります: " + "、".join(
+            m.split(" ", 1)[0] for m in result.missing[:20]
+        )
     return text
 
 

@@ -28,10 +28,20 @@ def with_earlier_commitments(message: Message, earlier: Sequence[EarlierCommitme
         return message
     lines = [f"• {escape(e.line)}　〔進捗: {escape(e.status)}〕" for e in earlier]
     added: list[dict[str, Any]] = [
-        section("*前回答弁の約束*（この議員に同じ趣旨でお答えした内容です。答弁では、その後の進捗を報告してください）\n" + "\n".join(lines)),
-        actions(*(button(f"進捗を更新（{i}）", STATUS_OPEN, json.dumps({"id": e.id})) for i, e in enumerate(earlier[:MAX_BUTTONS], 1))),
+        section(
+            "*前回答弁の約束*（この議員に同じ趣旨でお答えした内容です。答弁では、その後の進捗を報告してください）\n"
+            + "\n".join(lines)
+        ),
+        actions(
+            *(
+                button(f"進捗を更新（{i}）", STATUS_OPEN, json.dumps({"id": e.id}))
+                for i, e in enumerate(earlier[:MAX_BUTTONS], 1)
+            )
+        ),
     ]
-    last_actions = max((i for i, b in enumerate(message.blocks) if b.get("type") == "actions"), default=len(message.blocks))
+    last_actions = max(
+        (i for i, b in enumerate(message.blocks) if b.get("type") == "actions"), default=len(message.blocks)
+    )
     return Message(message.text, [*message.blocks[:last_actions], *added, *message.blocks[last_actions:]])
 
 

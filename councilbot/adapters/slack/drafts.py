@@ -72,18 +72,32 @@ def stream_draft(
     button starts nothing; ``expected_version`` (the version on the button) refuses a stale one.
     """
     started = _start(
-        rt, user_id, key, delivery=delivery, reply=reply, expected_version=expected_version, channel=channel, thread_ts=thread_ts
+        rt,
+        user_id,
+        key,
+        delivery=delivery,
+        reply=reply,
+        expected_version=expected_version,
+        channel=channel,
+        thread_ts=thread_ts,
     )
     if started is None:
         return
     canonical, target, ts = started
     if on_started is not None:
         on_started(target)
-    with reporting(lambda text: rt.notifier.update(target, ts, blocks.error_message(text))), _released_on_failure(rt, delivery):
-        progress = ThrottledProgress(lambda text: rt.notifier.update(target, ts, blocks.draft_progress(canonical, text)))
+    with (
+        reporting(lambda text: rt.notifier.update(target, ts, blocks.error_message(text))),
+        _released_on_failure(rt, delivery),
+    ):
+        progress = ThrottledProgress(
+            lambda text: rt.notifier.update(target, ts, blocks.draft_progress(canonical, text))
+        )
 
         def work(db: Session, user: User) -> blocks.Message:
-            outcome = draft_question(db, rt.settings, canonical, actor=user, on_delta=progress, expected_version=expected_version)
+            outcome = draft_question(
+                db, rt.settings, canonical, actor=user, on_delta=progress, expected_version=expected_version
+            )
             record_copies(db, canonical, [(target, ts)])  # its buttons go once the item moves on
             return blocks.draft_result(get_question(db, canonical), outcome)
 
@@ -129,7 +143,16 @@ def _released_on_failure(rt: Runtime, delivery: str) -> Iterator[None]:
         raise
 
 
-def open_answer_modal(rt: Runtime, client: WebClient, body: dict[str, Any], key: str, *, reply: Callable[[str], object], channel: str | None = None, thread_ts: str | None = None) -> None:
+def open_answer_modal(
+    rt: Runtime,
+    client: WebClient,
+    body: dict[str, Any],
+    key: str,
+    *,
+    reply: Callable[[str], object],
+    channel: str | None = None,
+    thread_ts: str | None = None,
+) -> None:
     """The answer modal, prefilled with the latest revision, for someone who may write it now;
     for anyone else the whole item to read (reading is open to all staff), saying why it cannot be edited."""
     user_id = body.get("user_id") or body["user"]["id"]
@@ -142,7 +165,9 @@ def open_answer_modal(rt: Runtime, client: WebClient, body: dict[str, Any], key:
             except (PermissionDenied, InvalidTransition) as refusal:
                 revision = question.latest_revision
                 ai_label = draft_label(revision) if revision else None
-                return blocks.answer_view(question, question_label(db, question), rt.settings.tz_name, refusal.message, ai_label)
+                return blocks.answer_view(
+                    question, question_label(db, question), rt.settings.tz_name, refusal.message, ai_label
+                )
             meta = blocks.metadata(key=question.key, version=question.version, channel=channel, thread_ts=thread_ts)
             return blocks.answer_modal(question, meta)
 

@@ -26,7 +26,9 @@ from councilbot.storage.models import ProcessedDelivery
 def claim(db: Session, delivery_id: str) -> bool:
     """True for the first delivery of ``delivery_id``, False for every copy after it."""
     insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(ProcessedDelivery).values(delivery_id=delivery_id).on_conflict_do_nothing(index_elements=["delivery_id"])
+    statement = (
+        insert(ProcessedDelivery).values(delivery_id=delivery_id).on_conflict_do_nothing(index_elements=["delivery_id"])
+    )
     return db.execute(statement).rowcount == 1
 
 

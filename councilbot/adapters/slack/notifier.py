@@ -37,7 +37,9 @@ class ChatNotifier:
 
     def post_to_channel(self, channel: str, message: Message | Notice, *, thread_ts: str | None = None) -> str:
         """Post and return the message's ``ts``."""
-        response = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False, **_payload(message))
+        response = self.client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, unfurl_links=False, **_payload(message)
+        )
         return str(response["ts"])
 
     def post_or_dm(self, channel: str, user_id: str, message: Message, *, thread_ts: str | None = None) -> None:

@@ -64,12 +64,17 @@ def create_web_app(settings: Settings) -> Flask:
     app.jinja_env.autoescape = True
     tz = settings.tz_name
     app.jinja_env.filters.update(
-        stamp=lambda v: fmt.stamp_time(v, tz), minute=lambda v: fmt.minute_time(v, tz),
-        reading=fmt.reading_time, highlight=fmt.highlight,
+        stamp=lambda v: fmt.stamp_time(v, tz),
+        minute=lambda v: fmt.minute_time(v, tz),
+        reading=fmt.reading_time,
+        highlight=fmt.highlight,
     )
     app.jinja_env.globals.update(
-        csrf_token=security.csrf_token, csrf_field=security.CSRF_FIELD, refresh_seconds=REFRESH_SECONDS,
-        link_minutes=settings.web_link_minutes, action_label=action_label,
+        csrf_token=security.csrf_token,
+        csrf_field=security.CSRF_FIELD,
+        refresh_seconds=REFRESH_SECONDS,
+        link_minutes=settings.web_link_minutes,
+        action_label=action_label,
     )
     security.install(app, settings)
 
@@ -94,8 +99,11 @@ def create_web_app(settings: Settings) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
-        texts = {400: "送信内容を確認できませんでした。画面を読み込み直してから、もう一度操作してください。",
-                 404: "お探しのページは見つかりません。", 405: "この操作はできません。"}
+        texts = {
+            400: "送信内容を確認できませんでした。画面を読み込み直してから、もう一度操作してください。",
+            404: "お探しのページは見つかりません。",
+            405: "この操作はできません。",
+        }
         return message(texts.get(exc.code or 0, "この操作はできません。"), exc.code or 400)
 
     @app.errorhandler(CouncilbotError)
@@ -124,7 +132,9 @@ def create_web_app(settings: Settings) -> Flask:
         except CouncilbotError as exc:
             return page("signin.html", _status(exc), error=exc.message, needed=False)
         response = redirect(url_for("dashboard"), 303)
-        security.set_cookie(response, settings, security.SESSION_COOKIE, signed.token, max_age=settings.web_session_hours * 3600)
+        security.set_cookie(
+            response, settings, security.SESSION_COOKIE, signed.token, max_age=settings.web_session_hours * 3600
+        )
         return response
 
     @app.post("/signout")
@@ -137,7 +147,11 @@ def create_web_app(settings: Settings) -> Flask:
 
     @app.get("/signed-out")
     def signed_out():  # type: ignore[no-untyped-def]
-        return message("サインアウトしました。もう一度使うときは、Slack で `/council web` を実行してください。", 200, "サインアウト")
+        return message(
+            "サインアウトしました。もう一度使うときは、Slack で `/council web` を実行してください。",
+            200,
+            "サインアウト",
+        )
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
@@ -157,10 +171,18 @@ def create_web_app(settings: Settings) -> Flask:
             rows = [d for d in status.divisions if division in (None, d.department)]
             overdue = [o for o in status.overdue if division in (None, o.department)]
             return page(
-                "dashboard.html", status=status, rows=rows, overdue=overdue, division=division,
-                columns=stage_columns(db, labels), divisions=sorted(d.department for d in status.divisions),
-                sessions=meeting.sessions(db), queue=user_queue(db, user), unassigned=UNASSIGNED,
-                now=now, deadline_left=fmt.time_left(status.session.answer_deadline, now),
+                "dashboard.html",
+                status=status,
+                rows=rows,
+                overdue=overdue,
+                division=division,
+                columns=stage_columns(db, labels),
+                divisions=sorted(d.department for d in status.divisions),
+                sessions=meeting.sessions(db),
+                queue=user_queue(db, user),
+                unassigned=UNASSIGNED,
+                now=now,
+                deadline_left=fmt.time_left(status.session.answer_deadline, now),
                 meeting_left=fmt.time_left(status.session.review_meeting, now),
             )
 
@@ -172,8 +194,12 @@ def create_web_app(settings: Settings) -> Flask:
             if division:
                 get_department(db, division)
             agenda = meeting.meeting_agenda(db, settings, request.args.get("session") or None, department=division)
-            divisions = sorted(d.department for d in session_status(db, agenda.session.name).divisions if d.department != UNASSIGNED)
-            return page("meeting.html", agenda=agenda, sessions=meeting.sessions(db), divisions=divisions, division=division)
+            divisions = sorted(
+                d.department for d in session_status(db, agenda.session.name).divisions if d.department != UNASSIGNED
+            )
+            return page(
+                "meeting.html", agenda=agenda, sessions=meeting.sessions(db), divisions=divisions, division=division
+            )
 
     def question_page(db: Session, key: str, *, status: int = 200, error: str | None = None, notice: str | None = None):  # type: ignore[no-untyped-def]
         history = meeting.question_history(db, settings, as_user(db), key)
@@ -224,9 +250,17 @@ def create_web_app(settings: Settings) -> Flask:
                 if args["q"] and args["mode"] == "similar":
                     results = find_similar(db, settings, args["q"], limit=SEARCH_LIMIT)
                 elif args["q"] or any(args[k] for k in ("session", "member", "division", "year")):
-                    results = search_archive(db, settings, args["q"], limit=SEARCH_LIMIT, member=args["member"] or None,
-                                             department=args["division"] or None, session=args["session"] or None,
-                                             year=args["year"] or None, newest_first=not args["q"])
+                    results = search_archive(
+                        db,
+                        settings,
+                        args["q"],
+                        limit=SEARCH_LIMIT,
+                        member=args["member"] or None,
+                        department=args["division"] or None,
+                        session=args["session"] or None,
+                        year=args["year"] or None,
+                        newest_first=not args["q"],
+                    )
             except CouncilbotError as exc:
                 error = exc.message
             return page("search.html", 400 if error else 200, args=args, results=results, error=error)
@@ -234,8 +268,16 @@ def create_web_app(settings: Settings) -> Flask:
     def books_view(db: Session, *, status: int = 200, error: str | None = None, done: bool = False):  # type: ignore[no-untyped-def]
         user = as_user(db)
         sessions = meeting.sessions(db)
-        return page("books.html", status, exports=meeting.list_exports(db), sessions=sessions, error=error, done=done,
-                    may_export=actor_of(user).is_general_affairs, session_names={s.id: s.name for s in sessions})
+        return page(
+            "books.html",
+            status,
+            exports=meeting.list_exports(db),
+            sessions=sessions,
+            error=error,
+            done=done,
+            may_export=actor_of(user).is_general_affairs,
+            session_names={s.id: s.name for s in sessions},
+        )
 
     @app.get("/books")
     def books_page():  # type: ignore[no-untyped-def]
@@ -247,8 +289,14 @@ def create_web_app(settings: Settings) -> Flask:
         try:
             with session_scope(settings) as db:
                 user = as_user(db)
-                books.export_book(db, settings, user, request.form.get("session") or None,
-                                  draft=request.form.get("draft") == "1", back_data=request.form.get("back_data") == "1")
+                books.export_book(
+                    db,
+                    settings,
+                    user,
+                    request.form.get("session") or None,
+                    draft=request.form.get("draft") == "1",
+                    back_data=request.form.get("back_data") == "1",
+                )
         except CouncilbotError as exc:
             with session_scope(settings) as db:
                 return books_view(db, status=_status(exc), error=exc.message)

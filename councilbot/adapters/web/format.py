@@ -61,5 +61,5 @@ def highlight(snippet: str) -> Markup:
         if start == -1 or end == -1:
             out.append(escape(rest))
             return Markup("").join(out)
-        out += [escape(rest[:start]), Markup("<mark>"), escape(rest[start + 1:end]), Markup("</mark>")]
-        rest = rest[end + 1:]
+        out += [escape(rest[:start]), Markup("<mark>"), escape(rest[start + 1 : end]), Markup("</mark>")]
+        rest = rest[end + 1 :]

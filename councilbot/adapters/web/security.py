@@ -80,10 +80,17 @@ def identify(settings: Settings) -> None:
             return
         if not web_access.is_trusted_proxy(settings, request.remote_addr):
             # The value is not logged: it names a person.
-            log.warning("ignored the sign-in header from an address not in WEB_TRUSTED_PROXIES: %s", request.remote_addr)
+            log.warning(
+                "ignored the sign-in header from an address not in WEB_TRUSTED_PROXIES: %s", request.remote_addr
+            )
             return
         signed = web_access.sign_in_by_header(db, settings, claimed, request.remote_addr)
-        g.user_id, g.session_token, g.new_session, g.viewer = signed.user.chat_id, signed.token, signed, _viewer(signed.user)
+        g.user_id, g.session_token, g.new_session, g.viewer = (
+            signed.user.chat_id,
+            signed.token,
+            signed,
+            _viewer(signed.user),
+        )
 
 
 def install(app: Flask, settings: Settings) -> None:

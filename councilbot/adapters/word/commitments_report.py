@@ -56,11 +56,17 @@ def _progress(row: LedgerRow) -> str:
 
 
 def _answer_summary(row: LedgerRow) -> str:
-    due = f"（{row.strength}・期限 {to_wareki(row.due_end)}）" if row.due_end else f"（{row.strength}" + (f"・{row.timing}）" if row.timing else "）")
+    due = (
+        f"（{row.strength}・期限 {to_wareki(row.due_end)}）"
+        if row.due_end
+        else f"（{row.strength}" + (f"・{row.timing}）" if row.timing else "）")
+    )
     return f"{row.statement}{due}"
 
 
-def render_commitments_report(rows: Sequence[LedgerRow], path: str | os.PathLike[str], *, on: dt.date, scope: str = "") -> Path:
+def render_commitments_report(
+    rows: Sequence[LedgerRow], path: str | os.PathLike[str], *, on: dt.date, scope: str = ""
+) -> Path:
     """Write the report to ``path`` atomically; ``scope`` names the filters (「危機管理課」), if any."""
     document = docx.Document()
     section = document.sections[0]
@@ -92,7 +98,14 @@ def render_commitments_report(rows: Sequence[LedgerRow], path: str | os.PathLike
                 run.bold = True
                 _fonts(run, HEADING_FONTS)
         for row in group:
-            values = (row.member, row.title, _summary(row.question, QUESTION_CHARS), _answer_summary(row), _progress(row), row.division)
+            values = (
+                row.member,
+                row.title,
+                _summary(row.question, QUESTION_CHARS),
+                _answer_summary(row),
+                _progress(row),
+                row.division,
+            )
             cells = table.add_row().cells
             for cell, value, width in zip(cells, values, WIDTHS_MM):
                 cell.text = value

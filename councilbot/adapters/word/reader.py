@@ -96,7 +96,9 @@ def _check_zip_entries(name: str, entries: list[zipfile.ZipInfo]) -> None:
     if len(entries) > MAX_ZIP_ENTRIES:
         raise bomb
     if any(entry.flag_bits & 0x1 for entry in entries):
-        raise InvalidInput(f"ファイル「{name}」は暗号化されているため読み込めません。パスワードを解除してから取り込んでください。")
+        raise InvalidInput(
+            f"ファイル「{name}」は暗号化されているため読み込めません。パスワードを解除してから取り込んでください。"
+        )
     if sum(entry.file_size for entry in entries) > MAX_UNCOMPRESSED_BYTES:
         raise bomb
     for entry in entries:
@@ -216,8 +218,7 @@ def _collect(container, document, style_names, style_info, blocks, *, in_toc: bo
             is_toc = gallery is not None and "Table of Contents" in (gallery.get(qn("w:val")) or "")
             content = child.find(qn("w:sdtContent"))
             if content is not None:
-                _collect(content, document, style_names, style_info, blocks, in_toc=in_toc or is_toc,
-                         deadline=deadline)
+                _collect(content, document, style_names, style_info, blocks, in_toc=in_toc or is_toc, deadline=deadline)
 
 
 def _paragraph_block(p, document, style_names, style_info, in_toc: bool) -> _Block:
@@ -245,11 +246,22 @@ _ITEM = re.compile(
 )
 _TOC_PAGE = re.compile(r"(?:\t|[.…‥・･]{2,})[\s.…‥・･]*\d+$")
 _LABELS = {
-    "質問要旨": "question", "質問内容": "question", "質問": "question", "要旨": "question",
-    "答弁者": "answerer", "回答者": "answerer",
-    "答弁内容": "answer", "答弁": "answer", "回答": "answer",
-    "担当課": "department", "担当部署": "department", "所管課": "department", "担当": "department",
-    "バックデータ": "back_data", "参考資料": "back_data", "補足資料": "back_data",
+    "質問要旨": "question",
+    "質問内容": "question",
+    "質問": "question",
+    "要旨": "question",
+    "答弁者": "answerer",
+    "回答者": "answerer",
+    "答弁内容": "answer",
+    "答弁": "answer",
+    "回答": "answer",
+    "担当課": "department",
+    "担当部署": "department",
+    "所管課": "department",
+    "担当": "department",
+    "バックデータ": "back_data",
+    "参考資料": "back_data",
+    "補足資料": "back_data",
 }
 _LABEL_WORDS = "|".join(sorted(_LABELS, key=len, reverse=True))
 _BRACKETED_LABEL = re.compile(rf"[【\[〔■◆●◎<＜《]\s*({_LABEL_WORDS})\s*[】\]〕>＞》]?\s*[:：]?")
@@ -383,7 +395,7 @@ class _BookParser:
         except InvalidInput:
             return None
         self.major, self.sub = number.major, number.sub
-        return number.format(), text[match.start("title"):].strip()  # translate keeps positions
+        return number.format(), text[match.start("title") :].strip()  # translate keeps positions
 
     def _close_item(self) -> None:
         if self.item is not None:
@@ -399,22 +411,24 @@ class _BookParser:
                 continue
             member = item.member
             who = member["seat"] or member["member"]
-            records.append({
-                "ref": f"docx:{self.session}:{member['question_type']}:{who}:{item.number}",
-                "session": self.session,
-                "date": self.date,
-                "question_type": member["question_type"],
-                "member": member["member"],
-                "seat": member["seat"],
-                "faction": member["faction"],
-                "item_no": item.number,
-                "title": item.title,
-                "question": question,
-                "answer": answer,
-                "answerer": item.text("answerer").replace("\n", "").strip(),
-                "department": item.text("department").replace("\n", "").strip(),
-                "back_data": item.text("back_data"),
-            })
+            records.append(
+                {
+                    "ref": f"docx:{self.session}:{member['question_type']}:{who}:{item.number}",
+                    "session": self.session,
+                    "date": self.date,
+                    "question_type": member["question_type"],
+                    "member": member["member"],
+                    "seat": member["seat"],
+                    "faction": member["faction"],
+                    "item_no": item.number,
+                    "title": item.title,
+                    "question": question,
+                    "answer": answer,
+                    "answerer": item.text("answerer").replace("\n", "").strip(),
+                    "department": item.text("department").replace("\n", "").strip(),
+                    "back_data": item.text("back_data"),
+                }
+            )
         return records
 
 
@@ -432,7 +446,12 @@ def _member_header(text: str, emphasised: bool) -> dict[str, str] | None:
     header = parse_member_header(text)
     if header is None or not (header.explicit or emphasised):
         return None
-    return {"question_type": header.question_type, "member": header.name, "seat": header.seat, "faction": header.faction}
+    return {
+        "question_type": header.question_type,
+        "member": header.name,
+        "seat": header.seat,
+        "faction": header.faction,
+    }
 
 
 def _label(text: str) -> list[tuple[str, str]] | None:

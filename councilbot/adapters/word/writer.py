@@ -91,8 +91,13 @@ _STYLES: dict[str, _StyleSpec] = {
 _GOTHIC_PREFIXES = ("heading", "title", "subtitle", "toc heading")
 
 
-def render_answer_book(content: AnswerBookContent, path: str | os.PathLike[str], *, template: Path | None = None,
-                       progress: Callable[[int, int], None] | None = None) -> Path:
+def render_answer_book(
+    content: AnswerBookContent,
+    path: str | os.PathLike[str],
+    *,
+    template: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
     """Write ``content`` as a .docx at ``path`` (atomically) and return the path.
 
     ``progress(items written, items)`` is called as the items are laid out.
@@ -221,8 +226,16 @@ def _soffice_to_pdf(soffice: str, work: Path, source: Path, out_dir: Path) -> Pa
     profile = (work / "profile").as_uri()
     export = 'pdf:writer_pdf_Export:{"ExportBookmarksToPDFDestination":{"type":"boolean","value":"true"}}'
     command = [
-        soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--nolockcheck",
-        "--convert-to", export, "--outdir", str(out_dir), str(source),
+        soffice,
+        f"-env:UserInstallation={profile}",
+        "--headless",
+        "--norestore",
+        "--nolockcheck",
+        "--convert-to",
+        export,
+        "--outdir",
+        str(out_dir),
+        str(source),
     ]
     try:
         result = subprocess.run(command, capture_output=True, timeout=_PDF_TIMEOUT_SECONDS, check=False)
@@ -391,14 +404,40 @@ def _restart_page_numbers(sect_pr) -> None:
 
 
 _SETTINGS_AFTER_UPDATE_FIELDS = (
-    "hdrShapeDefaults", "footnotePr", "endnotePr", "compat", "docVars", "rsids", "mathPr",
-    "attachedSchema", "themeFontLang", "clrSchemeMapping", "doNotIncludeSubdocsInStats",
-    "doNotAutoCompressPictures", "forceUpgrade", "captions", "readModeInkLockDown", "smartTagType",
-    "schemaLibrary", "shapeDefaults", "doNotEmbedSmartTags", "decimalSymbol", "listSeparator",
+    "hdrShapeDefaults",
+    "footnotePr",
+    "endnotePr",
+    "compat",
+    "docVars",
+    "rsids",
+    "mathPr",
+    "attachedSchema",
+    "themeFontLang",
+    "clrSchemeMapping",
+    "doNotIncludeSubdocsInStats",
+    "doNotAutoCompressPictures",
+    "forceUpgrade",
+    "captions",
+    "readModeInkLockDown",
+    "smartTagType",
+    "schemaLibrary",
+    "shapeDefaults",
+    "doNotEmbedSmartTags",
+    "decimalSymbol",
+    "listSeparator",
 )
 _SECTPR_AFTER_PGNUMTYPE = (
-    "cols", "formProt", "vAlign", "noEndnote", "titlePg", "textDirection", "bidi", "rtlGutter",
-    "docGrid", "printerSettings", "sectPrChange",
+    "cols",
+    "formProt",
+    "vAlign",
+    "noEndnote",
+    "titlePg",
+    "textDirection",
+    "bidi",
+    "rtlGutter",
+    "docGrid",
+    "printerSettings",
+    "sectPrChange",
 )
 _RPR_AFTER_LANG = ("eastAsianLayout", "specVanish", "oMath")
 
@@ -417,35 +456,58 @@ def _insert_before(parent, child, successors: tuple[str, ...]) -> None:
 
 # Paragraph and run properties of each style when we define it (schema order kept).
 _LOOKS: dict[str, tuple[str, str]] = {
-    "normal": ('<w:spacing w:after="0" w:line="300" w:lineRule="auto"/><w:jc w:val="both"/>',
-               '<w:kern w:val="2"/><w:sz w:val="22"/><w:szCs w:val="22"/>'),
-    "title": ('<w:spacing w:before="480" w:after="480"/><w:jc w:val="center"/>',
-              '<w:b/><w:bCs/><w:spacing w:val="40"/><w:sz w:val="56"/><w:szCs w:val="56"/>'),
+    "normal": (
+        '<w:spacing w:after="0" w:line="300" w:lineRule="auto"/><w:jc w:val="both"/>',
+        '<w:kern w:val="2"/><w:sz w:val="22"/><w:szCs w:val="22"/>',
+    ),
+    "title": (
+        '<w:spacing w:before="480" w:after="480"/><w:jc w:val="center"/>',
+        '<w:b/><w:bCs/><w:spacing w:val="40"/><w:sz w:val="56"/><w:szCs w:val="56"/>',
+    ),
     "cover": ('<w:spacing w:after="240"/><w:jc w:val="center"/>', '<w:sz w:val="32"/><w:szCs w:val="32"/>'),
-    "toc_heading": ('<w:spacing w:after="360"/><w:jc w:val="center"/><w:outlineLvl w:val="9"/>',
-                    '<w:b/><w:bCs/><w:sz w:val="32"/><w:szCs w:val="32"/>'),
-    "toc1": ('<w:tabs><w:tab w:val="right" w:leader="dot" w:pos="{width}"/></w:tabs>'
-             '<w:spacing w:before="120" w:after="0"/><w:jc w:val="left"/>', '<w:b/><w:bCs/>'),
-    "toc2": ('<w:tabs><w:tab w:val="right" w:leader="dot" w:pos="{width}"/></w:tabs>'
-             '<w:spacing w:after="0"/><w:ind w:left="440"/><w:jc w:val="left"/>', ''),
-    "heading1": ('<w:keepNext/><w:keepLines/><w:pBdr><w:bottom w:val="single" w:sz="8" w:space="4" w:color="000000"/>'
-                 '</w:pBdr><w:spacing w:before="0" w:after="240"/><w:jc w:val="left"/><w:outlineLvl w:val="0"/>',
-                 '<w:b/><w:bCs/><w:sz w:val="28"/><w:szCs w:val="28"/>'),
-    "heading2": ('<w:keepNext/><w:keepLines/><w:spacing w:before="360" w:after="120"/><w:jc w:val="left"/>'
-                 '<w:outlineLvl w:val="1"/>', '<w:b/><w:bCs/><w:sz w:val="24"/><w:szCs w:val="24"/>'),
-    "label": ('<w:keepNext/><w:spacing w:before="120" w:after="40"/><w:jc w:val="left"/>',
-              '<w:sz w:val="22"/><w:szCs w:val="22"/>'),
+    "toc_heading": (
+        '<w:spacing w:after="360"/><w:jc w:val="center"/><w:outlineLvl w:val="9"/>',
+        '<w:b/><w:bCs/><w:sz w:val="32"/><w:szCs w:val="32"/>',
+    ),
+    "toc1": (
+        '<w:tabs><w:tab w:val="right" w:leader="dot" w:pos="{width}"/></w:tabs>'
+        '<w:spacing w:before="120" w:after="0"/><w:jc w:val="left"/>',
+        "<w:b/><w:bCs/>",
+    ),
+    "toc2": (
+        '<w:tabs><w:tab w:val="right" w:leader="dot" w:pos="{width}"/></w:tabs>'
+        '<w:spacing w:after="0"/><w:ind w:left="440"/><w:jc w:val="left"/>',
+        "",
+    ),
+    "heading1": (
+        '<w:keepNext/><w:keepLines/><w:pBdr><w:bottom w:val="single" w:sz="8" w:space="4" w:color="000000"/>'
+        '</w:pBdr><w:spacing w:before="0" w:after="240"/><w:jc w:val="left"/><w:outlineLvl w:val="0"/>',
+        '<w:b/><w:bCs/><w:sz w:val="28"/><w:szCs w:val="28"/>',
+    ),
+    "heading2": (
+        '<w:keepNext/><w:keepLines/><w:spacing w:before="360" w:after="120"/><w:jc w:val="left"/>'
+        '<w:outlineLvl w:val="1"/>',
+        '<w:b/><w:bCs/><w:sz w:val="24"/><w:szCs w:val="24"/>',
+    ),
+    "label": (
+        '<w:keepNext/><w:spacing w:before="120" w:after="40"/><w:jc w:val="left"/>',
+        '<w:sz w:val="22"/><w:szCs w:val="22"/>',
+    ),
     "text": ('<w:ind w:left="220"/>', '<w:sz w:val="24"/><w:szCs w:val="24"/>'),
-    "back_data": ('<w:pBdr><w:top w:val="single" w:sz="4" w:space="4" w:color="808080"/>'
-                  '<w:left w:val="single" w:sz="4" w:space="4" w:color="808080"/>'
-                  '<w:bottom w:val="single" w:sz="4" w:space="4" w:color="808080"/>'
-                  '<w:right w:val="single" w:sz="4" w:space="4" w:color="808080"/></w:pBdr>'
-                  '<w:shd w:val="clear" w:color="auto" w:fill="F2F2F2"/><w:ind w:left="320" w:right="100"/>',
-                  '<w:sz w:val="20"/><w:szCs w:val="20"/>'),
-    "draft": ('<w:keepNext/><w:spacing w:before="60" w:after="60"/><w:jc w:val="left"/>',
-              '<w:b/><w:bCs/><w:color w:val="C00000"/><w:bdr w:val="single" w:sz="8" w:space="1" w:color="C00000"/>'),
-    "header": ('<w:jc w:val="right"/>', ''),
-    "footer": ('<w:jc w:val="center"/>', ''),
+    "back_data": (
+        '<w:pBdr><w:top w:val="single" w:sz="4" w:space="4" w:color="808080"/>'
+        '<w:left w:val="single" w:sz="4" w:space="4" w:color="808080"/>'
+        '<w:bottom w:val="single" w:sz="4" w:space="4" w:color="808080"/>'
+        '<w:right w:val="single" w:sz="4" w:space="4" w:color="808080"/></w:pBdr>'
+        '<w:shd w:val="clear" w:color="auto" w:fill="F2F2F2"/><w:ind w:left="320" w:right="100"/>',
+        '<w:sz w:val="20"/><w:szCs w:val="20"/>',
+    ),
+    "draft": (
+        '<w:keepNext/><w:spacing w:before="60" w:after="60"/><w:jc w:val="left"/>',
+        '<w:b/><w:bCs/><w:color w:val="C00000"/><w:bdr w:val="single" w:sz="8" w:space="1" w:color="C00000"/>',
+    ),
+    "header": ('<w:jc w:val="right"/>', ""),
+    "footer": ('<w:jc w:val="center"/>', ""),
 }
 
 
@@ -464,7 +526,9 @@ def _prepare_styles(document: Document, *, define_all: bool) -> dict[str, str]:
         style = styles_el.get_by_name(spec.name)
         created = style is None
         if created:
-            style = styles_el.add_style_of_type(spec.name, WD_STYLE_TYPE.PARAGRAPH, builtin=not spec.style_id.startswith("Cb"))
+            style = styles_el.add_style_of_type(
+                spec.name, WD_STYLE_TYPE.PARAGRAPH, builtin=not spec.style_id.startswith("Cb")
+            )
             style.styleId = spec.style_id
         if created or define_all:
             _define_style(style, _LOOKS[role], text_width, None if role == "normal" else ids["normal"])
@@ -583,7 +647,7 @@ def _run(text: str, rpr: str = "") -> str:
 
 
 def _paragraph(style_id: str, runs: str = "", ppr_extra: str = "") -> str:
-    return f'<w:p><w:pPr><w:pStyle w:val={quoteattr(style_id)}/>{ppr_extra}</w:pPr>{runs}</w:p>'
+    return f"<w:p><w:pPr><w:pStyle w:val={quoteattr(style_id)}/>{ppr_extra}</w:pPr>{runs}</w:p>"
 
 
 def _field(instruction: str, result: str = "") -> str:
@@ -623,8 +687,13 @@ def item_heading(item: BookItem) -> str:
 class _BookXml:
     """The document body as WordprocessingML text: cover, contents, then the items."""
 
-    def __init__(self, content: AnswerBookContent, style_ids: dict[str, str], section_break: str,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        content: AnswerBookContent,
+        style_ids: dict[str, str],
+        section_break: str,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.content = content
         self.progress = progress
         self.ids = style_ids
@@ -654,7 +723,9 @@ class _BookXml:
         begin = _field_begin(TOC_INSTRUCTION)
         for role, text, bookmark in self.toc:
             page = _field(" PAGEREF " + bookmark + " \\h ")
-            entry = f'<w:hyperlink w:anchor="{bookmark}" w:history="1">{_run(text)}<w:r><w:tab/></w:r>{page}</w:hyperlink>'
+            entry = (
+                f'<w:hyperlink w:anchor="{bookmark}" w:history="1">{_run(text)}<w:r><w:tab/></w:r>{page}</w:hyperlink>'
+            )
             parts.append(self._p(role, begin + entry))
             begin = ""
         end = '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
@@ -686,7 +757,9 @@ class _BookXml:
             parts.append(self._p("text", _run("掲載する答弁はありません。")))
         if c.missing:
             parts.append(self._heading("heading1", "toc1", MISSING_TITLE, page_break=True))
-            parts.append(self._p("text", _run(f"次の{len(c.missing)}項目は校了していないため、この答弁書には掲載していません。")))
+            parts.append(
+                self._p("text", _run(f"次の{len(c.missing)}項目は校了していないため、この答弁書には掲載していません。"))
+            )
             parts.extend(self._p("text", _run(f"・{entry}")) for entry in c.missing)
         # Marks the page printed as 1, for numbering the contents in the PDF.
         marker = f'<w:bookmarkStart w:id="0" w:name="{_BODY_BOOKMARK}"/><w:bookmarkEnd w:id="0"/>'

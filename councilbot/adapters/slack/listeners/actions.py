@@ -67,9 +67,17 @@ def register(app: App, rt: Runtime) -> None:
                     rt.notifier.update(*acted_in, done)
                 announce(rt, value["key"], acted_in=acted_in)
 
-    transition(blocks.APPROVE, lambda db, u, v: review.approve(db, u, v["key"], expected_version=v.get("version")), "承認")
-    transition(blocks.SUBMIT, lambda db, u, v: review.submit(db, u, v["key"], expected_version=v.get("version")), "確認依頼")
-    transition(blocks.FINALIZE, lambda db, u, v: review.finalize(db, rt.settings, u, v["key"], expected_version=v.get("version")), "校了")
+    transition(
+        blocks.APPROVE, lambda db, u, v: review.approve(db, u, v["key"], expected_version=v.get("version")), "承認"
+    )
+    transition(
+        blocks.SUBMIT, lambda db, u, v: review.submit(db, u, v["key"], expected_version=v.get("version")), "確認依頼"
+    )
+    transition(
+        blocks.FINALIZE,
+        lambda db, u, v: review.finalize(db, rt.settings, u, v["key"], expected_version=v.get("version")),
+        "校了",
+    )
     transition(
         blocks.ASSIGN_CONFIRM,
         lambda db, u, v: assignment.assign(db, u, v["key"], v.get("department", ""), expected_version=v.get("version")),
@@ -82,15 +90,23 @@ def register(app: App, rt: Runtime) -> None:
         value = clicked(body)
         channel, _, thread_ts = where(body)
         stream_draft(
-            rt, body["user"]["id"], value["key"], delivery=draft_delivery(value["key"], value.get("version")),
-            expected_version=value.get("version"), reply=ephemeral(respond), channel=channel, thread_ts=thread_ts,
+            rt,
+            body["user"]["id"],
+            value["key"],
+            delivery=draft_delivery(value["key"], value.get("version")),
+            expected_version=value.get("version"),
+            reply=ephemeral(respond),
+            channel=channel,
+            thread_ts=thread_ts,
         )
 
     @app.action(blocks.ANSWER_OPEN)
     def answer(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         channel, _, thread_ts = where(body)
-        open_answer_modal(rt, client, body, clicked(body)["key"], reply=ephemeral(respond), channel=channel, thread_ts=thread_ts)
+        open_answer_modal(
+            rt, client, body, clicked(body)["key"], reply=ephemeral(respond), channel=channel, thread_ts=thread_ts
+        )
 
     def opens_form(action_id: str, build: Callable[[Session, Question, dict[str, Any]], dict[str, Any]]) -> None:
         """A button that opens a form about its question; ``build`` gets the question and where it was clicked."""
@@ -104,14 +120,26 @@ def register(app: App, rt: Runtime) -> None:
 
                 def work(db: Session, user: User) -> dict[str, Any]:
                     question = get_question(db, value["key"])
-                    place = {"key": question.key, "version": value.get("version"), "channel": channel, "ts": ts, "thread_ts": thread_ts}
+                    place = {
+                        "key": question.key,
+                        "version": value.get("version"),
+                        "channel": channel,
+                        "ts": ts,
+                        "thread_ts": thread_ts,
+                    }
                     return build(db, question, place)
 
                 client.views_open(trigger_id=body["trigger_id"], view=rt.run(body["user"]["id"], work))
 
     # Send back, reopen and comment need a comment or a reason first.
-    for action_id, kind in ((blocks.SEND_BACK_OPEN, "send_back"), (blocks.REOPEN_OPEN, "reopen"), (blocks.COMMENT_OPEN, "comment")):
-        opens_form(action_id, lambda db, q, place, kind=kind: blocks.note_modal(kind, q, blocks.metadata(kind=kind, **place)))
+    for action_id, kind in (
+        (blocks.SEND_BACK_OPEN, "send_back"),
+        (blocks.REOPEN_OPEN, "reopen"),
+        (blocks.COMMENT_OPEN, "comment"),
+    ):
+        opens_form(
+            action_id, lambda db, q, place, kind=kind: blocks.note_modal(kind, q, blocks.metadata(kind=kind, **place))
+        )
 
     def owner_form(modal: Callable[[Question, list[str], list[str], dict[str, Any]], dict[str, Any]]):  # type: ignore[no-untyped-def]
         """The choice of division: another division than suggested, and 担当変更."""
@@ -123,7 +151,12 @@ def register(app: App, rt: Runtime) -> None:
 
         return build
 
-    opens_form(blocks.ASSIGN_OPEN, owner_form(lambda question, divisions, answerers, meta: blocks.assign_modal(question, divisions, answerers, None, meta)))
+    opens_form(
+        blocks.ASSIGN_OPEN,
+        owner_form(
+            lambda question, divisions, answerers, meta: blocks.assign_modal(question, divisions, answerers, None, meta)
+        ),
+    )
     opens_form(blocks.REASSIGN_OPEN, owner_form(blocks.reassign_modal))
 
     @app.action(blocks.DIFF)
@@ -131,7 +164,9 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         key = clicked(body)["key"]
         with reporting(ephemeral(respond)):
-            shown = rt.run(body["user"]["id"], lambda db, user: blocks.revision_diff(key, review.revision_diff(db, key)))
+            shown = rt.run(
+                body["user"]["id"], lambda db, user: blocks.revision_diff(key, review.revision_diff(db, key))
+            )
             respond(response_type="ephemeral", replace_original=False, **shown.payload())
 
     @app.action(blocks.INTAKE_COMPLETE)

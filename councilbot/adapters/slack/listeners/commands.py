@@ -26,9 +26,9 @@ from councilbot.adapters.slack.idempotency import command_delivery
 from councilbot.adapters.slack.listeners.replies import ephemeral
 from councilbot.adapters.slack.notifier import unreachable
 from councilbot.errors import InvalidInput
+from councilbot.services import review
 from councilbot.services.books import export_book
 from councilbot.services.common import get_question, nfkc
-from councilbot.services import review
 from councilbot.services.search import search_archive
 from councilbot.services.status import session_status
 from councilbot.services.web_access import issue_sign_in_link
@@ -39,17 +39,29 @@ SEARCH_LIMIT = 10
 MAX_QUERY = 200
 
 SUBCOMMANDS = {
-    "ask": "ask", "質問": "ask",
-    "draft": "draft", "下書き": "draft",
-    "answer": "answer", "答弁": "answer",
-    "diff": "diff", "差分": "diff",
-    "search": "search", "検索": "search",
-    "status": "status", "進捗": "status",
-    "export": "export", "出力": "export",
-    "reopen": "reopen", "校了解除": "reopen",
-    "withdraw": "withdraw", "取下げ": "withdraw", "取り下げ": "withdraw",
-    "web": "web", "画面": "web",
-    "help": "help", "ヘルプ": "help",
+    "ask": "ask",
+    "質問": "ask",
+    "draft": "draft",
+    "下書き": "draft",
+    "answer": "answer",
+    "答弁": "answer",
+    "diff": "diff",
+    "差分": "diff",
+    "search": "search",
+    "検索": "search",
+    "status": "status",
+    "進捗": "status",
+    "export": "export",
+    "出力": "export",
+    "reopen": "reopen",
+    "校了解除": "reopen",
+    "withdraw": "withdraw",
+    "取下げ": "withdraw",
+    "取り下げ": "withdraw",
+    "web": "web",
+    "画面": "web",
+    "help": "help",
+    "ヘルプ": "help",
 }
 # Subcommands that need a key, and what follows it in the example shown when it is missing.
 NEEDS_KEY = {"draft": "", "answer": "", "diff": "", "reopen": " 理由", "withdraw": " 理由"}
@@ -116,7 +128,9 @@ def parse_diff(arg: str) -> tuple[str, int | None, int | None]:
     key, *rest = arg.split()
     versions = [nfkc(v).removeprefix("第").removesuffix("版") for v in rest]
     if len(versions) not in (0, 2) or not all(v.isdigit() for v in versions):
-        raise InvalidInput(f"比較する版は二つ、番号で指定してください（例: `/council diff {key} 1 2`）。省略すると最新の2版を比較します。")
+        raise InvalidInput(
+            f"比較する版は二つ、番号で指定してください（例: `/council diff {key} 1 2`）。省略すると最新の2版を比較します。"
+        )
     if not versions:
         return key, None, None
     return key, int(versions[0]), int(versions[1])
@@ -129,11 +143,19 @@ def register(app: App, rt: Runtime) -> None:
             ack(response_type="ephemeral", **blocks.help_message(inv.word if inv.name is None else None).payload())
             return
         if inv.name in NEEDS_KEY and not inv.arg:
-            ack(response_type="ephemeral", **blocks.error_message(f"質問のキーを指定してください（例: `/council {inv.word} R8-12-16-1-2-1{NEEDS_KEY[inv.name]}`）。").payload())
+            ack(
+                response_type="ephemeral",
+                **blocks.error_message(
+                    f"質問のキーを指定してください（例: `/council {inv.word} R8-12-16-1-2-1{NEEDS_KEY[inv.name]}`）。"
+                ).payload(),
+            )
             return
         ack()
         if inv.name == "ask":
-            client.views_open(trigger_id=body["trigger_id"], view=blocks.question_modal(None, blocks.metadata(channel=body.get("channel_id"))))
+            client.views_open(
+                trigger_id=body["trigger_id"],
+                view=blocks.question_modal(None, blocks.metadata(channel=body.get("channel_id"))),
+            )
         elif inv.name == "answer":
             open_answer_modal(rt, client, body, inv.arg, reply=ephemeral(respond))
 
@@ -145,8 +167,14 @@ def register(app: App, rt: Runtime) -> None:
         user_id = body["user_id"]
         if inv.name == "draft":
             stream_draft(
-                rt, user_id, inv.arg, delivery=command_delivery(body), reply=reply,
-                on_started=lambda channel: respond(response_type="ephemeral", text=blocks.draft_started(inv.arg, channel)),
+                rt,
+                user_id,
+                inv.arg,
+                delivery=command_delivery(body),
+                reply=reply,
+                on_started=lambda channel: respond(
+                    response_type="ephemeral", text=blocks.draft_started(inv.arg, channel)
+                ),
             )
             return
         with reporting(reply):
@@ -204,7 +232,16 @@ def export(rt: Runtime, body: dict[str, Any], arg: str) -> None:
     req = parse_export(arg)
 
     def work(db: Session, user: User) -> tuple[Any, str]:
-        result = export_book(db, rt.settings, user, req.session, by=req.by, only=req.only, back_data=req.flags.get("back_data", False), draft=req.flags.get("draft", False))
+        result = export_book(
+            db,
+            rt.settings,
+            user,
+            req.session,
+            by=req.by,
+            only=req.only,
+            back_data=req.flags.get("back_data", False),
+            draft=req.flags.get("draft", False),
+        )
         return result, result.path.name
 
     result, name = rt.run(body["user_id"], work, delivery=command_delivery(body))

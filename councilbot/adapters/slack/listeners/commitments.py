@@ -30,7 +30,9 @@ def _commitment_id(raw: str | None) -> int:
     try:
         return int(json.loads(raw or "{}")["id"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidInput("約束の番号を読み取れませんでした。台帳（councilbot commitments）から更新してください。") from exc
+        raise InvalidInput(
+            "約束の番号を読み取れませんでした。台帳（councilbot commitments）から更新してください。"
+        ) from exc
 
 
 def register(app: App, rt: Runtime) -> None:

@@ -41,7 +41,9 @@ def parse_text(db: Session, text: str) -> ParsedQuestion:
     return parse_question_message(text, known_members(db))
 
 
-def take_in(db: Session, settings: Settings, user: User, text: str, channel: str, ts: str) -> tuple[blocks.Message, str | None]:
+def take_in(
+    db: Session, settings: Settings, user: User, text: str, channel: str, ts: str
+) -> tuple[blocks.Message, str | None]:
     """A chat message as a question: registered when complete, a request for the rest otherwise.
 
     Returns the reply for the message's thread and the key of a newly made question.
@@ -50,7 +52,9 @@ def take_in(db: Session, settings: Settings, user: User, text: str, channel: str
     if parsed.missing:
         return blocks.intake_incomplete(parsed, channel, ts), None
     result = register_question(db, settings, user, question_input(parsed, source_ref(channel, ts)))
-    return blocks.intake_record(result.question, result.duplicates, created=result.created), result.question.key if result.created else None
+    return blocks.intake_record(
+        result.question, result.duplicates, created=result.created
+    ), result.question.key if result.created else None
 
 
 def question_input(p: ParsedQuestion, source: str | None) -> QuestionInput:
@@ -67,7 +71,12 @@ def question_input(p: ParsedQuestion, source: str | None) -> QuestionInput:
 
 
 def confirm_registration(
-    rt: Runtime, user_id: str, outcome: tuple[blocks.Message, str | None], *, channel: str | None, thread_ts: str | None = None
+    rt: Runtime,
+    user_id: str,
+    outcome: tuple[blocks.Message, str | None],
+    *,
+    channel: str | None,
+    thread_ts: str | None = None,
 ) -> None:
     """The record in ``channel`` (in the thread of the question's message), or to ``user_id`` directly
     where there is none or the bot may not post (a private channel it was not invited to, a DM);
@@ -84,21 +93,25 @@ def confirm_registration(
             announce(rt, new_key)
 
 
-def open_intake_modal(rt: Runtime, client: WebClient, body: dict[str, Any], channel: str, ts: str, *, reply: Callable[[str], object]) -> None:
+def open_intake_modal(
+    rt: Runtime, client: WebClient, body: dict[str, Any], channel: str, ts: str, *, reply: Callable[[str], object]
+) -> None:
     """The question modal, prefilled with what could be read from the message at (channel, ts)."""
     with reporting(reply):
         found = client.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1).get("messages") or []
         if not found:
             raise InvalidInput("元のメッセージが見つかりません。削除された可能性があります。")
         parsed = rt.run(body["user"]["id"], lambda db, user: parse_text(db, found[0].get("text", "")))
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.question_modal(parsed, blocks.metadata(channel=channel, ts=ts)))
+        client.views_open(
+            trigger_id=body["trigger_id"], view=blocks.question_modal(parsed, blocks.metadata(channel=channel, ts=ts))
+        )
 
 
 def _download(url: str, token: str, size: int, directory: Path, name: str) -> Path:
     if size > MAX_NOTICE_BYTES:
         raise InvalidInput("ファイルが大きすぎます（20MBまで）。")
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response:  # noqa: S310 - Slack's file URL
+    with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response:
         data = response.read(MAX_NOTICE_BYTES + 1)
     if len(data) > MAX_NOTICE_BYTES:
         raise InvalidInput("ファイルが大きすぎます（20MBまで）。")
@@ -120,7 +133,11 @@ def register(app: App, rt: Runtime) -> None:
             return
         channel, ts, user_id = event["channel"], event["ts"], event["user"]
         with reporting(ephemeral_in(rt.notifier, channel, user_id, thread_ts=ts)):
-            outcome = rt.run(user_id, lambda db, user: take_in(db, rt.settings, user, event.get("text", ""), channel, ts), delivery=event_delivery(body))
+            outcome = rt.run(
+                user_id,
+                lambda db, user: take_in(db, rt.settings, user, event.get("text", ""), channel, ts),
+                delivery=event_delivery(body),
+            )
             confirm_registration(rt, user_id, outcome, channel=channel, thread_ts=ts)
 
     @app.event("file_shared")
@@ -133,7 +150,13 @@ def register(app: App, rt: Runtime) -> None:
             shares = ((info.get("shares") or {}).get("public") or {}).get(channel) or []
             thread_ts = shares[0].get("ts") if shares else None
             with tempfile.TemporaryDirectory(prefix="councilbot-notice-") as tmp:
-                path = _download(info["url_private_download"], rt.settings.slack_bot_token or "", int(info.get("size") or 0), Path(tmp), info.get("name", ""))
+                path = _download(
+                    info["url_private_download"],
+                    rt.settings.slack_bot_token or "",
+                    int(info.get("size") or 0),
+                    Path(tmp),
+                    info.get("name", ""),
+                )
 
                 def work(db: Session, user: User) -> tuple[blocks.Message, list[str]]:
                     keys = [r.question.key for r in import_notice(db, rt.settings, user, path)]
@@ -150,7 +173,9 @@ def register(app: App, rt: Runtime) -> None:
             return
         user_id = event["user"]
         tz = rt.settings.tz_name
-        with reporting(lambda text: client.views_publish(user_id=user_id, view=blocks.home_view(None, [], tz, error=text))):
+        with reporting(
+            lambda text: client.views_publish(user_id=user_id, view=blocks.home_view(None, [], tz, error=text))
+        ):
             try:
                 name, queue = rt.run(user_id, lambda db, user: (user.name, user_queue(db, user)))
             except PermissionDenied:

@@ -13,10 +13,14 @@ from councilbot.adapters.slack.notifier import ChatNotifier
 
 def ephemeral(respond: Respond) -> Callable[[str], Any]:
     """Through the request's response_url: seen only by the user, in the channel where they acted."""
-    return lambda text: respond(response_type="ephemeral", replace_original=False, **blocks.error_message(text).payload())
+    return lambda text: respond(
+        response_type="ephemeral", replace_original=False, **blocks.error_message(text).payload()
+    )
 
 
-def ephemeral_in(notifier: ChatNotifier, channel: str, user_id: str, thread_ts: str | None = None) -> Callable[[str], Any]:
+def ephemeral_in(
+    notifier: ChatNotifier, channel: str, user_id: str, thread_ts: str | None = None
+) -> Callable[[str], Any]:
     """For events, which have no response_url."""
     return lambda text: notifier.post_ephemeral(channel, user_id, blocks.error_message(text), thread_ts=thread_ts)
 

@@ -33,7 +33,10 @@ def register(app: App, rt: Runtime) -> None:
         with reporting(ephemeral(respond)):
             parsed = rt.run(user_id, lambda db, user: parse_text(db, text))
             if parsed.missing:
-                client.views_open(trigger_id=body["trigger_id"], view=blocks.question_modal(parsed, blocks.metadata(channel=channel, ts=ts)))
+                client.views_open(
+                    trigger_id=body["trigger_id"],
+                    view=blocks.question_modal(parsed, blocks.metadata(channel=channel, ts=ts)),
+                )
                 return
             outcome = rt.run(user_id, lambda db, user: take_in(db, rt.settings, user, text, channel, ts))
             confirm_registration(rt, user_id, outcome, channel=channel, thread_ts=ts)

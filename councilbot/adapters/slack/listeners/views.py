@@ -44,7 +44,10 @@ _QUESTION_ERROR_FIELDS = (
 
 
 def question_error_field(message: str) -> str:
-    return next((block for words, block in _QUESTION_ERROR_FIELDS if any(w in message for w in words)), f"{blocks.QUESTION_BODY}_0")
+    return next(
+        (block for words, block in _QUESTION_ERROR_FIELDS if any(w in message for w in words)),
+        f"{blocks.QUESTION_BODY}_0",
+    )
 
 
 def _values(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -69,7 +72,9 @@ def _acted_in(meta: dict[str, Any]) -> tuple[str, str] | None:
 def register(app: App, rt: Runtime) -> None:
     tz = rt.settings.tz_name
 
-    def attempt(ack: Ack, body: dict[str, Any], work: Callable[[Session, User], T], error_field: Callable[[str], str]) -> T | None:
+    def attempt(
+        ack: Ack, body: dict[str, Any], work: Callable[[Session, User], T], error_field: Callable[[str], str]
+    ) -> T | None:
         """Run ``work``; on refusal show the reason in the modal and return None."""
         try:
             return rt.run(body["user"]["id"], work, delivery=view_delivery(body))
@@ -125,8 +130,13 @@ def register(app: App, rt: Runtime) -> None:
 
         def work(db: Session, user: User) -> blocks.Message:
             result = assignment.assign(
-                db, user, meta["key"], department, answerer=answerer,
-                related=_selected(body, blocks.RELATED_BLOCK), expected_version=meta.get("version"),
+                db,
+                user,
+                meta["key"],
+                department,
+                answerer=answerer,
+                related=_selected(body, blocks.RELATED_BLOCK),
+                expected_version=meta.get("version"),
             )
             return blocks.stamped(result, f"{department}の担当に決定", tz)
 
@@ -148,13 +158,20 @@ def register(app: App, rt: Runtime) -> None:
         def work(db: Session, user: User) -> tuple[blocks.Message, Handover | None]:
             previous = handover(db, get_question(db, meta["key"]))
             result = assignment.reassign(
-                db, user, meta["key"], department, note=_text(body, blocks.NOTE_BLOCK),
+                db,
+                user,
+                meta["key"],
+                department,
+                note=_text(body, blocks.NOTE_BLOCK),
                 answerer=(_selected(body, blocks.ANSWERER_BLOCK) or [None])[0],
-                related=_selected(body, blocks.RELATED_BLOCK), expected_version=meta.get("version"),
+                related=_selected(body, blocks.RELATED_BLOCK),
+                expected_version=meta.get("version"),
             )
             return blocks.stamped(result, f"{department}に担当変更", tz), previous
 
-        outcome = attempt(ack, body, work, lambda message: blocks.NOTE_BLOCK if "理由" in message else blocks.DEPARTMENT_BLOCK)
+        outcome = attempt(
+            ack, body, work, lambda message: blocks.NOTE_BLOCK if "理由" in message else blocks.DEPARTMENT_BLOCK
+        )
         if outcome is None:
             return
         ack()
@@ -174,7 +191,9 @@ def register(app: App, rt: Runtime) -> None:
         def work(db: Session, user: User) -> blocks.Message:
             save = review.submit_answer if submit else review.save_revision
             save(
-                db, user, meta["key"],
+                db,
+                user,
+                meta["key"],
                 answer=blocks.joined_input(values, blocks.ANSWER_BLOCK),
                 back_data=blocks.joined_input(values, blocks.BACK_DATA_BLOCK),
                 expected_version=meta.get("version"),
@@ -188,7 +207,10 @@ def register(app: App, rt: Runtime) -> None:
         user_id = body["user"]["id"]
         with reporting(to_user(rt.notifier, user_id)):
             if meta.get("channel"):
-                place = (meta["channel"], rt.notifier.post_to_channel(meta["channel"], saved, thread_ts=meta.get("thread_ts")))
+                place = (
+                    meta["channel"],
+                    rt.notifier.post_to_channel(meta["channel"], saved, thread_ts=meta.get("thread_ts")),
+                )
             else:
                 place = rt.notifier.post_to_user(user_id, saved)
             if submit:
@@ -204,9 +226,15 @@ def register(app: App, rt: Runtime) -> None:
 
         def work(db: Session, user: User) -> blocks.Message:
             if kind == "send_back":
-                return blocks.stamped(review.send_back(db, user, key, comment=note, expected_version=meta.get("version")), "差戻し", tz)
+                return blocks.stamped(
+                    review.send_back(db, user, key, comment=note, expected_version=meta.get("version")), "差戻し", tz
+                )
             if kind == "reopen":
-                return blocks.stamped(review.reopen(db, rt.settings, user, key, reason=note, expected_version=meta.get("version")), "校了解除", tz)
+                return blocks.stamped(
+                    review.reopen(db, rt.settings, user, key, reason=note, expected_version=meta.get("version")),
+                    "校了解除",
+                    tz,
+                )
             return blocks.comment_posted(review.add_comment(db, user, key, note), key, tz)
 
         message = attempt(ack, body, work, lambda _: blocks.NOTE_BLOCK)
