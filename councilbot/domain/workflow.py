@@ -11,6 +11,9 @@ question may go next, or who acts after it.
     assigned/drafting ─reassign→ assigned
     in_review/approved ─send_back→ drafting          final ─reopen→ drafting
     any open state ─withdraw→ withdrawn
+
+The answer is editable only where ``save_draft`` may be taken (assigned, drafting):
+submitting locks it for review, and 校了 freezes it until General Affairs reopens it.
 """
 
 from __future__ import annotations
