@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from councilbot.domain.era import ERA_NAMES
 from councilbot.domain.numbering import ItemNumber, kanji_number, uncircle
 from councilbot.errors import InvalidInput
 
@@ -35,7 +36,7 @@ _MEMBER = re.compile(
     rf"\s*[【\[〔]?(?P<qt2>{_QT})?[】\]〕]?$"
 )
 _SESSION = re.compile(
-    r"((?:令和|平成|昭和)\s*(?:元|\d+)\s*年\s*(?:第\s*\d+\s*回\s*)?(?:\d+\s*月\s*)?(?:定例会|臨時会))"
+    r"((?:" + ERA_NAMES + r")\s*(?:元|\d+)\s*年\s*(?:第\s*\d+\s*回\s*)?(?:\d+\s*月\s*)?(?:定例会|臨時会))"
 )
 _KATAKANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲン"
 _MAJOR = re.compile(r"^(?:第)?(\d{1,2}|[一二三四五六七八九十]{1,3})(?:[.．、]\s*|\s+)(\S.*)$")

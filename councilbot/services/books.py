@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 
 from councilbot.domain.book import AnswerBookContent, BookItem, BookMember
 from councilbot.domain.intake_parse import QUESTION_TYPES
+from councilbot.domain.japanese import nfkc
 from councilbot.domain.permissions import require_general_affairs
 from councilbot.domain.workflow import State
 from councilbot.errors import InvalidInput, NotFound
 from councilbot.fsutil import sha256_file
 from councilbot.services.audit import record_audit
-from councilbot.services.common import actor_of, get_session, nfkc
+from councilbot.services.common import actor_of, get_session
 from councilbot.services.org import city_name
 from councilbot.services.status import question_label
 from councilbot.settings import Settings

@@ -29,11 +29,12 @@ from sqlalchemy.orm import Session
 
 from councilbot.domain import commitments as rules
 from councilbot.domain.era import to_wareki
+from councilbot.domain.japanese import nfkc
 from councilbot.domain.permissions import Actor
 from councilbot.domain.rulecheck import Finding
 from councilbot.errors import InvalidInput, NotFound, PermissionDenied
 from councilbot.services.audit import record_audit
-from councilbot.services.common import actor_of, get_session, nfkc
+from councilbot.services.common import actor_of, get_session
 from councilbot.settings import Settings
 from councilbot.storage.models import Commitment, CommitmentStatusChange, Department, PastAnswer, Question, User
 

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from councilbot.domain.chains import EXECUTIVES, ApprovalChain, chain_for
+from councilbot.domain.japanese import nfkc
 from councilbot.domain.permissions import ROLE_ADMIN, ROLE_GENERAL_AFFAIRS, Actor, ItemContext
 from councilbot.domain.workflow import State
 from councilbot.errors import NotFound, PermissionDenied
 from councilbot.storage.models import ApprovalChainConfig, CouncilSession, Department, Question, User
 
 CLI_USER_ID = "cli"
-
-
-def nfkc(text: str | None) -> str:
-    return unicodedata.normalize("NFKC", text or "").strip()
 
 
 def get_user(db: Session, chat_id: str) -> User:

@@ -16,11 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from councilbot.domain.intake_parse import QUESTION_TYPES, KnownMember
+from councilbot.domain.japanese import nfkc
 from councilbot.domain.numbering import ItemNumber
 from councilbot.domain.workflow import OPEN_STATES, State
 from councilbot.errors import CouncilbotError, InvalidInput, NotFound
 from councilbot.services.audit import record_audit
-from councilbot.services.common import get_session, nfkc
+from councilbot.services.common import get_session
 from councilbot.settings import Settings
 from councilbot.storage.db import savepoint, supports_savepoint
 from councilbot.storage.models import CouncilSession, Member, Question, QuestionLink, User

@@ -12,13 +12,14 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from councilbot.domain.japanese import nfkc
 from councilbot.domain.rulecheck import speaking_seconds
 from councilbot.domain.workflow import State
 from councilbot.errors import CouncilbotError, InvalidInput
 from councilbot.services import review
 from councilbot.services.audit import record_audit
 from councilbot.services.books import speaking_order_key
-from councilbot.services.common import get_question, get_session, nfkc
+from councilbot.services.common import get_question, get_session
 from councilbot.services.prompt_files import load_prompts
 from councilbot.services.search import SearchResult, find_similar
 from councilbot.services.status import question_label

@@ -25,10 +25,11 @@ from sqlalchemy.orm import Session
 
 from councilbot.domain.chains import chain_problem
 from councilbot.domain.era import parse_session_name
+from councilbot.domain.japanese import nfkc
 from councilbot.domain.permissions import DRAFTER_POSITIONS, ROLE_ADMIN, ROLE_GENERAL_AFFAIRS
 from councilbot.errors import InvalidInput
 from councilbot.services.audit import record_audit
-from councilbot.services.common import CLI_USER_ID, nfkc
+from councilbot.services.common import CLI_USER_ID
 from councilbot.storage.models import ApprovalChainConfig, CouncilSession, Department, Member, OrgSetting, User
 
 POSITION_ORDER = ("職員", "担当", "主任", "主査", "係長", "課長", "部長", "教育長", "副市長", "市長", "秘書")

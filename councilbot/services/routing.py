@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from councilbot.domain.japanese import is_hiragana
 from councilbot.errors import InvalidInput
 from councilbot.search.analysis import bigram_terms, morph_terms, normalize, strip_stock_phrases
 from councilbot.services.search import SearchResult, find_similar
@@ -50,7 +51,6 @@ NAME_WEIGHT = 1.0
 ARCHIVE_WEIGHT = 0.5
 TRANSLATION_FLOOR = 0.8
 _DUTY_SPLIT = re.compile(r"[、。,，;；\n]|及び|並びに|および")
-_HIRAGANA_ONLY = re.compile(r"^[\u3040-\u309f]+$")
 
 
 @dataclass
@@ -69,7 +69,7 @@ def _terms(text: str) -> Counter[str]:
     """Morphemes plus content bigrams: duties are short noun phrases, often compounds."""
     norm = strip_stock_phrases(normalize(text))
     terms = Counter(morph_terms(norm))
-    terms.update("b:" + b for b in bigram_terms(norm) if len(b) == 2 and not _HIRAGANA_ONLY.match(b))
+    terms.update("b:" + b for b in bigram_terms(norm) if len(b) == 2 and not is_hiragana(b))
     return terms
 
 

@@ -37,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from councilbot.domain import commitments as commitment_rules
+from councilbot.domain.japanese import when_label
 from councilbot.domain.permissions import ROLE_GENERAL_AFFAIRS
 from councilbot.domain.schedule import (
     DIGEST_JOB_ID,
@@ -60,7 +61,6 @@ log = logging.getLogger(__name__)
 
 # Work that lies with the responsible division and its approval chain.
 DIVISION_WORK_STATES = (State.ASSIGNED, State.DRAFTING, State.IN_REVIEW)
-WEEKDAYS = "月火水木金土日"
 STATUS_HINT = "進捗は `/council status` でいつでも確認できます。"
 
 
@@ -258,13 +258,6 @@ def unfinished_runs(db: Session, *, now: dt.datetime, live_holder: str | None) -
 
 
 # --- wording --------------------------------------------------------------------
-
-
-def when_label(value: dt.datetime, tz: ZoneInfo, *, year: bool = False) -> str:
-    """「11月27日（金）17:00」 in local time."""
-    t = value.astimezone(tz)
-    day = f"{t.year}年{t.month}月{t.day}日" if year else f"{t.month}月{t.day}日"
-    return f"{day}（{WEEKDAYS[t.weekday()]}）{t.hour}:{t.minute:02d}"
 
 
 def _relative_day(target: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> str:

@@ -25,10 +25,11 @@ from councilbot.adapters.slack.drafts import open_answer_modal, stream_draft
 from councilbot.adapters.slack.idempotency import command_delivery
 from councilbot.adapters.slack.listeners.replies import ephemeral
 from councilbot.adapters.slack.notifier import unreachable
+from councilbot.domain.japanese import nfkc
 from councilbot.errors import InvalidInput
 from councilbot.services import review
 from councilbot.services.books import export_book
-from councilbot.services.common import get_question, nfkc
+from councilbot.services.common import get_question
 from councilbot.services.search import search_archive
 from councilbot.services.status import session_status
 from councilbot.services.web_access import issue_sign_in_link

@@ -22,9 +22,10 @@ from councilbot.adapters.slack.dispatch import UNEXPECTED, AlreadyHandled, Runti
 from councilbot.adapters.slack.idempotency import view_delivery
 from councilbot.adapters.slack.listeners.events import confirm_registration, source_ref
 from councilbot.adapters.slack.listeners.replies import to_user
+from councilbot.domain.japanese import nfkc
 from councilbot.errors import CouncilbotError
 from councilbot.services import assignment, intake, review
-from councilbot.services.common import get_question, nfkc
+from councilbot.services.common import get_question
 from councilbot.services.copies import record_copies
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import User
