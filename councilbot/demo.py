@@ -111,7 +111,7 @@ def run_demo(base: Settings, workspace: Path) -> Path:
 
     with session_scope(cfg) as db:
         ga = _ga(db)
-        results = intake.import_notice(db, cfg, ga, SAMPLE_DIR / "notice.txt", session_name=SESSION)
+        results = intake.import_notice(db, ga, SAMPLE_DIR / "notice.txt", session_name=SESSION)
         _say(f"\n【3】質問取り（{_person(ga)}）　通告書 notice.txt から {len(results)}項目を受け付けました")
         for r in results:
             q = r.question

@@ -90,7 +90,7 @@ def test_a_reminder_is_due_from_its_time_for_an_hour():
 # --- what the reminders say -----------------------------------------------------------
 
 
-def _question(db, settings, seat, item, title):
+def _question(db, seat, item, title):
     data = intake.QuestionInput(
         session_name=SESSION,
         seat=seat,
@@ -99,16 +99,16 @@ def _question(db, settings, seat, item, title):
         title=title,
         body=f"{title}について伺う。",
     )
-    return intake.register_question(db, settings, get_user(db, "UGA1"), data).question.key
+    return intake.register_question(db, get_user(db, "UGA1"), data).question.key
 
 
 @pytest.fixture
 def work(org):
     """Three items: one drafting in 危機管理課, one at the 部長 stage in 学校教育課, one unassigned."""
     with session_scope(org) as db:
-        drafting = _question(db, org, 16, "1", "避難所運営について")
-        in_review = _question(db, org, 3, "1", "不登校対策について")
-        unassigned = _question(db, org, 21, "1", "給食費について")
+        drafting = _question(db, 16, "1", "避難所運営について")
+        in_review = _question(db, 3, "1", "不登校対策について")
+        unassigned = _question(db, 21, "1", "給食費について")
     steps = [
         ("UGA1", assignment.assign, drafting, ("危機管理課",), {}),
         ("UKK1", review.save_revision, drafting, (), {"answer": "お答えいたします。"}),

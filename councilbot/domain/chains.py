@@ -61,9 +61,6 @@ class ApprovalChain:
     def stage(self, index: int | None) -> str | None:
         return None if index is None else self.stages[index]
 
-    def describe(self) -> str:
-        return " → ".join(self.stages) + " → 校了"
-
 
 def answerer_kind(answerer: str | None) -> str:
     """「総務部長」→「部長」; 市長, 副市長 and 教育長 stand for themselves."""

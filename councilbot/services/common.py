@@ -49,7 +49,6 @@ def actor_of(user: User) -> Actor:
         name=user.name,
         position=user.position,
         department=dept.name if dept else None,
-        parent_department=dept.parent.name if dept and dept.parent else None,
         roles=frozenset(user.roles or ()),
     )
 

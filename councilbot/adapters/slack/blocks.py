@@ -56,7 +56,6 @@ ANSWER_VIEW = "answer_modal"
 NOTE_VIEW = "note_modal"
 
 # Block ids of modal inputs, read back by the view listeners.
-QUESTION_FIELDS = ("session", "question_type", "seat", "item_no", "title")
 QUESTION_BODY = "body"  # 質問要旨: body_0, body_1 … (``_long_inputs``), read back with ``joined_input``
 ANSWER_BLOCK = "answer"
 BACK_DATA_BLOCK = "back_data"

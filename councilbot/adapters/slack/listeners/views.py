@@ -107,7 +107,7 @@ def register(app: App, rt: Runtime) -> None:
         )
 
         def work(db: Session, user: User) -> tuple[blocks.Message, str | None]:
-            result = intake.register_question(db, rt.settings, user, data)
+            result = intake.register_question(db, user, data)
             message = blocks.intake_record(result.question, result.duplicates, created=result.created)
             return message, result.question.key if result.created else None
 
