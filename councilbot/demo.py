@@ -230,7 +230,7 @@ def run_demo(base: Settings, workspace: Path) -> Path:
 
 def _say_hits(hits: list[SearchResult]) -> None:
     for hit in hits:
-        _say(f"  {hit.key or hit.ref}　{hit.session or ''} {hit.member or ''}　{hit.title}")
+        _say(f"  {hit.ref}　{hit.session or ''} {hit.member or ''}　{hit.title}")
 
 
 def _insert_before_closing(answer: str, sentence: str) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from councilbot.adapters import scheduler as scheduler_module
 from councilbot.adapters.scheduler import RETRY_DELAY, SchedulerRunner, jobstore_scheduler, open_schedule, sync
 from councilbot.domain.commitments import REMINDER_JOB_ID
-from councilbot.domain.schedule import (
+from councilbot.domain.reminder_times import (
     DIGEST_JOB_ID,
     ReminderKind,
     digest_slot,
@@ -22,8 +22,8 @@ from councilbot.domain.schedule import (
 )
 from councilbot.errors import PermissionDenied
 from councilbot.services import assignment, intake, review
-from councilbot.services.common import get_question, get_session, get_user
-from councilbot.services.schedule import compose, list_jobs, unfinished_runs
+from councilbot.services.common import get_council_session, get_question, get_user
+from councilbot.services.reminders import compose, list_jobs, unfinished_runs
 from councilbot.services.sessions import update_session
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import AuditEntry, SentNotification
@@ -124,7 +124,7 @@ def work(org):
 
 
 def _job(db, kind):
-    return session_job_id(get_session(db, SESSION).id, kind)
+    return session_job_id(get_council_session(db, SESSION).id, kind)
 
 
 def test_deadline_eve_reminder_tells_each_division_its_unfinished_items_and_stage(work):
@@ -209,7 +209,7 @@ def test_jobs_follow_the_session_added_moved_and_removed(org):
         assert len(report.added) == 6  # four session reminders, the digest and the weekly commitments reminder
         assert sync(org, scheduler, now).added == []  # idempotent
     with session_scope(org) as db:
-        session_id = get_session(db, SESSION).id
+        session_id = get_council_session(db, SESSION).id
         update_session(db, get_user(db, "UGA1"), SESSION, answer_deadline=jst(2026, 12, 2, 17))
     with open_schedule(org) as scheduler:
         report = sync(org, scheduler, now)

@@ -34,7 +34,7 @@ from councilbot.domain.permissions import Actor
 from councilbot.domain.rulecheck import Finding
 from councilbot.errors import InvalidInput, NotFound, PermissionDenied
 from councilbot.services.audit import record_audit
-from councilbot.services.common import actor_of, get_session
+from councilbot.services.common import actor_of, get_council_session
 from councilbot.settings import Settings
 from councilbot.storage.models import Commitment, CommitmentStatusChange, Department, PastAnswer, Question, User
 
@@ -533,7 +533,7 @@ class SessionOverview:
 
 def session_overview(db: Session, settings: Settings, session_name: str | None = None) -> SessionOverview:
     """For General Affairs: which of the session's questions meet earlier commitments, and what is overdue."""
-    session = get_session(db, session_name)
+    session = get_council_session(db, session_name)
     questions = db.scalars(
         select(Question).where(Question.session_id == session.id).order_by(Question.speaking_order, Question.key)
     )

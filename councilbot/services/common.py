@@ -73,7 +73,7 @@ def get_question(db: Session, key: str, *, for_update: bool = False) -> Question
     return question
 
 
-def get_session(db: Session, name: str | None = None) -> CouncilSession:
+def get_council_session(db: Session, name: str | None = None) -> CouncilSession:
     """By name (「令和8年12月定例会」) or code (``R8-12``); none given → the newest open session."""
     if not name:
         session = db.scalar(

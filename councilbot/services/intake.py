@@ -21,7 +21,7 @@ from councilbot.domain.numbering import ItemNumber
 from councilbot.domain.workflow import OPEN_STATES, State
 from councilbot.errors import CouncilbotError, InvalidInput, NotFound
 from councilbot.services.audit import record_audit
-from councilbot.services.common import get_session
+from councilbot.services.common import get_council_session
 from councilbot.storage.db import savepoint, supports_savepoint
 from councilbot.storage.models import CouncilSession, Member, Question, QuestionLink, User
 
@@ -137,7 +137,7 @@ def register_question(db: Session, user: User, data: QuestionInput) -> IntakeRes
         if existing is not None:
             return IntakeResult(existing, created=False)
     qtype, item, title, body = _validate(data)
-    session = get_session(db, data.session_name)
+    session = get_council_session(db, data.session_name)
     if session.closed:
         raise InvalidInput(f"{session.name}は終了しているため、質問を登録できません。")
     member = _member(db, data.seat, data.member_name)

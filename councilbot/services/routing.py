@@ -231,20 +231,20 @@ def route_question(db: Session, settings: Settings, text: str, *, limit: int = 3
             if r.department
         ]
         for r in view:
-            if r.key not in translated:
-                translated[r.key] = org.today(r, like)
+            if r.ref not in translated:
+                translated[r.ref] = org.today(r, like)
         top = (view[0].score if view else 0.0) or 1.0
         view_votes: dict[str, float] = defaultdict(float)
         for r in view:
-            for name, part in translated[r.key].items():
+            for name, part in translated[r.ref].items():
                 view_votes[name] += part * (max(r.score, 0.0) / top) ** VOTE_POWER
         view_total = sum(view_votes.values()) or 1.0
         for name, v in view_votes.items():
             votes[name] += share * v / view_total
         for r in view:
-            for name in translated[r.key]:
-                if r.key not in evidence[name]:
-                    evidence[name].append(r.key)
+            for name in translated[r.ref]:
+                if r.ref not in evidence[name]:
+                    evidence[name].append(r.ref)
                     if r.department != name and r.department not in given_as[name]:
                         given_as[name].append(r.department)
     query = _terms(text)

@@ -43,7 +43,6 @@ KEYWORD_FILL_MIN_Z = 3.0
 @dataclass(frozen=True)
 class SearchResult:
     ref: str
-    key: str
     score: float
     title: str
     session: str | None
@@ -97,7 +96,6 @@ def _results(db: Session, outcome: SearchOutcome) -> list[SearchResult]:
         out.append(
             SearchResult(
                 ref=row.ref,
-                key=row.ref,
                 score=round(hit.score, 4),
                 title=row.title,
                 session=row.session_name,

@@ -22,7 +22,7 @@ def jobs_cmd(as_json: bool) -> None:
     from councilbot.adapters.scheduler import open_schedule, sync, system_clock
     from councilbot.domain.japanese import when_label
     from councilbot.services import leader
-    from councilbot.services.schedule import list_jobs, unfinished_runs
+    from councilbot.services.reminders import list_jobs, unfinished_runs
     from councilbot.storage.db import ensure_schema, session_scope
 
     cfg = settings()

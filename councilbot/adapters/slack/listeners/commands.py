@@ -194,7 +194,7 @@ def register(app: App, rt: Runtime) -> None:
     app.command(COMMAND)(ack=acknowledge, lazy=[run_lazily])
 
 
-def _read(rt: Runtime, db: Session, inv: Invocation) -> blocks.Message:
+def _read(rt: Runtime, db: Session, inv: Invocation) -> blocks.SlackMessage:
     if inv.name == "search":
         if not inv.arg:
             raise InvalidInput("検索する語句を指定してください（例: `/council search 避難所 女性`）。")
@@ -212,7 +212,7 @@ def reopen_or_withdraw(rt: Runtime, body: dict[str, Any], inv: Invocation, respo
     key, _, reason = inv.arg.partition(" ")
     act, what = (review.reopen, "校了解除") if inv.name == "reopen" else (review.withdraw, "取下げ処理")
 
-    def work(db: Session, user: User) -> tuple[blocks.Message, str]:
+    def work(db: Session, user: User) -> tuple[blocks.SlackMessage, str]:
         result = act(db, rt.settings, user, key, reason=reason.strip())
         return blocks.stamped(result, what, rt.settings.tz_name), result.question.key
 

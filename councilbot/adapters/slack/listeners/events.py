@@ -40,7 +40,7 @@ def parse_text(db: Session, text: str) -> ParsedQuestion:
     return parse_question_message(text, known_members(db))
 
 
-def take_in(db: Session, user: User, text: str, channel: str, ts: str) -> tuple[blocks.Message, str | None]:
+def take_in(db: Session, user: User, text: str, channel: str, ts: str) -> tuple[blocks.SlackMessage, str | None]:
     """A chat message as a question: registered when complete, a request for the rest otherwise.
 
     Returns the reply for the message's thread and the key of a newly made question.
@@ -70,7 +70,7 @@ def question_input(p: ParsedQuestion, source: str | None) -> QuestionInput:
 def confirm_registration(
     rt: Runtime,
     user_id: str,
-    outcome: tuple[blocks.Message, str | None],
+    outcome: tuple[blocks.SlackMessage, str | None],
     *,
     channel: str | None,
     thread_ts: str | None = None,
@@ -155,7 +155,7 @@ def register(app: App, rt: Runtime) -> None:
                     info.get("name", ""),
                 )
 
-                def work(db: Session, user: User) -> tuple[blocks.Message, list[str]]:
+                def work(db: Session, user: User) -> tuple[blocks.SlackMessage, list[str]]:
                     keys = [r.question.key for r in import_notice(db, user, path)]
                     return blocks.notice_imported(path.name, keys), keys
 
