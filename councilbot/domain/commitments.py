@@ -205,8 +205,7 @@ def resolve_timing(text: str, answered: dt.date | None) -> Timing:
         if g["era_fy_span"]:  # 「令和7年度から2か年」: due at the end of the last of those years
             return Timing(text, fiscal_year_range(year)[0], fiscal_year_range(year + int(g["era_fy_span"]) - 1)[1])
         if "までに" in g["era_fy"] and edge != "当初":
-            start = answered if answered else fiscal_year_range(year)[0]
-            return Timing(text, start, fiscal_year_range(year)[1])
+            return Timing(text, answered or fiscal_year_range(year)[0], fiscal_year_range(year)[1])
         start, end = _fy_edge(year, edge, answered)
         return Timing(text, start, end)
     if g["era_month"]:

@@ -195,8 +195,9 @@ def _outline_marker(text: str) -> tuple[int, int, str] | None:
         return 2, value, text[match.start(4) :].strip()
     if match := _DETAIL.match(narrowed):
         circled, kana = match.group(1), match.group(2) or match.group(3)
-        value = uncircle(circled) if circled else _KATAKANA.index(kana) + 1
-        return 3, value, text[match.start(4) :].strip()
+        detail = uncircle(circled) if circled else _KATAKANA.index(kana) + 1
+        if detail:  # always, as _DETAIL matched a circled digit or a kana
+            return 3, detail, text[match.start(4) :].strip()
     return None
 
 

@@ -21,10 +21,10 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 
 from councilbot.domain import commitments as rules
@@ -78,7 +78,7 @@ def answer_texts(db: Session, refs: Sequence[str]) -> list[AnswerText]:
     """The id, text and date of the past answers ``refs``, without loading whole rows."""
     return list(
         db.execute(select(PastAnswer.id, PastAnswer.answer, PastAnswer.date).where(PastAnswer.ref.in_(list(refs))))
-    )  # type: ignore[arg-type]
+    )
 
 
 def sync_commitments(db: Session, answers: Iterable[AnswerText]) -> int:
@@ -121,7 +121,8 @@ def sync_commitments(db: Session, answers: Iterable[AnswerText]) -> int:
                 db.delete(c)
     db.flush()
     if new_rows:
-        db.execute(Commitment.__table__.insert(), new_rows)  # Core executemany: one statement for the batch
+        # Core executemany: one statement for the batch
+        db.execute(cast(Table, Commitment.__table__).insert(), new_rows)
     return total
 
 

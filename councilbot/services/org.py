@@ -14,6 +14,7 @@ expand to), because routing reads the duties for every new question.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ class _LineLoader(yaml.SafeLoader):
     """SafeLoader that remembers the line of every mapping as ``__line__``."""
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Hashable, Any]:
     mapping = loader.construct_mapping(node, deep=True)
     mapping["__line__"] = node.start_mark.line + 1
     mapping["__lines__"] = {k.value: k.start_mark.line + 1 for k, _v in node.value if isinstance(k, yaml.ScalarNode)}
@@ -180,7 +181,8 @@ def _check_shape(text: str, source: str) -> None:
         return (named + ("…" if len(path) > 4 else "")) or "先頭"
 
     def fail(event: yaml.Event, problem: str) -> InvalidInput:
-        return InvalidInput(f"{source} {event.start_mark.line + 1}行目: 「{where()}」{problem}")
+        line = f"{event.start_mark.line + 1}行目: " if event.start_mark else ""  # the parser marks every event
+        return InvalidInput(f"{source} {line}「{where()}」{problem}")
 
     def child_done() -> None:
         if path:
@@ -212,7 +214,7 @@ def _check_shape(text: str, source: str) -> None:
                 if path and path[-1][0] and path[-1][2]:
                     path[-1][1] = event.value  # a key: name the field that follows
             else:
-                grown = anchored.get(event.anchor, 1)
+                grown = anchored.get(event.anchor or "", 1)  # an alias always names its anchor
             size += grown
             if size > MAX_EXPANDED_CHARS:
                 raise fail(event, "で、別名（*）の展開により内容が大きくなりすぎます。別名を使わずに書いてください。")
