@@ -73,7 +73,7 @@ def prepare(settings: Settings, users: int, workdir: Path) -> list[tuple[str, st
                 f"避難所運営について（{i + 1}）",
                 f"避難所の運営と備蓄の現状について、第{i + 1}地区の課題と今後の取組を伺う。",
             )
-            key = intake.register_question(db, settings, ga, data).question.key
+            key = intake.register_question(db, ga, data).question.key
             assignment.assign(db, ga, key, "危機管理課", answerer="部長")
             pairs.append((f"UD{i:02d}", key))
     return pairs

@@ -22,7 +22,7 @@ from councilbot import demo_commitments
 from councilbot.domain.workflow import State
 from councilbot.services import assignment, books, intake, review
 from councilbot.services.archive import import_file
-from councilbot.services.common import get_user
+from councilbot.services.common import get_question, get_user
 from councilbot.services.drafting import draft_question
 from councilbot.services.org import load_org
 from councilbot.services.routing import route_question
@@ -31,7 +31,7 @@ from councilbot.services.semantic import fill_vectors
 from councilbot.services.status import next_actors, question_label, session_status
 from councilbot.settings import Settings
 from councilbot.storage.db import session_scope, upgrade
-from councilbot.storage.models import Question, User
+from councilbot.storage.models import User
 
 SAMPLE_DIR = Path(__file__).with_name("sample_data")
 SESSION = "令和8年12月定例会"
@@ -111,7 +111,7 @@ def run_demo(base: Settings, workspace: Path) -> Path:
 
     with session_scope(cfg) as db:
         ga = _ga(db)
-        results = intake.import_notice(db, cfg, ga, SAMPLE_DIR / "notice.txt", session_name=SESSION)
+        results = intake.import_notice(db, ga, SAMPLE_DIR / "notice.txt", session_name=SESSION)
         _say(f"\n【3】質問取り（{_person(ga)}）　通告書 notice.txt から {len(results)}項目を受け付けました")
         for r in results:
             q = r.question
@@ -127,7 +127,7 @@ def run_demo(base: Settings, workspace: Path) -> Path:
     _say("\n【4】担当決定（総務課）")
     for key in keys:
         with session_scope(cfg) as db:
-            q = db.scalar(select(Question).where(Question.key == key))
+            q = get_question(db, key)
             suggestions = route_question(db, cfg, f"{q.title}\n{q.body}", limit=3)
             top = suggestions[0]
             # Representative questions are answered by the mayor; general ones by the division's 部長.
@@ -141,7 +141,7 @@ def run_demo(base: Settings, workspace: Path) -> Path:
     _say("\n【5】答弁作成（担当課の係長がAI下書きを確認し、修正して保存）")
     for key in keys:
         with session_scope(cfg) as db:
-            q = db.scalar(select(Question).where(Question.key == key))
+            q = get_question(db, key)
             drafter_id = next_actors(db, q)[0].chat_id
             outcome = draft_question(db, cfg, key, actor=get_user(db, drafter_id))
         cited = [c.key for c in outcome.citations if c.cited][:3]
@@ -171,7 +171,7 @@ def run_demo(base: Settings, workspace: Path) -> Path:
         line: list[str] = []
         while True:
             with session_scope(cfg) as db:
-                q = db.scalar(select(Question).where(Question.key == key))
+                q = get_question(db, key)
                 if q.status != State.IN_REVIEW:
                     break
                 stage = question_label(db, q)
@@ -180,12 +180,14 @@ def run_demo(base: Settings, workspace: Path) -> Path:
                     review.send_back(db, approver, key, comment=SEND_BACK_COMMENT)
                     line.append(f"{approver.position} {approver.name} 差戻し {_clock(tz)}「{SEND_BACK_COMMENT[:24]}…」")
                     drafter = next_actors(db, q)[0]
+                    sent = q.latest_revision
+                    assert sent is not None  # it was submitted for review
                     review.save_revision(
                         db,
                         drafter,
                         key,
-                        answer=_insert_before_closing(q.latest_revision.answer, SEND_BACK_FIX),
-                        back_data=q.latest_revision.back_data,
+                        answer=_insert_before_closing(sent.answer, SEND_BACK_FIX),
+                        back_data=sent.back_data,
                     )
                     review.submit(db, drafter, key)
                     line.append(f"{drafter.name} 修正・再依頼")
@@ -230,7 +232,7 @@ def run_demo(base: Settings, workspace: Path) -> Path:
 
 def _say_hits(hits: list[SearchResult]) -> None:
     for hit in hits:
-        _say(f"  {hit.key or hit.ref}　{hit.session or ''} {hit.member or ''}　{hit.title}")
+        _say(f"  {hit.ref}　{hit.session or ''} {hit.member or ''}　{hit.title}")
 
 
 def _insert_before_closing(answer: str, sentence: str) -> str:
@@ -240,5 +242,6 @@ def _insert_before_closing(answer: str, sentence: str) -> str:
 
 
 def _first_department(db: Session, key: str) -> str:
-    q = db.scalar(select(Question).where(Question.key == key))
-    return q.responsible_department.name
+    department = get_question(db, key).responsible_department
+    assert department is not None  # assigned in step 4
+    return department.name

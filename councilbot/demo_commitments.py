@@ -14,10 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from councilbot.adapters.llm.offline import PROGRESS_PLACEHOLDER
+from councilbot.domain import commitments as commitment_rules
 from councilbot.services import commitments as ledger
+from councilbot.services.common import get_question
 from councilbot.services.drafting import DraftOutcome
 from councilbot.settings import Settings
-from councilbot.storage.models import Department, Question, User
+from councilbot.storage.models import Department, User
 
 Say = Callable[[str], None]
 DEMO_PROGRESS = "その後、担当課において検討を進めているところでございます。"
@@ -28,7 +30,7 @@ def say_brought_back(db: Session, keys: Sequence[str], say: Say) -> None:
     """Questions whose member was promised something on the same topic before."""
     found = False
     for key in keys:
-        question = db.scalar(select(Question).where(Question.key == key))
+        question = get_question(db, key)
         earlier = ledger.earlier_commitments(db, question)
         if not earlier:
             continue
@@ -74,7 +76,7 @@ def ledger_step(db: Session, cfg: Settings, export_dir: str, say: Say) -> None:
                 db,
                 staff,
                 target.id,
-                ledger.rules.DONE,
+                commitment_rules.DONE,
                 "令和8年3月に先行自治体の調査結果を取りまとめ、第10期計画の策定委員会に報告しました。",
             )
             say(

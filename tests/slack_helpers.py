@@ -70,7 +70,7 @@ def new_question(
     """A question for 16番, set up through the services: assigned (answerer 市長), answered, revised, submitted."""
     with session_scope(cfg) as db:
         data = intake.QuestionInput("令和8年12月定例会", 16, "一般質問", item_no, "避難所運営について", BODY)
-        key = intake.register_question(db, cfg, get_user(db, "UGA1"), data).question.key
+        key = intake.register_question(db, get_user(db, "UGA1"), data).question.key
         if assign_to:
             assignment.assign(db, get_user(db, "UGA1"), key, assign_to, answerer="市長")
         for text in (answer, revise):

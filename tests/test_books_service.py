@@ -54,7 +54,7 @@ def session_book(org):
             body=f"{title}、市の見解を伺う。",
         )
         with session_scope(org) as db:
-            key = intake.register_question(db, org, get_user(db, "UGA1"), data).question.key
+            key = intake.register_question(db, get_user(db, "UGA1"), data).question.key
         keys.append(key)
         _act(org, "UGA1", assignment.assign, key, division, answerer=answerer)
         _act(
@@ -214,7 +214,7 @@ def _model_drafted_item(settings, seat, title, model_text):
         session_name=SESSION, seat=seat, question_type="一般質問", item_no="1", title=title, body=f"{title}伺う。"
     )
     with session_scope(settings) as db:
-        key = intake.register_question(db, settings, get_user(db, "UGA1"), data).question.key
+        key = intake.register_question(db, get_user(db, "UGA1"), data).question.key
     _act(settings, "UGA1", assignment.assign, key, "危機管理課", answerer="総務部長")
     _act(
         settings,

@@ -22,7 +22,7 @@ from councilbot.services import review
 from councilbot.services.archive import import_records
 from councilbot.services.common import get_question, get_user
 from councilbot.services.drafting import draft_question
-from councilbot.services.schedule import compose
+from councilbot.services.reminders import compose
 from councilbot.settings import Settings
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import AuditEntry, Commitment, CommitmentStatusChange

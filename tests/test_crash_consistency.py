@@ -23,7 +23,7 @@ from sqlalchemy import func, insert, select
 from councilbot.fsutil import sha256_file
 from councilbot.search.index import open_index
 from councilbot.services.archive import BATCH_SIZE
-from councilbot.services.common import get_session
+from councilbot.services.common import get_council_session
 from councilbot.settings import Settings
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import AnswerRevision, AuditEntry, ExportRecord, Member, PastAnswer, Question
@@ -187,7 +187,7 @@ def _big_session(settings: Settings) -> None:
     """A session with many drafted answers, inserted in bulk (the workflow itself is tested elsewhere)."""
     load_small_org(settings)
     with session_scope(settings) as db:
-        session = get_session(db, "令和8年12月定例会")
+        session = get_council_session(db, "令和8年12月定例会")
         member = db.scalar(select(Member).where(Member.seat == 16))
         db.execute(
             insert(Question),

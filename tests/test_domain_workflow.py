@@ -64,8 +64,8 @@ def test_every_state_but_closed_ones_can_be_withdrawn():
         assert ("withdraw" in names) == (state not in (State.FINAL, State.WITHDRAWN))
 
 
-def _actor(position, department, parent=None, roles=()):
-    return Actor("U", "試験 太郎", position, department, parent, frozenset(roles))
+def _actor(position, department, roles=()):
+    return Actor("U", "試験 太郎", position, department, frozenset(roles))
 
 
 ITEM = ItemContext(responsible_department="危機管理課", responsible_parent="総務部", current_stage="課長")
@@ -73,12 +73,12 @@ ITEM = ItemContext(responsible_department="危機管理課", responsible_parent=
 
 def test_only_the_stage_holder_of_the_right_division_approves():
     approve = TRANSITIONS["approve"]
-    check_transition(approve, _actor("課長", "危機管理課", "総務部"), ITEM)
+    check_transition(approve, _actor("課長", "危機管理課"), ITEM)
     for wrong in (
-        _actor("課長", "学校教育課", "教育部"),
-        _actor("係長", "危機管理課", "総務部"),
+        _actor("課長", "学校教育課"),
+        _actor("係長", "危機管理課"),
         _actor("部長", "総務部"),
-        _actor("係長", "総務課", "総務部", ["general_affairs"]),
+        _actor("係長", "総務課", ["general_affairs"]),
     ):
         with pytest.raises(PermissionDenied) as err:
             check_transition(approve, wrong, ITEM)
@@ -94,18 +94,18 @@ def test_department_head_and_executive_stages():
     at_mayor = ItemContext("危機管理課", "総務部", "市長", executive_offices=frozenset({"市長室"}))
     check_transition(approve, _actor("市長", "市長室"), at_mayor)
     check_transition(approve, _actor("秘書", "市長室"), at_mayor)  # the secretary works the mayor's queue
-    for wrong in (_actor("教育長", "市長室"), _actor("秘書", "教育総務課", "教育部")):  # another office's secretary
+    for wrong in (_actor("教育長", "市長室"), _actor("秘書", "教育総務課")):  # another office's secretary
         with pytest.raises(PermissionDenied):
             check_transition(approve, wrong, at_mayor)
 
 
 def test_general_affairs_only_transitions():
-    ga = _actor("係長", "総務課", "総務部", ["general_affairs"])
-    drafter = _actor("係長", "危機管理課", "総務部")
+    ga = _actor("係長", "総務課", ["general_affairs"])
+    drafter = _actor("係長", "危機管理課")
     for name in ("assign", "finalize", "reopen", "withdraw"):
         check_transition(TRANSITIONS[name], ga, ITEM)
         with pytest.raises(PermissionDenied):
             check_transition(TRANSITIONS[name], drafter, ITEM)
     check_transition(TRANSITIONS["submit"], drafter, ITEM)
     with pytest.raises(PermissionDenied):
-        check_transition(TRANSITIONS["submit"], _actor("係長", "学校教育課", "教育部"), ITEM)
+        check_transition(TRANSITIONS["submit"], _actor("係長", "学校教育課"), ITEM)

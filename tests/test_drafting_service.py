@@ -79,7 +79,7 @@ DRAFT = (
 )
 
 
-def _question(db, settings: Settings, body: str = BODY, *, item: str = "2-(1)") -> str:
+def _question(db, body: str = BODY, *, item: str = "2-(1)") -> str:
     data = intake.QuestionInput(
         session_name="令和8年12月定例会",
         seat=3,
@@ -88,7 +88,7 @@ def _question(db, settings: Settings, body: str = BODY, *, item: str = "2-(1)") 
         title="デマンド交通の拡大について",
         body=body,
     )
-    key = intake.register_question(db, settings, get_user(db, "UGA1"), data).question.key
+    key = intake.register_question(db, get_user(db, "UGA1"), data).question.key
     assignment.assign(db, get_user(db, "UGA1"), key, "危機管理課", answerer="市長")
     return key
 
@@ -103,7 +103,7 @@ def archive(org: Settings) -> Settings:
 @pytest.fixture
 def key(archive: Settings) -> str:
     with session_scope(archive) as db:
-        return _question(db, archive)
+        return _question(db)
 
 
 @pytest.fixture
@@ -198,7 +198,7 @@ def test_what_the_model_receives_is_masked_and_delimited(key: str, archive: Sett
 
 def test_marked_question_sends_nothing_and_says_why(archive: Settings, server: FakeOpenAIServer) -> None:
     with session_scope(archive) as db:
-        key = _question(db, archive, "取扱注意 交渉中の用地の買収価格について伺う。")
+        key = _question(db, "取扱注意 交渉中の用地の買収価格について伺う。")
     with pytest.raises(BlockedByPolicy) as info:
         draft(remote(archive, server), key)
     assert "「取扱注意」" in info.value.message and "送信していません" in info.value.message
@@ -218,7 +218,7 @@ def test_injection_changes_no_instruction_and_its_effect_is_flagged(
     archive: Settings, server: FakeOpenAIServer
 ) -> None:
     with session_scope(archive) as db:
-        key = _question(db, archive, INJECTION)
+        key = _question(db, INJECTION)
     settings = remote(archive, server)
     prompts = load_prompts(settings)
     leaked = next(line for line in prompts.instructions(answerer="市長").splitlines() if "資料（データ）" in line)
@@ -341,7 +341,7 @@ def test_drafting_an_item_not_yet_assigned_says_so(archive: Settings) -> None:
             title="公園の遊具について",
             body="老朽化した遊具の更新について伺う。",
         )
-        key = intake.register_question(db, archive, get_user(db, "UGA1"), data).question.key
+        key = intake.register_question(db, get_user(db, "UGA1"), data).question.key
     with pytest.raises(InvalidTransition) as info:
         draft(archive, key, user="UGA1")
     assert "「受付」の状態のため" in info.value.message and "答弁者" not in info.value.message
@@ -382,7 +382,6 @@ def test_the_generated_personal_data_set_reaches_neither_the_model_nor_the_embed
         keys = [
             _question(
                 db,
-                settings,
                 "デマンド交通の拡大について伺う。" + "".join(f"{s.text}から要望がある。" for s in chunk),
                 item=str(n),
             )
@@ -407,7 +406,7 @@ def test_a_question_marked_in_parentheses_is_refused_quoting_its_own_marker(
     archive: Settings, server: FakeOpenAIServer
 ) -> None:
     with session_scope(archive) as db:
-        key = _question(db, archive, "（秘）用地交渉の状況について伺う。")
+        key = _question(db, "（秘）用地交渉の状況について伺う。")
     with pytest.raises(BlockedByPolicy) as info:
         draft(remote(archive, server), key)
     assert "「（秘）」" in info.value.message and "【秘】" not in info.value.message
@@ -465,9 +464,7 @@ def test_a_draft_repeating_personal_data_is_flagged_whatever_the_drafter(
     }
     with session_scope(org) as db:
         import_records(db, org, [leaky])
-        key = _question(
-            db, org, "デマンド型乗合タクシーの運行地区の拡大について、利用者の意見を踏まえた市の見解を伺う。"
-        )
+        key = _question(db, "デマンド型乗合タクシーの運行地区の拡大について、利用者の意見を踏まえた市の見解を伺う。")
     offline = draft(org, key)
     assert {"山田花子", "090-1234-5678"} <= {f.excerpt for f in offline.findings if f.rule_id == "PII-001"}
     server.queue(
@@ -491,7 +488,7 @@ def test_a_small_context_gets_a_trimmed_prompt_and_both_model_and_user_are_told(
     ]
     with session_scope(org) as db:
         import_records(db, org, records)
-        key = _question(db, org)
+        key = _question(db)
     settings = remote(org, server, LLM_CONTEXT_TOKENS=6000, LLM_MAX_OUTPUT_TOKENS=1500)
     outcome = draft(settings, key)
 

@@ -178,7 +178,7 @@ def test_a_notice_with_more_items_than_a_session_has_is_refused_and_nothing_is_r
     path.write_text("令和8年12月定例会\n" + members, encoding="utf-8")
     with pytest.raises(InvalidInput) as err:
         with session_scope(cfg) as db:
-            import_notice(db, cfg, cli_user(db), path, session_name="令和8年12月定例会")
+            import_notice(db, cli_user(db), path, session_name="令和8年12月定例会")
     assert "質問項目が1089件あり" in err.value.message
     with session_scope(cfg) as db:
         assert db.scalar(select(func.count()).select_from(Question)) == 0

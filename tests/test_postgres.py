@@ -55,7 +55,7 @@ def _in_thread(fn) -> tuple[threading.Thread, dict]:  # type: ignore[no-untyped-
 def at_mayor_stage(pg_org):
     """A mayor's answer waiting for the 市長 stamp, which the mayor and the secretary both hold."""
     with session_scope(pg_org) as db:
-        key = intake.register_question(db, pg_org, get_user(db, "UGA1"), _question_input()).question.key
+        key = intake.register_question(db, get_user(db, "UGA1"), _question_input()).question.key
     for user, action, kwargs in (
         ("UGA1", assignment.assign, {"department": "危機管理課", "answerer": "市長"}),
         ("UKK1", review.save_revision, {"answer": "お答えいたします。避難所の運営につきましては…"}),
@@ -118,11 +118,11 @@ def test_the_same_delivery_twice_at_once_creates_one_question(pg_org):
     engine = make_engine(pg_org.database_url)
     ref = "slack:C0SOMU:1700000000.0001"
     first = Session(engine, expire_on_commit=False)
-    made = intake.register_question(first, pg_org, get_user(first, "UGA1"), _question_input(ref))
+    made = intake.register_question(first, get_user(first, "UGA1"), _question_input(ref))
 
     def again() -> intake.IntakeResult:
         with Session(engine, expire_on_commit=False) as db:
-            result = intake.register_question(db, pg_org, get_user(db, "UGA1"), _question_input(ref))
+            result = intake.register_question(db, get_user(db, "UGA1"), _question_input(ref))
             db.commit()
             return result
 

@@ -117,7 +117,6 @@ def test_word_and_character_views_vote_together(db, org, monkeypatch):
     def result(ref, department, score):
         return SearchResult(
             ref=ref,
-            key=ref,
             score=score,
             title="",
             session=None,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from councilbot.adapters import scheduler as scheduler_module
 from councilbot.adapters.scheduler import RETRY_DELAY, SchedulerRunner, jobstore_scheduler, open_schedule, sync
 from councilbot.domain.commitments import REMINDER_JOB_ID
-from councilbot.domain.schedule import (
+from councilbot.domain.reminder_times import (
     DIGEST_JOB_ID,
     ReminderKind,
     digest_slot,
@@ -22,8 +22,8 @@ from councilbot.domain.schedule import (
 )
 from councilbot.errors import PermissionDenied
 from councilbot.services import assignment, intake, review
-from councilbot.services.common import get_question, get_session, get_user
-from councilbot.services.schedule import compose, list_jobs, unfinished_runs
+from councilbot.services.common import get_council_session, get_question, get_user
+from councilbot.services.reminders import compose, list_jobs, unfinished_runs
 from councilbot.services.sessions import update_session
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import AuditEntry, SentNotification
@@ -90,7 +90,7 @@ def test_a_reminder_is_due_from_its_time_for_an_hour():
 # --- what the reminders say -----------------------------------------------------------
 
 
-def _question(db, settings, seat, item, title):
+def _question(db, seat, item, title):
     data = intake.QuestionInput(
         session_name=SESSION,
         seat=seat,
@@ -99,16 +99,16 @@ def _question(db, settings, seat, item, title):
         title=title,
         body=f"{title}について伺う。",
     )
-    return intake.register_question(db, settings, get_user(db, "UGA1"), data).question.key
+    return intake.register_question(db, get_user(db, "UGA1"), data).question.key
 
 
 @pytest.fixture
 def work(org):
     """Three items: one drafting in 危機管理課, one at the 部長 stage in 学校教育課, one unassigned."""
     with session_scope(org) as db:
-        drafting = _question(db, org, 16, "1", "避難所運営について")
-        in_review = _question(db, org, 3, "1", "不登校対策について")
-        unassigned = _question(db, org, 21, "1", "給食費について")
+        drafting = _question(db, 16, "1", "避難所運営について")
+        in_review = _question(db, 3, "1", "不登校対策について")
+        unassigned = _question(db, 21, "1", "給食費について")
     steps = [
         ("UGA1", assignment.assign, drafting, ("危機管理課",), {}),
         ("UKK1", review.save_revision, drafting, (), {"answer": "お答えいたします。"}),
@@ -124,7 +124,7 @@ def work(org):
 
 
 def _job(db, kind):
-    return session_job_id(get_session(db, SESSION).id, kind)
+    return session_job_id(get_council_session(db, SESSION).id, kind)
 
 
 def test_deadline_eve_reminder_tells_each_division_its_unfinished_items_and_stage(work):
@@ -209,7 +209,7 @@ def test_jobs_follow_the_session_added_moved_and_removed(org):
         assert len(report.added) == 6  # four session reminders, the digest and the weekly commitments reminder
         assert sync(org, scheduler, now).added == []  # idempotent
     with session_scope(org) as db:
-        session_id = get_session(db, SESSION).id
+        session_id = get_council_session(db, SESSION).id
         update_session(db, get_user(db, "UGA1"), SESSION, answer_deadline=jst(2026, 12, 2, 17))
     with open_schedule(org) as scheduler:
         report = sync(org, scheduler, now)

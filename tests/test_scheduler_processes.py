@@ -60,7 +60,7 @@ def _prepare(settings) -> None:  # type: ignore[no-untyped-def]
                 title=title,
                 body=f"{title}伺う。",
             )
-            intake.register_question(db, settings, ga, data)
+            intake.register_question(db, ga, data)
     for user, fn, key, args, kwargs in (
         ("UGA1", assignment.assign, "R8-12-16-1", ("危機管理課",), {}),
         ("UGA1", assignment.assign, "R8-12-3-1", ("学校教育課",), {}),

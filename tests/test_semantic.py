@@ -475,7 +475,7 @@ def test_a_retracted_final_answer_takes_its_vector_with_it(org, server):
     cfg = remote(org, server)
     load(cfg, ARCHIVE)
     with session_scope(cfg) as db:
-        key = _new_question(db, cfg).question.key
+        key = _new_question(db).question.key
     fill(cfg)
     _walk_to_final(cfg, key)
     wait_for_embeddings()
@@ -505,7 +505,7 @@ def test_finalising_with_the_endpoint_down_still_succeeds_and_the_next_fill_embe
     load(cfg, ARCHIVE)
     fill(cfg)
     with session_scope(cfg) as db:
-        key = _new_question(db, cfg).question.key
+        key = _new_question(db).question.key
     server.queue(Reply(status=500, headers=FAST_RETRY))  # the embedding after 校了 fails (logged)
     _walk_to_final(cfg, key)
     wait_for_embeddings()

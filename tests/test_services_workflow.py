@@ -16,7 +16,7 @@ from councilbot.storage.models import ApprovalStamp, AuditEntry, PastAnswer, Que
 BODY = "避難所における女性や高齢者、障がいのある方への配慮について、現状と課題、今後の取組を伺う。"
 
 
-def _new_question(db, settings, *, seat=16, item="1-(1)-①", body=BODY, title="避難所運営について", source_ref=None):
+def _new_question(db, *, seat=16, item="1-(1)-①", body=BODY, title="避難所運営について", source_ref=None):
     data = intake.QuestionInput(
         session_name="令和8年12月定例会",
         seat=seat,
@@ -26,7 +26,7 @@ def _new_question(db, settings, *, seat=16, item="1-(1)-①", body=BODY, title="
         body=body,
         source_ref=source_ref,
     )
-    return intake.register_question(db, settings, get_user(db, "UGA1"), data)
+    return intake.register_question(db, get_user(db, "UGA1"), data)
 
 
 def _snapshot(settings):
@@ -47,7 +47,7 @@ def _snapshot(settings):
 @pytest.fixture
 def key(org):
     with session_scope(org) as db:
-        return _new_question(db, org).question.key
+        return _new_question(db).question.key
 
 
 def _run(settings, fn, *args, **kwargs):
@@ -64,8 +64,8 @@ def _as(user_id):
 
 def test_intake_gives_a_stable_key_and_is_idempotent_per_delivery(org):
     with session_scope(org) as db:
-        first = _new_question(db, org, source_ref="slack:C1:1700000000.0001")
-        again = _new_question(db, org, source_ref="slack:C1:1700000000.0001")
+        first = _new_question(db, source_ref="slack:C1:1700000000.0001")
+        again = _new_question(db, source_ref="slack:C1:1700000000.0001")
         assert first.created and not again.created
         assert first.question.key == again.question.key == "R8-12-16-1-1-1"
         assert first.question.status == State.RECEIVED
@@ -84,7 +84,7 @@ def test_intake_gives_a_stable_key_and_is_idempotent_per_delivery(org):
 def test_bad_intake_is_refused_and_creates_nothing(org, kwargs, error, text):
     with pytest.raises(error) as err:
         with session_scope(org) as db:
-            _new_question(db, org, **kwargs)
+            _new_question(db, **kwargs)
     assert text in err.value.message
     with session_scope(org) as db:
         assert db.scalar(select(func.count()).select_from(Question)) == 0
@@ -93,18 +93,17 @@ def test_bad_intake_is_refused_and_creates_nothing(org, kwargs, error, text):
 def test_same_item_twice_is_refused(org, key):
     with pytest.raises(InvalidInput) as err:
         with session_scope(org) as db:
-            _new_question(db, org)
+            _new_question(db)
     assert key in err.value.message
 
 
 def test_duplicate_topic_from_another_member_is_linked(org, key):
     with session_scope(org) as db:
         other = _new_question(
-            db, org, seat=3, item="2", body="避難所での女性や高齢者、障がいのある方への配慮の現状と課題について伺う。"
+            db, seat=3, item="2", body="避難所での女性や高齢者、障がいのある方への配慮の現状と課題について伺う。"
         )
         unrelated = _new_question(
             db,
-            org,
             seat=21,
             item="1",
             title="給食費について",
@@ -296,7 +295,7 @@ def test_a_notice_naming_an_unknown_member_is_refused_with_its_line_and_imports_
     )
     with pytest.raises(NotFound) as err:
         with session_scope(org) as db:
-            intake.import_notice(db, org, get_user(db, "UGA1"), notice)
+            intake.import_notice(db, get_user(db, "UGA1"), notice)
     assert err.value.message.startswith("通告書.txt 8行目: 99番の議員は登録されていません")
     with session_scope(org) as db:
         assert db.scalar(select(func.count()).select_from(Question)) == 0

@@ -304,7 +304,7 @@ def test_user_text_is_escaped_in_text_and_blocks_wherever_the_bot_writes_it(bot,
             HOSTILE_TITLE,
             "詳細は <https://evil.example|こちら> を _必ず_ 確認。",
         )
-        key = intake.register_question(db, slack_cfg, get_user(db, "UGA1"), data).question.key
+        key = intake.register_question(db, get_user(db, "UGA1"), data).question.key
         assignment.assign(db, get_user(db, "UGA1"), key, "危機管理課", answerer="市長")
     bot.event({"type": "app_home_opened", "user": "UKK1", "channel": "DUKK1", "tab": "home"})  # App Home
     bot.command("UKK1", f"answer {key}")  # a modal
@@ -334,16 +334,16 @@ def test_reminders_carry_user_text_escaped(org, fake):
     from councilbot.adapters.scheduler import SchedulerRunner
     from councilbot.adapters.slack.app import web_client
     from councilbot.adapters.slack.notifier import ChatNotifier
-    from councilbot.domain.schedule import ReminderKind, session_job_id
+    from councilbot.domain.reminder_times import ReminderKind, session_job_id
     from councilbot.services import assignment, intake
-    from councilbot.services.common import get_session, get_user
+    from councilbot.services.common import get_council_session, get_user
 
     cfg = slack_settings(org, fake)
     with session_scope(cfg) as db:
         data = intake.QuestionInput("令和8年12月定例会", 16, "一般質問", "1", HOSTILE_TITLE, "防災無線について伺う。")
-        key = intake.register_question(db, cfg, get_user(db, "UGA1"), data).question.key
+        key = intake.register_question(db, get_user(db, "UGA1"), data).question.key
         assignment.assign(db, get_user(db, "UGA1"), key, "危機管理課")
-        job = session_job_id(get_session(db, "令和8年12月定例会").id, ReminderKind.DEADLINE_EVE)
+        job = session_job_id(get_council_session(db, "令和8年12月定例会").id, ReminderKind.DEADLINE_EVE)
     runner = SchedulerRunner(
         cfg,
         ChatNotifier(web_client(cfg)),

@@ -42,7 +42,7 @@ def add_question(
 ) -> str:
     with session_scope(cfg) as db:
         data = intake.QuestionInput(SESSION, seat, "一般質問", item_no, title, body)
-        key = intake.register_question(db, cfg, get_user(db, "UGA1"), data).question.key
+        key = intake.register_question(db, get_user(db, "UGA1"), data).question.key
         assignment.assign(db, get_user(db, "UGA1"), key, division, answerer=answerer)
         if answer:
             review.save_revision(

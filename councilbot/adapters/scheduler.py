@@ -9,7 +9,7 @@ process that loses the lease stops its scheduler at once; when the leader
 stops, another takes over once the lease has run out (at once, after a clean
 shutdown, which gives the lease back).
 
-A firing job re-reads the database (services/schedule.compose) and records
+A firing job re-reads the database (services/reminders.compose) and records
 every message of the run (one unique row each) before sending any; each is
 then taken by one conditional UPDATE, sent and marked sent, so a message goes
 out once even if, across a take-over, two processes fire the same job. Every
@@ -33,7 +33,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from councilbot.services import leader
-from councilbot.services.schedule import (
+from councilbot.services.reminders import (
     Notifier,
     SyncReport,
     compose,

@@ -8,10 +8,10 @@ organisation file; these defaults apply where they do not.
 from __future__ import annotations
 
 import itertools
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from councilbot.domain.japanese import nfkc
 from councilbot.errors import InvalidInput
 
 EXECUTIVES = ("市長", "副市長", "教育長")
@@ -61,13 +61,10 @@ class ApprovalChain:
     def stage(self, index: int | None) -> str | None:
         return None if index is None else self.stages[index]
 
-    def describe(self) -> str:
-        return " → ".join(self.stages) + " → 校了"
-
 
 def answerer_kind(answerer: str | None) -> str:
     """「総務部長」→「部長」; 市長, 副市長 and 教育長 stand for themselves."""
-    text = unicodedata.normalize("NFKC", answerer or "").strip()
+    text = nfkc(answerer)
     if not text:
         raise InvalidInput("答弁者が決まっていません。担当決定のときに答弁者を指定してください。")
     if text in EXECUTIVES:

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from councilbot.domain.era import to_wareki, to_western_year
+from councilbot.domain.japanese import HIRAGANA, nfkc
 from councilbot.domain.numbering import kanji_number
 from councilbot.domain.rulecheck import sentences
 
@@ -204,8 +205,7 @@ def resolve_timing(text: str, answered: dt.date | None) -> Timing:
         if g["era_fy_span"]:  # 「令和7年度から2か年」: due at the end of the last of those years
             return Timing(text, fiscal_year_range(year)[0], fiscal_year_range(year + int(g["era_fy_span"]) - 1)[1])
         if "までに" in g["era_fy"] and edge != "当初":
-            start = answered if answered else fiscal_year_range(year)[0]
-            return Timing(text, start, fiscal_year_range(year)[1])
+            return Timing(text, answered or fiscal_year_range(year)[0], fiscal_year_range(year)[1])
         start, end = _fy_edge(year, edge, answered)
         return Timing(text, start, end)
     if g["era_month"]:
@@ -352,7 +352,7 @@ def _conjugate(text: str) -> str:
 
 def _joined_plain(clause: str) -> str:
     """「Aを改訂」 (before 「するとともに」) → 「Aを改訂する」."""
-    return clause + "する" if re.search(r"[^\u3041-\u309f]$", clause) else clause
+    return clause + "する" if re.search(f"[^{HIRAGANA}]$", clause) else clause
 
 
 def _strip_openers(text: str) -> str:
@@ -415,13 +415,13 @@ def _subject(statement: str, timing: Timing | None) -> str:
     if timing is not None:
         subject = re.sub(re.escape(timing.text) + r"(?:までに|に|から|を目途に|を目標に)?[、,]?", "", subject, count=1)
     subject = re.sub(r"(?:予定|こととする|考えはない)$", "", subject)
-    subject = re.sub(r"^(?:には|は|も|に|で)(?=[^\u3041-\u309f])", "", subject.strip("、, "))
+    subject = re.sub(r"^(?:には|は|も|に|で)(?=[^" + HIRAGANA + "])", "", subject.strip("、, "))
     return subject.strip("、, ") or statement
 
 
 # --- the same topic, and what a new answer says about an earlier commitment ----------------
 
-_HIRAGANA = re.compile(r"[\u3041-\u309f]+|[、。,.\s「」『』()（）・]+")
+_HIRAGANA_OR_PUNCTUATION = re.compile(f"[{HIRAGANA}]+" + r"|[、。,.\s「」『』()（）・]+")
 _TOPIC_TAIL = re.compile(r"(?:について|に関して|に関する|への対応|の考え方|の見解)+(?:伺う|問う)?$")
 SAME_TOPIC = 0.5  # share of the shorter topic's content bigrams found in the other
 _SAME_ITEM = 0.34  # share of an earlier commitment's content bigrams found in a new clause
@@ -430,7 +430,7 @@ _SAME_ITEM = 0.34  # share of an earlier commitment's content bigrams found in a
 def content_bigrams(text: str) -> set[str]:
     """Bigrams within runs of kanji, katakana and alphanumerics: the words that carry content."""
     grams: set[str] = set()
-    for run in _HIRAGANA.split(unicodedata.normalize("NFKC", text or "")):
+    for run in _HIRAGANA_OR_PUNCTUATION.split(unicodedata.normalize("NFKC", text or "")):
         if len(run) == 1:
             grams.add(run)
         grams.update(run[i : i + 2] for i in range(len(run) - 1))
@@ -445,8 +445,8 @@ def _overlap(a: set[str], b: set[str]) -> float:
 
 def topic_similarity(title_a: str, title_b: str) -> float:
     """How far two item titles name the same topic (0..1)."""
-    a = content_bigrams(_TOPIC_TAIL.sub("", unicodedata.normalize("NFKC", title_a).strip()))
-    b = content_bigrams(_TOPIC_TAIL.sub("", unicodedata.normalize("NFKC", title_b).strip()))
+    a = content_bigrams(_TOPIC_TAIL.sub("", nfkc(title_a)))
+    b = content_bigrams(_TOPIC_TAIL.sub("", nfkc(title_b)))
     return _overlap(a, b)
 
 

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from councilbot.domain.japanese import nfkc
 from councilbot.domain.numbering import kanji_number
 from councilbot.errors import InvalidInput
 
@@ -20,8 +21,9 @@ ERAS: tuple[tuple[str, str, dt.date], ...] = (
     ("昭和", "S", dt.date(1926, 12, 25)),
 )
 
+ERA_NAMES = "|".join(name for name, _code, _start in ERAS)  # for patterns: 令和|平成|昭和
 _ERA_RE = re.compile(
-    r"(令和|平成|昭和|[RHS])\s*(元|\d+|[一二三四五六七八九十]+)\s*年(?:\s*(\d+)\s*月)?(?:\s*(\d+)\s*日)?"
+    "(" + ERA_NAMES + r"|[RHS])\s*(元|\d+|[一二三四五六七八九十]+)\s*年(?:\s*(\d+)\s*月)?(?:\s*(\d+)\s*日)?"
 )
 
 
@@ -34,6 +36,19 @@ def _era(name_or_code: str) -> tuple[str, str, dt.date]:
 
 def to_western_year(era: str, era_year: int) -> int:
     return _era(era)[2].year + era_year - 1
+
+
+_YEAR_IN_TEXT = re.compile("(" + ERA_NAMES + r"|[RHS])\s*(元|\d{1,2})", re.IGNORECASE)
+_WESTERN_YEAR = re.compile(r"(19|20)\d\d")
+
+
+def year_from_text(text: str) -> int | None:
+    """Western year from 「令和6年」「R6」「平成30年」「2024」; None when absent."""
+    norm = unicodedata.normalize("NFKC", text or "")
+    if match := _YEAR_IN_TEXT.search(norm):
+        return to_western_year(match.group(1).upper(), 1 if match.group(2) == "元" else int(match.group(2)))
+    match = _WESTERN_YEAR.search(norm)
+    return int(match.group()) if match else None
 
 
 def era_of(date: dt.date) -> tuple[str, str, int]:
@@ -89,7 +104,7 @@ class SessionName:
 
 
 def parse_session_name(text: str) -> SessionName:
-    name = unicodedata.normalize("NFKC", (text or "").strip()).replace(" ", "")
+    name = nfkc(text).replace(" ", "")
     year, month, _day = parse_wareki(name)
     if month is None:
         raise InvalidInput(f"会期名「{text}」に月がありません。「令和8年12月定例会」の形で書いてください。")

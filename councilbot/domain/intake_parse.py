@@ -9,11 +9,10 @@ pre-filled form.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from councilbot.domain.numbering import ItemNumber, uncircle
+from councilbot.domain.numbering import ItemNumber, nfkc_keep_circled
 from councilbot.errors import InvalidInput
 
 QUESTION_TYPES = ("代表質問", "一般質問", "委員会")
@@ -45,11 +44,6 @@ class ParsedQuestion:
     missing: list[str] = field(default_factory=list)
 
 
-def _nfkc_keep_circled(text: str) -> str:
-    marked = "".join(f"[c{uncircle(c)}]" if uncircle(c) else c for c in text)
-    return unicodedata.normalize("NFKC", marked)
-
-
 def _restore_circled(text: str) -> str:
     return re.sub(r"\[c(\d+)\]", lambda m: ItemNumber(1, 1, int(m.group(1))).format()[-1], text)
 
@@ -61,7 +55,7 @@ def _compact(name: str) -> str:
 def parse_question_message(text: str, members: Sequence[KnownMember] = ()) -> ParsedQuestion:
     if not text or not text.strip():
         raise InvalidInput("質問の本文が空です。")
-    norm = _nfkc_keep_circled(text)
+    norm = nfkc_keep_circled(text)
     result = ParsedQuestion()
 
     if m := _SESSION.search(norm):

@@ -25,7 +25,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from councilbot.domain.era import parse_wareki
+from councilbot.domain.era import ERA_NAMES, parse_wareki
+from councilbot.domain.japanese import nfkc
 from councilbot.domain.numbering import kanji_number
 from councilbot.errors import InvalidInput
 
@@ -93,13 +94,13 @@ _OUTLINE_HEADING = re.compile(
 )
 _ANSWER_TOPIC = re.compile(r"(?P<n>[0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})点目")
 _SESSION = re.compile(
-    r"(?P<era>令和|平成|昭和)\s*(?P<year>元|\d+)\s*年\s*(?P<no>第\s*\d+\s*回)?\s*(?P<month>\d+\s*月)?"
+    r"(?P<era>" + ERA_NAMES + r")\s*(?P<year>元|\d+)\s*年\s*(?P<no>第\s*\d+\s*回)?\s*(?P<month>\d+\s*月)?"
     r"[^\s\d年]{0,16}?(?P<kind>定例会|臨時会)"
 )
 _COMMITTEE = re.compile(r"[^\s()0-9年月会]{1,16}委員会")
 _MEETING = re.compile(r"第\s*([0-9０-９一二三四五六七八九十]+)\s*号")
 _DATE = re.compile(
-    r"(?:令和|平成|昭和)\s*(?:元|[0-9０-９]+|[一二三四五六七八九十]+)\s*年\s*[0-9０-９]+\s*月\s*[0-9０-９]+\s*日"
+    r"(?:" + ERA_NAMES + r")\s*(?:元|[0-9０-９]+|[一二三四五六七八九十]+)\s*年\s*[0-9０-９]+\s*月\s*[0-9０-９]+\s*日"
 )
 
 
@@ -215,10 +216,6 @@ _WIDE = re.compile("[^\x00-\x7f]")
 # ---- speaker turns ----------------------------------------------------------
 
 
-def _norm(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).replace("\u3000", " ")
-
-
 def _classify(role: str, suffix: str) -> str:
     if role in CHAIR_ROLES:
         return CHAIR
@@ -235,7 +232,7 @@ def _classify(role: str, suffix: str) -> str:
 
 def parse_turn_head(line: str) -> tuple[str, str, str, str] | None:
     """A line opening a speaker's turn → (kind, role, name, text after the name), else ``None``."""
-    norm = _norm(line).strip()
+    norm = nfkc(line)
     if len(norm) < 3 or norm[0] not in TURN_MARKS:
         return None
     head = norm[1:].strip()
@@ -268,7 +265,7 @@ def _original_tail(line: str, rest: str) -> str:
     """The text after the name as the file has it (``rest`` was matched on an NFKC copy)."""
     original = line.strip()
     tail = original[len(original) - len(rest) :] if rest else ""
-    return tail.strip() if _norm(tail).strip() == rest else rest
+    return tail.strip() if nfkc(tail) == rest else rest
 
 
 def _time(norm: str) -> re.Match[str] | None:
@@ -300,9 +297,9 @@ def _join_wrapped(lines: list[str], width: int, double_spaced: bool) -> str:
         indented = line[0] in " \u3000\t"
         text = line.strip()
         ended = (previous.endswith(("。", "」", "？", "?")) and len(previous) < width * 0.85) or bool(
-            _OUTLINE_HEADING.match(_norm(previous).strip())
+            _OUTLINE_HEADING.match(nfkc(previous))
         )
-        if not paragraphs or indented or not previous or ended or _OUTLINE_HEADING.match(_norm(text)):
+        if not paragraphs or indented or not previous or ended or _OUTLINE_HEADING.match(nfkc(text)):
             paragraphs.append(text)
         else:
             paragraphs[-1] += text
@@ -343,7 +340,7 @@ def split_turns(text: str) -> tuple[list[str], list[Turn], list[tuple[int, str]]
             kind, role, name, rest = head
             current = (lineno, kind, role, name, [rest] if rest else [])
             continue
-        norm = _norm(line).strip()
+        norm = nfkc(line)
         if current is None:
             if turns:
                 outside.append((lineno, line))
@@ -374,7 +371,7 @@ def split_turns(text: str) -> tuple[list[str], list[Turn], list[tuple[int, str]]
 
 def parse_header(lines: list[str]) -> MinutesHeader:
     text = "\n".join(lines)
-    norm = _norm(text)
+    norm = unicodedata.normalize("NFKC", text)
     session = None
     if found := _SESSION.search(norm):
         # 「令和６年６月桜ヶ丘市議会定例会」 → 令和6年6月定例会 (the city's name is not part of it)
@@ -396,7 +393,9 @@ def parse_header(lines: list[str]) -> MinutesHeader:
         except (InvalidInput, ValueError):
             date = None
     question_type = next((qt for qt in QUESTION_TYPES if qt in norm), None)
-    title = _norm("\n".join([line for line in lines if line.strip()][:3]))  # not the attendance lists below
+    title = unicodedata.normalize(
+        "NFKC", "\n".join([line for line in lines if line.strip()][:3])
+    )  # not the attendance lists below
     committee = found.group(0) if (found := _COMMITTEE.search(title)) else None
     return MinutesHeader(session, meeting_no, date, question_type, committee)
 
@@ -407,9 +406,11 @@ def parse_header(lines: list[str]) -> MinutesHeader:
 def _topics(question: str) -> list[tuple[str | None, str]]:
     """(number or None, 件名) of each topic a member's turn announces: 「１点目、…について」, else
     the 通告 headings it reads out as lines of their own: 「１　防災対策について」."""
-    found = [(_number(m["n"] or m["m"]), m["t"].strip()) for m in _TOPIC.finditer(_norm(question))]
+    found = [
+        (_number(m["n"] or m["m"]), m["t"].strip()) for m in _TOPIC.finditer(unicodedata.normalize("NFKC", question))
+    ]
     if not found:
-        headings = (_OUTLINE_HEADING.match(_norm(p).strip()) for p in question.split("\n"))
+        headings = (_OUTLINE_HEADING.match(nfkc(p)) for p in question.split("\n"))
         found = [(_number(h["n"] or h["p"]), h["t"].strip()) for h in headings if h]
     return found
 
@@ -428,7 +429,7 @@ def _number(raw: str | None) -> str | None:
 
 
 def _bigrams(text: str) -> set[str]:
-    norm = _norm(text)
+    norm = unicodedata.normalize("NFKC", text)
     return {norm[i : i + 2] for i in range(len(norm) - 1)}
 
 
@@ -441,7 +442,7 @@ def _title_for(question: str, answer: str, first_round: str) -> tuple[str, str |
     if not topics:
         return _first_sentence(question), None
     if len(topics) > 1:
-        if said := _ANSWER_TOPIC.search(_norm(answer)):
+        if said := _ANSWER_TOPIC.search(unicodedata.normalize("NFKC", answer)):
             wanted = _number(said["n"])
             for number, title in topics:
                 if number == wanted:
@@ -473,7 +474,7 @@ def minutes_ref(header: MinutesHeader, text: str, turn: Turn) -> str:
         header.date.isoformat() if header.date else "",
     ]
     if not any(where):
-        where = [hashlib.sha256(_norm(text).encode("utf-8")).hexdigest()[:12]]
+        where = [hashlib.sha256(unicodedata.normalize("NFKC", text).encode("utf-8")).hexdigest()[:12]]
     return "minutes:" + ":".join(w for w in where if w) + f":{turn.index:04d}"
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from councilbot.domain.era import ERA_NAMES
 from councilbot.domain.numbering import ItemNumber, kanji_number, uncircle
 from councilbot.errors import InvalidInput
 
@@ -35,7 +36,7 @@ _MEMBER = re.compile(
     rf"\s*[【\[〔]?(?P<qt2>{_QT})?[】\]〕]?$"
 )
 _SESSION = re.compile(
-    r"((?:令和|平成|昭和)\s*(?:元|\d+)\s*年\s*(?:第\s*\d+\s*回\s*)?(?:\d+\s*月\s*)?(?:定例会|臨時会))"
+    r"((?:" + ERA_NAMES + r")\s*(?:元|\d+)\s*年\s*(?:第\s*\d+\s*回\s*)?(?:\d+\s*月\s*)?(?:定例会|臨時会))"
 )
 _KATAKANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲン"
 _MAJOR = re.compile(r"^(?:第)?(\d{1,2}|[一二三四五六七八九十]{1,3})(?:[.．、]\s*|\s+)(\S.*)$")
@@ -194,8 +195,9 @@ def _outline_marker(text: str) -> tuple[int, int, str] | None:
         return 2, value, text[match.start(4) :].strip()
     if match := _DETAIL.match(narrowed):
         circled, kana = match.group(1), match.group(2) or match.group(3)
-        value = uncircle(circled) if circled else _KATAKANA.index(kana) + 1
-        return 3, value, text[match.start(4) :].strip()
+        detail = uncircle(circled) if circled else _KATAKANA.index(kana) + 1
+        if detail:  # always, as _DETAIL matched a circled digit or a kana
+            return 3, detail, text[match.start(4) :].strip()
     return None
 
 

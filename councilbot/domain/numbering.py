@@ -40,6 +40,11 @@ def uncircle(ch: str) -> int | None:
     return None
 
 
+def nfkc_keep_circled(text: str) -> str:
+    """NFKC with circled digits kept as ``[cN]`` (NFKC would turn ① into 1 and lose the level)."""
+    return unicodedata.normalize("NFKC", "".join(f"[c{uncircle(c)}]" if uncircle(c) else c for c in text))
+
+
 def kanji_number(text: str) -> int | None:
     """``一`` … ``二十九`` → int; ``None`` when ``text`` is not a simple kanji numeral."""
     if not text or any(c not in _KANJI_DIGITS for c in text):
@@ -84,9 +89,7 @@ class ItemNumber:
         if text is None or not str(text).strip():
             raise InvalidInput("項目番号が空です。「1-(2)-①」の形で指定してください。")
         raw = str(text).strip()
-        # NFKC would turn ① into 1 and lose the level, so mark circled digits first.
-        marked = "".join(f"[c{uncircle(c)}]" if uncircle(c) else c for c in raw)
-        norm = unicodedata.normalize("NFKC", marked).replace(" ", "")
+        norm = nfkc_keep_circled(raw).replace(" ", "")
         match = _PATTERN.match(norm)
         if match:
             detail_raw = match.group("detail")

@@ -26,7 +26,6 @@ class Actor:
     name: str
     position: str
     department: str | None
-    parent_department: str | None  # the 部 above the user's 課
     roles: frozenset[str] = field(default_factory=frozenset)
 
     @property

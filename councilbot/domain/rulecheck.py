@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from councilbot.domain.guard import GuardPolicy, find_markers, find_personal_data, fold_width
+from councilbot.domain.japanese import is_hiragana
 
 SEVERITIES = ("error", "warning", "info")
 # How a severity is shown to staff, wherever findings are shown.
@@ -305,7 +306,7 @@ def _content_bigrams(text: str) -> set[str]:
     pairs such as ている say nothing of content; Latin tags such as <source> are markup)."""
     letters = "".join(ch for ch in unicodedata.normalize("NFKC", text) if _is_japanese(ch))
     pairs = (letters[i : i + 2] for i in range(len(letters) - 1))
-    return {pair for pair in pairs if not all("\u3040" <= ch <= "\u309f" for ch in pair)}
+    return {pair for pair in pairs if not is_hiragana(pair)}
 
 
 def _guard_findings(given: CheckInput) -> Iterable[Finding]:

@@ -26,7 +26,6 @@ import datetime as dt
 import heapq
 import math
 import os
-import re
 import shutil
 import threading
 import time
@@ -44,6 +43,7 @@ from whoosh.fields import ID, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
 
+from councilbot.domain.era import year_from_text
 from councilbot.errors import CouncilbotError
 from councilbot.fsutil import atomic_write_bytes, make_private_dir, make_private_file
 from councilbot.search.analysis import (
@@ -150,20 +150,6 @@ def year_of(doc: IndexDoc) -> int | None:
     if doc.date:
         return doc.date.year
     return year_from_text(doc.session or "")
-
-
-_ERAS = {"令和": 2018, "平成": 1988, "r": 2018, "h": 1988}
-
-
-def year_from_text(text: str) -> int | None:
-    """Western year from 「令和6年」「R6」「平成30年」「2024」; None when absent."""
-    s = normalize(text)
-    m = re.search(r"(令和|平成|r|h)\s*(元|\d{1,2})", s)
-    if m:
-        n = 1 if m.group(2) == "元" else int(m.group(2))
-        return _ERAS[m.group(1)] + n
-    m = re.search(r"(19|20)\d\d", s)
-    return int(m.group()) if m else None
 
 
 def _filter_value(value: str | None) -> str:

@@ -6,22 +6,18 @@ spaces around it, which Japanese text does not have).
 
 from __future__ import annotations
 
-import re
-
+from councilbot.domain.japanese import is_hiragana
 from councilbot.search.analysis import display_normalize, normalize, sudachi_tokenizer
 from councilbot.search.index import QueryTerms
 
 OPEN, CLOSE = "【", "】"
 SNIPPET_CHARS = 120
-_HIRAGANA = re.compile(r"^[\u3040-\u309f]+$")
 
 
 def _spans_literal(text: str, terms: QueryTerms) -> list[tuple[int, int]]:
     spans = []
     # Whole words first; then informative bigrams, which also catch words split differently.
-    needles = [w for w in terms.words if len(w) >= 2] + [
-        b for b in terms.bigrams if len(b) >= 2 and not _HIRAGANA.match(b)
-    ]
+    needles = [w for w in terms.words if len(w) >= 2] + [b for b in terms.bigrams if len(b) >= 2 and not is_hiragana(b)]
     for needle in dict.fromkeys(needles):
         start = text.find(needle)
         while start != -1:

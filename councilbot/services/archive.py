@@ -30,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import filelock
-from sqlalchemy import Engine, delete, event, func, insert, select
+from sqlalchemy import Connection, Engine, delete, event, func, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -624,7 +624,7 @@ def _on_commit(db: Session) -> None:
 
 
 def catch_up_index(
-    bind: Engine, settings: Settings, *, timeout: float | None = None, progress: Progress | None = None
+    bind: Engine | Connection, settings: Settings, *, timeout: float | None = None, progress: Progress | None = None
 ) -> int:
     """Write every queued ref's committed state to the index (present: replaced; gone: removed).
 

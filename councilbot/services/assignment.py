@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from councilbot.domain.chains import EXECUTIVES, chain_for
+from councilbot.domain.japanese import nfkc
 from councilbot.domain.workflow import Transition
 from councilbot.errors import InvalidInput
-from councilbot.services.common import configured_chains, get_department, get_question, nfkc
+from councilbot.services.common import configured_chains, get_department, get_question
 from councilbot.services.review import ActionResult, _act
 from councilbot.settings import Settings
 from councilbot.storage.models import Department, Question, User

@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 
 from councilbot.domain.book import AnswerBookContent, BookItem, BookMember
 from councilbot.domain.intake_parse import QUESTION_TYPES
+from councilbot.domain.japanese import nfkc
 from councilbot.domain.permissions import require_general_affairs
 from councilbot.domain.workflow import State
 from councilbot.errors import InvalidInput, NotFound
 from councilbot.fsutil import sha256_file
 from councilbot.services.audit import record_audit
-from councilbot.services.common import actor_of, get_session, nfkc
+from councilbot.services.common import actor_of, get_council_session
 from councilbot.services.org import city_name
 from councilbot.services.status import question_label
 from councilbot.settings import Settings
@@ -70,7 +71,7 @@ def build_book(
         raise InvalidInput("--by には member（議員別）か department（担当課別）を指定してください。")
     if only and by is None:
         raise InvalidInput("--only を使うときは --by member か --by department も指定してください。")
-    session = get_session(db, session_name)
+    session = get_council_session(db, session_name)
     questions = list(
         db.scalars(select(Question).where(Question.session_id == session.id, Question.status != State.WITHDRAWN))
     )
@@ -172,7 +173,7 @@ def export_book(
     numbered = pdf or count <= CONTENTS_NUMBERED_UP_TO
     pdf_path = number_contents(path, pdf_dir=path.parent if pdf else None) if numbered else None
     digest = sha256_file(path)
-    session = get_session(db, content.session_title)
+    session = get_council_session(db, content.session_title)
     variant = content.title + ("・バックデータ付き" if back_data else "")
     db.add(
         ExportRecord(

@@ -21,19 +21,20 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 
 from councilbot.domain import commitments as rules
 from councilbot.domain.era import to_wareki
+from councilbot.domain.japanese import nfkc
 from councilbot.domain.permissions import Actor
 from councilbot.domain.rulecheck import Finding
 from councilbot.errors import InvalidInput, NotFound, PermissionDenied
 from councilbot.services.audit import record_audit
-from councilbot.services.common import actor_of, get_session, nfkc
+from councilbot.services.common import actor_of, get_council_session
 from councilbot.settings import Settings
 from councilbot.storage.models import Commitment, CommitmentStatusChange, Department, PastAnswer, Question, User
 
@@ -77,7 +78,7 @@ def answer_texts(db: Session, refs: Sequence[str]) -> list[AnswerText]:
     """The id, text and date of the past answers ``refs``, without loading whole rows."""
     return list(
         db.execute(select(PastAnswer.id, PastAnswer.answer, PastAnswer.date).where(PastAnswer.ref.in_(list(refs))))
-    )  # type: ignore[arg-type]
+    )
 
 
 def sync_commitments(db: Session, answers: Iterable[AnswerText]) -> int:
@@ -120,7 +121,8 @@ def sync_commitments(db: Session, answers: Iterable[AnswerText]) -> int:
                 db.delete(c)
     db.flush()
     if new_rows:
-        db.execute(Commitment.__table__.insert(), new_rows)  # Core executemany: one statement for the batch
+        # Core executemany: one statement for the batch
+        db.execute(cast(Table, Commitment.__table__).insert(), new_rows)
     return total
 
 
@@ -532,7 +534,7 @@ class SessionOverview:
 
 def session_overview(db: Session, settings: Settings, session_name: str | None = None) -> SessionOverview:
     """For General Affairs: which of the session's questions meet earlier commitments, and what is overdue."""
-    session = get_session(db, session_name)
+    session = get_council_session(db, session_name)
     questions = db.scalars(
         select(Question).where(Question.session_id == session.id).order_by(Question.speaking_order, Question.key)
     )

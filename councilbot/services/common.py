@@ -1,14 +1,15 @@
-"""Lookups every service needs: users as actors, questions by key, sessions, chains."""
+"""Lookups every service needs: users as actors, questions by key, sessions, chains; rows a write touched."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, Executable, select
 from sqlalchemy.orm import Session
 
 from councilbot.domain.chains import EXECUTIVES, ApprovalChain, chain_for
+from councilbot.domain.japanese import nfkc
 from councilbot.domain.permissions import ROLE_ADMIN, ROLE_GENERAL_AFFAIRS, Actor, ItemContext
 from councilbot.domain.workflow import State
 from councilbot.errors import NotFound, PermissionDenied
@@ -17,8 +18,9 @@ from councilbot.storage.models import ApprovalChainConfig, CouncilSession, Depar
 CLI_USER_ID = "cli"
 
 
-def nfkc(text: str | None) -> str:
-    return unicodedata.normalize("NFKC", text or "").strip()
+def rows_affected(db: Session, statement: Executable) -> int:
+    """Run an INSERT, UPDATE or DELETE and say how many rows it touched."""
+    return cast("CursorResult[Any]", db.execute(statement)).rowcount
 
 
 def get_user(db: Session, chat_id: str) -> User:
@@ -53,7 +55,6 @@ def actor_of(user: User) -> Actor:
         name=user.name,
         position=user.position,
         department=dept.name if dept else None,
-        parent_department=dept.parent.name if dept and dept.parent else None,
         roles=frozenset(user.roles or ()),
     )
 
@@ -78,7 +79,7 @@ def get_question(db: Session, key: str, *, for_update: bool = False) -> Question
     return question
 
 
-def get_session(db: Session, name: str | None = None) -> CouncilSession:
+def get_council_session(db: Session, name: str | None = None) -> CouncilSession:
     """By name (「令和8年12月定例会」) or code (``R8-12``); none given → the newest open session."""
     if not name:
         session = db.scalar(

@@ -454,7 +454,7 @@ def _attr(value: str) -> str:
 def grounding_source(result: SearchResult) -> GroundingSource:
     """A search hit as the drafter sees it (also what bench/draft_quality.py offers)."""
     return GroundingSource(
-        key=result.key or result.ref,
+        key=result.ref,
         title=result.title or "",
         question=result.question or "",
         answer=result.answer or "",

@@ -16,12 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from councilbot.domain.intake_parse import QUESTION_TYPES, KnownMember
+from councilbot.domain.japanese import nfkc
 from councilbot.domain.numbering import ItemNumber
 from councilbot.domain.workflow import OPEN_STATES, State
 from councilbot.errors import CouncilbotError, InvalidInput, NotFound
 from councilbot.services.audit import record_audit
-from councilbot.services.common import get_session, nfkc
-from councilbot.settings import Settings
+from councilbot.services.common import get_council_session
 from councilbot.storage.db import savepoint, supports_savepoint
 from councilbot.storage.models import CouncilSession, Member, Question, QuestionLink, User
 
@@ -130,14 +130,14 @@ def find_duplicates(db: Session, question: Question) -> list[tuple[Question, flo
     return sorted([(q, s) for q, s in scored if s >= DUPLICATE_THRESHOLD], key=lambda p: -p[1])
 
 
-def register_question(db: Session, settings: Settings, user: User, data: QuestionInput) -> IntakeResult:
+def register_question(db: Session, user: User, data: QuestionInput) -> IntakeResult:
     """Create one question item, or return the one already made from the same delivery."""
     if data.source_ref:
         existing = db.scalar(select(Question).where(Question.source_ref == data.source_ref))
         if existing is not None:
             return IntakeResult(existing, created=False)
     qtype, item, title, body = _validate(data)
-    session = get_session(db, data.session_name)
+    session = get_council_session(db, data.session_name)
     if session.closed:
         raise InvalidInput(f"{session.name}は終了しているため、質問を登録できません。")
     member = _member(db, data.seat, data.member_name)
@@ -191,9 +191,7 @@ def register_question(db: Session, settings: Settings, user: User, data: Questio
     return IntakeResult(question, created=True, duplicates=duplicates)
 
 
-def import_notice(
-    db: Session, settings: Settings, user: User, path: str | Path, *, session_name: str | None = None
-) -> list[IntakeResult]:
+def import_notice(db: Session, user: User, path: str | Path, *, session_name: str | None = None) -> list[IntakeResult]:
     """A whole notice (.txt or .docx) → one question per leaf item, all or nothing."""
     from councilbot.domain.notice import parse_notice
 
@@ -222,7 +220,7 @@ def import_notice(
                 parent_titles=" / ".join(item.parent_titles),
             )
             try:
-                results.append(register_question(db, settings, user, data))
+                results.append(register_question(db, user, data))
             except CouncilbotError as exc:
                 # Name the line, so whoever typed the notice can find it; nothing is kept (one transaction).
                 raise type(exc)(f"{source} {item.line}行目: {exc.message}") from None

@@ -12,13 +12,14 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from councilbot.domain.japanese import nfkc
 from councilbot.domain.rulecheck import speaking_seconds
 from councilbot.domain.workflow import State, Transition
 from councilbot.errors import CouncilbotError, InvalidInput
 from councilbot.services import review
 from councilbot.services.audit import record_audit
 from councilbot.services.books import speaking_order_key
-from councilbot.services.common import get_question, get_session, nfkc
+from councilbot.services.common import get_council_session, get_question
 from councilbot.services.prompt_files import load_prompts
 from councilbot.services.search import SearchResult, find_similar
 from councilbot.services.status import question_label
@@ -72,7 +73,7 @@ def meeting_agenda(
     db: Session, settings: Settings, session_name: str | None = None, *, department: str | None = None
 ) -> Agenda:
     """Members in speaking order, their items in 1-(2)-① order, with the current answer and its reading time."""
-    session = get_session(db, session_name)
+    session = get_council_session(db, session_name)
     rules = load_prompts(settings).rules
     wanted = nfkc(department) or None
     questions = [
@@ -148,7 +149,7 @@ def list_exports(db: Session, session_name: str | None = None) -> list[ExportRec
     """The books written so far, newest first (of one session when named)."""
     stmt = select(ExportRecord).order_by(ExportRecord.id.desc())
     if session_name:
-        stmt = stmt.where(ExportRecord.session_id == get_session(db, session_name).id)
+        stmt = stmt.where(ExportRecord.session_id == get_council_session(db, session_name).id)
     return list(db.scalars(stmt))
 
 

@@ -14,6 +14,7 @@ expand to), because routing reads the duties for every new question.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,11 @@ from sqlalchemy.orm import Session
 
 from councilbot.domain.chains import chain_problem
 from councilbot.domain.era import parse_session_name
+from councilbot.domain.japanese import nfkc
 from councilbot.domain.permissions import DRAFTER_POSITIONS, ROLE_ADMIN, ROLE_GENERAL_AFFAIRS
 from councilbot.errors import InvalidInput
 from councilbot.services.audit import record_audit
-from councilbot.services.common import CLI_USER_ID, nfkc
+from councilbot.services.common import CLI_USER_ID
 from councilbot.storage.models import ApprovalChainConfig, CouncilSession, Department, Member, OrgSetting, User
 
 POSITION_ORDER = ("職員", "担当", "主任", "主査", "係長", "課長", "部長", "教育長", "副市長", "市長", "秘書")
@@ -48,7 +50,7 @@ class _LineLoader(yaml.SafeLoader):
     """SafeLoader that remembers the line of every mapping as ``__line__``."""
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Hashable, Any]:
     mapping = loader.construct_mapping(node, deep=True)
     mapping["__line__"] = node.start_mark.line + 1
     mapping["__lines__"] = {k.value: k.start_mark.line + 1 for k, _v in node.value if isinstance(k, yaml.ScalarNode)}
@@ -179,7 +181,8 @@ def _check_shape(text: str, source: str) -> None:
         return (named + ("…" if len(path) > 4 else "")) or "先頭"
 
     def fail(event: yaml.Event, problem: str) -> InvalidInput:
-        return InvalidInput(f"{source} {event.start_mark.line + 1}行目: 「{where()}」{problem}")
+        line = f"{event.start_mark.line + 1}行目: " if event.start_mark else ""  # the parser marks every event
+        return InvalidInput(f"{source} {line}「{where()}」{problem}")
 
     def child_done() -> None:
         if path:
@@ -211,7 +214,7 @@ def _check_shape(text: str, source: str) -> None:
                 if path and path[-1][0] and path[-1][2]:
                     path[-1][1] = event.value  # a key: name the field that follows
             else:
-                grown = anchored.get(event.anchor, 1)
+                grown = anchored.get(event.anchor or "", 1)  # an alias always names its anchor
             size += grown
             if size > MAX_EXPANDED_CHARS:
                 raise fail(event, "で、別名（*）の展開により内容が大きくなりすぎます。別名を使わずに書いてください。")

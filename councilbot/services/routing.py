@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from councilbot.domain.japanese import is_hiragana
 from councilbot.errors import InvalidInput
 from councilbot.search.analysis import bigram_terms, morph_terms, normalize, strip_stock_phrases
 from councilbot.services.search import SearchResult, find_similar
@@ -50,7 +51,6 @@ NAME_WEIGHT = 1.0
 ARCHIVE_WEIGHT = 0.5
 TRANSLATION_FLOOR = 0.8
 _DUTY_SPLIT = re.compile(r"[、。,，;；\n]|及び|並びに|および")
-_HIRAGANA_ONLY = re.compile(r"^[\u3040-\u309f]+$")
 
 
 @dataclass
@@ -69,7 +69,7 @@ def _terms(text: str) -> Counter[str]:
     """Morphemes plus content bigrams: duties are short noun phrases, often compounds."""
     norm = strip_stock_phrases(normalize(text))
     terms = Counter(morph_terms(norm))
-    terms.update("b:" + b for b in bigram_terms(norm) if len(b) == 2 and not _HIRAGANA_ONLY.match(b))
+    terms.update("b:" + b for b in bigram_terms(norm) if len(b) == 2 and not is_hiragana(b))
     return terms
 
 
@@ -231,20 +231,20 @@ def route_question(db: Session, settings: Settings, text: str, *, limit: int = 3
             if r.department
         ]
         for r in view:
-            if r.key not in translated:
-                translated[r.key] = org.today(r, like)
+            if r.ref not in translated:
+                translated[r.ref] = org.today(r, like)
         top = (view[0].score if view else 0.0) or 1.0
         view_votes: dict[str, float] = defaultdict(float)
         for r in view:
-            for name, part in translated[r.key].items():
+            for name, part in translated[r.ref].items():
                 view_votes[name] += part * (max(r.score, 0.0) / top) ** VOTE_POWER
         view_total = sum(view_votes.values()) or 1.0
         for name, v in view_votes.items():
             votes[name] += share * v / view_total
         for r in view:
-            for name in translated[r.key]:
-                if r.key not in evidence[name]:
-                    evidence[name].append(r.key)
+            for name in translated[r.ref]:
+                if r.ref not in evidence[name]:
+                    evidence[name].append(r.ref)
                     if r.department != name and r.department not in given_as[name]:
                         given_as[name].append(r.department)
     query = _terms(text)

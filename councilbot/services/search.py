@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from councilbot.domain.era import year_from_text
+from councilbot.domain.japanese import is_hiragana
 from councilbot.errors import InvalidInput
 from councilbot.search.analysis import bigram_terms, normalize, strip_stock_phrases
 from councilbot.search.index import (
@@ -25,7 +26,6 @@ from councilbot.search.index import (
     WhooshIndex,
     open_index,
     reads_as_question,
-    year_from_text,
 )
 from councilbot.search.snippet import make_snippet
 from councilbot.services.archive import catch_up_index, rebuild_index
@@ -43,7 +43,6 @@ KEYWORD_FILL_MIN_Z = 3.0
 @dataclass(frozen=True)
 class SearchResult:
     ref: str
-    key: str
     score: float
     title: str
     session: str | None
@@ -97,7 +96,6 @@ def _results(db: Session, outcome: SearchOutcome) -> list[SearchResult]:
         out.append(
             SearchResult(
                 ref=row.ref,
-                key=row.ref,
                 score=round(hit.score, 4),
                 title=row.title,
                 session=row.session_name,
@@ -207,13 +205,10 @@ def _candidates(index: WhooshIndex, filters: Filters, exclude: Sequence[str]):  
     return None
 
 
-_HIRAGANA_ONLY = re.compile(r"^[\u3040-\u309f]+$")
-
-
 def _profile(text: str) -> Counter[str]:
     norm = normalize(text)
     content = strip_stock_phrases(norm) or norm
-    return Counter(b for b in bigram_terms(content) if not _HIRAGANA_ONLY.match(b))
+    return Counter(b for b in bigram_terms(content) if not is_hiragana(b))
 
 
 def text_similarity(a: str, b: str) -> float:

@@ -1,7 +1,7 @@
 """Session management (会期の管理) by General Affairs: the answer deadline, the review meeting, closing.
 
 Reminders follow these values: the scheduler re-plans from them (see
-services/schedule.py), so a moved deadline moves its reminders and a closed
+services/reminders.py), so a moved deadline moves its reminders and a closed
 session has none.
 """
 
@@ -17,7 +17,7 @@ from councilbot.domain.permissions import require_general_affairs
 from councilbot.domain.workflow import OPEN_STATES
 from councilbot.errors import InvalidInput
 from councilbot.services.audit import record_audit
-from councilbot.services.common import actor_of, get_session
+from councilbot.services.common import actor_of, get_council_session, rows_affected
 from councilbot.storage.models import CouncilSession, Question, User
 
 
@@ -50,7 +50,7 @@ def update_session(
             raise InvalidInput("日時にはタイムゾーンを付けてください（例: 2026-11-27T17:00+09:00）。")
     if answer_deadline is None and review_meeting is None and closed is None:
         raise InvalidInput("変更する項目（答弁締切・答弁検討会・会期の終了）を指定してください。")
-    session = get_session(db, name)
+    session = get_council_session(db, name)
     changed: dict[str, tuple[str | None, str | None]] = {}
     moved = 0
     if answer_deadline is not None and answer_deadline != session.answer_deadline:
@@ -58,7 +58,8 @@ def update_session(
         # Open items that kept the session's deadline follow it; an item given its own due time keeps it.
         # A plain UPDATE: the due time is not part of the answer, so approvers at work on these
         # items must not be told their copy is stale (the version counter stays).
-        moved = db.execute(
+        moved = rows_affected(
+            db,
             update(Question)
             .where(
                 Question.session_id == session.id,
@@ -66,8 +67,8 @@ def update_session(
                 Question.due_at == old if old is not None else Question.due_at.is_(None),
             )
             .values(due_at=answer_deadline)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .execution_options(synchronize_session=False),
+        )
         session.answer_deadline = answer_deadline
         changed["answer_deadline"] = (_iso(old), _iso(answer_deadline))
     if review_meeting is not None and review_meeting != session.review_meeting:

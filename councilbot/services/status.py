@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from councilbot.domain.permissions import acts_as
 from councilbot.domain.workflow import CLOSED_STATES, STATES, State, Who, asked_of, status_label
-from councilbot.services.common import actor_of, chain_of, get_session, item_context
+from councilbot.services.common import actor_of, chain_of, get_council_session, item_context
 from councilbot.storage.models import CouncilSession, Question, User, utcnow
 
 UNASSIGNED = "（担当未定）"
@@ -56,7 +56,7 @@ def question_label(db: Session, question: Question) -> str:
 
 
 def session_status(db: Session, session_name: str | None = None, *, now: dt.datetime | None = None) -> SessionStatus:
-    session = get_session(db, session_name)
+    session = get_council_session(db, session_name)
     now = now or utcnow()
     by_division: dict[str, DivisionStatus] = defaultdict(lambda: DivisionStatus(""))
     overdue: list[OverdueItem] = []

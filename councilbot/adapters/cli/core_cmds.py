@@ -78,7 +78,7 @@ def intake_import(file: Path, session_name: str | None, as_json: bool) -> None:
 
     cfg = settings()
     with db_session(cfg) as db:
-        results = intake.import_notice(db, cfg, operator(db), file, session_name=session_name)
+        results = intake.import_notice(db, operator(db), file, session_name=session_name)
         rows = [
             {
                 "key": r.question.key,

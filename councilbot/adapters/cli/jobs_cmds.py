@@ -20,8 +20,9 @@ def register(cli: click.Group) -> None:
 @click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力")
 def jobs_cmd(as_json: bool) -> None:
     from councilbot.adapters.scheduler import open_schedule, sync, system_clock
+    from councilbot.domain.japanese import when_label
     from councilbot.services import leader
-    from councilbot.services.schedule import list_jobs, unfinished_runs, when_label
+    from councilbot.services.reminders import list_jobs, unfinished_runs
     from councilbot.storage.db import ensure_schema, session_scope
 
     cfg = settings()
@@ -125,7 +126,7 @@ def session_group() -> None:
 @click.option("--close", "close", is_flag=True, help="会期を終了し、通知を取りやめます")
 def session_set(name: str, deadline: str | None, review: str | None, close: bool) -> None:
     from councilbot.adapters.scheduler import open_schedule, sync, system_clock
-    from councilbot.services.schedule import when_label
+    from councilbot.domain.japanese import when_label
     from councilbot.services.sessions import update_session
 
     cfg = settings()

@@ -249,7 +249,7 @@ def search_cmd(
                 "results": [
                     {
                         "ref": r.ref,
-                        "key": r.key,
+                        "key": r.ref,
                         "score": r.score,
                         "title": r.title,
                         "session": r.session,
@@ -268,7 +268,7 @@ def search_cmd(
         return
     for i, r in enumerate(results, 1):
         who = "　".join(x for x in (r.session, r.member and f"{r.member}議員", r.department, r.answerer) if x)
-        click.echo(f"{i}. [{r.key}] {r.title}")
+        click.echo(f"{i}. [{r.ref}] {r.title}")
         if who:
             click.echo(f"   {who}")
         click.echo(f"   {r.snippet}")

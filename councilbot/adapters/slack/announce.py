@@ -43,7 +43,7 @@ SIMILAR_LIMIT = 5
 
 @dataclass
 class Delivery:
-    message: blocks.Message
+    message: blocks.SlackMessage
     audience: str  # who is told, for the person who acted if it fails: 「危機管理課の高木 守さん」
     channel: str | None = None  # a channel post …
     users: list[str] = field(default_factory=list)  # … or direct messages
@@ -67,7 +67,7 @@ def _division_audience(department: str, people: list[User]) -> str:
     return f"{department}の{_names(people)}" if people else department
 
 
-def _to(message: blocks.Message, audience: str, channel: str | None, people: list[str]) -> Delivery:
+def _to(message: blocks.SlackMessage, audience: str, channel: str | None, people: list[str]) -> Delivery:
     """The division's channel when it has one, its people's direct messages otherwise."""
     return Delivery(message, audience, channel=channel) if channel else Delivery(message, audience, users=people)
 

@@ -56,7 +56,6 @@ ANSWER_VIEW = "answer_modal"
 NOTE_VIEW = "note_modal"
 
 # Block ids of modal inputs, read back by the view listeners.
-QUESTION_FIELDS = ("session", "question_type", "seat", "item_no", "title")
 QUESTION_BODY = "body"  # 質問要旨: body_0, body_1 … (``_long_inputs``), read back with ``joined_input``
 ANSWER_BLOCK = "answer"
 BACK_DATA_BLOCK = "back_data"
@@ -83,7 +82,7 @@ HELP = """*councilbot の使い方*（`/council` のあとに続けて入力し�
 
 
 @dataclass(frozen=True)
-class Message:
+class SlackMessage:
     """A chat message: fallback text (notifications, screen readers) and blocks.
 
     ``text`` is plain text as people read it, never markup: ``payload`` escapes it,
@@ -205,25 +204,25 @@ def mention(chat_ids: Iterable[str]) -> str:
     return " ".join(f"<@{c}>" for c in chat_ids)
 
 
-def error_message(text: str) -> Message:
+def error_message(text: str) -> SlackMessage:
     """Our sentence (commands in `backticks`) naming what the user gave: entities only."""
-    return Message(text, [section(f":warning: {escape_entities(text)}")])
+    return SlackMessage(text, [section(f":warning: {escape_entities(text)}")])
 
 
-def web_sign_in_link(url: str, minutes: int) -> Message:
+def web_sign_in_link(url: str, minutes: int) -> SlackMessage:
     """The one-time link to the web view (our words and our URL: entities only)."""
     text = (
         f"Web画面（会期の進捗・答弁検討会・過去答弁の検索・答弁書）へのサインイン用リンクです。{minutes}分以内に"
         f"一度だけ使えます。他の人には転送しないでください。\n{url}"
     )
-    return Message(text, [section(escape_entities(text))])
+    return SlackMessage(text, [section(escape_entities(text))])
 
 
-def help_message(unknown: str | None = None) -> Message:
+def help_message(unknown: str | None = None) -> SlackMessage:
     def lead(word: str) -> str:
         return f"「{word}」というコマンドはありません。\n" if unknown else ""
 
-    return Message(lead(unknown or "") + "councilbot の使い方", sections(lead(escape(unknown)) + HELP))
+    return SlackMessage(lead(unknown or "") + "councilbot の使い方", sections(lead(escape(unknown)) + HELP))
 
 
 # --- question items ----------------------------------------------------------
@@ -274,7 +273,7 @@ def answer_blocks(revision: AnswerRevision | None, *, ai_label: str | None = Non
     return blocks
 
 
-def intake_record(question: Question, duplicates: Sequence[tuple[Question, float]], *, created: bool) -> Message:
+def intake_record(question: Question, duplicates: Sequence[tuple[Question, float]], *, created: bool) -> SlackMessage:
     lead = (
         f"質問を登録しました。キーは `{question.key}` です。"
         if created
@@ -288,13 +287,13 @@ def intake_record(question: Question, duplicates: Sequence[tuple[Question, float
         ]
         blocks += sections("*同じ趣旨と思われる質問があります。答弁の整合を確認してください。*\n" + "\n".join(lines))
     blocks.append(context("担当課は総務課が決定します。進み具合は `/council status` で確認できます。"))
-    return Message(lead, blocks)
+    return SlackMessage(lead, blocks)
 
 
-def intake_incomplete(parsed: ParsedQuestion, channel: str, ts: str) -> Message:
+def intake_incomplete(parsed: ParsedQuestion, channel: str, ts: str) -> SlackMessage:
     missing = "・".join(parsed.missing)
     text = f"質問として読み取れなかった項目があります（{missing}）。下のボタンから入力して登録してください。"
-    return Message(
+    return SlackMessage(
         text,
         [
             section(escape(text)),
@@ -428,7 +427,7 @@ def _ref_link(ref: str) -> str:
     return f"<{ref}|{escape(ref)}>" if ref.startswith(("https://", "http://")) else f"`{escape(ref)}`"
 
 
-def assignment_card(question: Question, suggestions: Sequence[Any], assignable: Sequence[str]) -> Message:
+def assignment_card(question: Question, suggestions: Sequence[Any], assignable: Sequence[str]) -> SlackMessage:
     """Suggested divisions with their reasons, and one click for the best one that can be assigned.
 
     Past answers count under the division name they were given, which may be gone after a
@@ -457,7 +456,7 @@ def assignment_card(question: Question, suggestions: Sequence[Any], assignable: 
     buttons.append(button("別の課を選ぶ・関係課を追加", ASSIGN_OPEN, item_value(question)))
     blocks.append(actions(*buttons))
     blocks.append(context("担当決定は総務課（議会担当）の職員が行えます。"))
-    return Message(text, blocks)
+    return SlackMessage(text, blocks)
 
 
 def _owner_inputs(
@@ -515,7 +514,7 @@ def assigned_post(
     *,
     previous: str | None = None,
     reason: str | None = None,
-) -> Message:
+) -> SlackMessage:
     """The item in its division's channel; after a reassignment, with where it came from and why."""
     dept = question.responsible_department.name if question.responsible_department else ""
     if previous:
@@ -530,7 +529,7 @@ def assigned_post(
         blocks.append(context("関係課: " + "、".join(escape(d.name) for d in question.related_departments)))
     if similar:
         lines = [
-            f"• {_ref_link(r.key or r.ref)} {escape(r.session or '')} {escape(r.title or '')}（{escape(r.department or '')}）\n   {escape(truncate(r.snippet or '', 200))}"
+            f"• {_ref_link(r.ref)} {escape(r.session or '')} {escape(r.title or '')}（{escape(r.department or '')}）\n   {escape(truncate(r.snippet or '', 200))}"
             for r in similar
         ]
         blocks += sections("*類似の過去答弁*\n" + "\n".join(lines))
@@ -542,17 +541,17 @@ def assigned_post(
             reassign_button(question),
         )
     )
-    return Message(f"{dept}に質問 {question.key} が割り当てられました。", blocks)
+    return SlackMessage(f"{dept}に質問 {question.key} が割り当てられました。", blocks)
 
 
-def reassigned_away(question: Question, previous: str, reason: str, by: str, recipients: Sequence[str]) -> Message:
+def reassigned_away(question: Question, previous: str, reason: str, by: str, recipients: Sequence[str]) -> SlackMessage:
     """What the division that no longer owns an item is told."""
     dept = question.responsible_department.name if question.responsible_department else ""
     lead = (
         f"{mention(recipients)} 質問 `{question.key}`「{escape(question.title)}」の担当は、{escape(by)}さんにより"
         f"{escape(previous)}から{escape(dept)}に変更されました。{escape(previous)}での対応は不要です。"
     ).strip()
-    return Message(
+    return SlackMessage(
         f"{question.key} の担当は{dept}に変更されました。",
         [section(lead), *sections(f"*担当変更の理由*\n{escape(reason)}")],
     )
@@ -566,16 +565,16 @@ def draft_started(key: str, channel: str) -> str:
     return f"`{escape(key)}` の答弁案を <#{channel}> で作成しています。"
 
 
-def draft_progress(key: str, text_so_far: str) -> Message:
+def draft_progress(key: str, text_so_far: str) -> SlackMessage:
     shown = text_so_far if len(text_so_far) <= PROGRESS_TAIL else "…" + text_so_far[-PROGRESS_TAIL:]
     body = f"\n{escape(shown)}" if shown else ""
-    return Message(
+    return SlackMessage(
         f"「{key}」の答弁案を作成しています。",
         [section(f":hourglass_flowing_sand: `{escape(key)}` の答弁案を作成しています…{body}")],
     )
 
 
-def draft_result(question: Question, outcome: Any) -> Message:
+def draft_result(question: Question, outcome: Any) -> SlackMessage:
     blocks = [
         section(
             f"`{outcome.key}` の答弁案（第{outcome.revision}版・{escape(outcome.label)}）を作成しました。必ず内容を確認し、修正してから確認依頼してください。"
@@ -608,7 +607,7 @@ def draft_result(question: Question, outcome: Any) -> Message:
             button("このまま確認依頼", SUBMIT, item_value(question)),
         )
     )
-    return Message(f"{outcome.key} の答弁案を作成しました。", blocks[:MESSAGE_BLOCK_LIMIT])
+    return SlackMessage(f"{outcome.key} の答弁案を作成しました。", blocks[:MESSAGE_BLOCK_LIMIT])
 
 
 def answer_modal(question: Question, private_metadata: str) -> dict[str, Any]:
@@ -694,7 +693,7 @@ def item_card(
     lead: str,
     buttons: Sequence[dict[str, Any]],
     ai_label: str | None = None,
-) -> Message:
+) -> SlackMessage:
     """The whole item with ``lead`` (mrkdwn) on top; ``text`` is the same news in plain words."""
     blocks = [
         section(lead),
@@ -713,12 +712,12 @@ def item_card(
             context("（長いため一部を省略しました。全文は `/council answer " + question.key + "` で確認できます。）"),
             blocks[-1],
         ]
-    return Message(text, blocks)
+    return SlackMessage(text, blocks)
 
 
 def review_request(
     question: Question, label: str, tz_name: str, stage: str, recipients: Sequence[str], ai_label: str | None
-) -> Message:
+) -> SlackMessage:
     text = f"{question.key} の答弁について、{stage}として確認をお願いします。"
     lead = f"{mention(recipients)} `{question.key}` の答弁について、{escape(stage)}として確認をお願いします。"
     buttons = [
@@ -731,7 +730,7 @@ def review_request(
 
 def sent_back(
     question: Question, label: str, tz_name: str, comment: str, by: str, recipients: Sequence[str]
-) -> Message:
+) -> SlackMessage:
     text = f"{question.key} の答弁が{by}さんから差し戻されました。修正して、もう一度確認依頼してください。"
     lead = f"{mention(recipients)} `{question.key}` の答弁が{escape(by)}さんから差し戻されました。\n> {escape(comment)}\n修正して、もう一度確認依頼してください。"
     buttons = [
@@ -741,7 +740,7 @@ def sent_back(
     return item_card(question, label, tz_name, text=text, lead=lead, buttons=buttons)
 
 
-def ready_to_finalize(question: Question, label: str, tz_name: str, recipients: Sequence[str]) -> Message:
+def ready_to_finalize(question: Question, label: str, tz_name: str, recipients: Sequence[str]) -> SlackMessage:
     text = f"{question.key} の答弁は決裁が終わりました。内容を確認して校了してください。"
     lead = f"{mention(recipients)} `{question.key}` の答弁は決裁が終わりました。内容を確認して校了してください。"
     buttons = [
@@ -751,7 +750,7 @@ def ready_to_finalize(question: Question, label: str, tz_name: str, recipients: 
     return item_card(question, label, tz_name, text=text, lead=lead, buttons=buttons)
 
 
-def finalized(question: Question, label: str, tz_name: str) -> Message:
+def finalized(question: Question, label: str, tz_name: str) -> SlackMessage:
     text = f"{question.key} の答弁を校了しました。過去答弁として検索できるようになりました。"
     lead = f"`{question.key}` の答弁を校了しました。過去答弁として検索できるようになりました。"
     return item_card(
@@ -764,7 +763,7 @@ def finalized(question: Question, label: str, tz_name: str) -> Message:
     )
 
 
-def reopened(question: Question, label: str, tz_name: str, reason: str, recipients: Sequence[str]) -> Message:
+def reopened(question: Question, label: str, tz_name: str, reason: str, recipients: Sequence[str]) -> SlackMessage:
     text = f"{question.key} の校了が解除されました（理由: {reason}）。答弁を修正して確認依頼してください。"
     lead = f"{mention(recipients)} `{question.key}` の校了が解除されました（理由: {escape(reason)}）。答弁を修正して確認依頼してください。"
     return item_card(
@@ -777,7 +776,7 @@ def reopened(question: Question, label: str, tz_name: str, reason: str, recipien
     )
 
 
-def settled_card(question: Question, label: str, tz_name: str) -> Message:
+def settled_card(question: Question, label: str, tz_name: str) -> SlackMessage:
     """What an earlier copy of a card becomes once someone has acted: what happened and by whom, no buttons."""
     last = question.stamps[-1] if question.stamps else None
     head = f"{question.key}「{question.title}」"
@@ -789,21 +788,21 @@ def settled_card(question: Question, label: str, tz_name: str) -> Message:
         what = TRANSITIONS[last.action].label if last.action in TRANSITIONS else last.action
         stage = f"{last.stage}・" if last.stage and last.action in ("approve", "send_back") else ""
         text = f"{head}は、{last.user.name}さんが{stage}{what}しました（{fmt_time(last.stamped_at, tz_name)}）。現在の状況: {label}"
-    return Message(
+    return SlackMessage(
         text, [section(f":information_source: {escape(text)}"), context("このメッセージのボタンは使えなくなりました。")]
     )
 
 
-def final_notice(question: Question, by: str) -> Message:
+def final_notice(question: Question, by: str) -> SlackMessage:
     """The division's channel is told that its answer is final."""
     text = f"{question.key} の答弁が校了しました（{by}）。"
-    return Message(text, [section(f"`{question.key}` の答弁が校了しました（{escape(by)}）。")])
+    return SlackMessage(text, [section(f"`{question.key}` の答弁が校了しました（{escape(by)}）。")])
 
 
-def withdrawn_notice(question: Question, by: str, reason: str) -> Message:
+def withdrawn_notice(question: Question, by: str, reason: str) -> SlackMessage:
     """The division's channel is told that the question was withdrawn, and why."""
     text = f"{question.key}「{question.title}」は取り下げられました（{by}、理由: {reason}）。この質問の答弁作成と決裁は不要です。"
-    return Message(
+    return SlackMessage(
         text,
         sections(
             f"`{question.key}`「{escape(question.title)}」は取り下げられました（{escape(by)}、理由: {escape(reason)}）。この質問の答弁作成と決裁は不要です。"
@@ -811,7 +810,7 @@ def withdrawn_notice(question: Question, by: str, reason: str) -> Message:
     )
 
 
-def stamped(result: Any, what: str, tz_name: str) -> Message:
+def stamped(result: Any, what: str, tz_name: str) -> SlackMessage:
     """What a transition did, with who and when: 「R8-12-… を課長・承認しました（井上 晴美 2026-11-20 10:00:05）」.
 
     After an assignment the message keeps a 担当変更 button, for General Affairs to change its mind.
@@ -822,17 +821,17 @@ def stamped(result: Any, what: str, tz_name: str) -> Message:
     who = f"（{stamp.user.name} {fmt_time(stamp.stamped_at, tz_name)}）" if stamp else ""
     done = action_done(f"{result.question.key} を{stage}{what}しました{who}。")
     if name in ("assign", "reassign"):
-        return Message(done.text, [*done.blocks, actions(reassign_button(result.question))])
+        return SlackMessage(done.text, [*done.blocks, actions(reassign_button(result.question))])
     return done
 
 
-def answer_saved(question: Question, submitted: bool) -> Message:
+def answer_saved(question: Question, submitted: bool) -> SlackMessage:
     revision = question.latest_revision
     number = revision.number if revision else 0
     if submitted:
         return action_done(f"{question.key} の答弁（第{number}版）を保存し、確認を依頼しました。")
     text = f"{question.key} の答弁（第{number}版）を保存しました。確認依頼はまだです。"
-    return Message(
+    return SlackMessage(
         text,
         [
             section(f":pencil: {escape(text)}"),
@@ -844,9 +843,9 @@ def answer_saved(question: Question, submitted: bool) -> Message:
     )
 
 
-def action_done(text: str) -> Message:
+def action_done(text: str) -> SlackMessage:
     """What replaces a message's buttons once someone has acted on it."""
-    return Message(text, [section(f":white_check_mark: {escape(text)}")])
+    return SlackMessage(text, [section(f":white_check_mark: {escape(text)}")])
 
 
 _NOTE_KINDS = {
@@ -865,12 +864,12 @@ def note_modal(kind: str, question: Question, private_metadata: str) -> dict[str
     return _modal(NOTE_VIEW, title, blocks, private_metadata, submit=submit)
 
 
-def revision_diff(key: str, diff: str) -> Message:
+def revision_diff(key: str, diff: str) -> SlackMessage:
     """A unified diff of two revisions (sentence by sentence) as 【削除】/【追加】 lines, within a message's limits."""
     lines = diff.splitlines()
     if len(lines) < 2:
         text = f"{key} の比較した二つの版では、答弁とバックデータに違いはありません。"
-        return Message(text, [section(escape(text))])
+        return SlackMessage(text, [section(escape(text))])
     old, new = lines[0].removeprefix("--- ").strip(), lines[1].removeprefix("+++ ").strip()
     shown: list[str] = []
     for line in lines[2:]:
@@ -890,7 +889,7 @@ def revision_diff(key: str, diff: str) -> Message:
     )
     if len(blocks) >= MESSAGE_BLOCK_LIMIT:
         blocks = [*blocks[: MESSAGE_BLOCK_LIMIT - 2], context("（変更点が多いため、最初の部分のみ表示しています。）")]
-    return Message(title, [*blocks, legend])
+    return SlackMessage(title, [*blocks, legend])
 
 
 def follow_up_failed(audiences: Sequence[str]) -> str:
@@ -902,9 +901,9 @@ def follow_up_failed(audiences: Sequence[str]) -> str:
     )
 
 
-def comment_posted(comment: Comment, key: str, tz_name: str) -> Message:
+def comment_posted(comment: Comment, key: str, tz_name: str) -> SlackMessage:
     text = f"{comment.user.name}さんのコメント（{key}）"
-    return Message(
+    return SlackMessage(
         text,
         [
             context(f"*{escape(comment.user.name)}* {fmt_time(comment.created_at, tz_name)} `{escape(key)}`"),
@@ -916,18 +915,18 @@ def comment_posted(comment: Comment, key: str, tz_name: str) -> Message:
 # --- everyone ----------------------------------------------------------------------
 
 
-def search_results(query: str, results: Sequence[Any]) -> Message:
+def search_results(query: str, results: Sequence[Any]) -> SlackMessage:
     if not results:
         text = f"「{query}」に当たる過去の答弁は見つかりませんでした。語句を変えてお試しください。"
-        return Message(text, [section(escape(text))])
+        return SlackMessage(text, [section(escape(text))])
     blocks = [section(f"「{escape(query)}」の検索結果（{len(results)}件）")]
     for r in results[:20]:
-        line = f"{_ref_link(r.key or r.ref)} *{escape(r.title or '')}*\n{escape(r.session or '')}・{escape(r.member or '')}・{escape(r.department or '')}・{escape(r.answerer or '')}\n{escape(truncate(r.snippet or '', 400))}"
+        line = f"{_ref_link(r.ref)} *{escape(r.title or '')}*\n{escape(r.session or '')}・{escape(r.member or '')}・{escape(r.department or '')}・{escape(r.answerer or '')}\n{escape(truncate(r.snippet or '', 400))}"
         blocks.append(section(line))
-    return Message(f"「{query}」の検索結果（{len(results)}件）", blocks[:MESSAGE_BLOCK_LIMIT])
+    return SlackMessage(f"「{query}」の検索結果（{len(results)}件）", blocks[:MESSAGE_BLOCK_LIMIT])
 
 
-def status_message(status: Any, tz_name: str) -> Message:
+def status_message(status: Any, tz_name: str) -> SlackMessage:
     title = f"{status.session.name}の進み具合"
     blocks = [header(title)]
     if status.overdue:
@@ -948,7 +947,7 @@ def status_message(status: Any, tz_name: str) -> Message:
     totals = "、".join(f"{escape(label)} {n}件" for label, n in sorted(status.totals.items()))
     if totals:
         blocks.append(context(f"全体: {totals}"))
-    return Message(title, blocks[:MESSAGE_BLOCK_LIMIT])
+    return SlackMessage(title, blocks[:MESSAGE_BLOCK_LIMIT])
 
 
 def home_view(name: str | None, queue: Sequence[Any], tz_name: str, *, error: str | None = None) -> dict[str, Any]:
@@ -982,6 +981,6 @@ def export_comment(result: Any, session_name: str) -> str:
     return text
 
 
-def notice_imported(filename: str, keys: Sequence[str]) -> Message:
+def notice_imported(filename: str, keys: Sequence[str]) -> SlackMessage:
     text = f"通告書「{filename}」から質問を{len(keys)}件登録しました。"
-    return Message(text, sections(escape(text) + "\n" + "\n".join(f"• `{k}`" for k in keys)))
+    return SlackMessage(text, sections(escape(text) + "\n" + "\n".join(f"• `{k}`" for k in keys)))

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from councilbot.adapters.slack.blocks import Message, actions, button, context, escape, plain, section
+from councilbot.adapters.slack.blocks import SlackMessage, actions, button, context, escape, plain, section
 from councilbot.domain.commitments import STATUSES
 from councilbot.services.commitments import EarlierCommitment
 
@@ -22,7 +22,7 @@ NOTE_BLOCK = "commitment_note"
 MAX_BUTTONS = 5  # an actions block holds few buttons well; the rest are updated from the ledger
 
 
-def with_earlier_commitments(message: Message, earlier: Sequence[EarlierCommitment]) -> Message:
+def with_earlier_commitments(message: SlackMessage, earlier: Sequence[EarlierCommitment]) -> SlackMessage:
     """``message`` with the earlier commitments inserted before its last actions block."""
     if not earlier:
         return message
@@ -42,7 +42,7 @@ def with_earlier_commitments(message: Message, earlier: Sequence[EarlierCommitme
     last_actions = max(
         (i for i, b in enumerate(message.blocks) if b.get("type") == "actions"), default=len(message.blocks)
     )
-    return Message(message.text, [*message.blocks[:last_actions], *added, *message.blocks[last_actions:]])
+    return SlackMessage(message.text, [*message.blocks[:last_actions], *added, *message.blocks[last_actions:]])
 
 
 def status_modal(commitment_id: int, statement: str, status: str, private_metadata: str) -> dict[str, Any]:

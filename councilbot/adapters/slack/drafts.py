@@ -94,7 +94,7 @@ def stream_draft(
             lambda text: rt.notifier.update(target, ts, blocks.draft_progress(canonical, text))
         )
 
-        def work(db: Session, user: User) -> blocks.Message:
+        def work(db: Session, user: User) -> blocks.SlackMessage:
             outcome = draft_question(
                 db, rt.settings, canonical, actor=user, on_delta=progress, expected_version=expected_version
             )

@@ -7,9 +7,8 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
+from councilbot.domain.japanese import WEEKDAYS, when_label
 from councilbot.search.snippet import CLOSE, OPEN
-
-WEEKDAYS = "月火水木金土日"
 
 
 def stamp_time(value: dt.datetime | None, tz_name: str) -> str:
@@ -21,10 +20,8 @@ def stamp_time(value: dt.datetime | None, tz_name: str) -> str:
 
 
 def minute_time(value: dt.datetime | None, tz_name: str) -> str:
-    if value is None:
-        return "—"
-    local = value.astimezone(ZoneInfo(tz_name))
-    return f"{local.month}月{local.day}日（{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+    """To the minute, as the chat says it: 11月27日（金）17:00."""
+    return "—" if value is None else when_label(value, ZoneInfo(tz_name))
 
 
 def _span(seconds: int) -> str:

@@ -55,7 +55,7 @@ def register(app: App, rt: Runtime) -> None:
             channel, ts, _ = where(body)
             with reporting(ephemeral(respond)):
 
-                def work(db: Session, user: User) -> blocks.Message:
+                def work(db: Session, user: User) -> blocks.SlackMessage:
                     result = call(db, user, value)
                     if result.step.transition.name == "finalize":
                         return blocks.finalized(result.question, question_label(db, result.question), tz)

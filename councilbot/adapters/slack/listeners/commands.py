@@ -25,10 +25,11 @@ from councilbot.adapters.slack.drafts import open_answer_modal, stream_draft
 from councilbot.adapters.slack.idempotency import command_delivery
 from councilbot.adapters.slack.listeners.replies import ephemeral
 from councilbot.adapters.slack.notifier import unreachable
+from councilbot.domain.japanese import nfkc
 from councilbot.errors import InvalidInput
 from councilbot.services import review
 from councilbot.services.books import export_book
-from councilbot.services.common import get_question, nfkc
+from councilbot.services.common import get_question
 from councilbot.services.search import search_archive
 from councilbot.services.status import session_status
 from councilbot.services.web_access import issue_sign_in_link
@@ -193,7 +194,7 @@ def register(app: App, rt: Runtime) -> None:
     app.command(COMMAND)(ack=acknowledge, lazy=[run_lazily])
 
 
-def _read(rt: Runtime, db: Session, inv: Invocation) -> blocks.Message:
+def _read(rt: Runtime, db: Session, inv: Invocation) -> blocks.SlackMessage:
     if inv.name == "search":
         if not inv.arg:
             raise InvalidInput("検索する語句を指定してください（例: `/council search 避難所 女性`）。")
@@ -211,7 +212,7 @@ def reopen_or_withdraw(rt: Runtime, body: dict[str, Any], inv: Invocation, respo
     key, _, reason = inv.arg.partition(" ")
     act, what = (review.reopen, "校了解除") if inv.name == "reopen" else (review.withdraw, "取下げ処理")
 
-    def work(db: Session, user: User) -> tuple[blocks.Message, str]:
+    def work(db: Session, user: User) -> tuple[blocks.SlackMessage, str]:
         result = act(db, rt.settings, user, key, reason=reason.strip())
         return blocks.stamped(result, what, rt.settings.tz_name), result.question.key
 

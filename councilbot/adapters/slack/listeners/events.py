@@ -27,7 +27,6 @@ from councilbot.domain.intake_parse import ParsedQuestion, parse_question_messag
 from councilbot.errors import InvalidInput, PermissionDenied
 from councilbot.services.intake import MAX_NOTICE_BYTES, QuestionInput, import_notice, known_members, register_question
 from councilbot.services.status import user_queue
-from councilbot.settings import Settings
 from councilbot.storage.models import User
 
 DOWNLOAD_TIMEOUT = 30
@@ -41,9 +40,7 @@ def parse_text(db: Session, text: str) -> ParsedQuestion:
     return parse_question_message(text, known_members(db))
 
 
-def take_in(
-    db: Session, settings: Settings, user: User, text: str, channel: str, ts: str
-) -> tuple[blocks.Message, str | None]:
+def take_in(db: Session, user: User, text: str, channel: str, ts: str) -> tuple[blocks.SlackMessage, str | None]:
     """A chat message as a question: registered when complete, a request for the rest otherwise.
 
     Returns the reply for the message's thread and the key of a newly made question.
@@ -51,7 +48,7 @@ def take_in(
     parsed = parse_text(db, text)
     if parsed.missing:
         return blocks.intake_incomplete(parsed, channel, ts), None
-    result = register_question(db, settings, user, question_input(parsed, source_ref(channel, ts)))
+    result = register_question(db, user, question_input(parsed, source_ref(channel, ts)))
     return blocks.intake_record(
         result.question, result.duplicates, created=result.created
     ), result.question.key if result.created else None
@@ -73,7 +70,7 @@ def question_input(p: ParsedQuestion, source: str | None) -> QuestionInput:
 def confirm_registration(
     rt: Runtime,
     user_id: str,
-    outcome: tuple[blocks.Message, str | None],
+    outcome: tuple[blocks.SlackMessage, str | None],
     *,
     channel: str | None,
     thread_ts: str | None = None,
@@ -135,7 +132,7 @@ def register(app: App, rt: Runtime) -> None:
         with reporting(ephemeral_in(rt.notifier, channel, user_id, thread_ts=ts)):
             outcome = rt.run(
                 user_id,
-                lambda db, user: take_in(db, rt.settings, user, event.get("text", ""), channel, ts),
+                lambda db, user: take_in(db, user, event.get("text", ""), channel, ts),
                 delivery=event_delivery(body),
             )
             confirm_registration(rt, user_id, outcome, channel=channel, thread_ts=ts)
@@ -158,8 +155,8 @@ def register(app: App, rt: Runtime) -> None:
                     info.get("name", ""),
                 )
 
-                def work(db: Session, user: User) -> tuple[blocks.Message, list[str]]:
-                    keys = [r.question.key for r in import_notice(db, rt.settings, user, path)]
+                def work(db: Session, user: User) -> tuple[blocks.SlackMessage, list[str]]:
+                    keys = [r.question.key for r in import_notice(db, user, path)]
                     return blocks.notice_imported(path.name, keys), keys
 
                 message, keys = rt.run(user_id, work, delivery=event_delivery(body))

@@ -38,5 +38,5 @@ def register(app: App, rt: Runtime) -> None:
                     view=blocks.question_modal(parsed, blocks.metadata(channel=channel, ts=ts)),
                 )
                 return
-            outcome = rt.run(user_id, lambda db, user: take_in(db, rt.settings, user, text, channel, ts))
+            outcome = rt.run(user_id, lambda db, user: take_in(db, user, text, channel, ts))
             confirm_registration(rt, user_id, outcome, channel=channel, thread_ts=ts)

@@ -22,9 +22,10 @@ from councilbot.adapters.slack.dispatch import UNEXPECTED, AlreadyHandled, Runti
 from councilbot.adapters.slack.idempotency import view_delivery
 from councilbot.adapters.slack.listeners.events import confirm_registration, source_ref
 from councilbot.adapters.slack.listeners.replies import to_user
+from councilbot.domain.japanese import nfkc
 from councilbot.errors import CouncilbotError
 from councilbot.services import assignment, intake, review
-from councilbot.services.common import get_question, nfkc
+from councilbot.services.common import get_question
 from councilbot.services.copies import record_copies
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import User
@@ -105,8 +106,8 @@ def register(app: App, rt: Runtime) -> None:
             source_ref=source_ref(channel, ts) if channel and ts else None,
         )
 
-        def work(db: Session, user: User) -> tuple[blocks.Message, str | None]:
-            result = intake.register_question(db, rt.settings, user, data)
+        def work(db: Session, user: User) -> tuple[blocks.SlackMessage, str | None]:
+            result = intake.register_question(db, user, data)
             message = blocks.intake_record(result.question, result.duplicates, created=result.created)
             return message, result.question.key if result.created else None
 
@@ -128,7 +129,7 @@ def register(app: App, rt: Runtime) -> None:
         department = (_selected(body, blocks.DEPARTMENT_BLOCK) or [""])[0]
         answerer = (_selected(body, blocks.ANSWERER_BLOCK) or [None])[0]
 
-        def work(db: Session, user: User) -> blocks.Message:
+        def work(db: Session, user: User) -> blocks.SlackMessage:
             result = assignment.assign(
                 db,
                 user,
@@ -155,7 +156,7 @@ def register(app: App, rt: Runtime) -> None:
         meta = blocks.parse_value(body["view"].get("private_metadata"))
         department = (_selected(body, blocks.DEPARTMENT_BLOCK) or [""])[0]
 
-        def work(db: Session, user: User) -> tuple[blocks.Message, Handover | None]:
+        def work(db: Session, user: User) -> tuple[blocks.SlackMessage, Handover | None]:
             previous = handover(db, get_question(db, meta["key"]))
             result = assignment.reassign(
                 db,
@@ -188,7 +189,7 @@ def register(app: App, rt: Runtime) -> None:
         values = _values(body)
         submit = bool(_selected(body, blocks.SUBMIT_BLOCK))
 
-        def work(db: Session, user: User) -> blocks.Message:
+        def work(db: Session, user: User) -> blocks.SlackMessage:
             save = review.submit_answer if submit else review.save_revision
             save(
                 db,
@@ -224,7 +225,7 @@ def register(app: App, rt: Runtime) -> None:
         meta = blocks.parse_value(body["view"].get("private_metadata"))
         kind, key, note = meta.get("kind"), meta.get("key", ""), _text(body, blocks.NOTE_BLOCK)
 
-        def work(db: Session, user: User) -> blocks.Message:
+        def work(db: Session, user: User) -> blocks.SlackMessage:
             if kind == "send_back":
                 return blocks.stamped(
                     review.send_back(db, user, key, comment=note, expected_version=meta.get("version")), "差戻し", tz

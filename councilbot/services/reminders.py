@@ -1,6 +1,6 @@
 """Reminders (リマインド): what each one says, to whom, and the scheduled jobs that carry them.
 
-The timing rules are in domain/schedule.py. Here:
+The timing rules are in domain/reminder_times.py. Here:
 
 - ``compose``: at the moment a job fires, re-read the database and write the
   messages it sends now — per division the unfinished items and their stage,
@@ -37,8 +37,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from councilbot.domain import commitments as commitment_rules
+from councilbot.domain.japanese import when_label
 from councilbot.domain.permissions import ROLE_GENERAL_AFFAIRS
-from councilbot.domain.schedule import (
+from councilbot.domain.reminder_times import (
     DIGEST_JOB_ID,
     DIGEST_TIME,
     DIGEST_WEEKDAYS,
@@ -53,6 +54,7 @@ from councilbot.domain.schedule import (
 )
 from councilbot.domain.workflow import State
 from councilbot.services.commitments import overdue_reminders, overdue_summary
+from councilbot.services.common import rows_affected
 from councilbot.services.status import UNASSIGNED, OverdueItem, question_label, session_status
 from councilbot.storage.models import CouncilSession, Department, Question, SentNotification, User
 
@@ -60,7 +62,6 @@ log = logging.getLogger(__name__)
 
 # Work that lies with the responsible division and its approval chain.
 DIVISION_WORK_STATES = (State.ASSIGNED, State.DRAFTING, State.IN_REVIEW)
-WEEKDAYS = "月火水木金土日"
 STATUS_HINT = "進捗は `/council status` でいつでも確認できます。"
 
 
@@ -68,21 +69,18 @@ STATUS_HINT = "進捗は `/council status` でいつでも確認できます。"
 
 
 @dataclass(frozen=True)
-class Notice:
-    """A message for people: plain text, laid out by the chat adapter."""
+class ReminderText:
+    """What a reminder says to people: plain text, laid out by the chat adapter."""
 
     text: str
-
-    def payload(self) -> dict[str, Any]:
-        return {"text": self.text}
 
 
 class Notifier(Protocol):
     """Where reminders go: a division's channel, or one person."""
 
-    def post_to_channel(self, channel: str, message: Notice) -> object: ...
+    def post_to_channel(self, channel: str, message: ReminderText) -> object: ...
 
-    def post_to_user(self, user_id: str, message: Notice) -> object: ...
+    def post_to_user(self, user_id: str, message: ReminderText) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -96,7 +94,9 @@ class Recipient:
 
 
 @dataclass(frozen=True)
-class Message:
+class ReminderMessage:
+    """One reminder to one recipient, recorded (SentNotification) before it is sent."""
+
     job_id: str
     fire_at: dt.datetime  # the reminder's planned time: with ``key`` it makes the message unique
     recipient: Recipient
@@ -108,9 +108,9 @@ class Message:
 
     def send(self, notifier: Notifier) -> None:
         if self.recipient.kind == "channel":
-            notifier.post_to_channel(self.recipient.target, Notice(self.text))
+            notifier.post_to_channel(self.recipient.target, ReminderText(self.text))
         else:
-            notifier.post_to_user(self.recipient.target, Notice(self.text))
+            notifier.post_to_user(self.recipient.target, ReminderText(self.text))
 
 
 @dataclass(frozen=True)
@@ -118,17 +118,17 @@ class Pending:
     """A recorded message not yet sent: its row and what it says."""
 
     row_id: int
-    message: Message
+    message: ReminderMessage
     attempts: int
 
 
-def _message_of(row: SentNotification) -> Message:
+def _message_of(row: SentNotification) -> ReminderMessage:
     job_id, _, recipient = row.job_key.rpartition("|")
     kind, _, target = recipient.partition(":")
-    return Message(job_id, row.fire_at, Recipient(kind, target), row.text or "")  # type: ignore[arg-type]
+    return ReminderMessage(job_id, row.fire_at, Recipient(kind, target), row.text or "")  # type: ignore[arg-type]
 
 
-def record_run(db: Session, messages: Iterable[Message], holder: str) -> int:
+def record_run(db: Session, messages: Iterable[ReminderMessage], holder: str) -> int:
     """Record every message of a run before any is sent; returns how many were new.
 
     A message some process recorded already (the same job fired twice, across a
@@ -142,7 +142,7 @@ def record_run(db: Session, messages: Iterable[Message], holder: str) -> int:
             .values(job_key=message.key, fire_at=message.fire_at, holder=holder, text=message.text, attempts=0)
             .on_conflict_do_nothing(index_elements=["job_key", "fire_at"])
         )
-        new += db.execute(statement).rowcount
+        new += rows_affected(db, statement)
     return new
 
 
@@ -171,14 +171,15 @@ def pending_messages(
 def start_sending(db: Session, row_id: int, holder: str, now: dt.datetime) -> bool:
     """Take one pending message for sending; False when another process took it first."""
     return (
-        db.execute(
+        rows_affected(
+            db,
             update(SentNotification)
             .where(
                 SentNotification.id == row_id, SentNotification.sent_at.is_(None), SentNotification.sending_at.is_(None)
             )
             .values(sending_at=now, holder=holder)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .execution_options(synchronize_session=False),
+        )
         == 1
     )
 
@@ -260,13 +261,6 @@ def unfinished_runs(db: Session, *, now: dt.datetime, live_holder: str | None) -
 # --- wording --------------------------------------------------------------------
 
 
-def when_label(value: dt.datetime, tz: ZoneInfo, *, year: bool = False) -> str:
-    """「11月27日（金）17:00」 in local time."""
-    t = value.astimezone(tz)
-    day = f"{t.year}年{t.month}月{t.day}日" if year else f"{t.month}月{t.day}日"
-    return f"{day}（{WEEKDAYS[t.weekday()]}）{t.hour}:{t.minute:02d}"
-
-
 def _relative_day(target: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> str:
     days = (target.astimezone(tz).date() - now.astimezone(tz).date()).days
     return {0: "本日 ", 1: "明日 "}.get(days, "")
@@ -302,7 +296,7 @@ def general_affairs_recipients(db: Session) -> list[Recipient]:
         .order_by(Department.id)
     ).all()
     if channels:
-        return [Recipient("channel", c) for c in dict.fromkeys(channels)]
+        return [Recipient("channel", c) for c in dict.fromkeys(channels) if c]
     return [Recipient("user", u.chat_id) for u in _active_users(db) if ROLE_GENERAL_AFFAIRS in (u.roles or [])]
 
 
@@ -339,11 +333,11 @@ def _unassigned(db: Session, session_id: int) -> list[Question]:
 
 def _deadline_messages(
     db: Session, session: CouncilSession, plan: PlannedReminder, tz: ZoneInfo, now: dt.datetime
-) -> list[Message]:
+) -> list[ReminderMessage]:
     assert session.answer_deadline is not None
     deadline = f"{_relative_day(session.answer_deadline, now, tz)}{when_label(session.answer_deadline, tz)}"
     title = "【答弁締切のお知らせ】"
-    messages: list[Message] = []
+    messages: list[ReminderMessage] = []
     work = _division_work(db, [session.id], DIVISION_WORK_STATES)
     for department, items in work.items():
         text = "\n".join(
@@ -356,7 +350,7 @@ def _deadline_messages(
                 "締切までに答弁の作成と決裁をお願いします。" + STATUS_HINT,
             ]
         )
-        messages += [Message(plan.job_id, plan.fire_at, r, text) for r in division_recipients(db, department)]
+        messages += [ReminderMessage(plan.job_id, plan.fire_at, r, text) for r in division_recipients(db, department)]
     unassigned = _unassigned(db, session.id)
     if work or unassigned:
         lines = [f"{title}{session.name}の答弁締切（{deadline}）に向けた未完了の状況です。", ""]
@@ -374,13 +368,13 @@ def _deadline_messages(
         if unassigned:
             lines.append("担当未定の質問は、担当課の決定をお願いします。")
         text = "\n".join(lines)
-        messages += [Message(plan.job_id, plan.fire_at, r, text) for r in general_affairs_recipients(db)]
+        messages += [ReminderMessage(plan.job_id, plan.fire_at, r, text) for r in general_affairs_recipients(db)]
     return messages
 
 
 def _overdue_messages(
     db: Session, session: CouncilSession, plan: PlannedReminder, tz: ZoneInfo, now: dt.datetime
-) -> list[Message]:
+) -> list[ReminderMessage]:
     overdue = session_status(db, session.name, now=now).overdue
     if not overdue:
         return []
@@ -395,15 +389,15 @@ def _overdue_messages(
             "担当課への状況確認をお願いします。" + STATUS_HINT,
         ]
     )
-    return [Message(plan.job_id, plan.fire_at, r, text) for r in general_affairs_recipients(db)]
+    return [ReminderMessage(plan.job_id, plan.fire_at, r, text) for r in general_affairs_recipients(db)]
 
 
 def _review_messages(
     db: Session, session: CouncilSession, plan: PlannedReminder, tz: ZoneInfo, now: dt.datetime
-) -> list[Message]:
+) -> list[ReminderMessage]:
     assert session.review_meeting is not None
     meeting = f"{_relative_day(session.review_meeting, now, tz)}{when_label(session.review_meeting, tz)}"
-    messages: list[Message] = []
+    messages: list[ReminderMessage] = []
     for department, items in _division_work(db, [session.id], DIVISION_WORK_STATES).items():
         text = "\n".join(
             [
@@ -415,18 +409,18 @@ def _review_messages(
                 "検討会までに答弁案の確認をお願いします。" + STATUS_HINT,
             ]
         )
-        messages += [Message(plan.job_id, plan.fire_at, r, text) for r in division_recipients(db, department)]
+        messages += [ReminderMessage(plan.job_id, plan.fire_at, r, text) for r in division_recipients(db, department)]
     return messages
 
 
-def _digest_messages(db: Session, slot: dt.datetime, tz: ZoneInfo, now: dt.datetime) -> list[Message]:
+def _digest_messages(db: Session, slot: dt.datetime, tz: ZoneInfo, now: dt.datetime) -> list[ReminderMessage]:
     sessions = list(
         db.scalars(select(CouncilSession).where(CouncilSession.closed.is_(False)).order_by(CouncilSession.id))
     )
     if not sessions:
         return []
     heading = f"【朝の進捗】{when_label(slot, tz)}時点"
-    messages: list[Message] = []
+    messages: list[ReminderMessage] = []
     by_id = {s.id: s for s in sessions}
     for department, items in _division_work(db, by_id, DIVISION_WORK_STATES).items():
         lines = [f"{heading}の{department.name}の議会答弁です。未完了 {len(items)}件。"]
@@ -437,7 +431,7 @@ def _digest_messages(db: Session, slot: dt.datetime, tz: ZoneInfo, now: dt.datet
             lines += [_item_line(db, q) for q in items if q.session_id == session_id]
         lines += ["", STATUS_HINT]
         text = "\n".join(lines)
-        messages += [Message(DIGEST_JOB_ID, slot, r, text) for r in division_recipients(db, department)]
+        messages += [ReminderMessage(DIGEST_JOB_ID, slot, r, text) for r in division_recipients(db, department)]
     summary: list[str] = []
     for session in sessions:
         report = session_status(db, session.name, now=now)
@@ -449,27 +443,27 @@ def _digest_messages(db: Session, slot: dt.datetime, tz: ZoneInfo, now: dt.datet
             summary += [f"　期限超過 {len(report.overdue)}件:", *(_overdue_line(o) for o in report.overdue)]
     if summary:
         text = "\n".join([f"{heading}の議会答弁の状況です。", *summary, "", STATUS_HINT])
-        messages += [Message(DIGEST_JOB_ID, slot, r, text) for r in general_affairs_recipients(db)]
+        messages += [ReminderMessage(DIGEST_JOB_ID, slot, r, text) for r in general_affairs_recipients(db)]
     return messages
 
 
-def _commitment_messages(db: Session, slot: dt.datetime, tz: ZoneInfo) -> list[Message]:
+def _commitment_messages(db: Session, slot: dt.datetime, tz: ZoneInfo) -> list[ReminderMessage]:
     """Overdue commitments, to each division and in summary to General Affairs (services/commitments.py words them)."""
     day = slot.astimezone(tz).date()
     job_id = commitment_rules.REMINDER_JOB_ID
     messages = [
-        Message(job_id, slot, r, text)
+        ReminderMessage(job_id, slot, r, text)
         for dept, text in overdue_reminders(db, day)
         for r in division_recipients(db, dept)
     ]
     summary = overdue_summary(db, day)
     if summary:
-        messages += [Message(job_id, slot, r, summary) for r in general_affairs_recipients(db)]
+        messages += [ReminderMessage(job_id, slot, r, summary) for r in general_affairs_recipients(db)]
     return messages
 
 
 _COMPOSERS: dict[
-    ReminderKind, Callable[[Session, CouncilSession, PlannedReminder, ZoneInfo, dt.datetime], list[Message]]
+    ReminderKind, Callable[[Session, CouncilSession, PlannedReminder, ZoneInfo, dt.datetime], list[ReminderMessage]]
 ] = {
     ReminderKind.DEADLINE_EVE: _deadline_messages,
     ReminderKind.DEADLINE_DAY: _deadline_messages,
@@ -488,7 +482,7 @@ def planned_for(session: CouncilSession, tz: ZoneInfo) -> list[PlannedReminder]:
     )
 
 
-def compose(db: Session, job_id: str, *, now: dt.datetime, tz: ZoneInfo) -> list[Message]:
+def compose(db: Session, job_id: str, *, now: dt.datetime, tz: ZoneInfo) -> list[ReminderMessage]:
     """What the job ``job_id`` sends at ``now``, from the data as it is now (nothing when not due)."""
     if job_id == DIGEST_JOB_ID:
         slot = digest_slot(now, tz)
