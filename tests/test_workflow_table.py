@@ -157,7 +157,7 @@ def _register(db, settings):
         title="避難所運営について",
         body="避難所における女性や高齢者への配慮について伺う。",
     )
-    return intake.register_question(db, settings, get_user(db, "UGA1"), data).question.key
+    return intake.register_question(db, get_user(db, "UGA1"), data).question.key
 
 
 def test_assigning_twice_is_refused_as_before_and_changes_nothing(org):
