@@ -121,7 +121,7 @@ def plan(
     if state not in t.sources:
         raise InvalidTransition(f"この質問は「{STATE_LABELS[state]}」の状態のため、「{t.label}」はできません。")
     if t.needs_note and not (note or "").strip():
-        raise InvalidInput(f"「{t.label}」には理由（コメント）の入力が必要です。")
+        raise InvalidInput(f"「{t.label}」には理由（コメント）の入力が必要です。", field="note")
     if chain is None and t.name in ("submit", "approve", "send_back"):
         raise InvalidInput("答弁者が決まっていないため、決裁に回せません。担当決定で答弁者を指定してください。")
     if t.name == "submit":

@@ -35,7 +35,7 @@ def serve_cmd(use_http: bool, port: int, host: str) -> None:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             click.echo("Slack ボットをソケットモードで起動しました。終了するには Ctrl+C を押してください。")
-            SocketModeHandler(app, cfg.slack_app_token).start()
+            SocketModeHandler(app, cfg.slack_app_token).start()  # type: ignore[no-untyped-call]
             return
         import waitress
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from councilbot.adapters.slack import blocks
 from councilbot.adapters.slack.announce import announce
-from councilbot.adapters.slack.dispatch import Runtime, reporting
+from councilbot.adapters.slack.dispatch import Runtime, reporting, with_runtime
 from councilbot.adapters.slack.idempotency import event_delivery
 from councilbot.adapters.slack.listeners.replies import ephemeral_in
 from councilbot.domain.intake_parse import ParsedQuestion, parse_question_message
@@ -121,63 +121,63 @@ def _download(url: str, token: str, size: int, directory: Path, name: str) -> Pa
 
 
 def register(app: App, rt: Runtime) -> None:
-    intake_channel = rt.settings.slack_intake_channel
+    app.event("message")(with_runtime(rt, on_message))
+    app.event("file_shared")(with_runtime(rt, on_file))
+    app.event("app_home_opened")(with_runtime(rt, on_home))
 
-    @app.event("message")
-    def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
-        # New top-level messages by people in the intake channel only: no edits,
-        # file shares (see file_shared), bot posts or thread replies.
-        if event.get("channel") != intake_channel or event.get("subtype") or event.get("bot_id"):
-            return
-        if event.get("thread_ts") not in (None, event.get("ts")) or not event.get("user"):
-            return
-        channel, ts, user_id = event["channel"], event["ts"], event["user"]
-        with reporting(ephemeral_in(rt.notifier, channel, user_id, thread_ts=ts)):
-            outcome = rt.run(
-                user_id,
-                lambda db, user: take_in(db, rt.settings, user, event.get("text", ""), channel, ts),
-                delivery=event_delivery(body),
+
+def on_message(rt: Runtime, body: dict[str, Any], event: dict[str, Any]) -> None:
+    # New top-level messages by people in the intake channel only: no edits,
+    # file shares (see file_shared), bot posts or thread replies.
+    if event.get("channel") != rt.settings.slack_intake_channel or event.get("subtype") or event.get("bot_id"):
+        return
+    if event.get("thread_ts") not in (None, event.get("ts")) or not event.get("user"):
+        return
+    channel, ts, user_id = event["channel"], event["ts"], event["user"]
+    with reporting(ephemeral_in(rt.notifier, channel, user_id, thread_ts=ts)):
+        outcome = rt.run(
+            user_id,
+            lambda db, user: take_in(db, rt.settings, user, event.get("text", ""), channel, ts),
+            delivery=event_delivery(body),
+        )
+        confirm_registration(rt, user_id, outcome, channel=channel, thread_ts=ts)
+
+
+def on_file(rt: Runtime, body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+    channel, user_id = event.get("channel_id"), event.get("user_id")
+    if not channel or channel != rt.settings.slack_intake_channel or not user_id:
+        return
+    with reporting(ephemeral_in(rt.notifier, channel, user_id)):
+        info = client.files_info(file=event["file_id"])["file"]
+        shares = ((info.get("shares") or {}).get("public") or {}).get(channel) or []
+        thread_ts = shares[0].get("ts") if shares else None
+        with tempfile.TemporaryDirectory(prefix="councilbot-notice-") as tmp:
+            path = _download(
+                info["url_private_download"],
+                rt.settings.slack_bot_token or "",
+                int(info.get("size") or 0),
+                Path(tmp),
+                info.get("name", ""),
             )
-            confirm_registration(rt, user_id, outcome, channel=channel, thread_ts=ts)
 
-    @app.event("file_shared")
-    def on_file(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-        channel, user_id = event.get("channel_id"), event.get("user_id")
-        if channel != intake_channel or not user_id:
-            return
-        with reporting(ephemeral_in(rt.notifier, channel, user_id)):
-            info = client.files_info(file=event["file_id"])["file"]
-            shares = ((info.get("shares") or {}).get("public") or {}).get(channel) or []
-            thread_ts = shares[0].get("ts") if shares else None
-            with tempfile.TemporaryDirectory(prefix="councilbot-notice-") as tmp:
-                path = _download(
-                    info["url_private_download"],
-                    rt.settings.slack_bot_token or "",
-                    int(info.get("size") or 0),
-                    Path(tmp),
-                    info.get("name", ""),
-                )
+            def work(db: Session, user: User) -> tuple[blocks.Message, list[str]]:
+                keys = [r.question.key for r in import_notice(db, rt.settings, user, path)]
+                return blocks.notice_imported(path.name, keys), keys
 
-                def work(db: Session, user: User) -> tuple[blocks.Message, list[str]]:
-                    keys = [r.question.key for r in import_notice(db, rt.settings, user, path)]
-                    return blocks.notice_imported(path.name, keys), keys
+            message, keys = rt.run(user_id, work, delivery=event_delivery(body))
+        rt.notifier.post_to_channel(channel, message, thread_ts=thread_ts)
+        for key in keys:
+            announce(rt, key)
 
-                message, keys = rt.run(user_id, work, delivery=event_delivery(body))
-            rt.notifier.post_to_channel(channel, message, thread_ts=thread_ts)
-            for key in keys:
-                announce(rt, key)
 
-    @app.event("app_home_opened")
-    def on_home(event: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab") != "home":
-            return
-        user_id = event["user"]
-        tz = rt.settings.tz_name
-        with reporting(
-            lambda text: client.views_publish(user_id=user_id, view=blocks.home_view(None, [], tz, error=text))
-        ):
-            try:
-                name, queue = rt.run(user_id, lambda db, user: (user.name, user_queue(db, user)))
-            except PermissionDenied:
-                name, queue = None, []
-            client.views_publish(user_id=user_id, view=blocks.home_view(name, queue, tz))
+def on_home(rt: Runtime, event: dict[str, Any], client: WebClient) -> None:
+    if event.get("tab") != "home":
+        return
+    user_id = event["user"]
+    tz = rt.settings.tz_name
+    with reporting(lambda text: client.views_publish(user_id=user_id, view=blocks.home_view(None, [], tz, error=text))):
+        try:
+            name, queue = rt.run(user_id, lambda db, user: (user.name, user_queue(db, user)))
+        except PermissionDenied:
+            name, queue = None, []
+        client.views_publish(user_id=user_id, view=blocks.home_view(name, queue, tz))
