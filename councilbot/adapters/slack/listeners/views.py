@@ -17,7 +17,7 @@ from slack_bolt import Ack, App
 from sqlalchemy.orm import Session
 
 from councilbot.adapters.slack import blocks
-from councilbot.adapters.slack.announce import Handover, announce, handover
+from councilbot.adapters.slack.announce import announce
 from councilbot.adapters.slack.dispatch import UNEXPECTED, AlreadyHandled, Runtime, reporting, with_runtime
 from councilbot.adapters.slack.idempotency import view_delivery
 from councilbot.adapters.slack.listeners.events import confirm_registration, source_ref
@@ -26,6 +26,7 @@ from councilbot.errors import CouncilbotError
 from councilbot.services import assignment, intake, review
 from councilbot.services.common import get_question, nfkc
 from councilbot.services.copies import record_copies
+from councilbot.services.notifications import Handover, handover
 from councilbot.storage.db import session_scope
 from councilbot.storage.models import User
 
