@@ -20,7 +20,7 @@ from councilbot.adapters.slack.announce import announce
 from councilbot.adapters.slack.dispatch import Runtime, reporting, with_runtime
 from councilbot.adapters.slack.drafts import open_answer_modal, stream_draft
 from councilbot.adapters.slack.idempotency import action_delivery, draft_delivery
-from councilbot.adapters.slack.listeners.events import open_intake_modal
+from councilbot.adapters.slack.intake import open_intake_modal
 from councilbot.adapters.slack.listeners.replies import ephemeral
 from councilbot.services import assignment, review
 from councilbot.services.common import get_question

@@ -17,8 +17,9 @@ from slack_sdk import WebClient
 
 from councilbot.adapters.slack import blocks
 from councilbot.adapters.slack.dispatch import Runtime, reporting, with_runtime
-from councilbot.adapters.slack.listeners.events import confirm_registration, parse_text, take_in
+from councilbot.adapters.slack.intake import confirm_registration, take_in
 from councilbot.adapters.slack.listeners.replies import ephemeral
+from councilbot.services.message_intake import read_question
 
 CALLBACK_ID = "register_question"
 
@@ -33,7 +34,7 @@ def register_message(rt: Runtime, ack: Ack, body: dict[str, Any], client: WebCli
     message = body.get("message") or {}
     ts, text, user_id = message.get("ts", ""), message.get("text", ""), body["user"]["id"]
     with reporting(ephemeral(respond)):
-        parsed = rt.run(user_id, lambda db, user: parse_text(db, text))
+        parsed = rt.run(user_id, lambda db, user: read_question(db, text))
         if parsed.missing:
             client.views_open(
                 trigger_id=body["trigger_id"],

@@ -20,7 +20,7 @@ from councilbot.adapters.slack import blocks
 from councilbot.adapters.slack.announce import announce
 from councilbot.adapters.slack.dispatch import UNEXPECTED, AlreadyHandled, Runtime, reporting, with_runtime
 from councilbot.adapters.slack.idempotency import view_delivery
-from councilbot.adapters.slack.listeners.events import confirm_registration, source_ref
+from councilbot.adapters.slack.intake import confirm_registration, source_ref
 from councilbot.adapters.slack.listeners.replies import to_user
 from councilbot.errors import CouncilbotError
 from councilbot.services import assignment, intake, review
