@@ -42,7 +42,7 @@ def where(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
     return channel, ts, message.get("thread_ts") or ts
 
 
-Transition = Callable[[Session, User, dict[str, Any]], ActionResult]
+OneClick = Callable[[Session, User, dict[str, Any]], ActionResult]
 FormBuilder = Callable[[Session, Question, dict[str, Any]], dict[str, Any]]
 
 
@@ -109,7 +109,7 @@ def assign_suggested(rt: Runtime, ack: Ack, body: dict[str, Any], respond: Respo
     )
 
 
-def _one_click(rt: Runtime, ack: Ack, body: dict[str, Any], respond: Respond, what: str, call: Transition) -> None:
+def _one_click(rt: Runtime, ack: Ack, body: dict[str, Any], respond: Respond, what: str, call: OneClick) -> None:
     """A one-click transition: approve, submit, finalize, assign to the suggested division."""
     ack()
     value = clicked(body)

@@ -41,13 +41,14 @@ QUESTION_FIELD_BLOCKS = {
     "item_no": "item_no",
     "title": "title",
     "question_type": "question_type",
+    "body": f"{blocks.QUESTION_BODY}_0",
 }
 
 
 def question_error_block(error: CouncilbotError | None) -> str:
     """Under the field the refusal names; under the question's text otherwise."""
     field = error.field if error is not None else None
-    return QUESTION_FIELD_BLOCKS.get(field or "", f"{blocks.QUESTION_BODY}_0")
+    return QUESTION_FIELD_BLOCKS.get(field or "body", QUESTION_FIELD_BLOCKS["body"])
 
 
 def reassignment_error_block(error: CouncilbotError | None) -> str:
