@@ -1,16 +1,23 @@
 """Errors that reach a city employee. Their message is Japanese and complete."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class CouncilbotError(Exception):
     """A refusal or failure explained to the user in one Japanese sentence.
 
     Anything raising this has changed nothing: services raise before they write,
     or inside a transaction that is rolled back.
+
+    ``field`` names the input the refusal is about (a name of the service's input,
+    such as ``"seat"`` or ``"note"``), so that a form can show it beside that field.
     """
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 class NotFound(CouncilbotError):
@@ -39,3 +46,14 @@ class BlockedByPolicy(CouncilbotError):
 
 class ProviderError(CouncilbotError):
     """The language model failed (timeout, rate limit, server error)."""
+
+
+@contextmanager
+def concerning(field: str) -> Iterator[None]:
+    """Refusals raised inside are about ``field`` of the caller's input, unless they name one already."""
+    try:
+        yield
+    except CouncilbotError as exc:
+        if exc.field is None:
+            exc.field = field
+        raise

@@ -192,7 +192,7 @@ def plan(
     if state not in rule.sources:
         raise _refusal(rule, state, key)
     if rule.needs_note and not (note or "").strip():
-        raise InvalidInput(f"「{rule.label}」には理由（コメント）の入力が必要です。")
+        raise InvalidInput(f"「{rule.label}」には理由（コメント）の入力が必要です。", field="note")
     new_round = review_round if rule.round is RoundMove.KEEP else review_round + 1
     stamp_round = review_round if rule.round is RoundMove.CLOSE else new_round
     if not rule.in_chain:

@@ -19,7 +19,7 @@ from councilbot.domain.intake_parse import QUESTION_TYPES, KnownMember
 from councilbot.domain.japanese import nfkc
 from councilbot.domain.numbering import ItemNumber
 from councilbot.domain.workflow import OPEN_STATES, State
-from councilbot.errors import CouncilbotError, InvalidInput, NotFound
+from councilbot.errors import CouncilbotError, InvalidInput, NotFound, concerning
 from councilbot.services.audit import record_audit
 from councilbot.services.common import get_council_session
 from councilbot.storage.db import savepoint, supports_savepoint
@@ -77,18 +77,21 @@ def _member(db: Session, seat: int | None, name: str | None) -> Member:
 def _validate(data: QuestionInput) -> tuple[str, ItemNumber, str, str]:
     qtype = nfkc(data.question_type)
     if qtype not in QUESTION_TYPES:
-        raise InvalidInput(f"質問の種類は{'・'.join(QUESTION_TYPES)}のいずれかにしてください。")
-    item = ItemNumber.parse(data.item_no)
+        raise InvalidInput(f"質問の種類は{'・'.join(QUESTION_TYPES)}のいずれかにしてください。", field="question_type")
+    with concerning("item_no"):
+        item = ItemNumber.parse(data.item_no)
     title = nfkc(data.title)
     body = (data.body or "").strip()
     if not body:
-        raise InvalidInput("質問の本文が空です。質問要旨を入力してください。")
+        raise InvalidInput("質問の本文が空です。質問要旨を入力してください。", field="body")
     if len(body) > MAX_BODY:
-        raise InvalidInput(f"質問の本文が長すぎます（{len(body)}文字）。{MAX_BODY}文字以内にしてください。")
+        raise InvalidInput(
+            f"質問の本文が長すぎます（{len(body)}文字）。{MAX_BODY}文字以内にしてください。", field="body"
+        )
     if not title:
-        raise InvalidInput("件名が空です。「〇〇について」の形で入力してください。")
+        raise InvalidInput("件名が空です。「〇〇について」の形で入力してください。", field="title")
     if len(title) > MAX_TITLE:
-        raise InvalidInput(f"件名が長すぎます（{len(title)}文字）。{MAX_TITLE}文字以内にしてください。")
+        raise InvalidInput(f"件名が長すぎます（{len(title)}文字）。{MAX_TITLE}文字以内にしてください。", field="title")
     return qtype, item, title, body
 
 
@@ -137,10 +140,12 @@ def register_question(db: Session, user: User, data: QuestionInput) -> IntakeRes
         if existing is not None:
             return IntakeResult(existing, created=False)
     qtype, item, title, body = _validate(data)
-    session = get_council_session(db, data.session_name)
+    with concerning("session_name"):
+        session = get_council_session(db, data.session_name)
     if session.closed:
-        raise InvalidInput(f"{session.name}は終了しているため、質問を登録できません。")
-    member = _member(db, data.seat, data.member_name)
+        raise InvalidInput(f"{session.name}は終了しているため、質問を登録できません。", field="session_name")
+    with concerning("seat"):
+        member = _member(db, data.seat, data.member_name)
     clash = db.scalar(
         select(Question).where(
             Question.session_id == session.id,
@@ -151,7 +156,8 @@ def register_question(db: Session, user: User, data: QuestionInput) -> IntakeRes
     )
     if clash is not None:
         raise InvalidInput(
-            f"{member.name}議員の{qtype} {item.format()} はすでに「{clash.key}」として登録されています。"
+            f"{member.name}議員の{qtype} {item.format()} はすでに「{clash.key}」として登録されています。",
+            field="item_no",
         )
     question = Question(
         key=_new_key(db, session, member, item),
@@ -181,7 +187,8 @@ def register_question(db: Session, user: User, data: QuestionInput) -> IntakeRes
             existing = db.scalar(select(Question).where(Question.source_ref == data.source_ref))
         if existing is None:
             raise InvalidInput(
-                f"{member.name}議員の{qtype} {item.format()} は、同時に別の操作で登録されました。一覧を確かめてください。"
+                f"{member.name}議員の{qtype} {item.format()} は、同時に別の操作で登録されました。一覧を確かめてください。",
+                field="item_no",
             ) from None
         return IntakeResult(existing, created=False)
     duplicates = find_duplicates(db, question)

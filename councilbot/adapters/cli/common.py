@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from sqlalchemy.orm import Session
 
     from councilbot.settings import Settings
@@ -53,7 +55,7 @@ def emit_json(document: Any) -> None:
     click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=str))
 
 
-def fmt_time(value: Any, tz_name: str) -> str:
+def fmt_time(value: dt.datetime | None, tz_name: str) -> str:
     from zoneinfo import ZoneInfo
 
     if value is None:

@@ -106,14 +106,10 @@ def intake_import(file: Path, session_name: str | None, as_json: bool) -> None:
 @click.option("--related", multiple=True, help="関係課（複数指定可）")
 @click.option("--note", help="担当変更の理由（すでに担当が決まっている場合に必要）")
 def assign_cmd(key: str, department: str, answerer: str | None, related: tuple[str, ...], note: str | None) -> None:
-    from councilbot.services import assignment
+    from councilbot.services.ownership import assign_or_reassign
 
     with db_session() as db:
-        user = operator(db)
-        if note:
-            result = assignment.reassign(db, user, key, department, note=note, answerer=answerer, related=related)
-        else:
-            result = assignment.assign(db, user, key, department, answerer=answerer, related=related)
+        result = assign_or_reassign(db, operator(db), key, department, note=note, answerer=answerer, related=related)
         q = result.question
         click.echo(f"{q.key} の担当を {department}（答弁者: {q.answerer}）に決定しました。")
 

@@ -142,11 +142,11 @@ def session_set(name: str, deadline: str | None, review: str | None, close: bool
         )
         session_name = result.session.name
         lines = []
-        if "answer_deadline" in result.changed:
+        if "answer_deadline" in result.changed and result.session.answer_deadline:
             lines.append(
                 f"答弁締切を {when_label(result.session.answer_deadline, tz, year=True)} にしました（対象の質問 {result.moved_questions}件の期限も変更）。"
             )
-        if "review_meeting" in result.changed:
+        if "review_meeting" in result.changed and result.session.review_meeting:
             lines.append(f"答弁検討会を {when_label(result.session.review_meeting, tz, year=True)} にしました。")
         if "closed" in result.changed:
             lines.append("会期を終了しました。この会期の通知は行いません。")

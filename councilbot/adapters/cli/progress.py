@@ -12,9 +12,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import TYPE_CHECKING, TextIO
 
 import click
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 Report = Callable[[int, "int | None"], None]
 # Not a terminal: one line at most this often (and one at the end).
@@ -29,7 +32,7 @@ class ProgressDisplay:
         label: str,
         *,
         unit: str = "件",
-        stream: IO[str] | None = None,
+        stream: TextIO | None = None,
         interactive: bool | None = None,
         interval: float = PLAIN_INTERVAL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
@@ -43,7 +46,7 @@ class ProgressDisplay:
         self.started = clock()
         self.done = 0
         self.total: int | None = None
-        self._bar = None  # click's bar, once the total is known on a terminal
+        self._bar: ProgressBar[int] | None = None  # click's bar, once the total is known on a terminal
         self._last_line = float("-inf")
         self._said: tuple[int, int | None] | None = None  # what the last plain line reported
 

@@ -12,6 +12,7 @@ import click
 from councilbot.adapters.cli.common import db_session, emit_json, settings
 from councilbot.adapters.cli.progress import progress
 from councilbot.errors import CouncilbotError, InvalidInput
+from councilbot.services.import_vectors import INLINE_VECTORS_MAX
 
 if TYPE_CHECKING:
     from councilbot.settings import Settings
@@ -21,9 +22,6 @@ MAX_ERRORS_SHOWN = 20
 RESUME_VECTORS = (
     "作成済みのベクトルは保存されています。`councilbot index rebuild` を実行すると、残りを続きから作成します。"
 )
-# An import leaving more answers than this without a vector defers embedding (a couple of minutes
-# with the bundled model) to `index rebuild`, so that loading years of history stays fast.
-INLINE_VECTORS_MAX = 5000
 
 
 def register(cli: click.Group) -> None:
@@ -63,7 +61,6 @@ def archive_import(
 ) -> None:
     from councilbot.adapters.cli.archive_files import import_reported, json_document, minutes_text
     from councilbot.services.archive import pending_index_count
-    from councilbot.services.semantic import semantic_enabled
 
     cfg = settings()
     failed = 0  # bad records of minutes and of --dry-run/--json files
@@ -101,8 +98,7 @@ def archive_import(
                 "または `councilbot index rebuild` で反映されます。",
                 err=True,
             )
-        if semantic_enabled(cfg) and imported:
-            _vectors_after_import(cfg, no_vectors)
+        _vectors_after_import(cfg, imported=bool(imported), deferred=no_vectors)
     if as_json:
         emit_json(json_document(done))
     if failed:
@@ -140,21 +136,16 @@ def _import_one(cfg: Settings, path: Path) -> str | None:
     return None
 
 
-def _vectors_after_import(cfg: Settings, no_vectors: bool) -> None:
-    from councilbot.services.semantic import pending_count
+def _vectors_after_import(cfg: Settings, *, imported: bool, deferred: bool) -> None:
+    from councilbot.services.import_vectors import vectors_after_import
 
     with db_session(cfg) as db:
-        pending = pending_count(db, cfg)
-    if pending > INLINE_VECTORS_MAX:
-        no_vectors = True
+        plan = vectors_after_import(db, cfg, imported=imported, deferred=deferred)
+    if plan.too_many:
         click.echo(
-            f"意味検索用のベクトルが未作成の過去答弁が {pending}件あります（作成には1件あたり0.02秒ほどかかります）。"
+            f"意味検索用のベクトルが未作成の過去答弁が {plan.pending}件あります（作成には1件あたり0.02秒ほどかかります）。"
         )
-    if no_vectors and pending:
-        click.echo(
-            "意味検索用のベクトルは、夜間などに `councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。"
-        )
-    elif pending:
+    if plan.embed_now:
         try:
             _fill_vectors(cfg)
         except Exception as exc:  # the records are in: say so, whatever stopped the vectors
@@ -162,6 +153,10 @@ def _vectors_after_import(cfg: Settings, no_vectors: bool) -> None:
             raise CouncilbotError(
                 f"過去答弁は取り込みましたが、意味検索用のベクトルを作成できませんでした。{reason}"
             ) from exc
+    elif plan.pending:
+        click.echo(
+            "意味検索用のベクトルは、夜間などに `councilbot index rebuild` で作成してください（それまではキーワード検索のみ）。"
+        )
 
 
 @click.group("index", help="検索索引の管理")

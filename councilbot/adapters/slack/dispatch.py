@@ -11,11 +11,12 @@ the log, never to the chat).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
@@ -62,6 +63,12 @@ class Runtime:
             if delivery is not None and not claim(db, delivery):
                 raise AlreadyHandled(delivery)
             return work(db, get_user(db, slack_user))
+
+
+def with_runtime(rt: Runtime, listener: Callable[..., Any]) -> Callable[..., Any]:
+    """A module-level listener ``f(rt, ack, body, …)`` as bolt calls it: bolt reads the remaining
+    parameter names to inject the request's parts."""
+    return functools.partial(listener, rt)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,9 @@ def claim(db: Session, delivery_id: str) -> bool:
     statement = (
         insert(ProcessedDelivery).values(delivery_id=delivery_id).on_conflict_do_nothing(index_elements=["delivery_id"])
     )
-    return db.execute(statement).rowcount == 1
+    result = db.execute(statement)
+    assert isinstance(result, CursorResult)  # an INSERT
+    return result.rowcount == 1
 
 
 def release(db: Session, delivery_id: str) -> None:

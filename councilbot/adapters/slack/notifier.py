@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -24,7 +25,7 @@ def unreachable(exc: SlackApiError) -> bool:
     return exc.response.get("error") in UNREACHABLE
 
 
-def _payload(message: SlackMessage | ReminderText) -> dict[str, object]:
+def _payload(message: SlackMessage | ReminderText) -> dict[str, Any]:
     """A Block Kit message as built; a plain notice (the reminders) as words only, escaped, never formatted."""
     if isinstance(message, SlackMessage):
         return message.payload()

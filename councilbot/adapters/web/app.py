@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from flask import Flask, g, redirect, render_template, request, send_file, url_for
+from flask import Flask, Response, g, redirect, render_template, request, send_file, url_for
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
@@ -131,7 +131,8 @@ def create_web_app(settings: Settings) -> Flask:
                 signed = web_access.redeem_sign_in_link(db, settings, request.form.get("token", ""))
         except CouncilbotError as exc:
             return page("signin.html", _status(exc), error=exc.message, needed=False)
-        response = redirect(url_for("dashboard"), 303)
+        # Flask's redirect builds the app's own response class.
+        response = cast(Response, redirect(url_for("dashboard"), 303))
         security.set_cookie(
             response, settings, security.SESSION_COOKIE, signed.token, max_age=settings.web_session_hours * 3600
         )

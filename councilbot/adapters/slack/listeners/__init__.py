@@ -1,4 +1,5 @@
-"""Wires every group of listeners onto the app. Each module registers one kind of request."""
+"""Wires every group of listeners onto the app: one module per kind of request, each listener a
+module-level function registered with ``dispatch.with_runtime``."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from councilbot.adapters.slack import blocks
 from councilbot.adapters.slack.announce import announce
-from councilbot.adapters.slack.dispatch import Runtime, reporting
+from councilbot.adapters.slack.dispatch import Runtime, reporting, with_runtime
 from councilbot.adapters.slack.drafts import open_answer_modal, stream_draft
 from councilbot.adapters.slack.idempotency import command_delivery
 from councilbot.adapters.slack.listeners.replies import ephemeral
@@ -138,60 +138,61 @@ def parse_diff(arg: str) -> tuple[str, int | None, int | None]:
 
 
 def register(app: App, rt: Runtime) -> None:
-    def acknowledge(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        inv = parse(body.get("text"))
-        if inv.name is None or inv.name == "help":
-            ack(response_type="ephemeral", **blocks.help_message(inv.word if inv.name is None else None).payload())
-            return
-        if inv.name in NEEDS_KEY and not inv.arg:
-            ack(
-                response_type="ephemeral",
-                **blocks.error_message(
-                    f"質問のキーを指定してください（例: `/council {inv.word} R8-12-16-1-2-1{NEEDS_KEY[inv.name]}`）。"
-                ).payload(),
-            )
-            return
-        ack()
-        if inv.name == "ask":
-            client.views_open(
-                trigger_id=body["trigger_id"],
-                view=blocks.question_modal(None, blocks.metadata(channel=body.get("channel_id"))),
-            )
-        elif inv.name == "answer":
-            open_answer_modal(rt, client, body, inv.arg, reply=ephemeral(respond))
+    # bolt tells lazy functions apart by name; this listener has one.
+    app.command(COMMAND)(ack=with_runtime(rt, acknowledge), lazy=[with_runtime(rt, run_lazily)])
 
-    def run_lazily(body: dict[str, Any], respond: Respond) -> None:
-        inv = parse(body.get("text"))
-        if inv.name not in LAZY or (inv.name in NEEDS_KEY and not inv.arg):
-            return
-        reply = ephemeral(respond)
-        user_id = body["user_id"]
-        if inv.name == "draft":
-            stream_draft(
-                rt,
-                user_id,
-                inv.arg,
-                delivery=command_delivery(body),
-                reply=reply,
-                on_started=lambda channel: respond(
-                    response_type="ephemeral", text=blocks.draft_started(inv.arg, channel)
-                ),
-            )
-            return
-        with reporting(reply):
-            if inv.name == "export":
-                export(rt, body, inv.arg)
-                return
-            if inv.name in ("reopen", "withdraw"):
-                reopen_or_withdraw(rt, body, inv, respond)
-                return
-            if inv.name == "web":
-                send_web_link(rt, user_id, respond)
-                return
-            message = rt.run(user_id, lambda db, user: _read(rt, db, inv))
-            respond(response_type="ephemeral", **message.payload())
 
-    app.command(COMMAND)(ack=acknowledge, lazy=[run_lazily])
+def acknowledge(rt: Runtime, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    inv = parse(body.get("text"))
+    if inv.name is None or inv.name == "help":
+        ack(response_type="ephemeral", **blocks.help_message(inv.word if inv.name is None else None).payload())
+        return
+    if inv.name in NEEDS_KEY and not inv.arg:
+        ack(
+            response_type="ephemeral",
+            **blocks.error_message(
+                f"質問のキーを指定してください（例: `/council {inv.word} R8-12-16-1-2-1{NEEDS_KEY[inv.name]}`）。"
+            ).payload(),
+        )
+        return
+    ack()
+    if inv.name == "ask":
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=blocks.question_modal(None, blocks.metadata(channel=body.get("channel_id"))),
+        )
+    elif inv.name == "answer":
+        open_answer_modal(rt, client, body, inv.arg, reply=ephemeral(respond))
+
+
+def run_lazily(rt: Runtime, body: dict[str, Any], respond: Respond) -> None:
+    inv = parse(body.get("text"))
+    if inv.name not in LAZY or (inv.name in NEEDS_KEY and not inv.arg):
+        return
+    reply = ephemeral(respond)
+    user_id = body["user_id"]
+    if inv.name == "draft":
+        stream_draft(
+            rt,
+            user_id,
+            inv.arg,
+            delivery=command_delivery(body),
+            reply=reply,
+            on_started=lambda channel: respond(response_type="ephemeral", text=blocks.draft_started(inv.arg, channel)),
+        )
+        return
+    with reporting(reply):
+        if inv.name == "export":
+            export(rt, body, inv.arg)
+            return
+        if inv.name in ("reopen", "withdraw"):
+            reopen_or_withdraw(rt, body, inv, respond)
+            return
+        if inv.name == "web":
+            send_web_link(rt, user_id, respond)
+            return
+        message = rt.run(user_id, lambda db, user: _read(rt, db, inv))
+        respond(response_type="ephemeral", **message.payload())
 
 
 def _read(rt: Runtime, db: Session, inv: Invocation) -> blocks.SlackMessage:

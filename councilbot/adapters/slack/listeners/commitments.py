@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from councilbot.adapters.slack import commitments as views
-from councilbot.adapters.slack.dispatch import UNEXPECTED, AlreadyHandled, Runtime, reporting
+from councilbot.adapters.slack.dispatch import UNEXPECTED, AlreadyHandled, Runtime, reporting, with_runtime
 from councilbot.adapters.slack.idempotency import view_delivery
 from councilbot.adapters.slack.listeners.replies import ephemeral
 from councilbot.errors import CouncilbotError, InvalidInput
@@ -36,36 +36,39 @@ def _commitment_id(raw: str | None) -> int:
 
 
 def register(app: App, rt: Runtime) -> None:
-    @app.action(views.STATUS_OPEN)
-    def open_status(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        with reporting(ephemeral(respond)):
+    app.action(views.STATUS_OPEN)(with_runtime(rt, open_status))
+    app.view(views.STATUS_VIEW)(with_runtime(rt, submit_status))
 
-            def work(db: Session, user: User) -> dict[str, Any]:
-                commitment = get_commitment(db, _commitment_id((body.get("actions") or [{}])[0].get("value")))
-                meta = json.dumps({"id": commitment.id})
-                return views.status_modal(commitment.id, commitment.statement, commitment.status, meta)
 
-            client.views_open(trigger_id=body["trigger_id"], view=rt.run(body["user"]["id"], work))
+def open_status(rt: Runtime, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    ack()
+    with reporting(ephemeral(respond)):
 
-    @app.view(views.STATUS_VIEW)
-    def submit_status(ack: Ack, body: dict[str, Any]) -> None:
-        values = body["view"]["state"]["values"]
-        status = ((values.get(views.STATUS_BLOCK) or {}).get("value") or {}).get("selected_option") or {}
-        note = ((values.get(views.NOTE_BLOCK) or {}).get("value") or {}).get("value") or ""
+        def work(db: Session, user: User) -> dict[str, Any]:
+            commitment = get_commitment(db, _commitment_id((body.get("actions") or [{}])[0].get("value")))
+            meta = json.dumps({"id": commitment.id})
+            return views.status_modal(commitment.id, commitment.statement, commitment.status, meta)
 
-        def work(db: Session, user: User) -> None:
-            update_status(db, user, _commitment_id(body["view"].get("private_metadata")), status.get("value", ""), note)
+        client.views_open(trigger_id=body["trigger_id"], view=rt.run(body["user"]["id"], work))
 
-        try:
-            rt.run(body["user"]["id"], work, delivery=view_delivery(body))
-        except AlreadyHandled:
-            pass
-        except CouncilbotError as exc:
-            ack(response_action="errors", errors={views.NOTE_BLOCK: exc.message})
-            return
-        except Exception:
-            log.exception("commitment status update failed")
-            ack(response_action="errors", errors={views.NOTE_BLOCK: UNEXPECTED})
-            return
-        ack()
+
+def submit_status(rt: Runtime, ack: Ack, body: dict[str, Any]) -> None:
+    values = body["view"]["state"]["values"]
+    status = ((values.get(views.STATUS_BLOCK) or {}).get("value") or {}).get("selected_option") or {}
+    note = ((values.get(views.NOTE_BLOCK) or {}).get("value") or {}).get("value") or ""
+
+    def work(db: Session, user: User) -> None:
+        update_status(db, user, _commitment_id(body["view"].get("private_metadata")), status.get("value", ""), note)
+
+    try:
+        rt.run(body["user"]["id"], work, delivery=view_delivery(body))
+    except AlreadyHandled:
+        pass
+    except CouncilbotError as exc:
+        ack(response_action="errors", errors={views.NOTE_BLOCK: exc.message})
+        return
+    except Exception:
+        log.exception("commitment status update failed")
+        ack(response_action="errors", errors={views.NOTE_BLOCK: UNEXPECTED})
+        return
+    ack()

@@ -16,27 +16,30 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from councilbot.adapters.slack import blocks
-from councilbot.adapters.slack.dispatch import Runtime, reporting
-from councilbot.adapters.slack.listeners.events import confirm_registration, parse_text, take_in
+from councilbot.adapters.slack.dispatch import Runtime, reporting, with_runtime
+from councilbot.adapters.slack.intake import confirm_registration, take_in
 from councilbot.adapters.slack.listeners.replies import ephemeral
+from councilbot.services.message_intake import read_question
 
 CALLBACK_ID = "register_question"
 
 
 def register(app: App, rt: Runtime) -> None:
-    @app.shortcut(CALLBACK_ID)
-    def register_message(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        channel = body["channel"]["id"]
-        message = body.get("message") or {}
-        ts, text, user_id = message.get("ts", ""), message.get("text", ""), body["user"]["id"]
-        with reporting(ephemeral(respond)):
-            parsed = rt.run(user_id, lambda db, user: parse_text(db, text))
-            if parsed.missing:
-                client.views_open(
-                    trigger_id=body["trigger_id"],
-                    view=blocks.question_modal(parsed, blocks.metadata(channel=channel, ts=ts)),
-                )
-                return
-            outcome = rt.run(user_id, lambda db, user: take_in(db, user, text, channel, ts))
-            confirm_registration(rt, user_id, outcome, channel=channel, thread_ts=ts)
+    app.shortcut(CALLBACK_ID)(with_runtime(rt, register_message))
+
+
+def register_message(rt: Runtime, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    ack()
+    channel = body["channel"]["id"]
+    message = body.get("message") or {}
+    ts, text, user_id = message.get("ts", ""), message.get("text", ""), body["user"]["id"]
+    with reporting(ephemeral(respond)):
+        parsed = rt.run(user_id, lambda db, user: read_question(db, text))
+        if parsed.missing:
+            client.views_open(
+                trigger_id=body["trigger_id"],
+                view=blocks.question_modal(parsed, blocks.metadata(channel=channel, ts=ts)),
+            )
+            return
+        outcome = rt.run(user_id, lambda db, user: take_in(db, user, text, channel, ts))
+        confirm_registration(rt, user_id, outcome, channel=channel, thread_ts=ts)
