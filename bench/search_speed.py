@@ -45,6 +45,7 @@ from sqlalchemy import delete, insert, select  # noqa: E402
 from councilbot.search.analysis import morph_terms, normalize  # noqa: E402
 from councilbot.services import semantic  # noqa: E402
 from councilbot.services.archive import import_records  # noqa: E402
+from councilbot.services.context import current_context  # noqa: E402
 from councilbot.services.search import find_similar, search_archive  # noqa: E402
 from councilbot.settings import Settings  # noqa: E402
 from councilbot.storage.db import ensure_schema, session_scope  # noqa: E402
@@ -263,9 +264,7 @@ def embedding_stats(records: list[dict], query_texts: list[str]) -> dict:
 
 def expire_matrix_cache() -> None:
     """Make the next lookup run its freshness check against the database, even if a recent one would be trusted."""
-    for matrix in semantic._matrices.values():
-        if hasattr(matrix, "checked"):
-            matrix.checked = 0.0
+    current_context().state(semantic.SemanticState).touch()
 
 
 def rss_mb() -> float:
@@ -426,4 +425,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from councilbot.app_context import ensure_context
+
+    ensure_context()  # the application context the CLI would install
     main()

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from councilbot.adapters.llm.base import Stance, StyleGuide
+from councilbot.domain.drafting import Stance, StyleGuide
 from councilbot.domain.guard import BUILTIN_PATTERNS, GuardPolicy, PiiPattern
 from councilbot.domain.rulecheck import (
     CHECK_PLACEHOLDERS,

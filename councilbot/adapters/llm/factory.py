@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from councilbot.adapters.llm.base import Provider
 from councilbot.adapters.llm.offline import OfflineDrafter
 from councilbot.errors import CouncilbotError
+from councilbot.services.ports import DraftingProvider
 
 if TYPE_CHECKING:  # the openai client costs about a second to import: only a command that calls a model loads it
     import openai
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # the openai client costs about a second to import: only a co
 _UNCHECKED_KEY = "not-needed"
 
 
-def make_provider(settings: Settings) -> Provider:
+def make_provider(settings: Settings) -> DraftingProvider:
     if settings.llm_provider == "offline":
         return OfflineDrafter()
     from councilbot.adapters.llm.openai_compat import OpenAICompatProvider

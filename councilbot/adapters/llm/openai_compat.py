@@ -24,8 +24,9 @@ import httpx
 import openai
 from openai.types.chat import ChatCompletion
 
-from councilbot.adapters.llm.base import DraftRequest, Generation, Provider
+from councilbot.domain.drafting import DraftRequest
 from councilbot.errors import ProviderError
+from councilbot.services.ports import DraftingProvider, Generation
 
 _FINISHED = "stop"
 _FINISH_PROBLEMS = {
@@ -34,7 +35,7 @@ _FINISH_PROBLEMS = {
 }
 
 
-class OpenAICompatProvider(Provider):
+class OpenAICompatProvider(DraftingProvider):
     origin: ClassVar[Literal["ai", "offline"]] = "ai"
     sends_text: ClassVar[bool] = True
 
