@@ -316,7 +316,9 @@ def semantic_lookups(cfg: Settings, records: list[dict], similar_texts: list[str
     with session_scope(scfg) as db:
         # Lexical-only similar lookups at the same limit, on the same texts.
         out["lex"] = timed(lambda q: find_similar(db, lcfg, q, limit=10), similar_texts)
-        semantic._matrices.clear()  # the first lookup after the vectors are written loads the matrix
+        current_context().state(
+            semantic.SemanticState
+        ).matrices.clear()  # the first lookup after the vectors are written loads the matrix
         rss = rss_mb()
         t = time.perf_counter()
         find_similar(db, scfg, similar_texts[0], limit=10)
@@ -326,7 +328,7 @@ def semantic_lookups(cfg: Settings, records: list[dict], similar_texts: list[str
         out["matrix_mb"] = matrix.rows.nbytes / 1e6
         out["matrix_shape"] = matrix.rows.shape
         # The load alone, measured again from an empty cache.
-        semantic._matrices.clear()
+        current_context().state(semantic.SemanticState).matrices.clear()
         t = time.perf_counter()
         semantic._load_matrix(db, scfg, model)
         out["load_ms"] = (time.perf_counter() - t) * 1000
@@ -367,7 +369,7 @@ def semantic_lookups(cfg: Settings, records: list[dict], similar_texts: list[str
         t = time.perf_counter()
         semantic._load_matrix(db, scfg, model)
         out["refresh_ms"] = (time.perf_counter() - t) * 1000
-    semantic._matrices.clear()  # release the matrix before the next size
+    current_context().state(semantic.SemanticState).matrices.clear()  # release the matrix before the next size
     return out
 
 

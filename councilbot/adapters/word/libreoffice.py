@@ -203,7 +203,7 @@ def _fill_toc_page_numbers(source: Path, target: Path, pages: dict[str, str]) ->
             zout.writestr(info, data)
 
 
-def _field_separate(instr_run):  # type: ignore[no-untyped-def]
+def _field_separate(instr_run: etree._Element) -> etree._Element | None:
     """The run holding the ``separate`` mark of the field whose instruction is in ``instr_run``, or None."""
     separate = instr_run.getnext()
     while separate is not None and separate.find(qn("w:fldChar")) is None:
@@ -213,7 +213,7 @@ def _field_separate(instr_run):  # type: ignore[no-untyped-def]
     return separate
 
 
-def _field_result_runs(instr_run) -> list:  # type: ignore[type-arg]
+def _field_result_runs(instr_run: etree._Element) -> list[etree._Element]:
     """The runs of the field's result: after its ``separate`` mark, up to its next field character."""
     runs = []
     separate = _field_separate(instr_run)
@@ -224,7 +224,7 @@ def _field_result_runs(instr_run) -> list:  # type: ignore[type-arg]
     return runs
 
 
-def _set_field_result(instr_run, text: str) -> None:
+def _set_field_result(instr_run: etree._Element, text: str) -> None:
     """Replace the result of the field whose instruction is in ``instr_run``."""
     separate = _field_separate(instr_run)
     if separate is None:

@@ -30,6 +30,9 @@ from docx.document import Document
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml.ns import nsdecls, qn
 from docx.oxml.parser import OxmlElement, parse_xml
+from docx.oxml.styles import CT_Style
+from docx.oxml.xmlchemy import BaseOxmlElement
+from docx.section import _BaseHeaderFooter
 from docx.shared import Mm
 from lxml import etree
 
@@ -164,7 +167,7 @@ def _request_field_update(document: Document) -> None:
     _insert_before(settings, update, _SETTINGS_AFTER_UPDATE_FIELDS)
 
 
-def _restart_page_numbers(sect_pr) -> None:
+def _restart_page_numbers(sect_pr: BaseOxmlElement) -> None:
     for old in sect_pr.findall(qn("w:pgNumType")):
         sect_pr.remove(old)
     _insert_before(sect_pr, OxmlElement("w:pgNumType", {qn("w:start"): "1"}), _SECTPR_AFTER_PGNUMTYPE)
@@ -209,7 +212,7 @@ _SECTPR_AFTER_PGNUMTYPE = (
 _RPR_AFTER_LANG = ("eastAsianLayout", "specVanish", "oMath")
 
 
-def _insert_before(parent, child, successors: tuple[str, ...]) -> None:
+def _insert_before(parent: BaseOxmlElement, child: BaseOxmlElement, successors: tuple[str, ...]) -> None:
     """Insert ``child`` before the first of ``successors`` present (schema order), else append."""
     tags = {qn(f"w:{name}") for name in successors}
     for existing in parent:
@@ -287,7 +290,9 @@ def _prepare_styles(document: Document, *, define_all: bool) -> dict[str, str]:
     """
     styles_el = document.styles.element
     section = document.sections[0]
-    text_width = int((section.page_width - section.left_margin - section.right_margin) / 635)
+    # A template without a page size or margins is laid out as A4 without margins.
+    page_width = section.page_width or Mm(210)
+    text_width = int((page_width - (section.left_margin or 0) - (section.right_margin or 0)) / 635)
     ids: dict[str, str] = {}
     for role, spec in _STYLES.items():
         style = styles_el.get_by_name(spec.name)
@@ -304,7 +309,7 @@ def _prepare_styles(document: Document, *, define_all: bool) -> dict[str, str]:
     return ids
 
 
-def _define_style(style, look: tuple[str, str], text_width: int, based_on: str | None) -> None:
+def _define_style(style: CT_Style, look: tuple[str, str], text_width: int, based_on: str | None) -> None:
     """Replace a style's formatting with ``look`` (paragraph and run properties)."""
     for child in style.xpath("w:basedOn | w:next | w:link | w:pPr | w:rPr"):
         style.remove(child)
@@ -352,7 +357,7 @@ def _make_fonts_explicit(document: Document, *, override: bool) -> None:
             _set_fonts(rfonts.getparent(), HEADING_FONTS if theme.startswith("major") else BODY_FONTS, override=False)
 
 
-def _set_fonts(rpr, fonts: tuple[str, str], *, override: bool) -> None:
+def _set_fonts(rpr: BaseOxmlElement, fonts: tuple[str, str], *, override: bool) -> None:
     latin, east_asian = fonts
     rfonts = rpr.get_or_add_rFonts()
     for attr in _THEME_FONT_ATTRS:
@@ -362,7 +367,7 @@ def _set_fonts(rpr, fonts: tuple[str, str], *, override: bool) -> None:
             rfonts.set(qn(f"w:{attr}"), value)
 
 
-def _set_japanese_language(rpr) -> None:
+def _set_japanese_language(rpr: BaseOxmlElement) -> None:
     lang = rpr.find(qn("w:lang"))
     if lang is None:
         lang = OxmlElement("w:lang")
@@ -374,13 +379,13 @@ def _set_japanese_language(rpr) -> None:
 # --- header and footer -----------------------------------------------------------
 
 
-def _write_page_number_footer(footer, style_id: str) -> None:
+def _write_page_number_footer(footer: _BaseHeaderFooter, style_id: str) -> None:
     """「－ n －」 centred: the PAGE field between full-width dashes."""
     footer.is_linked_to_previous = False
     _replace_paragraphs(footer, _paragraph(style_id, _run("－ ") + _field(" PAGE ", "1") + _run(" －")))
 
 
-def _write_draft_header(header, style_id: str) -> None:
+def _write_draft_header(header: _BaseHeaderFooter, style_id: str) -> None:
     """A boxed 「案」 at the top right of every page of a review-meeting book."""
     header.is_linked_to_previous = False
     mark = '<w:rPr><w:b/><w:color w:val="C00000"/><w:sz w:val="32"/><w:bdr w:val="single" w:sz="12" w:space="1" w:color="C00000"/></w:rPr>'
@@ -388,7 +393,7 @@ def _write_draft_header(header, style_id: str) -> None:
     _replace_paragraphs(header, _paragraph(style_id, _run("未校了の答弁を含む検討用資料　", note) + _run("案", mark)))
 
 
-def _replace_paragraphs(part, paragraph_xml: str) -> None:
+def _replace_paragraphs(part: _BaseHeaderFooter, paragraph_xml: str) -> None:
     container = part._element
     for p in container.findall(qn("w:p")):
         container.remove(p)
@@ -433,8 +438,8 @@ def _lines(text: str) -> list[str]:
     return (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def _xml(element) -> str:
-    return etree.tostring(element, encoding="unicode")
+def _xml(element: BaseOxmlElement) -> str:
+    return str(etree.tostring(element, encoding="unicode"))
 
 
 def member_heading(member: BookMember) -> str:
