@@ -262,9 +262,14 @@ def embedding_stats(records: list[dict], query_texts: list[str]) -> dict:
     return _embedding_stats
 
 
+def semantic_state() -> semantic.SemanticState:
+    """The matrices and embedders the product keeps in this process's application context."""
+    return current_context().state(semantic.SemanticState)
+
+
 def expire_matrix_cache() -> None:
     """Make the next lookup run its freshness check against the database, even if a recent one would be trusted."""
-    current_context().state(semantic.SemanticState).touch()
+    semantic_state().touch()
 
 
 def rss_mb() -> float:
@@ -316,9 +321,7 @@ def semantic_lookups(cfg: Settings, records: list[dict], similar_texts: list[str
     with session_scope(scfg) as db:
         # Lexical-only similar lookups at the same limit, on the same texts.
         out["lex"] = timed(lambda q: find_similar(db, lcfg, q, limit=10), similar_texts)
-        current_context().state(
-            semantic.SemanticState
-        ).matrices.clear()  # the first lookup after the vectors are written loads the matrix
+        semantic_state().matrices.clear()  # the first lookup after the vectors are written loads the matrix
         rss = rss_mb()
         t = time.perf_counter()
         find_similar(db, scfg, similar_texts[0], limit=10)
@@ -328,7 +331,7 @@ def semantic_lookups(cfg: Settings, records: list[dict], similar_texts: list[str
         out["matrix_mb"] = matrix.rows.nbytes / 1e6
         out["matrix_shape"] = matrix.rows.shape
         # The load alone, measured again from an empty cache.
-        current_context().state(semantic.SemanticState).matrices.clear()
+        semantic_state().matrices.clear()
         t = time.perf_counter()
         semantic._load_matrix(db, scfg, model)
         out["load_ms"] = (time.perf_counter() - t) * 1000
@@ -369,7 +372,7 @@ def semantic_lookups(cfg: Settings, records: list[dict], similar_texts: list[str
         t = time.perf_counter()
         semantic._load_matrix(db, scfg, model)
         out["refresh_ms"] = (time.perf_counter() - t) * 1000
-    current_context().state(semantic.SemanticState).matrices.clear()  # release the matrix before the next size
+    semantic_state().matrices.clear()  # release the matrix before the next size
     return out
 
 
