@@ -141,7 +141,7 @@ def _state(context: AppContext | None = None) -> SemanticState:
 
 
 # The freshness check reads every vector id (tens of ms at 100,000 answers), so a busy process makes
-# it at most this often; writes made in this process take effect at once (see _touch), another
+# it at most this often; writes made in this context take effect at once (SemanticState.touch), another
 # process's within this time.
 FRESHNESS_SECONDS = 2.0
 
