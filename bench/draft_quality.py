@@ -49,7 +49,7 @@ from councilbot.domain.drafting import ChatMessage, DraftRequest  # noqa: E402
 from councilbot.domain.rulecheck import check_answer  # noqa: E402
 from councilbot.services.archive import import_records  # noqa: E402
 from councilbot.services.drafting import grounding_source, split_citations  # noqa: E402
-from councilbot.services.prompt_files import REPOSITORY_PROMPTS, load_prompt_dir  # noqa: E402
+from councilbot.services.prompt_files import SHIPPED_PROMPTS, load_prompt_dir  # noqa: E402
 from councilbot.services.search import find_similar  # noqa: E402
 from councilbot.services.semantic import fill_vectors  # noqa: E402
 from councilbot.settings import Settings  # noqa: E402
@@ -146,7 +146,7 @@ def main() -> None:
 
 def run_set(records: list[dict], queries: list[dict], embeddings: str, show_misses: bool) -> None:
     answers = {r["ref"]: r["answer"] for r in records}
-    prompts = load_prompt_dir(REPOSITORY_PROMPTS)
+    prompts = load_prompt_dir(SHIPPED_PROMPTS)
     composers = {"baseline (main)": baseline_compose(), "now": offline_draft.compose}
     drafts: dict[str, list] = {name: [] for name in composers}
     offered_right = 0

@@ -72,7 +72,7 @@ def main() -> None:
             **os.environ,
             "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
             "INDEX_DIR": f"{tmp}/index",
-            "PROMPTS_DIR": str(ROOT / "prompts"),
+            "PROMPTS_DIR": str(ROOT / "councilbot" / "prompts"),
             "EXPORT_DIR": f"{tmp}/exports",
         }
         setup_env = {**env, "EMBEDDINGS_PROVIDER": "none"}  # the vectors play no part in what is timed

@@ -50,8 +50,11 @@ class Settings(BaseSettings):
     embeddings_query_prefix: str = Field(default="", alias="EMBEDDINGS_QUERY_PREFIX")
     embeddings_passage_prefix: str = Field(default="", alias="EMBEDDINGS_PASSAGE_PREFIX")
 
+    # The city's edited copy of the drafting rules; left unset and absent, the defaults shipped in the package.
     prompts_dir: Path = Field(default=Path("prompts"), alias="PROMPTS_DIR")
     tz_name: str = Field(default="Asia/Tokyo", alias="TZ_NAME")
+    # Least severe level the long-running processes (serve, web) write to stderr.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="LOG_LEVEL")
     # Who acts at the command line: a staff member's chat id (their roles are checked); unset,
     # the server's operator, who holds General Affairs and admin (services.common.cli_user).
     cli_operator: str | None = Field(default=None, alias="COUNCILBOT_OPERATOR")

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from councilbot.domain.guard import describe_block, describe_masking, fold_width, guard_text, merge_counts
-from councilbot.services.prompt_files import REPOSITORY_PROMPTS, load_prompt_dir
+from councilbot.services.prompt_files import SHIPPED_PROMPTS, load_prompt_dir
 from tests import pii_samples
 
 
 @pytest.fixture(scope="module")
 def policy():
-    return load_prompt_dir(REPOSITORY_PROMPTS).guard
+    return load_prompt_dir(SHIPPED_PROMPTS).guard
 
 
 def test_fold_width_keeps_positions() -> None:
@@ -103,8 +103,8 @@ def test_report_tells_kinds_and_counts_never_values(policy) -> None:
 
 def test_policy_can_be_edited_in_rules_file(tmp_path: Path) -> None:
     for name in ("drafting_system.md", "drafting_user.md", "style_guide.md"):
-        (tmp_path / name).write_text((REPOSITORY_PROMPTS / name).read_text(encoding="utf-8"), encoding="utf-8")
-    rules = (REPOSITORY_PROMPTS / "rules.yaml").read_text(encoding="utf-8")
+        (tmp_path / name).write_text((SHIPPED_PROMPTS / name).read_text(encoding="utf-8"), encoding="utf-8")
+    rules = (SHIPPED_PROMPTS / "rules.yaml").read_text(encoding="utf-8")
     (tmp_path / "rules.yaml").write_text(rules.replace("  - 山田花子\n", "  - 佐々木次郎\n"), encoding="utf-8")
     policy = load_prompt_dir(tmp_path).guard
     assert guard_text("佐々木次郎さん", policy).text == "［氏名］さん"

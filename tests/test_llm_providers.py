@@ -13,11 +13,11 @@ from councilbot.domain.drafting import ChatMessage, DraftRequest, GroundingSourc
 from councilbot.domain.offline_draft import topic_of
 from councilbot.errors import CouncilbotError, ProviderError
 from councilbot.services.ports import DraftingProvider, Generation
-from councilbot.services.prompt_files import REPOSITORY_PROMPTS, load_prompt_dir
+from councilbot.services.prompt_files import SHIPPED_PROMPTS, load_prompt_dir
 from councilbot.settings import Settings
 from tests.fake_openai_server import FakeOpenAIServer, Reply
 
-STYLE = load_prompt_dir(REPOSITORY_PROMPTS).style
+STYLE = load_prompt_dir(SHIPPED_PROMPTS).style
 REQUEST = DraftRequest(
     messages=(ChatMessage("system", "指示"), ChatMessage("user", "<question>\n質問\n</question>")),
     topic="デマンド交通の拡充について",

@@ -10,7 +10,7 @@ import pytest
 from councilbot.errors import InvalidInput
 from councilbot.services.prompt_files import (
     PROMPT_FILES,
-    REPOSITORY_PROMPTS,
+    SHIPPED_PROMPTS,
     load_prompt_dir,
     load_prompts,
     prompts_dir,
@@ -21,7 +21,7 @@ from councilbot.settings import Settings
 @pytest.fixture
 def prompt_copy(tmp_path: Path) -> Path:
     for name in PROMPT_FILES:
-        shutil.copy(REPOSITORY_PROMPTS / name, tmp_path / name)
+        shutil.copy(SHIPPED_PROMPTS / name, tmp_path / name)
     return tmp_path
 
 
@@ -39,7 +39,7 @@ def error_of(directory: Path) -> str:
 
 
 def test_repository_prompts_load_and_render() -> None:
-    prompts = load_prompt_dir(REPOSITORY_PROMPTS)
+    prompts = load_prompt_dir(SHIPPED_PROMPTS)
     system = prompts.system_prompt(answerer="教育長")
     assert "教育長が読み上げる" in system
     assert "<!--" not in system and "{{" not in system
@@ -58,7 +58,7 @@ def test_prompts_dir_setting_and_fallback(prompt_copy: Path, tmp_path: Path, mon
         prompts_dir(Settings(PROMPTS_DIR=tmp_path / "missing"))
     assert "PROMPTS_DIR" in err.value.message
     monkeypatch.chdir(tmp_path)  # left at its default and absent here: the repository's rules
-    assert prompts_dir(Settings()) == REPOSITORY_PROMPTS
+    assert prompts_dir(Settings()) == SHIPPED_PROMPTS
     edit(prompt_copy, "rules.yaml", "max_chars: 1200", "max_chars: 900")
     assert load_prompts(Settings(PROMPTS_DIR=prompt_copy)).rules.max_chars == 900
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from councilbot.domain.rulecheck import check_answer, check_citations, sentences, speaking_seconds
-from councilbot.services.prompt_files import REPOSITORY_PROMPTS, load_prompt_dir
+from councilbot.services.prompt_files import SHIPPED_PROMPTS, load_prompt_dir
 
 CLEAN = (
     "地域公共交通の維持についてお答えいたします。"
@@ -18,7 +18,7 @@ SOURCE = "令和4年度からデマンド型乗合タクシーを市内3地区�
 
 @pytest.fixture(scope="module")
 def prompts():
-    return load_prompt_dir(REPOSITORY_PROMPTS)
+    return load_prompt_dir(SHIPPED_PROMPTS)
 
 
 @pytest.fixture(scope="module")

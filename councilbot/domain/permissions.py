@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from councilbot.domain.chains import EXECUTIVES
-from councilbot.domain.workflow import Transition, Who
+from councilbot.domain.workflow import TransitionRule, Who
 from councilbot.errors import PermissionDenied
 
 DRAFTER_POSITIONS = frozenset({"係長", "主査", "主任", "担当"})
@@ -65,7 +65,8 @@ def is_drafter(actor: Actor, item: ItemContext) -> bool:
     return actor.position in DRAFTER_POSITIONS and actor.department == item.responsible_department
 
 
-def _holds(who: Who, actor: Actor, item: ItemContext) -> bool:
+def acts_as(who: Who, actor: Actor, item: ItemContext) -> bool:
+    """Is ``actor`` one of ``who`` for this item?"""
     if who is Who.GENERAL_AFFAIRS:
         return actor.is_general_affairs
     if who is Who.DRAFTER:
@@ -80,9 +81,9 @@ _WHO_LABELS = {
 }
 
 
-def check_transition(t: Transition, actor: Actor, item: ItemContext) -> None:
+def check_transition(t: TransitionRule, actor: Actor, item: ItemContext) -> None:
     """Raise ``PermissionDenied`` with a Japanese message unless ``actor`` may take ``t``."""
-    if any(_holds(who, actor, item) for who in t.who):
+    if any(acts_as(who, actor, item) for who in t.who):
         return
     needed = "または".join(
         f"{_WHO_LABELS[w]}（{item.current_stage}）" if w is Who.STAGE_HOLDER and item.current_stage else _WHO_LABELS[w]

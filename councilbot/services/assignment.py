@@ -7,17 +7,21 @@ a person's. Reassignment needs a note, which travels with the item.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from councilbot.domain.chains import EXECUTIVES, chain_for
-from councilbot.domain.workflow import State
+from councilbot.domain.workflow import Transition
 from councilbot.errors import InvalidInput
 from councilbot.services.common import configured_chains, get_department, get_question, nfkc
 from councilbot.services.review import ActionResult, _act
 from councilbot.settings import Settings
 from councilbot.storage.models import Department, Question, User
+
+if TYPE_CHECKING:
+    from councilbot.services.routing import RouteSuggestion
 
 
 def default_answerer(department: Department) -> str:
@@ -38,7 +42,7 @@ def answerer_choices(db: Session) -> list[str]:
     return list(dict.fromkeys([*EXECUTIVES, *(default_answerer(d) for d in assignable_divisions(db))]))
 
 
-def suggest(db: Session, settings: Settings, key: str, *, limit: int = 3) -> list:  # list[RouteSuggestion]
+def suggest(db: Session, settings: Settings, key: str, *, limit: int = 3) -> list[RouteSuggestion]:
     from councilbot.services.routing import route_question
 
     question = get_question(db, key)
@@ -68,13 +72,7 @@ def assign(
     related: Sequence[str] = (),
     expected_version: int | None = None,
 ) -> ActionResult:
-    question = get_question(db, key)
-    if question.status != State.RECEIVED:
-        # Assigning again is a reassignment and needs its note.
-        raise InvalidInput(
-            f"「{question.key}」はすでに担当が決まっています。担当を変える場合は理由を添えて担当変更してください。"
-        )
-    result = _act(db, user, key, "assign", expected_version=expected_version)
+    result = _act(db, user, key, Transition.ASSIGN, expected_version=expected_version)
     _set_owner(db, result.question, department, answerer, related)
     db.flush()
     return result
@@ -91,7 +89,7 @@ def reassign(
     related: Sequence[str] = (),
     expected_version: int | None = None,
 ) -> ActionResult:
-    result = _act(db, user, key, "reassign", expected_version=expected_version, note=note)
+    result = _act(db, user, key, Transition.REASSIGN, expected_version=expected_version, note=note)
     _set_owner(db, result.question, department, answerer, related)
     db.flush()
     return result

@@ -41,6 +41,7 @@ from councilbot.domain.prompt_budget import (
     shorten,
 )
 from councilbot.domain.rulecheck import Finding, answer_length, check_answer, check_citations, speaking_seconds
+from councilbot.domain.workflow import Transition
 from councilbot.errors import BlockedByPolicy, InvalidInput, ProviderError
 from councilbot.services.audit import acting_as, record_audit
 from councilbot.services.commitments import (
@@ -121,7 +122,7 @@ def check_text(
 def check_may_draft(db: Session, user: User, question: Question, *, expected_version: int | None = None) -> None:
     """Drafting is saving a draft: drafters of the responsible division and General Affairs,
     on an assigned item or one already being drafted, as it was when they asked."""
-    check_action(db, user, question, "save_draft", expected_version=expected_version)
+    check_action(db, user, question, Transition.SAVE_DRAFT, expected_version=expected_version)
 
 
 def draft_question(

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from councilbot.domain.rulecheck import speaking_seconds
-from councilbot.domain.workflow import State
+from councilbot.domain.workflow import State, Transition
 from councilbot.errors import CouncilbotError, InvalidInput
 from councilbot.services import review
 from councilbot.services.audit import record_audit
@@ -35,7 +35,7 @@ from councilbot.storage.models import (
 
 SIMILAR_LIMIT = 5
 # The web view's buttons; each is checked again by ``review`` when pressed.
-WEB_ACTIONS = ("approve", "send_back", "finalize")
+WEB_ACTIONS = (Transition.APPROVE, Transition.SEND_BACK, Transition.FINALIZE)
 
 
 @dataclass
@@ -105,10 +105,10 @@ class QuestionHistory:
     changes: list[RevisionChange]
     linked: list[tuple[Question, float]]  # likely duplicates in the session, either way round
     similar: list[SearchResult]
-    actions: list[str]  # of WEB_ACTIONS, what the viewer may do now
+    actions: list[Transition]  # of WEB_ACTIONS, what the viewer may do now
 
 
-def available_actions(db: Session, user: User, question: Question) -> list[str]:
+def available_actions(db: Session, user: User, question: Question) -> list[Transition]:
     """The web actions the workflow and ``user``'s rights allow now (the same check as the action itself)."""
     allowed = []
     for name in WEB_ACTIONS:

@@ -52,7 +52,9 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _COMMENT = re.compile(r"<!--.*?-->\s*", re.DOTALL)
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 
-REPOSITORY_PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
+# The defaults, shipped inside the package (package data), so an installed councilbot drafts
+# without a checkout; a city's edited copy lives where PROMPTS_DIR points.
+SHIPPED_PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 
 
 class PromptFileError(InvalidInput):
@@ -100,7 +102,8 @@ def render(template: str, values: Mapping[str, str]) -> str:
 
 
 def prompts_dir(settings: Settings) -> Path:
-    """``PROMPTS_DIR`` when it exists; the repository's prompts/ when it was left at its default.
+    """``PROMPTS_DIR`` when it exists; the shipped defaults when it was left at its default
+    (``prompts/`` in the working directory) and no such folder is there.
 
     A city that set PROMPTS_DIR relies on its own rules (its watch list, its markers):
     a mistyped path must stop drafting, not fall back to the shipped rules in silence.
@@ -112,7 +115,7 @@ def prompts_dir(settings: Settings) -> Path:
         raise InvalidInput(
             f"PROMPTS_DIR に指定されたフォルダ「{configured}」が見つかりません。設定を確かめてください（市のルールを読めないため下書きを中止しました）。"
         )
-    return REPOSITORY_PROMPTS
+    return SHIPPED_PROMPTS
 
 
 def load_prompts(settings: Settings) -> PromptSet:

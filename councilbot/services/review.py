@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from councilbot.domain.permissions import check_transition, may_comment
-from councilbot.domain.workflow import State, Step, plan, transition
+from councilbot.domain.workflow import State, Step, Transition, plan, rule_for
 from councilbot.errors import InvalidInput, InvalidTransition, PermissionDenied, StaleVersion
 from councilbot.services.audit import record_audit
 from councilbot.services.common import actor_of, chain_of, get_question, item_context
@@ -40,7 +40,7 @@ class ActionResult:
     stamp: ApprovalStamp | None
 
 
-def _taken_first(db: Session, user: User, question: Question, name: str) -> str | None:
+def _taken_first(db: Session, user: User, question: Question, name: Transition) -> str | None:
     """The truth for the loser of a race: someone else took ``name`` first, which ``user`` could also have taken.
 
     E.g. the 市長 and the 秘書 both approve: the second is told who approved, not that they
@@ -49,7 +49,7 @@ def _taken_first(db: Session, user: User, question: Question, name: str) -> str 
     last = question.stamps[-1] if question.stamps else None
     if last is None or last.action != name or last.user_id == user.id:
         return None
-    t = transition(name)
+    t = rule_for(name)
     try:
         check_transition(t, actor_of(user), item_context(db, question, at_stage=last.stage))
     except PermissionDenied:
@@ -58,7 +58,7 @@ def _taken_first(db: Session, user: User, question: Question, name: str) -> str 
     return f"「{question.key}」は、{last.user.name}さんが先に{stage}{t.label}しました。この操作は不要です。最新の状態を確認してください。"
 
 
-def _check_version(db: Session, user: User, question: Question, name: str, expected_version: int | None) -> None:
+def _check_version(db: Session, user: User, question: Question, name: Transition, expected_version: int | None) -> None:
     if expected_version is not None and question.version != expected_version:
         raise StaleVersion(
             _taken_first(db, user, question, name)
@@ -80,7 +80,7 @@ def check_action(
     db: Session,
     user: User,
     question: Question,
-    name: str,
+    name: Transition,
     *,
     expected_version: int | None = None,
     note: str | None = None,
@@ -97,6 +97,7 @@ def check_action(
             stage_index=question.stage_index,
             review_round=question.review_round,
             note=note,
+            key=question.key,
         )
         check_transition(step.transition, actor_of(user), item_context(db, question))
     except (InvalidTransition, PermissionDenied):
@@ -111,11 +112,10 @@ def _act(
     db: Session,
     user: User,
     key: str,
-    name: str,
+    name: Transition,
     *,
     expected_version: int | None,
     note: str | None = None,
-    stamp: bool = True,
 ) -> ActionResult:
     question = get_question(db, key, for_update=True)
     step = check_action(db, user, question, name, expected_version=expected_version, note=note)
@@ -127,13 +127,13 @@ def _act(
     question.updated_at = utcnow()
     flag_modified(question, "updated_at")
     record: ApprovalStamp | None = None
-    if stamp:
+    if step.transition.stamped:
         latest = question.latest_revision
         record = ApprovalStamp(
             question_id=question.id,
             action=name,
             stage=step.stage,
-            review_round=question.review_round if name != "send_back" else step.review_round - 1,
+            review_round=step.stamp_round,
             user_id=user.id,
             department_id=user.department_id,
             revision_number=latest.number if latest else None,
@@ -175,7 +175,7 @@ def save_revision(
         raise InvalidInput("答弁が空です。答弁の本文を入力してください。")
     if len(text) > MAX_ANSWER or len(back_data or "") > MAX_ANSWER:
         raise InvalidInput(f"答弁またはバックデータが長すぎます。{MAX_ANSWER}文字以内にしてください。")
-    result = _act(db, user, key, "save_draft", expected_version=expected_version, stamp=False)
+    result = _act(db, user, key, Transition.SAVE_DRAFT, expected_version=expected_version)
     question = result.question
     previous = question.latest_revision
     if origin == "human" and previous is not None and previous.is_ai_label and previous.answer == text:
@@ -207,7 +207,7 @@ def submit(db: Session, user: User, key: str, *, expected_version: int | None = 
     question = get_question(db, key)
     if question.latest_revision is None:
         raise InvalidInput(f"「{question.key}」にはまだ答弁案がありません。答弁を保存してから確認依頼してください。")
-    return _act(db, user, key, "submit", expected_version=expected_version)
+    return _act(db, user, key, Transition.SUBMIT, expected_version=expected_version)
 
 
 def submit_answer(
@@ -221,11 +221,11 @@ def submit_answer(
 def approve(
     db: Session, user: User, key: str, *, expected_version: int | None = None, comment: str | None = None
 ) -> ActionResult:
-    return _act(db, user, key, "approve", expected_version=expected_version, note=comment)
+    return _act(db, user, key, Transition.APPROVE, expected_version=expected_version, note=comment)
 
 
 def send_back(db: Session, user: User, key: str, *, comment: str, expected_version: int | None = None) -> ActionResult:
-    return _act(db, user, key, "send_back", expected_version=expected_version, note=comment)
+    return _act(db, user, key, Transition.SEND_BACK, expected_version=expected_version, note=comment)
 
 
 def finalize(
@@ -234,13 +234,20 @@ def finalize(
     """校了: the answer is frozen and enters the searchable archive at once."""
     from councilbot.services.archive import record_final_answer
 
-    result = _act(db, user, key, "finalize", expected_version=expected_version)
+    result = _act(db, user, key, Transition.FINALIZE, expected_version=expected_version)
     record_final_answer(db, settings, result.question)
     return result
 
 
 def _take_back(
-    db: Session, settings: Settings, user: User, key: str, name: str, *, reason: str, expected_version: int | None
+    db: Session,
+    settings: Settings,
+    user: User,
+    key: str,
+    name: Transition,
+    *,
+    reason: str,
+    expected_version: int | None,
 ) -> ActionResult:
     """The answer is no longer final (or the question no longer stands): it leaves the archive."""
     from councilbot.services.archive import retract_final_answer
@@ -254,14 +261,14 @@ def reopen(
     db: Session, settings: Settings, user: User, key: str, *, reason: str, expected_version: int | None = None
 ) -> ActionResult:
     """校了解除: the answer is open for revision again."""
-    return _take_back(db, settings, user, key, "reopen", reason=reason, expected_version=expected_version)
+    return _take_back(db, settings, user, key, Transition.REOPEN, reason=reason, expected_version=expected_version)
 
 
 def withdraw(
     db: Session, settings: Settings, user: User, key: str, *, reason: str, expected_version: int | None = None
 ) -> ActionResult:
     """取下げ: the question no longer needs an answer."""
-    return _take_back(db, settings, user, key, "withdraw", reason=reason, expected_version=expected_version)
+    return _take_back(db, settings, user, key, Transition.WITHDRAW, reason=reason, expected_version=expected_version)
 
 
 def add_comment(db: Session, user: User, key: str, body: str) -> Comment:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from councilbot.domain.permissions import holds_stage, is_drafter
-from councilbot.domain.workflow import CLOSED_STATES, State, status_label
+from councilbot.domain.permissions import acts_as
+from councilbot.domain.workflow import CLOSED_STATES, STATES, State, Who, asked_of, status_label
 from councilbot.services.common import actor_of, chain_of, get_session, item_context
 from councilbot.storage.models import CouncilSession, Question, User, utcnow
 
@@ -99,33 +99,24 @@ def user_queue(db: Session, user: User) -> list[QueueItem]:
         .order_by(Question.due_at, Question.key)
     )
     for q in open_questions:
+        who = STATES[q.status].waiting_on
         ctx = item_context(db, q)
-        state = State(q.status)
-        why = None
-        if state == State.IN_REVIEW and ctx.current_stage and holds_stage(actor, ctx.current_stage, ctx):
-            why = f"{ctx.current_stage}として確認・承認してください"
-        elif state in (State.ASSIGNED, State.DRAFTING) and is_drafter(actor, ctx):
-            why = "答弁を作成して確認依頼してください"
-        elif actor.is_general_affairs and state == State.RECEIVED:
-            why = "担当課を決めてください"
-        elif actor.is_general_affairs and state == State.APPROVED:
-            why = "校了してください"
-        if why:
-            items.append(QueueItem(q.key, q.title, question_label(db, q), why, q.due_at))
+        if who is not None and acts_as(who, actor, ctx):
+            items.append(
+                QueueItem(q.key, q.title, question_label(db, q), asked_of(q.status, ctx.current_stage), q.due_at)
+            )
     return items
 
 
 def next_actors(db: Session, question: Question) -> list[User]:
     """The people who should act on this item now: the stage holder, the drafters, or General Affairs."""
+    who = STATES[question.status].waiting_on
+    if who is None:
+        return []
     ctx = item_context(db, question)
-    state = State(question.status)
     users = [u for u in db.scalars(select(User).where(User.active.is_(True)).order_by(User.id)) if u.chat_id != "cli"]
-    if state == State.IN_REVIEW and ctx.current_stage:
-        holders = [u for u in users if holds_stage(actor_of(u), ctx.current_stage, ctx)]
+    acting = [u for u in users if acts_as(who, actor_of(u), ctx)]
+    if who is Who.STAGE_HOLDER:
         # The executive first, their secretary after.
-        return sorted(holders, key=lambda u: u.position != ctx.current_stage)
-    if state in (State.ASSIGNED, State.DRAFTING):
-        return [u for u in users if is_drafter(actor_of(u), ctx)]
-    if state in (State.RECEIVED, State.APPROVED):
-        return [u for u in users if actor_of(u).is_general_affairs]
-    return []
+        return sorted(acting, key=lambda u: u.position != ctx.current_stage)
+    return acting

@@ -42,6 +42,8 @@ def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[n
 
 @lru_cache(maxsize=8)
 def make_engine(database_url: str) -> Engine:
+    # hide_parameters: a database error's text (logged with its traceback) leaves out the values,
+    # which are questions and answers.
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -52,12 +54,12 @@ def make_engine(database_url: str) -> Engine:
             for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
                 if companion.exists():
                     make_private_file(companion)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _enable_sqlite_pragmas)
         return engine
     if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("", "psycopg2"):
         url = url.set(drivername="postgresql+psycopg")
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 @lru_cache(maxsize=8)

@@ -7,6 +7,7 @@ Datetimes are stored as UTC and returned timezone-aware (``UTCDateTime``).
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -25,6 +27,8 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from councilbot.domain.workflow import State, Transition
 
 
 def utcnow() -> dt.datetime:
@@ -47,6 +51,18 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+def _stored_enum(values: type[StrEnum]) -> Enum:
+    """A workflow enum stored as its values in a VARCHAR(20), as before the column was typed:
+    the schema is unchanged, and a value outside the enum is refused before it is written."""
+    return Enum(
+        values,
+        native_enum=False,
+        validate_strings=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 class Base(DeclarativeBase):
@@ -150,7 +166,7 @@ class Question(Base):
     parent_titles: Mapped[str] = mapped_column(Text, default="")  # context from the outline
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="received")
+    status: Mapped[State] = mapped_column(_stored_enum(State), default=State.RECEIVED)
     stage_index: Mapped[int | None] = mapped_column(Integer)  # position in the chain while in review
     review_round: Mapped[int] = mapped_column(Integer, default=1)  # grows with each send-back
     responsible_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
@@ -233,7 +249,7 @@ class ApprovalStamp(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
-    action: Mapped[str] = mapped_column(String(20))  # submit / approve / send_back / finalize / reopen
+    action: Mapped[Transition] = mapped_column(_stored_enum(Transition))
     stage: Mapped[str | None] = mapped_column(String(20))  # 課長, 部長, 市長 …
     review_round: Mapped[int] = mapped_column(Integer, default=1)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -18,11 +18,13 @@ def register(cli: click.Group) -> None:
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535), help="HTTP の待ち受けポート")
 @click.option("--host", default="0.0.0.0", show_default=True, help="HTTP の待ち受けアドレス")
 def serve_cmd(use_http: bool, port: int, host: str) -> None:
+    from councilbot.adapters.logging_setup import configure_logging
     from councilbot.adapters.scheduler import start_scheduler
     from councilbot.adapters.slack.app import EVENTS_PATH, HEALTH_PATH, check_credentials, create_app, create_http_app
     from councilbot.adapters.slack.notifier import ChatNotifier
 
     cfg = settings()
+    configure_logging(cfg)
     socket_mode = bool(cfg.slack_app_token) and not use_http
     check_credentials(cfg, socket_mode=socket_mode)
     with db_session(cfg):
@@ -35,7 +37,7 @@ def serve_cmd(use_http: bool, port: int, host: str) -> None:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             click.echo("Slack ボットをソケットモードで起動しました。終了するには Ctrl+C を押してください。")
-            SocketModeHandler(app, cfg.slack_app_token).start()
+            SocketModeHandler(app, cfg.slack_app_token).start()  # type: ignore[no-untyped-call]  # unannotated in slack_bolt
             return
         import waitress
 

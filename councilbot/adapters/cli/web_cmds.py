@@ -63,10 +63,12 @@ def web_group(ctx: click.Context, port: int, host: str, demo: bool) -> None:
         return
     import waitress
 
+    from councilbot.adapters.logging_setup import configure_logging
     from councilbot.adapters.web.app import create_web_app
     from councilbot.demo import demo_clerk_id
 
     cfg = _settings(demo, host, port)
+    configure_logging(cfg)
     with db_session(cfg):
         pass  # the schema is current (or created) before the first request
     app = create_web_app(cfg)

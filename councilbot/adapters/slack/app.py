@@ -64,7 +64,9 @@ def create_app(settings: Settings, *, executor: ThreadPoolExecutor | None = None
     client = web_client(settings)
     try:
         app = App(
-            name="councilbot",
+            # bolt gives each request a logger named after the app, with the level of the logger below:
+            # named "councilbot", it would reset the level of every councilbot.* logger on each request.
+            name="councilbot.slack",
             signing_secret=settings.slack_signing_secret or "",
             client=client,
             process_before_response=False,
