@@ -225,4 +225,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from councilbot.app_context import ensure_context
+
+    ensure_context()  # the application context the CLI would install
     main()

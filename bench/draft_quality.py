@@ -7,7 +7,7 @@ the product offers (``find_similar``, as ``draft`` does) are drafted from by
 
 * now      — the offline drafter of this checkout;
 * baseline — the offline drafter as it is on ``main`` (its source read with
-             ``git show main:councilbot/adapters/llm/offline.py``), same sources, same style guide;
+             ``git show main:councilbot/domain/offline_draft.py``), same sources, same style guide;
 
 and each draft is scored:
 
@@ -44,8 +44,8 @@ sys.path.insert(0, str(ROOT))
 
 from search_quality import load  # noqa: E402
 
-from councilbot.adapters.llm import offline  # noqa: E402
-from councilbot.adapters.llm.base import ChatMessage, DraftRequest  # noqa: E402
+from councilbot.domain import offline_draft  # noqa: E402
+from councilbot.domain.drafting import ChatMessage, DraftRequest  # noqa: E402
 from councilbot.domain.rulecheck import check_answer  # noqa: E402
 from councilbot.services.archive import import_records  # noqa: E402
 from councilbot.services.drafting import grounding_source, split_citations  # noqa: E402
@@ -67,14 +67,14 @@ SOURCE_LIMIT = 5
 def baseline_compose() -> Callable[[DraftRequest], list[str]]:
     """``compose`` of the offline drafter on main, loaded from git without touching the checkout."""
     source = subprocess.run(
-        ["git", "show", "main:councilbot/adapters/llm/offline.py"],
+        ["git", "show", "main:councilbot/domain/offline_draft.py"],
         cwd=ROOT.parent,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     module = types.ModuleType("offline_on_main")
-    exec(compile(source, "main:councilbot/adapters/llm/offline.py", "exec"), module.__dict__)
+    exec(compile(source, "main:councilbot/domain/offline_draft.py", "exec"), module.__dict__)
     return module.compose
 
 
@@ -147,7 +147,7 @@ def main() -> None:
 def run_set(records: list[dict], queries: list[dict], embeddings: str, show_misses: bool) -> None:
     answers = {r["ref"]: r["answer"] for r in records}
     prompts = load_prompt_dir(SHIPPED_PROMPTS)
-    composers = {"baseline (main)": baseline_compose(), "now": offline.compose}
+    composers = {"baseline (main)": baseline_compose(), "now": offline_draft.compose}
     drafts: dict[str, list] = {name: [] for name in composers}
     offered_right = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -196,4 +196,7 @@ def run_set(records: list[dict], queries: list[dict], embeddings: str, show_miss
 
 
 if __name__ == "__main__":
+    from councilbot.app_context import ensure_context
+
+    ensure_context()  # the application context the CLI would install
     main()

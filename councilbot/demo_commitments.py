@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from councilbot.adapters.llm.offline import PROGRESS_PLACEHOLDER
 from councilbot.domain import commitments as commitment_rules
+from councilbot.domain.drafting import PROGRESS_PLACEHOLDER
 from councilbot.services import commitments as ledger
 from councilbot.services.common import get_question
 from councilbot.services.drafting import DraftOutcome

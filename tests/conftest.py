@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from councilbot.adapters.cli import main
+from councilbot.app_context import build_context
+from councilbot.services.context import AppContext, install
 from councilbot.settings import Settings, get_settings
 from councilbot.storage.db import session_scope
 from tests.support import SAMPLE, load_small_org, workspace_settings  # noqa: F401 (SAMPLE: used by fixture modules)
@@ -17,6 +19,16 @@ from tests.support import SAMPLE, load_small_org, workspace_settings  # noqa: F4
 # Fixtures and hooks kept beside what they serve: PostgreSQL databases (with the line at the
 # end of every run saying whether those tests ran) and the Slack app over HTTP.
 pytest_plugins = ("tests.pg", "tests.slack_helpers")
+
+
+@pytest.fixture(autouse=True)
+def app_context() -> Iterator[AppContext]:
+    """Each test its own application context (caches, the embedding thread), finished at its end."""
+    context = build_context()
+    previous = install(context)
+    yield context
+    context.close()
+    install(previous)
 
 
 @pytest.fixture

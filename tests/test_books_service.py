@@ -272,11 +272,11 @@ def test_the_book_marks_an_unedited_ai_answer_and_the_archive_reads_it_without_t
 def test_a_book_too_long_to_lay_out_at_export_asks_word_to_update_its_contents(session_book, monkeypatch):
     import zipfile
 
-    from councilbot.adapters.word import writer
+    from councilbot.adapters.word import libreoffice
 
     settings, _ = session_book
     monkeypatch.setattr(books, "CONTENTS_NUMBERED_UP_TO", 0)
-    monkeypatch.setattr(writer, "find_soffice", lambda: pytest.fail("LibreOffice must not run for this book"))
+    monkeypatch.setattr(libreoffice, "find_soffice", lambda: pytest.fail("LibreOffice must not run for this book"))
     with session_scope(settings) as db:
         result = books.export_book(db, settings, get_user(db, "UGA1"), SESSION)
     with zipfile.ZipFile(result.path) as archive:

@@ -93,6 +93,7 @@ def _record(i: int) -> dict:
 # kills it at that point exactly, whatever the machine's speed.
 IMPORT = (
     "import sys, threading\n"
+    "from councilbot.app_context import ensure_context\n"
     "from councilbot.services.archive import import_file\n"
     "from councilbot.settings import Settings\n"
     "from councilbot.storage.db import session_scope\n"
@@ -101,6 +102,7 @@ IMPORT = (
     "        print(stage, flush=True)\n"
     "        threading.Event().wait()\n"
     "cfg = Settings()\n"
+    "ensure_context()\n"
     "with session_scope(cfg) as db:\n"
     "    import_file(db, cfg, SOURCE, progress=progress)\n"
 )
@@ -167,11 +169,13 @@ def test_import_killed_while_indexing_is_caught_up_by_the_next_search_or_write(c
 
 
 EXPORT = (
+    "from councilbot.app_context import ensure_context\n"
     "from councilbot.services import books\n"
     "from councilbot.services.common import cli_user\n"
     "from councilbot.settings import Settings\n"
     "from councilbot.storage.db import session_scope\n"
     "cfg = Settings()\n"
+    "ensure_context()\n"
     "with session_scope(cfg) as db:\n"
     "    books.export_book(db, cfg, cli_user(db), '令和8年12月定例会', draft=True, back_data=True, out=OUT)\n"
 )

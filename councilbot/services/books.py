@@ -26,6 +26,7 @@ from councilbot.errors import InvalidInput, NotFound
 from councilbot.fsutil import sha256_file
 from councilbot.services.audit import record_audit
 from councilbot.services.common import actor_of, get_council_session
+from councilbot.services.context import current_context
 from councilbot.services.org import city_name
 from councilbot.services.status import question_label
 from councilbot.settings import Settings
@@ -149,13 +150,11 @@ def export_book(
 ) -> ExportResult:
     """Render the book to .docx, its contents numbered (and PDF when asked) where LibreOffice is present, and record it.
     ``progress(items laid out, items)`` reports the rendering."""
-    from councilbot.adapters.word.writer import number_contents, render_answer_book
-
     require_general_affairs(actor_of(user), "答弁書の出力")
+    context = current_context()
     if template is not None:
-        from councilbot.adapters.word.reader import validate_docx
-
-        validate_docx(Path(template))  # a missing or broken template is refused before anything is written
+        # A missing or broken template is refused before anything is written.
+        context.word_reader().validate(Path(template))
     tz = ZoneInfo(settings.tz_name)
     now = dt.datetime.now(tz)
     content = build_book(db, session_name, by=by, only=only, back_data=back_data, draft=draft, today=now.date())
@@ -167,11 +166,12 @@ def export_book(
     path = Path(out) if out else _default_path(settings, content, now)
     if path.suffix.lower() != ".docx":
         raise InvalidInput("出力先のファイル名は .docx で終わるようにしてください。")
-    render_answer_book(content, path, template=Path(template) if template else None, progress=progress)
+    renderer = context.book_renderer()
+    renderer.render(content, path, template=Path(template) if template else None, progress=progress)
     # The contents' page numbers go into the file itself, so LibreOffice and Word show them on opening.
     # Laying out thousands of items takes LibreOffice minutes: such a book asks Word to update instead.
     numbered = pdf or count <= CONTENTS_NUMBERED_UP_TO
-    pdf_path = number_contents(path, pdf_dir=path.parent if pdf else None) if numbered else None
+    pdf_path = renderer.number_contents(path, pdf_dir=path.parent if pdf else None) if numbered else None
     digest = sha256_file(path)
     session = get_council_session(db, content.session_title)
     variant = content.title + ("・バックデータ付き" if back_data else "")

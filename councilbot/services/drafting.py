@@ -26,10 +26,8 @@ from dataclasses import asdict, dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
-from councilbot.adapters.llm.base import ChatMessage, DraftRequest, Generation, GroundingSource, Provider
-from councilbot.adapters.llm.factory import make_provider
-from councilbot.adapters.llm.offline import CITATION_PREFIX, NO_CITATION
 from councilbot.domain.commitments import PriorCommitment
+from councilbot.domain.drafting import CITATION_PREFIX, NO_CITATION, ChatMessage, DraftRequest, GroundingSource
 from councilbot.domain.era import to_wareki
 from councilbot.domain.guard import Guarded, describe_block, describe_masking, find_markers, guard_text, merge_counts
 from councilbot.domain.prompt_budget import (
@@ -53,6 +51,8 @@ from councilbot.services.commitments import (
     earlier_commitments,
 )
 from councilbot.services.common import get_question
+from councilbot.services.context import current_context
+from councilbot.services.ports import DraftingProvider, Generation
 from councilbot.services.prompt_files import PromptSet, load_prompts
 from councilbot.services.review import check_action, save_revision
 from councilbot.services.search import SearchResult, find_similar
@@ -132,7 +132,7 @@ def draft_question(
     *,
     actor: User,
     on_delta: Callable[[str], None] | None = None,
-    provider: Provider | None = None,
+    provider: DraftingProvider | None = None,
     expected_version: int | None = None,
 ) -> DraftOutcome:
     """Draft ``key`` as ``actor``. With ``expected_version`` (the version the user saw), a draft of
@@ -140,7 +140,7 @@ def draft_question(
     question = get_question(db, key)
     check_may_draft(db, actor, question, expected_version=expected_version)
     prompts = load_prompts(settings)
-    provider = provider or make_provider(settings)
+    provider = provider or current_context().drafter(settings)
     audit = {
         "provider": provider.kind,
         "model": provider.model,
@@ -210,7 +210,7 @@ def _store(
     offered: Sequence[GroundingSource],
     prepared: _Prepared,
     prompts: PromptSet,
-    provider: Provider,
+    provider: DraftingProvider,
     generation: Generation,
     expected_version: int | None,
     audit: dict[str, object],
@@ -302,7 +302,7 @@ class _Prepared:
     withheld: list[str]  # keys of past answers not sent because they carry a marker
     trimmed: Trimmed[GroundingSource] | None = None  # what was cut to fit the model's context
 
-    def notices(self, provider: Provider, prompts: PromptSet) -> list[str]:
+    def notices(self, provider: DraftingProvider, prompts: PromptSet) -> list[str]:
         if provider.sends_text:
             notes = [describe_masking(self.masked, prompts.guard)]
         else:
@@ -318,7 +318,11 @@ class _Prepared:
 
 
 def _prepare(
-    question: Question, offered: Sequence[GroundingSource], prompts: PromptSet, provider: Provider, settings: Settings
+    question: Question,
+    offered: Sequence[GroundingSource],
+    prompts: PromptSet,
+    provider: DraftingProvider,
+    settings: Settings,
 ) -> _Prepared:
     """The request the drafter gets. A marked past answer is never drawn on, whatever the
     drafter; personal information is masked when the text leaves the process, and the
@@ -406,7 +410,7 @@ def _shortened_source(source: GroundingSource) -> GroundingSource:
 
 
 def _with_prior_commitments(
-    request: DraftRequest, earlier: Sequence[EarlierCommitment], provider: Provider, prompts: PromptSet
+    request: DraftRequest, earlier: Sequence[EarlierCommitment], provider: DraftingProvider, prompts: PromptSet
 ) -> DraftRequest:
     """The drafter is told what the city said before on this topic, and to report progress on it.
     What leaves the building is guarded like the sources: an earlier answer with a confidentiality
@@ -465,7 +469,9 @@ def grounding_source(result: SearchResult) -> GroundingSource:
     )
 
 
-def _run(provider: Provider, request: DraftRequest, on_delta: Callable[[str], None] | None) -> tuple[str, Generation]:
+def _run(
+    provider: DraftingProvider, request: DraftRequest, on_delta: Callable[[str], None] | None
+) -> tuple[str, Generation]:
     text = ""
     stream = provider.stream(request)
     while True:

@@ -22,6 +22,7 @@ from councilbot.domain.workflow import OPEN_STATES, State
 from councilbot.errors import CouncilbotError, InvalidInput, NotFound, concerning
 from councilbot.services.audit import record_audit
 from councilbot.services.common import get_council_session
+from councilbot.services.context import current_context
 from councilbot.storage.db import savepoint, supports_savepoint
 from councilbot.storage.models import CouncilSession, Member, Question, QuestionLink, User
 
@@ -258,9 +259,7 @@ def _notice_lines(path: Path) -> list[str]:
     if path.stat().st_size > MAX_NOTICE_BYTES:
         raise InvalidInput("ファイルが大きすぎます（20MBまで）。")
     if path.suffix.lower() == ".docx":
-        from councilbot.adapters.word.reader import read_docx_text
-
-        return read_docx_text(path)
+        return current_context().word_reader().text_lines(path)
     if path.suffix.lower() not in (".txt", ".text", ""):
         raise InvalidInput(f"「{path.name}」は読み込めません。通告書は .docx か .txt で指定してください。")
     raw = path.read_bytes()

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from councilbot.adapters.llm.base import Stance, StyleGuide
+from councilbot.domain.drafting import Stance, StyleGuide
 from councilbot.domain.guard import BUILTIN_PATTERNS, GuardPolicy, PiiPattern
 from councilbot.domain.rulecheck import (
     CHECK_PLACEHOLDERS,
@@ -214,8 +214,12 @@ class _Fields:
 
     def number(self, key: str, *, integer: bool = False) -> float:
         value = self.get(key)
-        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if isinstance(value, bool) or not ok or value <= 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (integer and not isinstance(value, int))
+            or value <= 0
+        ):
             kind = "正の整数" if integer else "正の数"
             raise self._fail(key, f"には{kind}を書いてください（いまは「{value}」）。")
         return value

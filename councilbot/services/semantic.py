@@ -13,12 +13,12 @@ thread writes them after the commit that made an answer final (a failure there
 only leaves the answer without a vector); :func:`fill_vectors` writes them in
 bulk (``archive import`` and ``index rebuild`` call it); they are dropped with
 their answer or when its text changes. Readers keep the matrix in memory and
-read only what changed.
+read only what changed. The matrices, the loaded embedders and the background
+thread belong to the application context (``SemanticState``), not to this module.
 """
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import logging
 import queue
@@ -31,10 +31,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from councilbot.domain.guard import Guarded, GuardPolicy, guard_text, merge_counts
 from councilbot.errors import CouncilbotError
 from councilbot.services.audit import acting_user, record_audit
+from councilbot.services.context import AppContext, current_context
 from councilbot.services.prompt_files import load_prompts
 from councilbot.settings import Settings
 from councilbot.storage.db import session_scope
@@ -43,7 +45,7 @@ from councilbot.storage.models import AnswerVector, PastAnswer
 if TYPE_CHECKING:  # numpy and the embedders load when the stage first runs, not with every command
     import numpy as np
 
-    from councilbot.adapters.embeddings import Embedder
+    from councilbot.services.ports import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -97,57 +99,90 @@ class _Matrix:
     checked: float = 0.0  # monotonic time of the last freshness check
 
 
-_matrices: dict[tuple[str, str], _Matrix] = {}
-_matrices_lock = threading.Lock()
+class SemanticState:
+    """What the semantic stage keeps in one application context: the vector matrices read so far
+    (by database and model), one embedder per configuration (the local model loads once), and
+    the background thread that embeds answers after their commit."""
+
+    def __init__(self) -> None:
+        self.matrices: dict[tuple[str, str], _Matrix] = {}
+        self.matrices_lock = threading.Lock()
+        self.embedders: dict[tuple[str | None, ...], Embedder | None] = {}
+        self.embedders_lock = threading.Lock()
+        self.queue: queue.Queue[tuple[Settings, list[str]] | None] = queue.Queue()  # None: stop
+        self.worker: threading.Thread | None = None
+        self.worker_lock = threading.Lock()
+
+    def touch(self) -> None:
+        """Vectors were written: every cached matrix checks its freshness on the next query."""
+        with self.matrices_lock:
+            for matrix in self.matrices.values():
+                matrix.checked = 0.0
+
+    def wait(self) -> None:
+        """Block until every queued answer has been embedded (or has failed)."""
+        with self.worker_lock:
+            worker, jobs = self.worker, self.queue
+        if worker is not None and worker.is_alive():
+            jobs.join()
+
+    def close(self) -> None:
+        """Finish the queued work and end the thread (an answer queued later starts another)."""
+        with self.worker_lock:
+            worker, jobs = self.worker, self.queue
+            self.worker, self.queue = None, queue.Queue()
+        if worker is not None and worker.is_alive():
+            jobs.put(None)
+            worker.join()
+
+
+def _state(context: AppContext | None = None) -> SemanticState:
+    return (context or current_context()).state(SemanticState)
+
+
 # The freshness check reads every vector id (tens of ms at 100,000 answers), so a busy process makes
-# it at most this often; writes made in this process take effect at once (see _touch), another
+# it at most this often; writes made in this context take effect at once (SemanticState.touch), another
 # process's within this time.
 FRESHNESS_SECONDS = 2.0
-
-
-def _touch() -> None:
-    """This process wrote vectors: every cached matrix checks its freshness on the next query."""
-    with _matrices_lock:
-        for matrix in _matrices.values():
-            matrix.checked = 0.0
 
 
 def _load_matrix(db: Session, settings: Settings, model: str) -> _Matrix:
     """The cached matrix, brought up to date. Ids are never reused, so any write changes the
     (count, max id, sum of ids) of the rows; the sum catches a smaller id committed after a larger
     one, which PostgreSQL's sequences allow."""
+    state = _state()
     key = (settings.database_url, model)
     now = time.monotonic()
-    with _matrices_lock:
-        cached = _matrices.get(key)
+    with state.matrices_lock:
+        cached = state.matrices.get(key)
         if cached is not None and now - cached.checked < FRESHNESS_SECONDS:
             return cached
     stored = (AnswerVector.model == model) & (AnswerVector.dim > 0)  # dim 0: withheld, nothing to compare
-    state = tuple(
+    counts = tuple(
         db.execute(
             select(
                 func.count(), func.coalesce(func.max(AnswerVector.id), 0), func.coalesce(func.sum(AnswerVector.id), 0)
             ).where(stored)
         ).one()
     )
-    with _matrices_lock:
-        cached = _matrices.get(key)
-        if cached is not None and cached.state == state:
+    with state.matrices_lock:
+        cached = state.matrices.get(key)
+        if cached is not None and cached.state == counts:
             cached.checked = now
             return cached
-        fresh = _refreshed(db, stored, cached, state, now)
+        fresh = _refreshed(db, stored, cached, counts, now)
         if fresh is None:
             log.warning("vectors of model %s differ in dimension; semantic stage off until index rebuild", model)
-            fresh = _Matrix(state, checked=now)
-        _matrices[key] = fresh
+            fresh = _Matrix(counts, checked=now)
+        state.matrices[key] = fresh
         return fresh
 
 
 def _refreshed(
     db: Session,
-    stored,
+    stored: ColumnElement[bool],
     cached: _Matrix | None,
-    state: tuple[int, ...],  # type: ignore[no-untyped-def]
+    state: tuple[int, ...],
     now: float,
 ) -> _Matrix | None:
     """``cached`` brought up to date: rows still stored are kept in place, only new ones are read
@@ -273,11 +308,11 @@ def fuse(rankings: Sequence[Sequence[str]], *, k: int = RRF_K) -> list[tuple[str
 
 # ---- writing ------------------------------------------------------------------
 
-_embedders: dict[tuple, Embedder | None] = {}
 
-
-def _embedder(settings: Settings) -> Embedder | None:
-    """One embedder per configuration (the local model loads once per process)."""
+def _embedder(settings: Settings, context: AppContext | None = None) -> Embedder | None:
+    """One embedder per configuration (the local model loads once per context)."""
+    context = context or current_context()
+    state = _state(context)
     key = (
         settings.embeddings_provider,
         settings.embeddings_model,
@@ -287,11 +322,10 @@ def _embedder(settings: Settings) -> Embedder | None:
         settings.embeddings_query_prefix,
         settings.embeddings_passage_prefix,
     )
-    if key not in _embedders:
-        from councilbot.adapters.embeddings import make_embedder
-
-        _embedders[key] = make_embedder(settings)
-    return _embedders[key]
+    with state.embedders_lock:
+        if key not in state.embedders:
+            state.embedders[key] = context.embedder(settings)
+        return state.embedders[key]
 
 
 def drop_stale_vectors(db: Session, rows: Sequence[PastAnswer]) -> None:
@@ -310,7 +344,7 @@ def drop_stale_vectors(db: Session, rows: Sequence[PastAnswer]) -> None:
     ]
     if stale:
         db.execute(delete(AnswerVector).where(AnswerVector.past_answer_id.in_(stale)))
-        _touch()
+        _state().touch()
 
 
 def _missing(model: str):  # type: ignore[no-untyped-def]
@@ -360,15 +394,17 @@ def fill_vectors(
     refs: Sequence[str] | None = None,
     verify: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    context: AppContext | None = None,
 ) -> FillReport:
     """Embed every past answer (or those in ``refs``) that has no vector of the configured model.
 
     ``verify`` also re-embeds answers whose text no longer matches their vector (a full scan;
     ``index rebuild`` uses it). Commits after each batch: an interrupted fill keeps what it did,
-    and running it again finishes the rest.
+    and running it again finishes the rest. ``context``: the application context's (default:
+    the installed one).
     """
     report = FillReport()
-    embedder = _embedder(settings)
+    embedder = _embedder(settings, context)
     if embedder is None:
         return report
     todo = _pending(db, embedder.name, refs=refs, verify=verify)
@@ -385,7 +421,7 @@ def fill_vectors(
                     withheld.append((pid, digest))
                     continue
                 masked += guarded
-                fields = tuple(g.text for g in guarded)
+                fields = (guarded[0].text, guarded[1].text, guarded[2].text)
             texts.append(passage_text(*fields))
             sendable.append((pid, digest))
         try:
@@ -418,7 +454,7 @@ def fill_vectors(
             _audit_passages(db, embedder, sent=len(texts), stored=0, withheld=0, masked=masked)
             db.commit()
         else:
-            _touch()
+            _state(context).touch()
             report.embedded += stored
             report.withheld += len(withheld)
             report.masked = merge_counts([Guarded("", report.masked), *masked])
@@ -468,41 +504,37 @@ def _audit_passages(
 # unreachable embeddings endpoint never holds up the chat reply. A failure only leaves the
 # answer without a vector: keyword search finds it, and `index rebuild` embeds it.
 
-_queue: queue.Queue[tuple[Settings, list[str]]] = queue.Queue()
-_worker: threading.Thread | None = None
-_worker_lock = threading.Lock()
-
 
 def embed_committed(settings: Settings, refs: Sequence[str]) -> None:
     """Queue answers just committed for embedding (no-op when the stage is off)."""
-    global _worker
     if not semantic_enabled(settings) or not refs:
         return
-    _queue.put((settings, list(refs)))
-    with _worker_lock:
-        if _worker is None or not _worker.is_alive():
-            _worker = threading.Thread(target=_embed_queued, name="councilbot-embeddings", daemon=True)
-            _worker.start()
+    context = current_context()
+    state = _state(context)
+    with state.worker_lock:
+        state.queue.put((settings, list(refs)))
+        if state.worker is None or not state.worker.is_alive():
+            state.worker = threading.Thread(
+                target=_embed_queued, args=(context, state.queue), name="councilbot-embeddings", daemon=True
+            )
+            state.worker.start()
 
 
-def _embed_queued() -> None:
-    while True:
-        settings, refs = _queue.get()
+def _embed_queued(context: AppContext, jobs: queue.Queue[tuple[Settings, list[str]] | None]) -> None:
+    while (job := jobs.get()) is not None:
+        settings, refs = job
         try:
             with session_scope(settings) as db:
-                fill_vectors(db, settings, refs=refs, verify=True)
+                fill_vectors(db, settings, refs=refs, verify=True, context=context)
         except Exception:
             log.exception(
                 "embedding after commit failed for %d answers; `councilbot index rebuild` embeds them", len(refs)
             )
         finally:
-            _queue.task_done()
+            jobs.task_done()
+    jobs.task_done()
 
 
 def wait_for_embeddings() -> None:
-    """Block until every queued answer has been embedded (or has failed); at exit, and for tests."""
-    if _worker is not None and _worker.is_alive():
-        _queue.join()
-
-
-atexit.register(wait_for_embeddings)
+    """Block until every answer queued in this context has been embedded (or has failed); for tests."""
+    _state().wait()

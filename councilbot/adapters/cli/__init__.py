@@ -21,13 +21,14 @@ from councilbot.adapters.cli import (
     serve_cmds,
     web_cmds,
 )
+from councilbot.app_context import ensure_context
 from councilbot.errors import CouncilbotError
 
 
 @click.group(help="councilbot: 議会答弁の受付から答弁書までを支援するボット")
 @click.version_option(package_name="councilbot")
 def cli() -> None:
-    pass
+    ensure_context()
 
 
 for module in (core_cmds, search_cmds, draft_cmds, jobs_cmds, serve_cmds, web_cmds, commitments_cmds):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from councilbot.adapters.llm.base import Provider
 from councilbot.adapters.llm.offline import OfflineDrafter
 from councilbot.errors import CouncilbotError
+from councilbot.services.ports import DraftingProvider
 
 if TYPE_CHECKING:  # the openai client costs about a second to import: only a command that calls a model loads it
     import openai
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # the openai client costs about a second to import: only a co
 _UNCHECKED_KEY = "not-needed"
 
 
-def make_provider(settings: Settings) -> Provider:
+def make_provider(settings: Settings) -> DraftingProvider:
     if settings.llm_provider == "offline":
         return OfflineDrafter()
     from councilbot.adapters.llm.openai_compat import OpenAICompatProvider
@@ -48,7 +48,7 @@ def openai_client(settings: Settings, *, azure: bool, base_url: str | None, hint
     """
     import openai
 
-    common = {"timeout": settings.llm_timeout_seconds, "max_retries": settings.llm_max_retries}
+    timeout, max_retries = settings.llm_timeout_seconds, settings.llm_max_retries
     if azure:
         client: openai.OpenAI = openai.AzureOpenAI(
             azure_endpoint=required_setting(
@@ -58,15 +58,19 @@ def openai_client(settings: Settings, *, azure: bool, base_url: str | None, hint
                 settings.azure_openai_api_version, "AZURE_OPENAI_API_VERSION", "Azure OpenAI の API バージョン", hint
             ),
             api_key=required_setting(settings.openai_api_key, "OPENAI_API_KEY", "Azure OpenAI の API キー", hint),
-            **common,
+            timeout=timeout,
+            max_retries=max_retries,
         )
         return client, "azure"
     if base_url:
         return openai.OpenAI(
-            api_key=settings.openai_api_key or _UNCHECKED_KEY, base_url=base_url, **common
+            api_key=settings.openai_api_key or _UNCHECKED_KEY,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
         ), "compatible"
     key = required_setting(settings.openai_api_key, "OPENAI_API_KEY", "OpenAI の API キー", hint)
-    return openai.OpenAI(api_key=key, **common), "openai"
+    return openai.OpenAI(api_key=key, timeout=timeout, max_retries=max_retries), "openai"
 
 
 def required_setting(value: str | None, name: str, meaning: str, hint: str) -> str:

@@ -22,10 +22,11 @@ from typing import ClassVar, Literal
 
 import httpx
 import openai
-from openai.types.chat import ChatCompletion
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
-from councilbot.adapters.llm.base import DraftRequest, Generation, Provider
+from councilbot.domain.drafting import DraftRequest
 from councilbot.errors import ProviderError
+from councilbot.services.ports import DraftingProvider, Generation
 
 _FINISHED = "stop"
 _FINISH_PROBLEMS = {
@@ -34,7 +35,7 @@ _FINISH_PROBLEMS = {
 }
 
 
-class OpenAICompatProvider(Provider):
+class OpenAICompatProvider(DraftingProvider):
     origin: ClassVar[Literal["ai", "offline"]] = "ai"
     sends_text: ClassVar[bool] = True
 
@@ -70,10 +71,12 @@ class OpenAICompatProvider(Provider):
                 "もう一度お試しください。下書きは保存していません。"
             ) from exc
 
-    def _open(self, request: DraftRequest, deadline: float) -> openai.Stream:  # type: ignore[type-arg]
+    def _open(self, request: DraftRequest, deadline: float) -> openai.Stream[ChatCompletionChunk]:
         """The streamed response, after as many retries as the deadline and LLM_MAX_RETRIES allow."""
-        messages = [{"role": m.role, "content": m.content} for m in request.messages]
-        limit = {"max_tokens": self._max_output_tokens} if self._max_output_tokens else {}
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": "system", "content": m.content} if m.role == "system" else {"role": "user", "content": m.content}
+            for m in request.messages
+        ]
         attempt = 0
         while True:
             remaining = deadline - time.monotonic()
@@ -82,10 +85,10 @@ class OpenAICompatProvider(Provider):
             try:
                 return self._client.with_options(timeout=remaining, max_retries=0).chat.completions.create(
                     model=self.model,
-                    messages=messages,  # type: ignore[arg-type]
+                    messages=messages,
                     stream=True,
                     stream_options={"include_usage": True},
-                    **limit,  # type: ignore[arg-type]
+                    max_tokens=self._max_output_tokens or openai.omit,
                 )
             except openai.APITimeoutError as exc:
                 raise ProviderError(self._deadline_passed()) from exc
@@ -182,7 +185,7 @@ def _retry_wait(exc: openai.APIError, attempt: int) -> float | None:
             pass
     elif not isinstance(exc, openai.APIConnectionError):
         return None
-    return min(_FIRST_BACKOFF_SECONDS * 2**attempt, _MAX_BACKOFF_SECONDS)
+    return min(_FIRST_BACKOFF_SECONDS * 2.0**attempt, _MAX_BACKOFF_SECONDS)
 
 
 def service_name(kind: str) -> str:

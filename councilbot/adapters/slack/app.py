@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from councilbot.adapters.slack.dispatch import Runtime
 from councilbot.adapters.slack.listeners import register_listeners
 from councilbot.adapters.slack.notifier import ChatNotifier
+from councilbot.app_context import ensure_context
 from councilbot.errors import CouncilbotError
 from councilbot.settings import Settings
 
@@ -58,6 +59,7 @@ def check_credentials(settings: Settings, *, socket_mode: bool) -> None:
 
 
 def create_app(settings: Settings, *, executor: ThreadPoolExecutor | None = None) -> App:
+    ensure_context()
     check_credentials(settings, socket_mode=not settings.slack_signing_secret)
     client = web_client(settings)
     try:

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from councilbot.adapters.web import format as fmt
 from councilbot.adapters.web import security
 from councilbot.adapters.web.chat import follow_up_in_chat
+from councilbot.app_context import ensure_context
 from councilbot.domain.workflow import STATE_LABELS, TRANSITIONS, State
 from councilbot.errors import CouncilbotError, InvalidInput, NotFound, PermissionDenied, StaleVersion
 from councilbot.services import books, meeting, review, web_access
@@ -60,6 +61,7 @@ def action_label(name: str) -> str:
 
 
 def create_web_app(settings: Settings) -> Flask:
+    ensure_context()
     app = Flask("councilbot.web", template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
     app.jinja_env.autoescape = True
     tz = settings.tz_name

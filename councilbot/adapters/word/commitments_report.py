@@ -18,6 +18,8 @@ import docx
 from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
+from docx.styles.style import CharacterStyle
+from docx.text.run import Run
 
 from councilbot.domain.era import to_wareki
 from councilbot.fsutil import atomic_write_bytes
@@ -31,7 +33,7 @@ HEADING_FONTS = ("Arial", "ＭＳ ゴシック")
 QUESTION_CHARS = 120  # 質問要旨: the question's opening, as a summary
 
 
-def _fonts(run_or_style, fonts: tuple[str, str]) -> None:
+def _fonts(run_or_style: Run | CharacterStyle, fonts: tuple[str, str]) -> None:
     run_or_style.font.name = fonts[0]
     rpr = run_or_style.element.get_or_add_rPr()
     rfonts = rpr.find(qn("w:rFonts"))

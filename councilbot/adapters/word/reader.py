@@ -20,10 +20,12 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docx
 from docx.document import Document
 from docx.oxml.ns import qn
+from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.text.paragraph import Paragraph
 
 from councilbot.domain.book import AI_AS_IS_NOTE
@@ -201,7 +203,16 @@ class _StyleInfo:
         return self._cache[style_id]
 
 
-def _collect(container, document, style_names, style_info, blocks, *, in_toc: bool, deadline: float) -> None:
+def _collect(
+    container: BaseOxmlElement,
+    document: Document,
+    style_names: dict[str, str],
+    style_info: _StyleInfo,
+    blocks: list[_Block],
+    *,
+    in_toc: bool,
+    deadline: float,
+) -> None:
     for child in container.iterchildren():
         if time.monotonic() >= deadline:
             raise _TookTooLong()
@@ -221,7 +232,9 @@ def _collect(container, document, style_names, style_info, blocks, *, in_toc: bo
                 _collect(content, document, style_names, style_info, blocks, in_toc=in_toc or is_toc, deadline=deadline)
 
 
-def _paragraph_block(p, document, style_names, style_info, in_toc: bool) -> _Block:
+def _paragraph_block(
+    p: BaseOxmlElement, document: Document, style_names: dict[str, str], style_info: _StyleInfo, in_toc: bool
+) -> _Block:
     paragraph = Paragraph(p, document._body)
     style_el = p.find(f"{qn('w:pPr')}/{qn('w:pStyle')}")
     style_id = style_el.get(qn("w:val")) if style_el is not None else None
@@ -286,7 +299,7 @@ class _Item:
         return "\n".join(lines)
 
 
-def read_answer_book(path: str | os.PathLike[str]) -> list[dict]:
+def read_answer_book(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Past answer book → archive records (SPEC §4.3), in the book's order.
 
     Unfinished answers marked 案 (a review-meeting book) are left out: the
@@ -402,7 +415,7 @@ class _BookParser:
             self.items.append(self.item)
         self.item, self.block = None, None
 
-    def records(self) -> list[dict]:
+    def records(self) -> list[dict[str, Any]]:
         self._close_item()
         records = []
         for item in self.items:

@@ -1,4 +1,4 @@
-"""Answer books (答弁書) as Word documents, and PDF through LibreOffice.
+"""Answer books (答弁書) as Word documents (the contents' page numbers and the PDF: libreoffice.py).
 
 The document is laid out the way a city hall prints it: A4, a cover, a table of
 contents, one part per member in speaking order, each item under a heading that
@@ -20,10 +20,6 @@ import copy
 import io
 import os
 import re
-import shutil
-import subprocess
-import tempfile
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,12 +30,14 @@ from docx.document import Document
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml.ns import nsdecls, qn
 from docx.oxml.parser import OxmlElement, parse_xml
+from docx.oxml.styles import CT_Style
+from docx.oxml.xmlchemy import BaseOxmlElement
+from docx.section import _BaseHeaderFooter
 from docx.shared import Mm
 from lxml import etree
 
 from councilbot.domain.book import AI_AS_IS_NOTE, AnswerBookContent, BookItem, BookMember
 from councilbot.domain.era import to_wareki
-from councilbot.errors import CouncilbotError
 from councilbot.fsutil import atomic_write_bytes
 
 BODY_FONTS = ("Century", "ＭＳ 明朝")  # (Latin, East Asian)
@@ -59,7 +57,7 @@ TOC_INSTRUCTION = ' TOC \\o "1-2" \\h \\z \\u '
 _THEME_FONT_ATTRS = tuple(qn(f"w:{a}") for a in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme"))
 _INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _TOC_BOOKMARK = "_Toc{:08d}"
-_BODY_BOOKMARK = "_CbBody"  # first paragraph of the numbered part
+BODY_BOOKMARK = "_CbBody"  # first paragraph of the numbered part
 
 
 @dataclass(frozen=True)
@@ -142,234 +140,6 @@ def render_answer_book(
     return atomic_write_bytes(path, buffer.getvalue())
 
 
-def convert_to_pdf(docx_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> Path | None:
-    """Render ``docx_path`` to PDF in ``out_dir`` with headless LibreOffice, the contents numbered.
-
-    Returns the PDF's path, or ``None`` when LibreOffice is not installed. The
-    .docx at ``docx_path`` is not modified (see :func:`number_contents` for that).
-    """
-    soffice = find_soffice()
-    if soffice is None:
-        return None
-    with tempfile.TemporaryDirectory(prefix="councilbot-pdf-") as work_dir:
-        _numbered, pdf = _lay_out_numbered(soffice, Path(work_dir), Path(docx_path))
-        assert pdf is not None
-        return _place_pdf(pdf, Path(out_dir), Path(docx_path).stem)
-
-
-def number_contents(docx_path: str | os.PathLike[str], *, pdf_dir: str | os.PathLike[str] | None = None) -> Path | None:
-    """Write the page number of every contents entry into the .docx itself; also save its PDF when ``pdf_dir`` is given.
-
-    A table of contents shows the results cached in the file: LibreOffice never
-    recomputes them on opening, and Word does only when asked (``updateFields``
-    makes it prompt; a ``dirty`` field is refreshed by hand). So the book is laid
-    out with LibreOffice, each PAGEREF result is set to the page its heading
-    landed on, and the prompt and dirty marks are dropped: both programs then
-    open the book with the numbers in place. Word lays out with its own fonts and
-    may move a heading by a page in a long book; updating the contents there
-    corrects it. Returns the PDF's path (or ``None``); without LibreOffice the
-    file is left as written, asking Word to update its fields.
-    """
-    soffice = find_soffice()
-    if soffice is None:
-        return None
-    source = Path(docx_path)
-    with tempfile.TemporaryDirectory(prefix="councilbot-toc-") as work_dir:
-        numbered, pdf = _lay_out_numbered(soffice, Path(work_dir), source, want_pdf=pdf_dir is not None)
-        if numbered != source:
-            atomic_write_bytes(source, numbered.read_bytes())
-        return _place_pdf(pdf, Path(pdf_dir), source.stem) if pdf is not None and pdf_dir is not None else None
-
-
-def _lay_out_numbered(soffice: str, work: Path, source: Path, *, want_pdf: bool = True) -> tuple[Path, Path | None]:
-    """(a copy of ``source`` whose contents carry the pages LibreOffice lays its headings on, that copy's PDF).
-
-    The book is laid out once to learn on which page each heading lands (the
-    PDF's named destinations, read with poppler's ``pdfinfo``) and the numbers
-    are written into a copy. The body is its own section numbered from 1, so the
-    numbers cannot move it: only the PDF needs the copy laid out again (a third
-    pass follows should the layout still change). A book already numbered right
-    takes one pass. Without ``pdfinfo`` the result is ``source`` and its PDF.
-    """
-    pdf = _soffice_to_pdf(soffice, work, source, work / "pass0")
-    pages = _heading_pages(pdf)
-    current = source
-    for attempt in range(1, 3):
-        if not pages or _cached_pages(current) == pages:
-            break
-        filled = work / f"pass{attempt}" / source.name
-        _fill_toc_page_numbers(current, filled, pages)
-        current = filled
-        if not want_pdf:
-            return current, None
-        pdf = _soffice_to_pdf(soffice, work, filled, filled.parent)
-        laid_out = _heading_pages(pdf)
-        if laid_out == pages:
-            break
-        pages = laid_out
-    return current, pdf
-
-
-def _place_pdf(pdf: Path, out_dir: Path, stem: str) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"{stem}.pdf"
-    staging = out_dir / f".{target.name}.tmp"
-    shutil.copyfile(pdf, staging)
-    os.replace(staging, target)
-    return target
-
-
-def _soffice_to_pdf(soffice: str, work: Path, source: Path, out_dir: Path) -> Path:
-    """One LibreOffice run; bookmarks are exported as named destinations."""
-    # A private profile: a LibreOffice already open on the same account would
-    # otherwise take the request over and produce nothing.
-    profile = (work / "profile").as_uri()
-    export = 'pdf:writer_pdf_Export:{"ExportBookmarksToPDFDestination":{"type":"boolean","value":"true"}}'
-    command = [
-        soffice,
-        f"-env:UserInstallation={profile}",
-        "--headless",
-        "--norestore",
-        "--nolockcheck",
-        "--convert-to",
-        export,
-        "--outdir",
-        str(out_dir),
-        str(source),
-    ]
-    try:
-        result = subprocess.run(command, capture_output=True, timeout=_PDF_TIMEOUT_SECONDS, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise CouncilbotError(
-            f"LibreOfficeによる「{source.name}」のPDF変換が{_PDF_TIMEOUT_SECONDS}秒以内に終わりませんでした。"
-        ) from exc
-    produced = out_dir / f"{source.stem}.pdf"
-    if result.returncode != 0 or not produced.is_file() or produced.stat().st_size == 0:
-        lines = (result.stderr or result.stdout).decode("utf-8", "replace").strip().splitlines()
-        reason = f"（{lines[-1][:200]}）" if lines else ""
-        raise CouncilbotError(f"LibreOfficeで「{source.name}」をPDFに変換できませんでした{reason}。")
-    return produced
-
-
-_DESTINATION_LINE = re.compile(r'^\s*(\d+)\s+\[.*\]\s+"(?:_|5F)(Toc\d+|CbBody)"\s*$')
-
-
-def _heading_pages(pdf: Path) -> dict[str, str]:
-    """Bookmark → printed page number (the body's first page is 1); {} without pdfinfo."""
-    pdfinfo = shutil.which("pdfinfo")
-    if pdfinfo is None:
-        return {}
-    result = subprocess.run([pdfinfo, "-dests", str(pdf)], capture_output=True, text=True, check=False)
-    physical: dict[str, int] = {}
-    for line in result.stdout.splitlines():
-        match = _DESTINATION_LINE.match(line)
-        if match:
-            physical["_" + match.group(2)] = int(match.group(1))
-    body_start = physical.pop(_BODY_BOOKMARK, None)
-    if body_start is None:
-        return {}
-    return {name: str(page - body_start + 1) for name, page in physical.items()}
-
-
-_PAGEREF = re.compile(r"\s*PAGEREF\s+(\S+)")
-_CONTENTS_FIELD = re.compile(r"\s*(PAGEREF|TOC)\s")
-
-
-def _cached_pages(docx_path: Path) -> dict[str, str]:
-    """Bookmark → the page number cached in the file's PAGEREF results."""
-    with zipfile.ZipFile(docx_path) as archive:
-        root = etree.fromstring(archive.read("word/document.xml"))
-    cached = {}
-    for instr in root.iter(qn("w:instrText")):
-        match = _PAGEREF.match(instr.text or "")
-        if match:
-            runs = _field_result_runs(instr.getparent())
-            cached[match.group(1)] = "".join(t.text or "" for run in runs for t in run.iter(qn("w:t")))
-    return cached
-
-
-def _fill_toc_page_numbers(source: Path, target: Path, pages: dict[str, str]) -> None:
-    """Copy ``source`` to ``target`` with each PAGEREF result set from ``pages``, nothing left to update.
-
-    The contents fields lose their ``dirty`` mark and the settings their
-    ``updateFields``: the cached numbers are right, so Word need not ask.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            if info.filename == "word/document.xml":
-                root = etree.fromstring(data)
-                for instr in root.iter(qn("w:instrText")):
-                    if not _CONTENTS_FIELD.match(instr.text or ""):
-                        continue
-                    begin = instr.getparent().getprevious()
-                    mark = begin.find(qn("w:fldChar")) if begin is not None else None
-                    if mark is not None and mark.get(qn("w:fldCharType")) == "begin":
-                        mark.attrib.pop(qn("w:dirty"), None)
-                    match = _PAGEREF.match(instr.text or "")
-                    if match and match.group(1) in pages:
-                        _set_field_result(instr.getparent(), pages[match.group(1)])
-                data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-            elif info.filename == "word/settings.xml":
-                root = etree.fromstring(data)
-                for update in root.findall(qn("w:updateFields")):
-                    root.remove(update)
-                data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-            zout.writestr(info, data)
-
-
-def _field_separate(instr_run):  # type: ignore[no-untyped-def]
-    """The run holding the ``separate`` mark of the field whose instruction is in ``instr_run``, or None."""
-    separate = instr_run.getnext()
-    while separate is not None and separate.find(qn("w:fldChar")) is None:
-        separate = separate.getnext()
-    if separate is None or separate.find(qn("w:fldChar")).get(qn("w:fldCharType")) != "separate":
-        return None
-    return separate
-
-
-def _field_result_runs(instr_run) -> list:  # type: ignore[type-arg]
-    """The runs of the field's result: after its ``separate`` mark, up to its next field character."""
-    runs = []
-    separate = _field_separate(instr_run)
-    following = separate.getnext() if separate is not None else None
-    while following is not None and following.find(qn("w:fldChar")) is None:
-        runs.append(following)
-        following = following.getnext()
-    return runs
-
-
-def _set_field_result(instr_run, text: str) -> None:
-    """Replace the result of the field whose instruction is in ``instr_run``."""
-    separate = _field_separate(instr_run)
-    if separate is None:
-        return
-    for run in _field_result_runs(instr_run):
-        run.getparent().remove(run)
-    result = etree.Element(qn("w:r"))
-    separate.addnext(result)
-    etree.SubElement(result, qn("w:t")).text = text
-
-
-_PDF_TIMEOUT_SECONDS = 600
-_SOFFICE_CANDIDATES = (
-    "/usr/bin/soffice",
-    "/usr/lib/libreoffice/program/soffice",
-    "/opt/libreoffice/program/soffice",
-    "/Applications/LibreOffice.app/Contents/MacOS/soffice",
-    r"C:\Program Files\LibreOffice\program\soffice.exe",
-)
-
-
-def find_soffice() -> str | None:
-    """Path of LibreOffice's ``soffice``, or ``None`` when it is not installed."""
-    found = shutil.which("soffice") or shutil.which("libreoffice")
-    if found:
-        return found
-    return next((c for c in _SOFFICE_CANDIDATES if Path(c).is_file()), None)
-
-
 # --- document set-up -------------------------------------------------------------
 
 
@@ -397,7 +167,7 @@ def _request_field_update(document: Document) -> None:
     _insert_before(settings, update, _SETTINGS_AFTER_UPDATE_FIELDS)
 
 
-def _restart_page_numbers(sect_pr) -> None:
+def _restart_page_numbers(sect_pr: BaseOxmlElement) -> None:
     for old in sect_pr.findall(qn("w:pgNumType")):
         sect_pr.remove(old)
     _insert_before(sect_pr, OxmlElement("w:pgNumType", {qn("w:start"): "1"}), _SECTPR_AFTER_PGNUMTYPE)
@@ -442,7 +212,7 @@ _SECTPR_AFTER_PGNUMTYPE = (
 _RPR_AFTER_LANG = ("eastAsianLayout", "specVanish", "oMath")
 
 
-def _insert_before(parent, child, successors: tuple[str, ...]) -> None:
+def _insert_before(parent: BaseOxmlElement, child: BaseOxmlElement, successors: tuple[str, ...]) -> None:
     """Insert ``child`` before the first of ``successors`` present (schema order), else append."""
     tags = {qn(f"w:{name}") for name in successors}
     for existing in parent:
@@ -520,7 +290,9 @@ def _prepare_styles(document: Document, *, define_all: bool) -> dict[str, str]:
     """
     styles_el = document.styles.element
     section = document.sections[0]
-    text_width = int((section.page_width - section.left_margin - section.right_margin) / 635)
+    # A template without a page size or margins is laid out as A4 without margins.
+    page_width = section.page_width or Mm(210)
+    text_width = int((page_width - (section.left_margin or 0) - (section.right_margin or 0)) / 635)
     ids: dict[str, str] = {}
     for role, spec in _STYLES.items():
         style = styles_el.get_by_name(spec.name)
@@ -537,7 +309,7 @@ def _prepare_styles(document: Document, *, define_all: bool) -> dict[str, str]:
     return ids
 
 
-def _define_style(style, look: tuple[str, str], text_width: int, based_on: str | None) -> None:
+def _define_style(style: CT_Style, look: tuple[str, str], text_width: int, based_on: str | None) -> None:
     """Replace a style's formatting with ``look`` (paragraph and run properties)."""
     for child in style.xpath("w:basedOn | w:next | w:link | w:pPr | w:rPr"):
         style.remove(child)
@@ -585,7 +357,7 @@ def _make_fonts_explicit(document: Document, *, override: bool) -> None:
             _set_fonts(rfonts.getparent(), HEADING_FONTS if theme.startswith("major") else BODY_FONTS, override=False)
 
 
-def _set_fonts(rpr, fonts: tuple[str, str], *, override: bool) -> None:
+def _set_fonts(rpr: BaseOxmlElement, fonts: tuple[str, str], *, override: bool) -> None:
     latin, east_asian = fonts
     rfonts = rpr.get_or_add_rFonts()
     for attr in _THEME_FONT_ATTRS:
@@ -595,7 +367,7 @@ def _set_fonts(rpr, fonts: tuple[str, str], *, override: bool) -> None:
             rfonts.set(qn(f"w:{attr}"), value)
 
 
-def _set_japanese_language(rpr) -> None:
+def _set_japanese_language(rpr: BaseOxmlElement) -> None:
     lang = rpr.find(qn("w:lang"))
     if lang is None:
         lang = OxmlElement("w:lang")
@@ -607,13 +379,13 @@ def _set_japanese_language(rpr) -> None:
 # --- header and footer -----------------------------------------------------------
 
 
-def _write_page_number_footer(footer, style_id: str) -> None:
+def _write_page_number_footer(footer: _BaseHeaderFooter, style_id: str) -> None:
     """「－ n －」 centred: the PAGE field between full-width dashes."""
     footer.is_linked_to_previous = False
     _replace_paragraphs(footer, _paragraph(style_id, _run("－ ") + _field(" PAGE ", "1") + _run(" －")))
 
 
-def _write_draft_header(header, style_id: str) -> None:
+def _write_draft_header(header: _BaseHeaderFooter, style_id: str) -> None:
     """A boxed 「案」 at the top right of every page of a review-meeting book."""
     header.is_linked_to_previous = False
     mark = '<w:rPr><w:b/><w:color w:val="C00000"/><w:sz w:val="32"/><w:bdr w:val="single" w:sz="12" w:space="1" w:color="C00000"/></w:rPr>'
@@ -621,7 +393,7 @@ def _write_draft_header(header, style_id: str) -> None:
     _replace_paragraphs(header, _paragraph(style_id, _run("未校了の答弁を含む検討用資料　", note) + _run("案", mark)))
 
 
-def _replace_paragraphs(part, paragraph_xml: str) -> None:
+def _replace_paragraphs(part: _BaseHeaderFooter, paragraph_xml: str) -> None:
     container = part._element
     for p in container.findall(qn("w:p")):
         container.remove(p)
@@ -666,8 +438,8 @@ def _lines(text: str) -> list[str]:
     return (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def _xml(element) -> str:
-    return etree.tostring(element, encoding="unicode")
+def _xml(element: BaseOxmlElement) -> str:
+    return str(etree.tostring(element, encoding="unicode"))
 
 
 def member_heading(member: BookMember) -> str:
@@ -762,7 +534,7 @@ class _BookXml:
             )
             parts.extend(self._p("text", _run(f"・{entry}")) for entry in c.missing)
         # Marks the page printed as 1, for numbering the contents in the PDF.
-        marker = f'<w:bookmarkStart w:id="0" w:name="{_BODY_BOOKMARK}"/><w:bookmarkEnd w:id="0"/>'
+        marker = f'<w:bookmarkStart w:id="0" w:name="{BODY_BOOKMARK}"/><w:bookmarkEnd w:id="0"/>'
         parts[0] = parts[0].replace("</w:pPr>", "</w:pPr>" + marker, 1)
         return "".join(parts)
 

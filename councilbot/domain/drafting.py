@@ -1,27 +1,23 @@
-"""One interface for every drafter: OpenAI, Azure OpenAI, an OpenAI-compatible
-server (a city's own model), and the offline drafter.
+"""What a drafter works from and the marks its draft carries: the answer template (答弁の型)
+with its graded stances, the past answers offered as sources, and the 【参照】 line that
+names the sources a draft drew on.
 
-A provider's ``stream(request)`` is a generator: it yields pieces of text as the
-model writes them and *returns* a ``Generation`` (model name, token counts) once
-the model has finished normally. Any failure raises ``ProviderError`` with a
-Japanese message; a stream that stops early never returns a ``Generation``, so
-a half-written draft cannot be mistaken for a finished one.
+Pure data, no I/O: prompts/style_guide.md is read into a ``StyleGuide`` by
+services/prompt_files.py; drafters (adapters/llm) receive a ``DraftRequest``.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Generator
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Literal
 
 from councilbot.domain.commitments import PriorCommitment
 
-
-@dataclass(frozen=True)
-class ChatMessage:
-    role: Literal["system", "user"]
-    content: str
+# The line a draft ends with, naming the past answers it drew on (「【参照】R4-0012」), or none.
+CITATION_PREFIX = "【参照】"
+NO_CITATION = "なし"
+# Where the drafter is to report progress on an earlier commitment (a leftover until filled in).
+PROGRESS_PLACEHOLDER = "（要確認）その後の進捗を記載いたします。"
 
 
 @dataclass(frozen=True)
@@ -46,6 +42,12 @@ class StyleGuide:
     challenge_markers: tuple[str, ...]
     default_stance: str
     stances: dict[str, Stance]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Literal["system", "user"]
+    content: str
 
 
 @dataclass(frozen=True)
@@ -75,24 +77,3 @@ class DraftRequest:
     sources: tuple[GroundingSource, ...]
     style: StyleGuide
     prior_commitments: tuple[PriorCommitment, ...] = ()  # progress on these must be reported
-
-
-@dataclass(frozen=True)
-class Generation:
-    """What a provider reports after a normal finish."""
-
-    model: str
-    tokens_in: int | None = None
-    tokens_out: int | None = None
-
-
-class Provider(ABC):
-    kind: str  # "openai", "azure", "compatible", "offline"
-    model: str
-    origin: ClassVar[Literal["ai", "offline"]]
-    # False only for drafters that run inside this process: nothing is sent, nothing needs masking.
-    sends_text: ClassVar[bool]
-
-    @abstractmethod
-    def stream(self, request: DraftRequest) -> Generator[str, None, Generation]:
-        """Yield text as it is written; return the ``Generation`` when finished."""
