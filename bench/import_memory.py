@@ -66,8 +66,9 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
-    """(seconds, peak MB of the process tree, peak MB of the largest process) of one command."""
+def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float, float]:
+    """(seconds, CPU seconds of the process and its workers, peak MB of the process tree,
+    peak MB of the largest process) of one command."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
@@ -87,10 +88,10 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, floa
     if status != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr.read().decode()[-3000:]}")
     largest = usage.ru_maxrss / 1024  # kB on Linux; includes the children it waited for
-    return seconds, max(peak / 1024, largest), largest
+    return seconds, usage.ru_utime + usage.ru_stime, max(peak / 1024, largest), largest
 
 
-def councilbot_runs(source: Path, n: int, work: Path, code: Path) -> dict[str, tuple[float, float, float]]:
+def councilbot_runs(source: Path, n: int, work: Path, code: Path) -> dict[str, tuple[float, float, float, float]]:
     work.mkdir()
     env = {
         **os.environ,
@@ -119,7 +120,7 @@ def main() -> None:
         with open(source, "w", encoding="utf-8") as fh:
             for record in synthesise(n):
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        rows: list[tuple[str, str, float, float, float]] = []
+        rows: list[tuple[str, str, float, float, float, float]] = []
         if args.baseline:
             old = tmp / "baseline-code"
             old.mkdir()
@@ -135,10 +136,14 @@ def main() -> None:
         rows.append(("SQLite FTS5", "trigram load", *fts))
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"\n== {n:,} records (load average {load} on {os.cpu_count()} cores; target: peak < 500 MB)")
-    print(f"{'code':<14}{'stage':<16}{'records/s':>10}{'seconds':>9}{'peak MB':>9}{'largest MB':>11}")
-    for code, stage, seconds, peak, largest in rows:
-        print(f"{code:<14}{stage:<16}{n / seconds:>10.0f}{seconds:>9.1f}{peak:>9.0f}{largest:>11.0f}")
-    print("(peak: resident set of the process and its workers together; seconds include start-up)")
+    print(f"{'code':<14}{'stage':<16}{'records/s':>10}{'seconds':>9}{'CPU s':>8}{'peak MB':>9}{'largest MB':>11}")
+    for code, stage, seconds, cpu, peak, largest in rows:
+        print(f"{code:<14}{stage:<16}{n / seconds:>10.0f}{seconds:>9.1f}{cpu:>8.1f}{peak:>9.0f}{largest:>11.0f}")
+    print(
+        "(peak: resident set of the process and its workers together, pages they share counted in each;"
+        " seconds include start-up; CPU s: user + system of the process and its workers, which a busy"
+        " machine stretches less than seconds)"
+    )
 
 
 if __name__ == "__main__":

@@ -56,7 +56,9 @@ from councilbot.search.analysis import (
     query_views,
     strip_stock_phrases,
 )
+from councilbot.search.postings import AnalysedDoc, TermPoolWriter
 from councilbot.search.ranking import Ranker
+from councilbot.search.workers import parallel_map
 
 # Longer input is cut: the first part of a question carries its topic, and
 # analysis cost must stay bounded for a 10,000-character paste.
@@ -182,19 +184,21 @@ def _schema() -> Schema:
     return Schema(**fields)
 
 
-def _whoosh_doc(doc: IndexDoc) -> dict:
+def _analysed(doc: IndexDoc) -> AnalysedDoc:
+    """A record as the index writer takes it: plain field values, and the text fields' analysis."""
     year = year_of(doc)
-    out = {
+    plain = {
         "ref": doc.ref,
         "date": doc.date.isoformat() if doc.date else "0000-00-00",
         "year": str(year) if year else "",
     }
-    text = join_sections(doc.title or "", doc.question or "", doc.answer or "")
-    out[MORPH] = text
-    out[BIGRAM] = text
     for name in ("member", "faction", "department", "session", "answerer"):
-        out[name] = _filter_value(getattr(doc, name))
-    return out
+        plain[name] = _filter_value(getattr(doc, name))
+    text = join_sections(doc.title or "", doc.question or "", doc.answer or "")
+    return plain, {name: list(_TEXT_FIELDS[name].index(text)) for name in (MORPH, BIGRAM)}
+
+
+_TEXT_FIELDS = _schema()
 
 
 class IndexBusy(CouncilbotError):
@@ -280,7 +284,7 @@ class WhooshIndex:
         try:
             with self.writer_lock():
                 ix = self._open_for_write()
-                writer = ix.writer(limitmb=POOL_MB)
+                writer = TermPoolWriter(ix, limitmb=POOL_MB)
                 try:
                     n = _replace_by_ref(writer, changes)
                 except BaseException:
@@ -309,13 +313,14 @@ class WhooshIndex:
             with self.writer_lock():
                 name, ix = self._new_generation()
                 try:
-                    writer = ix.writer(limitmb=POOL_MB)
+                    writer = TermPoolWriter(ix, limitmb=POOL_MB)
                     try:
                         n = 0
-                        for n, doc in enumerate(docs, 1):
-                            writer.add_document(**_whoosh_doc(doc))
-                            if progress and n % PROGRESS_EVERY == 0:
-                                progress(n)
+                        with parallel_map(_analysed, docs) as analysed:
+                            for n, doc in enumerate(analysed, 1):
+                                writer.add_analysed(doc)
+                                if progress and n % PROGRESS_EVERY == 0:
+                                    progress(n)
                     except BaseException:
                         writer.cancel()
                         raise
@@ -610,19 +615,25 @@ PROGRESS_EVERY = 1000
 Progress = Callable[[int], None]
 
 
-def _replace_by_ref(writer, changes: Iterable[tuple[str, IndexDoc | None]]) -> int:  # type: ignore[no-untyped-def]
+def _replace_by_ref(writer: TermPoolWriter, changes: Iterable[tuple[str, IndexDoc | None]]) -> int:
     """Delete every committed document under each ref (duplicates left by an older version included),
     then add the new document, if any. Counts the refs handled."""
     n = 0
-    with writer.searcher() as searcher:
+    with writer.searcher() as searcher, parallel_map(_analysed_change, changes) as analysed:
         empty = searcher.doc_count_all() == 0
-        for ref, doc in changes:
+        for ref, doc in analysed:
+            n += 1
             if not empty:
                 for docnum in searcher.document_numbers(ref=ref):
                     writer.delete_document(docnum)
             if doc is not None:
-                writer.add_document(**_whoosh_doc(doc))
+                writer.add_analysed(doc)
     return n
+
+
+def _analysed_change(change: tuple[str, IndexDoc | None]) -> tuple[str, AnalysedDoc | None]:
+    ref, doc = change
+    return ref, _analysed(doc) if doc is not None else None
 
 
 def _cover(bigrams: list[str]) -> list[str]:
