@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import filelock
 from whoosh import index as whoosh_index
@@ -173,7 +173,7 @@ def _filter_value(value: str | None) -> str:
 
 
 def _schema() -> Schema:
-    fields: dict = {
+    fields: dict[str, Any] = {
         "ref": ID(stored=True, unique=True),
         "date": ID(sortable=True),
         MORPH: TEXT(analyzer=MorphTokenizer(), phrase=False),
@@ -211,7 +211,7 @@ class IndexUnavailable(CouncilbotError):
         super().__init__("検索索引を読み込めません。`councilbot index rebuild` で作り直してください。")
 
 
-class _PrivateStorage(FileStorage):
+class _PrivateStorage(FileStorage):  # type: ignore[misc]
     """Whoosh file storage whose files only their owner can read (0600), like the exports."""
 
     def create_file(self, name: str, excl: bool = False, mode: str = "wb", **kwargs) -> StructFile:  # type: ignore[no-untyped-def]
@@ -244,7 +244,7 @@ class WhooshIndex:
 
     def exists(self) -> bool:
         name = self._current_name()
-        return bool(name) and whoosh_index.exists_in(self.dir / name)
+        return name is not None and bool(whoosh_index.exists_in(self.dir / name))
 
     def _new_generation(self) -> tuple[str, whoosh_index.Index]:
         name = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 1_000_000}"
@@ -336,7 +336,7 @@ class WhooshIndex:
         return n
 
     # ---- reading -----------------------------------------------------
-    def _searcher(self):
+    def _searcher(self) -> tuple[Any, Any]:
         """A per-thread searcher and ranker on the live generation, reopened when a writer has committed."""
         loc = self._local
         name = self._current_name()
@@ -361,7 +361,7 @@ class WhooshIndex:
         s, _ = self._searcher()
         return s.doc_count() if s else 0
 
-    def _filter_query(self, searcher, filters: Filters) -> Q.Query | bool | None:
+    def _filter_query(self, searcher: Any, filters: Filters) -> Q.Query | bool | None:
         """None: no filter; False: a filter that matches nothing; else the filter query."""
         parts = []
         for name in ("member", "faction", "department", "session", "answerer"):
@@ -398,7 +398,7 @@ class WhooshIndex:
 
     def _top(
         self,
-        searcher,
+        searcher: Any,
         scores: dict[int, float],
         *,
         filters: Filters,
@@ -466,7 +466,7 @@ class WhooshIndex:
         )
 
     @staticmethod
-    def _word_scores(searcher, ranker: Ranker, word: str) -> tuple[dict[int, float], list[str], list[str]]:
+    def _word_scores(searcher: Any, ranker: Ranker, word: str) -> tuple[dict[int, float], list[str], list[str]]:
         """Records matching one query word, with their scores, and the terms the word was reduced to."""
         morph = list(dict.fromkeys(morph_terms(word)))
         bigrams = list(dict.fromkeys(bigram_terms(word)))
@@ -513,7 +513,7 @@ class WhooshIndex:
 
     def _similar(
         self,
-        searcher,
+        searcher: Any,
         ranker: Ranker,
         norm: str,
         *,
@@ -545,7 +545,7 @@ class WhooshIndex:
         return SearchOutcome(hits, terms)
 
     def _similar_characters(
-        self, searcher, ranker: Ranker, norm: str, *, limit: int, exclude: Sequence[str], filters: Filters
+        self, searcher: Any, ranker: Ranker, norm: str, *, limit: int, exclude: Sequence[str], filters: Filters
     ) -> SearchOutcome:
         """BM25 over every distinct character bigram of the text's content (the plain character view)."""
         max_df = _similar_max_df(ranker)
@@ -574,7 +574,7 @@ def _content(norm: str) -> str:
 
 def _similar_max_df(ranker: Ranker) -> float:
     """Terms in more records than this say little about a topic and cost the most to score."""
-    return max(SIMILAR_MAX_DF_RATIO * ranker.n_docs, SIMILAR_MAX_DF_FLOOR)
+    return float(max(SIMILAR_MAX_DF_RATIO * ranker.n_docs, SIMILAR_MAX_DF_FLOOR))
 
 
 def _add_scores(scores: dict[int, float], term_scores: dict[int, float]) -> None:

@@ -110,20 +110,20 @@ class TermPool:
             return
         if self._terms:
             self._save()
-        key = None
+        term: tuple[str, bytes] | None = None
         docs, weights, values = array("I"), array("d"), bytearray()
-        # heapq.merge keeps equal keys in run order, which is document order.
+        # heapq.merge keeps equal terms in run order, which is document order.
         for fieldname, tbytes, d, w, v in heapq.merge(*map(self._read_run, self._runs), key=itemgetter(0, 1)):
-            if (fieldname, tbytes) != key:
-                if key is not None:
-                    yield (*key, docs, weights, bytes(values))
-                key = (fieldname, tbytes)
+            if (fieldname, tbytes) != term:
+                if term is not None:
+                    yield (*term, docs, weights, bytes(values))
+                term = (fieldname, tbytes)
                 docs, weights, values = array("I"), array("d"), bytearray()
             docs.frombytes(d)
             weights.frombytes(w)
             values += v
-        if key is not None:
-            yield (*key, docs, weights, bytes(values))
+        if term is not None:
+            yield (*term, docs, weights, bytes(values))
 
     def cleanup(self) -> None:
         for name in self._runs:
@@ -203,11 +203,11 @@ def _write_postings(fieldwriter: Any, schema: Any, pool: TermPool, lengths: Any,
 
 def _add_term_postings(
     postwriter: Any,
-    docs: array,
-    weights: array,
+    docs: array,  # type: ignore[type-arg]
+    weights: array,  # type: ignore[type-arg]
     values: bytes,
     width: int,
-    lengths: list[int],  # type: ignore[type-arg]
+    lengths: list[int],
 ) -> None:
     """What Whoosh 3's ``add_posting`` does one posting at a time (it checks and appends each), a block at a time:
     the block buffers and statistics the codec's ``_write_block`` reads."""

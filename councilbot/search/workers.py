@@ -59,12 +59,12 @@ def die_with_parent(parent: int) -> None:
 
 
 @contextmanager
-def parallel_map(
-    fn: Callable[[T], R], items: Iterable[T], *, min_items: int = PARALLEL_MIN_ITEMS
-) -> Iterator[Iterator[R]]:
+def parallel_map(fn: Callable[[T], R], items: Iterable[T], *, min_items: int | None = None) -> Iterator[Iterator[R]]:
     """``fn`` over ``items``, results in input order: in worker processes when there are at least
-    ``min_items`` items and more than one core, else in this process. ``fn`` must be a module-level function.
-    The workers are gone when the ``with`` block ends."""
+    ``min_items`` (default PARALLEL_MIN_ITEMS) items and more than one core, else in this process. ``fn``
+    must be a module-level function. The workers are gone when the ``with`` block ends."""
+    if min_items is None:
+        min_items = PARALLEL_MIN_ITEMS
     items = iter(items)
     head = list(islice(items, min_items))
     workers = worker_count()
