@@ -33,9 +33,10 @@ R = TypeVar("R")
 # Below this many items, starting processes costs more than it saves.
 PARALLEL_MIN_ITEMS = 1000
 # Items per task sent to a worker, and per batch queued: at most two batches are in flight, so memory
-# stays bounded however long the input (Pool.imap alone would read all of it ahead).
+# stays bounded however long the input (Pool.imap alone would read all of it ahead); an analysed record
+# is about 40 kB of postings, and two batches keep both workers busy while the caller catches up.
 TASK_ITEMS = 32
-BATCH_ITEMS = 2048
+BATCH_ITEMS = 512
 PR_SET_PDEATHSIG = 1
 
 
