@@ -14,10 +14,11 @@ so a crash during a rebuild leaves the old index in service. Readers open the
 generation ``CURRENT`` names and never take the lock.
 
 Every write replaces documents by ``ref``, so the index never holds a ref twice
-however writers overlap. Writing happens in this process only (no worker
-processes that could outlive it and keep the lock); both locks are ``flock``
-locks, which the kernel releases when their holder dies. Files are owner-only,
-like the exports.
+however writers overlap. Index files are written in this process only; a large
+write analyses its records in worker processes (search/workers.py) that die
+with it, so none can outlive it holding a copy of the lock. Both locks are
+``flock`` locks, which the kernel releases when their holder dies. Files are
+owner-only, like the exports.
 """
 
 from __future__ import annotations
