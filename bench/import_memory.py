@@ -11,8 +11,11 @@ fresh workspace (keyword search only, EMBEDDINGS_PROVIDER=none):
 - SQLite FTS5 (trigram) loading the same file, streamed in chunks: the baseline.
 
 Memory is the peak of the resident set summed over the process and all its
-descendants (sampled every 50 ms from /proc, so worker processes count), and
-the peak of the largest single process (the kernel's high-water mark, exact).
+descendants (sampled every 50 ms from /proc, so worker processes count; forked
+workers share most pages with their parent, which this sum counts in each),
+the peak of the same sum of proportional sets (PSS: each shared page split
+between its sharers), and the peak of the largest single process (the
+kernel's high-water mark, exact).
 ``--baseline REV`` runs the same two commands on the code of git revision REV
 (e.g. ``main``) first, for before/after figures from one run on one machine.
 """
@@ -51,32 +54,37 @@ con.commit()
 """
 
 
-def _tree_rss_kb(root: int) -> int:
-    """Resident set of ``root`` and every descendant, in kB (0 once they are gone)."""
-    total, todo = 0, [root]
+def _tree_memory_kb(root: int) -> tuple[int, int]:
+    """Resident and proportional set (shared pages split between their sharers) of ``root`` and every
+    descendant, in kB (0 once they are gone)."""
+    rss = pss = 0
+    todo = [root]
     while todo:
         pid = todo.pop()
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
+            status = Path(f"/proc/{pid}/smaps_rollup").read_text()
             children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         except OSError:
             continue
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        rss += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("Rss:")), 0)
+        pss += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("Pss:")), 0)
         todo += [int(c) for c in children]
-    return total
+    return rss, pss
 
 
-def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
-    """(seconds, peak MB of the process tree, peak MB of the largest process) of one command."""
+def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float, float, float]:
+    """(seconds, CPU seconds of the process and its workers, peak MB of the process tree's resident sets,
+    peak MB of its proportional sets, peak MB of the largest process) of one command."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
+    peak = peak_pss = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not done.wait(0.05):
-            peak = max(peak, _tree_rss_kb(proc.pid))
+            rss, pss = _tree_memory_kb(proc.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
 
     sampler = threading.Thread(target=sample)
     sampler.start()
@@ -87,10 +95,12 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, floa
     if status != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr.read().decode()[-3000:]}")
     largest = usage.ru_maxrss / 1024  # kB on Linux; includes the children it waited for
-    return seconds, max(peak / 1024, largest), largest
+    return seconds, usage.ru_utime + usage.ru_stime, max(peak / 1024, largest), max(peak_pss / 1024, largest), largest
 
 
-def councilbot_runs(source: Path, n: int, work: Path, code: Path) -> dict[str, tuple[float, float, float]]:
+def councilbot_runs(
+    source: Path, n: int, work: Path, code: Path
+) -> dict[str, tuple[float, float, float, float, float]]:
     work.mkdir()
     env = {
         **os.environ,
@@ -119,7 +129,7 @@ def main() -> None:
         with open(source, "w", encoding="utf-8") as fh:
             for record in synthesise(n):
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        rows: list[tuple[str, str, float, float, float]] = []
+        rows: list[tuple[str, str, float, float, float, float, float]] = []
         if args.baseline:
             old = tmp / "baseline-code"
             old.mkdir()
@@ -135,10 +145,21 @@ def main() -> None:
         rows.append(("SQLite FTS5", "trigram load", *fts))
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"\n== {n:,} records (load average {load} on {os.cpu_count()} cores; target: peak < 500 MB)")
-    print(f"{'code':<14}{'stage':<16}{'records/s':>10}{'seconds':>9}{'peak MB':>9}{'largest MB':>11}")
-    for code, stage, seconds, peak, largest in rows:
-        print(f"{code:<14}{stage:<16}{n / seconds:>10.0f}{seconds:>9.1f}{peak:>9.0f}{largest:>11.0f}")
-    print("(peak: resident set of the process and its workers together; seconds include start-up)")
+    print(
+        f"{'code':<14}{'stage':<16}{'records/s':>10}{'seconds':>9}{'CPU s':>8}"
+        f"{'peak MB':>9}{'peak PSS MB':>12}{'largest MB':>11}"
+    )
+    for code, stage, seconds, cpu, peak, pss, largest in rows:
+        print(
+            f"{code:<14}{stage:<16}{n / seconds:>10.0f}{seconds:>9.1f}{cpu:>8.1f}"
+            f"{peak:>9.0f}{pss:>12.0f}{largest:>11.0f}"
+        )
+    print(
+        "(peak: resident set of the process and its workers together, pages they share counted in each;"
+        " peak PSS: the same with each shared page split between its sharers, the memory they really use;"
+        " seconds include start-up; CPU s: user + system of the process and its workers, which a busy"
+        " machine stretches less than seconds)"
+    )
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from councilbot.storage.db import session_scope
 from councilbot.storage.models import AnswerRevision, AuditEntry, ExportRecord, Member, PastAnswer, Question
 from tests.pg import temporary_database
 from tests.support import load_small_org, workspace_settings
+from tests.test_search_workers import children, wait_gone
 
 ROOT = Path(__file__).parent.parent
 RECORDS = 3 * BATCH_SIZE
@@ -119,10 +120,11 @@ def _import_killed_at(cfg: Settings, source: Path, stage: str) -> None:
     proc = _start(cfg, IMPORT.replace("STAGE", repr(stage)).replace("SOURCE", repr(str(source))))
     line = proc.stdout.readline().decode().strip()  # waits for the child to reach the stage
     assert line == stage, proc.stderr.read().decode()[-2000:]
-    # Everything is written in this process: no worker that could outlive it and keep the index locked.
-    assert Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split() == []
+    workers = children(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    # No analysis worker outlives the import (it would keep a copy of the index lock).
+    assert wait_gone(workers) == set()
 
 
 def _councilbot(cfg: Settings, *args: str) -> subprocess.CompletedProcess[str]:

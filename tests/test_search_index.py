@@ -188,9 +188,13 @@ def test_writes_replace_by_ref_so_a_ref_is_never_held_twice(tmp_path):
 
 
 def index_module_doc(doc):
-    from councilbot.search.index import _whoosh_doc
+    """The fields Whoosh's own writer takes for ``doc`` (text fields as text, analysed by the schema)."""
+    from councilbot.search.analysis import join_sections
+    from councilbot.search.index import BIGRAM, MORPH, _analysed
 
-    return _whoosh_doc(doc)
+    plain, _ = _analysed(doc)
+    text = join_sections(doc.title, doc.question, doc.answer)
+    return {**plain, MORPH: text, BIGRAM: text}
 
 
 def test_index_files_are_readable_by_their_owner_only(tmp_path):

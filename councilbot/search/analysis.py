@@ -21,6 +21,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterator
+from typing import Any
 
 from whoosh.analysis import Token, Tokenizer
 
@@ -186,7 +187,7 @@ _dictionary_lock = threading.Lock()
 _dictionary = None
 
 
-def sudachi_tokenizer():
+def sudachi_tokenizer() -> tuple[Any, Any]:
     """One Sudachi dictionary per process; one tokenizer per thread (tokenizers are not thread-safe)."""
     global _dictionary
     tok = getattr(_local, "tokenizer", None)
@@ -230,7 +231,7 @@ _ENTRY_TERMS: dict[object, tuple[str, ...]] = {}
 _ENTRY_CACHE_MAX = 500_000
 
 
-def _entry_terms(m) -> tuple[str, ...]:
+def _entry_terms(m: Any) -> tuple[str, ...]:
     """A content morpheme's normalized form plus, for a compound, its mode-A parts; () for other morphemes."""
     key = m.surface() if m.is_oov() else m.word_id()
     terms = _ENTRY_TERMS.get(key)
@@ -252,7 +253,7 @@ def _entry_terms(m) -> tuple[str, ...]:
     return terms
 
 
-def _content_morphemes(normalized: str) -> Iterator[tuple[object, tuple[str, ...]]]:
+def _content_morphemes(normalized: str) -> Iterator[tuple[Any, tuple[str, ...]]]:
     """(morpheme, its terms) for the content words of already normalized text (Sudachi split mode C)."""
     if not normalized:
         return
@@ -311,7 +312,7 @@ def join_sections(*sections: str) -> str:
     return SECTION_SEPARATOR.join(s.replace(SECTION_SEPARATOR, " ") for s in sections)
 
 
-class _TermTokenizer(Tokenizer):
+class _TermTokenizer(Tokenizer):  # type: ignore[misc]
     """Adapts a term function to Whoosh, weighting each section's tokens (no character offsets: snippets are built separately)."""
 
     def terms(self, normalized: str) -> list[str]:  # pragma: no cover - overridden
@@ -319,17 +320,17 @@ class _TermTokenizer(Tokenizer):
 
     def __call__(
         self,
-        value,
-        positions=False,
-        chars=False,
-        keeporiginal=False,
-        removestops=True,
-        start_pos=0,
-        start_char=0,
-        tokenize=True,
-        mode="",
-        **kwargs,
-    ):
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         pos = start_pos
         for i, section in enumerate(value.split(SECTION_SEPARATOR)):

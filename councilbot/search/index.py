@@ -14,10 +14,11 @@ so a crash during a rebuild leaves the old index in service. Readers open the
 generation ``CURRENT`` names and never take the lock.
 
 Every write replaces documents by ``ref``, so the index never holds a ref twice
-however writers overlap. Writing happens in this process only (no worker
-processes that could outlive it and keep the lock); both locks are ``flock``
-locks, which the kernel releases when their holder dies. Files are owner-only,
-like the exports.
+however writers overlap. Index files are written in this process only; a large
+write analyses its records in worker processes (search/workers.py) that die
+with it, so none can outlive it holding a copy of the lock. Both locks are
+``flock`` locks, which the kernel releases when their holder dies. Files are
+owner-only, like the exports.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import filelock
 from whoosh import index as whoosh_index
@@ -56,7 +57,9 @@ from councilbot.search.analysis import (
     query_views,
     strip_stock_phrases,
 )
+from councilbot.search.postings import AnalysedDoc, TermPoolWriter
 from councilbot.search.ranking import Ranker
+from councilbot.search.workers import parallel_map
 
 # Longer input is cut: the first part of a question carries its topic, and
 # analysis cost must stay bounded for a 10,000-character paste.
@@ -157,7 +160,7 @@ def _filter_value(value: str | None) -> str:
 
 
 def _schema() -> Schema:
-    fields: dict = {
+    fields: dict[str, Any] = {
         "ref": ID(stored=True, unique=True),
         "date": ID(sortable=True),
         MORPH: TEXT(analyzer=MorphTokenizer(), phrase=False),
@@ -168,19 +171,21 @@ def _schema() -> Schema:
     return Schema(**fields)
 
 
-def _whoosh_doc(doc: IndexDoc) -> dict:
+def _analysed(doc: IndexDoc) -> AnalysedDoc:
+    """A record as the index writer takes it: plain field values, and the text fields' analysis."""
     year = year_of(doc)
-    out = {
+    plain = {
         "ref": doc.ref,
         "date": doc.date.isoformat() if doc.date else "0000-00-00",
         "year": str(year) if year else "",
     }
-    text = join_sections(doc.title or "", doc.question or "", doc.answer or "")
-    out[MORPH] = text
-    out[BIGRAM] = text
     for name in ("member", "faction", "department", "session", "answerer"):
-        out[name] = _filter_value(getattr(doc, name))
-    return out
+        plain[name] = _filter_value(getattr(doc, name))
+    text = join_sections(doc.title or "", doc.question or "", doc.answer or "")
+    return plain, {name: list(_TEXT_FIELDS[name].index(text)) for name in (MORPH, BIGRAM)}
+
+
+_TEXT_FIELDS = _schema()
 
 
 class IndexBusy(CouncilbotError):
@@ -193,7 +198,7 @@ class IndexUnavailable(CouncilbotError):
         super().__init__("検索索引を読み込めません。`councilbot index rebuild` で作り直してください。")
 
 
-class _PrivateStorage(FileStorage):
+class _PrivateStorage(FileStorage):  # type: ignore[misc]
     """Whoosh file storage whose files only their owner can read (0600), like the exports."""
 
     def create_file(self, name: str, excl: bool = False, mode: str = "wb", **kwargs) -> StructFile:  # type: ignore[no-untyped-def]
@@ -226,7 +231,7 @@ class WhooshIndex:
 
     def exists(self) -> bool:
         name = self._current_name()
-        return bool(name) and whoosh_index.exists_in(self.dir / name)
+        return name is not None and bool(whoosh_index.exists_in(self.dir / name))
 
     def _new_generation(self) -> tuple[str, whoosh_index.Index]:
         name = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 1_000_000}"
@@ -266,7 +271,7 @@ class WhooshIndex:
         try:
             with self.writer_lock():
                 ix = self._open_for_write()
-                writer = ix.writer(limitmb=POOL_MB)
+                writer = TermPoolWriter(ix, limitmb=POOL_MB)
                 try:
                     n = _replace_by_ref(writer, changes)
                 except BaseException:
@@ -295,13 +300,14 @@ class WhooshIndex:
             with self.writer_lock():
                 name, ix = self._new_generation()
                 try:
-                    writer = ix.writer(limitmb=POOL_MB)
+                    writer = TermPoolWriter(ix, limitmb=POOL_MB)
                     try:
                         n = 0
-                        for n, doc in enumerate(docs, 1):
-                            writer.add_document(**_whoosh_doc(doc))
-                            if progress and n % PROGRESS_EVERY == 0:
-                                progress(n)
+                        with parallel_map(_analysed, docs) as analysed:
+                            for n, doc in enumerate(analysed, 1):
+                                writer.add_analysed(doc)
+                                if progress and n % PROGRESS_EVERY == 0:
+                                    progress(n)
                     except BaseException:
                         writer.cancel()
                         raise
@@ -317,7 +323,7 @@ class WhooshIndex:
         return n
 
     # ---- reading -----------------------------------------------------
-    def _searcher(self):
+    def _searcher(self) -> tuple[Any, Any]:
         """A per-thread searcher and ranker on the live generation, reopened when a writer has committed."""
         loc = self._local
         name = self._current_name()
@@ -342,7 +348,7 @@ class WhooshIndex:
         s, _ = self._searcher()
         return s.doc_count() if s else 0
 
-    def _filter_query(self, searcher, filters: Filters) -> Q.Query | bool | None:
+    def _filter_query(self, searcher: Any, filters: Filters) -> Q.Query | bool | None:
         """None: no filter; False: a filter that matches nothing; else the filter query."""
         parts = []
         for name in ("member", "faction", "department", "session", "answerer"):
@@ -379,7 +385,7 @@ class WhooshIndex:
 
     def _top(
         self,
-        searcher,
+        searcher: Any,
         scores: dict[int, float],
         *,
         filters: Filters,
@@ -447,7 +453,7 @@ class WhooshIndex:
         )
 
     @staticmethod
-    def _word_scores(searcher, ranker: Ranker, word: str) -> tuple[dict[int, float], list[str], list[str]]:
+    def _word_scores(searcher: Any, ranker: Ranker, word: str) -> tuple[dict[int, float], list[str], list[str]]:
         """Records matching one query word, with their scores, and the terms the word was reduced to."""
         morph = list(dict.fromkeys(morph_terms(word)))
         bigrams = list(dict.fromkeys(bigram_terms(word)))
@@ -494,7 +500,7 @@ class WhooshIndex:
 
     def _similar(
         self,
-        searcher,
+        searcher: Any,
         ranker: Ranker,
         norm: str,
         *,
@@ -526,7 +532,7 @@ class WhooshIndex:
         return SearchOutcome(hits, terms)
 
     def _similar_characters(
-        self, searcher, ranker: Ranker, norm: str, *, limit: int, exclude: Sequence[str], filters: Filters
+        self, searcher: Any, ranker: Ranker, norm: str, *, limit: int, exclude: Sequence[str], filters: Filters
     ) -> SearchOutcome:
         """BM25 over every distinct character bigram of the text's content (the plain character view)."""
         max_df = _similar_max_df(ranker)
@@ -555,7 +561,7 @@ def _content(norm: str) -> str:
 
 def _similar_max_df(ranker: Ranker) -> float:
     """Terms in more records than this say little about a topic and cost the most to score."""
-    return max(SIMILAR_MAX_DF_RATIO * ranker.n_docs, SIMILAR_MAX_DF_FLOOR)
+    return float(max(SIMILAR_MAX_DF_RATIO * ranker.n_docs, SIMILAR_MAX_DF_FLOOR))
 
 
 def _add_scores(scores: dict[int, float], term_scores: dict[int, float]) -> None:
@@ -596,20 +602,25 @@ PROGRESS_EVERY = 1000
 Progress = Callable[[int], None]
 
 
-def _replace_by_ref(writer, changes: Iterable[tuple[str, IndexDoc | None]]) -> int:  # type: ignore[no-untyped-def]
+def _replace_by_ref(writer: TermPoolWriter, changes: Iterable[tuple[str, IndexDoc | None]]) -> int:
     """Delete every committed document under each ref (duplicates left by an older version included),
     then add the new document, if any. Counts the refs handled."""
     n = 0
-    with writer.searcher() as searcher:
+    with writer.searcher() as searcher, parallel_map(_analysed_change, changes) as analysed:
         empty = searcher.doc_count_all() == 0
-        for ref, doc in changes:
+        for ref, doc in analysed:
             n += 1
             if not empty:
                 for docnum in searcher.document_numbers(ref=ref):
                     writer.delete_document(docnum)
             if doc is not None:
-                writer.add_document(**_whoosh_doc(doc))
+                writer.add_analysed(doc)
     return n
+
+
+def _analysed_change(change: tuple[str, IndexDoc | None]) -> tuple[str, AnalysedDoc | None]:
+    ref, doc = change
+    return ref, _analysed(doc) if doc is not None else None
 
 
 def _cover(bigrams: list[str]) -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.util.numeric import byte_to_length
@@ -28,7 +29,7 @@ B = 0.75
 class Ranker:
     """BM25 over one open searcher; caches each segment's length norms until the searcher is replaced."""
 
-    def __init__(self, searcher) -> None:
+    def __init__(self, searcher: Any) -> None:
         self.searcher = searcher
         self.n_docs = max(searcher.doc_count(), 1)
         self._leaves = [(s.reader(), offset) for s, offset in (searcher.subsearchers or [(searcher, 0)])]
@@ -41,7 +42,7 @@ class Ranker:
         }
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
-        return self.searcher.doc_frequency(fieldname, text)
+        return int(self.searcher.doc_frequency(fieldname, text))
 
     def idf(self, df: int) -> float:
         return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))

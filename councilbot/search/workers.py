@@ -1,0 +1,96 @@
+"""Worker processes for bulk index writes: text analysis in parallel, writing in the caller.
+
+Analysis (Sudachi and the term views) is about half the work of indexing a
+record and needs nothing but the record, so `archive import` and `index
+rebuild` hand it to a pool of forked processes and write the segment in the
+calling process, which alone holds the index lock and touches the index files.
+
+A worker must never outlive its parent: it would keep a copy of the parent's
+descriptors, the index writer lock's among them (issue 13: Whoosh's own
+worker processes survived ``kill -9`` and kept the index locked). Each worker
+asks the kernel to kill it when its parent dies (``PR_SET_PDEATHSIG``) and
+exits at once if the parent is already gone; the pool is terminated when the
+write ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import multiprocessing.pool
+import os
+import signal
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from itertools import chain, islice
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Below this many items, starting processes costs more than it saves.
+PARALLEL_MIN_ITEMS = 1000
+# Items per task sent to a worker, and per batch queued: at most two batches are in flight, so memory
+# stays bounded however long the input (Pool.imap alone would read all of it ahead); an analysed record
+# is about 40 kB of postings, and two batches keep both workers busy while the caller catches up.
+TASK_ITEMS = 32
+BATCH_ITEMS = 512
+PR_SET_PDEATHSIG = 1
+
+
+def worker_count() -> int:
+    """Analysis processes to start: one per core; none on a single core, where fork and prctl are missing,
+    or beside other threads."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    # Forking a process that runs other threads can copy a lock one of them holds, and the child then
+    # waits for ever: a Slack or web process catching up a large backlog analyses in-process instead.
+    if threading.active_count() > 1:
+        return 0
+    cores = len(os.sched_getaffinity(0))
+    return min(cores, 2) if cores > 1 else 0
+
+
+def die_with_parent(parent: int) -> None:
+    """Pool initializer: the kernel kills this process when its parent dies (Linux), and a parent that died
+    before that request took effect is noticed here (the process was re-parented)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != parent:
+        os._exit(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle; it terminates the pool
+
+
+@contextmanager
+def parallel_map(fn: Callable[[T], R], items: Iterable[T], *, min_items: int | None = None) -> Iterator[Iterator[R]]:
+    """``fn`` over ``items``, results in input order: in worker processes when there are at least
+    ``min_items`` (default PARALLEL_MIN_ITEMS) items and more than one core, else in this process. ``fn``
+    must be a module-level function. The workers are gone when the ``with`` block ends."""
+    if min_items is None:
+        min_items = PARALLEL_MIN_ITEMS
+    items = iter(items)
+    head = list(islice(items, min_items))
+    workers = worker_count()
+    if len(head) < min_items or not workers:
+        yield map(fn, chain(head, items))
+        return
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=die_with_parent, initargs=(os.getpid(),))
+    try:
+        yield _ordered_results(pool, fn, chain(head, items))
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _ordered_results(pool: multiprocessing.pool.Pool, fn: Callable[[T], R], items: Iterator[T]) -> Iterator[R]:
+    in_flight: deque[Iterator[R]] = deque()
+    while batch := list(islice(items, BATCH_ITEMS)):
+        in_flight.append(pool.imap(fn, batch, chunksize=TASK_ITEMS))
+        if len(in_flight) > 1:
+            yield from in_flight.popleft()
+    while in_flight:
+        yield from in_flight.popleft()
