@@ -54,6 +54,7 @@ from councilbot.domain.schedule import (
 from councilbot.domain.workflow import State
 from councilbot.services.commitments import overdue_reminders, overdue_summary
 from councilbot.services.status import UNASSIGNED, OverdueItem, question_label, session_status
+from councilbot.storage.db import affected_rows
 from councilbot.storage.models import CouncilSession, Department, Question, SentNotification, User
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ def record_run(db: Session, messages: Iterable[Message], holder: str) -> int:
             .values(job_key=message.key, fire_at=message.fire_at, holder=holder, text=message.text, attempts=0)
             .on_conflict_do_nothing(index_elements=["job_key", "fire_at"])
         )
-        new += db.execute(statement).rowcount
+        new += affected_rows(db, statement)
     return new
 
 
@@ -171,14 +172,15 @@ def pending_messages(
 def start_sending(db: Session, row_id: int, holder: str, now: dt.datetime) -> bool:
     """Take one pending message for sending; False when another process took it first."""
     return (
-        db.execute(
+        affected_rows(
+            db,
             update(SentNotification)
             .where(
                 SentNotification.id == row_id, SentNotification.sent_at.is_(None), SentNotification.sending_at.is_(None)
             )
             .values(sending_at=now, holder=holder)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .execution_options(synchronize_session=False),
+        )
         == 1
     )
 
@@ -302,7 +304,7 @@ def general_affairs_recipients(db: Session) -> list[Recipient]:
         .order_by(Department.id)
     ).all()
     if channels:
-        return [Recipient("channel", c) for c in dict.fromkeys(channels)]
+        return [Recipient("channel", c) for c in dict.fromkeys(channels) if c is not None]
     return [Recipient("user", u.chat_id) for u in _active_users(db) if ROLE_GENERAL_AFFAIRS in (u.roles or [])]
 
 
