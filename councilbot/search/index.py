@@ -617,6 +617,7 @@ def _replace_by_ref(writer, changes: Iterable[tuple[str, IndexDoc | None]]) -> i
     with writer.searcher() as searcher:
         empty = searcher.doc_count_all() == 0
         for ref, doc in changes:
+            n += 1
             if not empty:
                 for docnum in searcher.document_numbers(ref=ref):
                     writer.delete_document(docnum)
