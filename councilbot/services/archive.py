@@ -2,11 +2,14 @@
 
 The ``past_answers`` table is the source of truth and the search index derives
 from it. Every change to a past answer queues its ref in ``index_queue`` in the
-same transaction; after the commit, :func:`catch_up_index` writes each queued
-ref's committed state to the index and only then forgets it. A rolled-back
-transaction therefore never leaves a phantom search hit, and a process killed
-between commit and index write leaves its refs queued: the next write or search
-(in any process) catches the index up, with no manual ``index rebuild``.
+same transaction, and queues a catch-up with the unit of work
+(``storage.db.UnitOfWork.after_commit``): once the commit has succeeded,
+:func:`catch_up_index` writes each queued ref's committed state to the index and
+only then forgets it. A rolled-back transaction therefore never leaves a phantom
+search hit, and a process killed (or a catch-up failing) between commit and index
+write leaves its refs queued: the next write or search (in any process) catches
+the index up, with no manual ``index rebuild``. Nothing here raises after the
+commit: what the index has not taken yet is counted by :func:`pending_index_count`.
 
 An import is all-or-nothing per file: one transaction, written in chunks so
 memory stays flat; any bad record (or unreadable line) refuses the whole file,
@@ -24,13 +27,14 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import filelock
-from sqlalchemy import Connection, Engine, delete, event, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -40,7 +44,7 @@ from councilbot.services.commitments import answer_texts, sync_commitments
 from councilbot.services.context import current_context
 from councilbot.services.semantic import drop_stale_vectors, embed_committed
 from councilbot.settings import Settings
-from councilbot.storage.db import is_contention, make_engine, without_waiting
+from councilbot.storage.db import insert_unless_present, is_contention, make_engine, unit_of_work, without_waiting
 from councilbot.storage.models import IndexQueueEntry, PastAnswer
 
 log = logging.getLogger(__name__)
@@ -319,7 +323,7 @@ def stored_record(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def import_records(
-    db: Session, settings: Settings, records: Iterable[dict], *, progress: Progress | None = None
+    db: Session, settings: Settings, records: Iterable[dict[str, Any]], *, progress: Progress | None = None
 ) -> ImportReport:
     """Import records (SPEC §4.3) all or nothing; errors name the record's position, counted from 1."""
     return _import(db, settings, enumerate(records, 1), name="取り込む記録", unit="件目", progress=progress)
@@ -425,8 +429,8 @@ def _import(
     attempt names every bad line; then :class:`ImportRefused` makes the caller roll back.
     """
     report = ImportReport()
-    if progress:
-        db.info[_PROGRESS] = progress  # the index catch-up after the commit reports through it too
+    if progress:  # the index catch-up after the commit reports through it too
+        _catch_up_after_commit(db, settings, progress)
     batch: list[dict[str, Any]] = []
     lines: dict[str, int] = {}
     for lineno, checked in _checked(numbered, unit):
@@ -532,17 +536,8 @@ def _insert_new(db: Session, rows: list[dict[str, Any]]) -> list[str]:
     """
     if not rows:
         return []
-    table = PastAnswer.__table__
     rows = [dict(values, source="import") for values in rows]
-    dialect = db.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    else:
-        db.execute(insert(table), rows)
-        return [values["ref"] for values in rows]
-    stmt = upsert(table).on_conflict_do_nothing(index_elements=["ref"]).returning(table.c.ref)
+    stmt = insert_unless_present(db, PastAnswer, "ref").returning(PastAnswer.ref)
     return list(db.scalars(stmt, rows))
 
 
@@ -578,10 +573,6 @@ def retract_final_answer(db: Session, settings: Settings, key: str) -> bool:
 
 # ---- index after commit -----------------------------------------------------
 
-_DUE = "councilbot.index_due"  # settings whose index has refs queued in the open transaction
-_EMBED = "councilbot.embed_due"  # (settings, refs) to embed once committed
-_PROGRESS = "councilbot.index_progress"
-_LISTENING = "councilbot.index_listeners"
 # Refs read from the database and written to the index per step of a catch-up.
 CATCH_UP_CHUNK = 1000
 
@@ -595,31 +586,17 @@ def _queue_for_index(db: Session, settings: Settings, refs: list[str], *, embed:
     if not refs:
         return
     db.execute(insert(IndexQueueEntry), [{"ref": ref} for ref in refs])
-    if not db.info.get(_LISTENING):
-        # Listeners stay for the session's life: removing one while SQLAlchemy dispatches is not allowed.
-        event.listen(db, "after_commit", _on_commit)
-        event.listen(db, "after_rollback", _on_rollback)
-        db.info[_LISTENING] = True
-    db.info.setdefault(_DUE, {})[str(settings.index_dir)] = settings
+    _catch_up_after_commit(db, settings)
     if embed:
-        db.info.setdefault(_EMBED, []).append((settings, list(refs)))
+        unit_of_work(db).after_commit(partial(embed_committed, settings, list(refs)))
 
 
-def _on_rollback(db: Session) -> None:
-    for key in (_DUE, _EMBED, _PROGRESS):
-        db.info.pop(key, None)
-
-
-def _on_commit(db: Session) -> None:
-    for settings, refs in db.info.pop(_EMBED, []):
-        embed_committed(settings, refs)
-    progress = db.info.pop(_PROGRESS, None)
-    for settings in db.info.pop(_DUE, {}).values():
-        try:
-            catch_up_index(db.get_bind(), settings, progress=progress)
-        except Exception as exc:  # the commit stands and the refs stay queued: the next write or search catches up
-            # No traceback: the command line shows one Japanese line (archive import names the backlog).
-            log.warning("index catch-up after commit failed (%r); the next write or search catches up", exc)
+def _catch_up_after_commit(db: Session, settings: Settings, progress: Progress | None = None) -> None:
+    """Catch the index up once the open transaction commits: one catch-up per index and transaction
+    (the first queued), which writes every ref queued by then, whoever queued it."""
+    unit_of_work(db).after_commit(
+        partial(catch_up_index, db.get_bind(), settings, progress=progress), key=(catch_up_index, settings.index_dir)
+    )
 
 
 def catch_up_index(
@@ -642,7 +619,7 @@ def catch_up_index(
                 refs = list(dict.fromkeys(ref for _, ref in queued))
                 n = index.sync(_committed_state(db, refs, progress))
                 _forget(db, [entry_id for entry_id, _ in queued])
-                db.commit()
+                unit_of_work(db).checkpoint()
         except (filelock.Timeout, IndexBusy):
             if timeout == 0:
                 return 0

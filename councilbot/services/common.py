@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from councilbot.domain.chains import EXECUTIVES, ApprovalChain, chain_for
@@ -16,11 +15,6 @@ from councilbot.errors import NotFound, PermissionDenied
 from councilbot.storage.models import ApprovalChainConfig, CouncilSession, Department, Question, User
 
 CLI_USER_ID = "cli"
-
-
-def rows_affected(db: Session, statement: Executable) -> int:
-    """Run an INSERT, UPDATE or DELETE and say how many rows it touched."""
-    return cast("CursorResult[Any]", db.execute(statement)).rowcount
 
 
 def get_user(db: Session, chat_id: str) -> User:

@@ -6,11 +6,12 @@ builds the prompt from prompts/ with the question and sources as delimited data,
 streams the draft (``on_delta`` receives the text so far), checks it against the
 rules and stores it as a new revision labelled as a machine draft.
 
-Transactions: the read phase is committed before the model is called, so no
-database lock is held while a slow model writes. Every call is audited: a failed
-or refused call, and a reply that cannot be stored (only a 【参照】 line, an item
-changed meanwhile), get their entry committed before the error is raised; no
-revision is stored unless the drafter finished normally.
+Transactions: the read phase is committed (a checkpoint of the unit of work)
+before the model is called, so no database lock is held while a slow model
+writes. Every call is audited: a failed or refused call, and a reply that cannot
+be stored (only a 【参照】 line, an item changed meanwhile), get their entry
+committed before the error is raised; no revision is stored unless the drafter
+finished normally.
 
 The prompt is fitted to the model's context (``LLM_CONTEXT_TOKENS`` less
 ``LLM_MAX_OUTPUT_TOKENS``, see domain/prompt_budget.py); what was left out is
@@ -57,6 +58,7 @@ from councilbot.services.prompt_files import PromptSet, load_prompts
 from councilbot.services.review import check_action, save_revision
 from councilbot.services.search import SearchResult, find_similar
 from councilbot.settings import Settings
+from councilbot.storage.db import unit_of_work
 from councilbot.storage.models import AnswerRevision, Question, User
 
 AI_LABEL = "AI下書き（要確認）"
@@ -167,7 +169,7 @@ def draft_question(
             "sources_dropped": prepared.trimmed.dropped,
             "style_cut": prepared.trimmed.style_cut,
         }
-    db.commit()  # end the read phase: no lock is held while the model writes
+    unit_of_work(db).checkpoint()  # end the read phase: no lock is held while the model writes
 
     try:
         text, generation = _run(provider, prepared.request, on_delta)
@@ -194,7 +196,7 @@ def draft_question(
             settings=settings,
         )
     except Exception as exc:
-        db.rollback()  # nothing of the reply is kept; the call itself is on record
+        unit_of_work(db).discard()  # nothing of the reply is kept; the call itself is on record
         _audit_and_commit(db, actor, "draft.failed", key, error=type(exc).__name__, **audit)
         raise
 
@@ -491,4 +493,4 @@ def _run(
 def _audit_and_commit(db: Session, actor: User, action: str, target: str, **details: object) -> None:
     """The caller rolls back on the error that follows; this entry must outlive it."""
     record_audit(db, actor.chat_id, action, target, **details)
-    db.commit()
+    unit_of_work(db).checkpoint()

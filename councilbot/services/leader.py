@@ -5,7 +5,9 @@ or loses the database), the lease runs out and the next process to try takes
 it over. Taking and renewing is one conditional UPDATE, so two processes can
 never both believe they won: on PostgreSQL the second UPDATE waits for the
 first to commit and then re-checks its condition against the new row; SQLite
-serialises writers. The same code runs on both.
+serialises writers. The first lease row is created by an INSERT that skips a row
+another process created first, so there too only one wins. The same code runs
+on both.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import socket
 import uuid
 
 from sqlalchemy import case, literal, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from councilbot.storage.db import affected_rows, insert_unless_present, unit_of_work
 from councilbot.storage.models import SchedulerLease
 
 SCHEDULER_LEASE = "scheduler"
@@ -32,10 +34,12 @@ def new_holder_id() -> str:
 def try_acquire(db: Session, name: str, holder: str, *, now: dt.datetime, ttl: dt.timedelta) -> bool:
     """Take or renew the lease; True when ``holder`` holds it until ``now + ttl``.
 
-    Commits on its own: the outcome must be visible to other processes at once.
+    A transaction of its own, committed before it returns: the outcome must be visible to other
+    processes at once.
     """
     expires = now + ttl
-    taken = db.execute(
+    taken = affected_rows(
+        db,
         update(SchedulerLease)
         .where(SchedulerLease.name == name)
         .where((SchedulerLease.holder == holder) | (SchedulerLease.expires_at <= now))
@@ -48,21 +52,17 @@ def try_acquire(db: Session, name: str, holder: str, *, now: dt.datetime, ttl: d
                 else_=literal(now, SchedulerLease.acquired_at.type),
             ),
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken:
-        db.commit()
-        return True
-    db.rollback()
-    if db.get(SchedulerLease, name) is not None:
-        return False
-    try:
-        db.add(SchedulerLease(name=name, holder=holder, expires_at=expires, acquired_at=now))
-        db.commit()
-    except IntegrityError:  # another process created the row first: it holds the lease
-        db.rollback()
-        return False
-    return True
+        .execution_options(synchronize_session=False),
+    )
+    if not taken:  # no lease yet, or another holder's still running: only the first to create the row takes it
+        taken = affected_rows(
+            db,
+            insert_unless_present(db, SchedulerLease, "name").values(
+                name=name, holder=holder, expires_at=expires, acquired_at=now
+            ),
+        )
+    unit_of_work(db).checkpoint()
+    return taken == 1
 
 
 def release(db: Session, name: str, holder: str, *, now: dt.datetime) -> None:
@@ -73,7 +73,7 @@ def release(db: Session, name: str, holder: str, *, now: dt.datetime) -> None:
         .values(expires_at=now)
         .execution_options(synchronize_session=False)
     )
-    db.commit()
+    unit_of_work(db).checkpoint()
 
 
 def current(db: Session, name: str, *, now: dt.datetime) -> str | None:

@@ -54,8 +54,8 @@ from councilbot.domain.reminder_times import (
 )
 from councilbot.domain.workflow import State
 from councilbot.services.commitments import overdue_reminders, overdue_summary
-from councilbot.services.common import rows_affected
 from councilbot.services.status import UNASSIGNED, OverdueItem, question_label, session_status
+from councilbot.storage.db import affected_rows
 from councilbot.storage.models import CouncilSession, Department, Question, SentNotification, User
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def record_run(db: Session, messages: Iterable[ReminderMessage], holder: str) ->
             .values(job_key=message.key, fire_at=message.fire_at, holder=holder, text=message.text, attempts=0)
             .on_conflict_do_nothing(index_elements=["job_key", "fire_at"])
         )
-        new += rows_affected(db, statement)
+        new += affected_rows(db, statement)
     return new
 
 
@@ -171,7 +171,7 @@ def pending_messages(
 def start_sending(db: Session, row_id: int, holder: str, now: dt.datetime) -> bool:
     """Take one pending message for sending; False when another process took it first."""
     return (
-        rows_affected(
+        affected_rows(
             db,
             update(SentNotification)
             .where(

@@ -39,7 +39,7 @@ from councilbot.services.audit import acting_user, record_audit
 from councilbot.services.context import AppContext, current_context
 from councilbot.services.prompt_files import load_prompts
 from councilbot.settings import Settings
-from councilbot.storage.db import session_scope
+from councilbot.storage.db import session_scope, unit_of_work
 from councilbot.storage.models import AnswerVector, PastAnswer
 
 if TYPE_CHECKING:  # numpy and the embedders load when the stage first runs, not with every command
@@ -445,14 +445,14 @@ def fill_vectors(
         stored = sum(1 for r in rows if r[3] > 0)
         _audit_passages(db, embedder, sent=len(texts), stored=stored, withheld=len(withheld), masked=masked)
         try:
-            db.commit()
+            unit_of_work(db).checkpoint()
         except IntegrityError:
             # Another process embedded some of these at the same moment (PostgreSQL reports the
             # clash on the unique answer id); its vectors are as good as ours.
-            db.rollback()
+            unit_of_work(db).discard()
             log.info("vectors written concurrently by another process; batch skipped")
             _audit_passages(db, embedder, sent=len(texts), stored=0, withheld=0, masked=masked)
-            db.commit()
+            unit_of_work(db).checkpoint()
         else:
             _state(context).touch()
             report.embedded += stored
@@ -496,7 +496,7 @@ def _audit_passages(
         details["failed"] = True
     record_audit(db, acting_user(), "embedding.passages", None, **details)
     if failed:
-        db.commit()
+        unit_of_work(db).checkpoint()
 
 
 # ---- embedding after commit -----------------------------------------------------

@@ -17,7 +17,8 @@ from councilbot.domain.permissions import require_general_affairs
 from councilbot.domain.workflow import OPEN_STATES
 from councilbot.errors import InvalidInput
 from councilbot.services.audit import record_audit
-from councilbot.services.common import actor_of, get_council_session, rows_affected
+from councilbot.services.common import actor_of, get_council_session
+from councilbot.storage.db import affected_rows
 from councilbot.storage.models import CouncilSession, Question, User
 
 
@@ -58,7 +59,7 @@ def update_session(
         # Open items that kept the session's deadline follow it; an item given its own due time keeps it.
         # A plain UPDATE: the due time is not part of the answer, so approvers at work on these
         # items must not be told their copy is stale (the version counter stays).
-        moved = rows_affected(
+        moved = affected_rows(
             db,
             update(Question)
             .where(

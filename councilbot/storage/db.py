@@ -1,23 +1,25 @@
-"""Engine, sessions and schema checks.
+"""Engine, sessions, units of work and schema checks.
 
-One ``Session`` per unit of work, opened by the service layer's callers through
-``session_scope``: it commits when the block succeeds and rolls back otherwise,
-so a refused action leaves the database as it was.
+One ``Session`` per use case, opened by the service layer's callers through
+``session_scope``, which runs it as a :class:`UnitOfWork`: committed when the
+block succeeds and rolled back otherwise, so a refused action leaves the
+database as it was. Services never commit or roll back themselves.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, CursorResult, Engine, Executable, Insert, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from councilbot.errors import CouncilbotError
 from councilbot.fsutil import make_private_file
@@ -25,6 +27,8 @@ from councilbot.settings import Settings
 
 if TYPE_CHECKING:  # alembic costs more to import than a whole search: loaded only to migrate
     from alembic.config import Config
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -69,16 +73,102 @@ def _session_factory(database_url: str) -> sessionmaker[Session]:
 
 @contextmanager
 def session_scope(settings: Settings) -> Iterator[Session]:
-    """A transaction: commit on success, roll back on any exception."""
+    """A use case's unit of work: commit on success (then its after-commit work), roll back on any exception."""
     session = _session_factory(settings.database_url)()
+    unit = UnitOfWork(session)
     try:
         yield session
-        session.commit()
+        unit.checkpoint()
     except BaseException:
-        session.rollback()
+        unit.discard()
         raise
     finally:
         session.close()
+
+
+AfterCommit = Callable[[], object]
+_UNIT = "councilbot.unit_of_work"
+
+
+class UnitOfWork:
+    """The transactions of one use case on one Session, and the work that waits for their commit.
+
+    ``session_scope`` commits the unit when the use case ends and rolls it back when it raises.
+    A use case that needs more than one transaction (drafting: the slow model call between a read
+    and a write phase; leader election; a batch that must be kept however the next one ends) says
+    so through :meth:`checkpoint` (keep what was done, go on in a new transaction) or
+    :meth:`discard` (drop it, go on), never by committing the Session itself.
+
+    Work that must follow a commit (index writes, vector writes) is queued with :meth:`after_commit`.
+    It runs once the transaction has committed and ended, whoever commits the Session, and is
+    dropped when the transaction ends any other way; a savepoint's end changes nothing (work queued
+    within one that rolls back still runs: it reads committed state). It runs on its own
+    connections, never this Session's. Its failure is logged, never raised: the commit stands, and
+    the database says what is left to do (``index_queue``, answers without a vector).
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._queued: dict[Hashable, AfterCommit] = {}
+        self._due: list[AfterCommit] = []
+        session.info[_UNIT] = self
+        event.listen(session, "after_commit", self._committed)
+        event.listen(session, "after_transaction_end", self._ended)
+
+    def after_commit(self, work: AfterCommit, *, key: Hashable | None = None) -> None:
+        """Run ``work`` once the open transaction commits; with ``key``, once per transaction
+        however often it is queued (the first one queued runs)."""
+        self._queued.setdefault(object() if key is None else key, work)
+
+    def checkpoint(self) -> None:
+        """Commit the work so far and run what waits for it; the next statement begins a new transaction."""
+        self.session.commit()
+
+    def discard(self) -> None:
+        """Roll back the work since the last checkpoint and drop what waited for its commit."""
+        self.session.rollback()
+
+    def _committed(self, session: Session) -> None:
+        if not session.in_nested_transaction():  # not a savepoint released within the transaction
+            self._due = list(self._queued.values())
+
+    def _ended(self, session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is not None:  # a savepoint: the transaction goes on
+            return
+        # Run once the Session has finished the transaction (connection returned), so that a
+        # failure here cannot leave it half-committed.
+        due, self._due = self._due, []
+        self._queued.clear()
+        for work in due:
+            try:
+                work()
+            except Exception as exc:  # the commit stands; what is left is recorded in the database
+                name = getattr(getattr(work, "func", work), "__name__", "work")
+                log.warning("%s after commit failed (%r); the commit stands", name, exc)
+
+
+def unit_of_work(db: Session) -> UnitOfWork:
+    """The unit of work ``db`` runs in (a Session opened without ``session_scope`` gets one)."""
+    unit = db.info.get(_UNIT)
+    return unit if isinstance(unit, UnitOfWork) else UnitOfWork(db)
+
+
+def affected_rows(db: Session, statement: Executable) -> int:
+    """Rows an INSERT, UPDATE or DELETE changed (``Session.execute`` is typed as a plain Result)."""
+    return cast("CursorResult[Any]", db.execute(statement)).rowcount
+
+
+def insert_unless_present(db: Session, table: Any, *key: str) -> Insert:
+    """An INSERT that skips rows whose ``key`` is taken (ON CONFLICT DO NOTHING): a row another
+    transaction wrote first is not an error. On PostgreSQL it waits for that transaction to end,
+    and skips the row if it committed."""
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=list(key))
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert  # the only other database councilbot runs on
+
+    return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(key))
 
 
 @contextmanager
@@ -108,6 +198,7 @@ def without_waiting(db: Session) -> Iterator[None]:
         yield
         return
     raw = db.connection().connection.driver_connection  # below SQLAlchemy: usable after a failed statement
+    assert raw is not None  # an open connection has its driver's
     raw.execute("PRAGMA busy_timeout=0")
     try:
         yield
