@@ -22,10 +22,11 @@ test: lint
 	@scripts/ensure-test-tools.sh
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
-# Lint and format checks; part of `make test`, so CI runs them.
+# Lint, format and type checks (mypy strict for domain and services); part of `make test`, so CI runs them.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check councilbot tests bench
 	$(VENV)/bin/ruff format --check councilbot tests bench
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/search_quality.py

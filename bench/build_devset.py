@@ -11,7 +11,8 @@ Output: bench/data/devset.jsonl, one JSON object per line, of two kinds:
 Routing labels are the dev city's divisions (devset_questions.MIC_CASE_DIVISIONS …), while the
 archive keeps divisions as given, as a real archive does: of the labelled records, a third carry
 the current name, a third the name the division had before a reorganisation (FORMER_NAMES) and a
-third the other city's own name from the seed (住民窓口センター, 庶務・年金係, …).
+third the other city's own name from the seed (住民窓口センター, 庶務・年金係, …), or the former name
+where the other city's name is a current name of a different division here (see archive_name).
 
 Another city's set in the same format can be scored with
 ``bench/search_quality.py --devset FILE``.
@@ -220,14 +221,23 @@ def dev_city_divisions() -> list[dict]:
     return divisions + [{"name": name, "duties": duties} for name, duties in EXTRA_DIVISIONS]
 
 
-def archive_name(position: int, current: str, given: str | None) -> str:
-    """The division an archive record carries: current, former or the other city's, in turn."""
-    return (current, FORMER_NAMES[current], given or current)[position % 3]
+def archive_name(position: int, current: str, given: str | None, divisions: set[str]) -> str:
+    """The division an archive record carries: current, former or the other city's, in turn.
+
+    The other city's name can be one of the dev city's current names for another division (its
+    情報政策課 did the aerial-photo taxation case, 税務課's here): an archive saying a current
+    division answered while the label says another would be a contradiction no router could
+    resolve, so such a record carries the former name instead (still not a current name).
+    """
+    other = given if given and (given == current or given not in divisions) else FORMER_NAMES[current]
+    return (current, FORMER_NAMES[current], other)[position % 3]
 
 
 def build(seeds: Path) -> list[dict]:
     read = lambda prefix: next(seeds.glob(f"{prefix}_*.txt")).read_text(encoding="utf-8")  # noqa: E731
-    rows: list[dict] = [{"kind": "department", **d} for d in dev_city_divisions()]
+    divisions = dev_city_divisions()
+    current_names = {d["name"] for d in divisions}
+    rows: list[dict] = [{"kind": "department", **d} for d in divisions]
     queries: list[dict] = []
 
     cases = mic_cases(read("004"))
@@ -242,7 +252,7 @@ def build(seeds: Path) -> list[dict]:
                 "title": case["title"],
                 "question": question_from_title(case["title"]),
                 "answer": case["answer"],
-                "department": archive_name(n, current, case["department"]),
+                "department": archive_name(n, current, case["department"], current_names),
                 "answerer": "部長",
             }
         )
@@ -295,7 +305,7 @@ def build(seeds: Path) -> list[dict]:
                 "title": first[:40],
                 "question": question_from_title(first[:40]),
                 "answer": item["answer"],
-                "department": archive_name(i, current, item["department"]),
+                "department": archive_name(i, current, item["department"], current_names),
                 "answerer": "部長",
             }
         )

@@ -141,3 +141,45 @@ def test_word_and_character_views_vote_together(db, org, monkeypatch):
     top = route_question(db, org, "xyzzy")[0]
     assert top.department == "危機管理課"
     assert top.evidence == ["B-1"]
+
+
+def test_a_former_division_name_the_duties_explain_places_its_answers_though_the_text_reads_otherwise(db, org):
+    # 文書管理係 is what 総務課's duties describe (文書の収受及び管理); its answer on keeping the records of
+    # shelter operation reads like 危機管理課's duties, yet it is 総務課's answer today.
+    import_records(
+        db,
+        org,
+        [
+            _past(
+                "OLD-DOC",
+                "文書管理係",
+                "避難所の運営記録について",
+                "避難所の運営記録の保存について伺う。",
+                "記録は保存年限を定めて保存してまいります。",
+            )
+        ],
+    )
+    suggestions = route_question(db, org, "避難所の運営記録の保存期間について伺う", limit=5)
+    by_division = {s.department: s for s in suggestions}
+    assert "OLD-DOC" in by_division["総務課"].evidence
+    assert "OLD-DOC" not in by_division.get("危機管理課", routing.RouteSuggestion("", 0.0)).evidence
+    assert {s.department for s in suggestions} <= {"総務課", "危機管理課", "学校教育課", "市長室"}
+
+
+def test_an_unknown_name_no_duty_explains_follows_its_answers_text(db, org):
+    import_records(
+        db,
+        org,
+        [
+            _past(
+                "OTHER-META",
+                "メタバース推進室",
+                "不登校児童生徒のオンライン支援について",
+                "不登校の児童生徒が仮想空間で学べる居場所づくりについて伺う。",
+            )
+        ],
+    )
+    top = route_question(db, org, "不登校の児童生徒が仮想空間で学べる場について伺う")[0]
+    assert top.department == "学校教育課"
+    assert "OTHER-META" in top.evidence
+    assert "当時の担当: メタバース推進室" in top.reasons[0]
