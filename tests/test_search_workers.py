@@ -18,7 +18,17 @@ from councilbot.search.index import IndexDoc, WhooshIndex
 from councilbot.search.workers import die_with_parent, parallel_map
 
 ROOT = Path(__file__).parent.parent
-needs_two_cores = pytest.mark.skipif(workers.worker_count() < 2, reason="workers start only with two cores or more")
+needs_two_cores = pytest.mark.skipif(
+    len(os.sched_getaffinity(0)) < 2 or not sys.platform.startswith("linux"),
+    reason="workers start only on Linux with two cores or more",
+)
+
+
+@pytest.fixture
+def only_thread(monkeypatch):
+    """Workers are not forked beside other threads, and earlier tests in this process leave some
+    (schedulers, embedding threads): these tests stand for a command running alone."""
+    monkeypatch.setattr(workers.threading, "active_count", lambda: 1)
 
 
 def square(x: int) -> int:
@@ -58,7 +68,7 @@ def wait_gone(pids: set[int], timeout_s: float = 30.0) -> set[int]:
 
 
 @needs_two_cores
-def test_results_come_back_in_input_order_from_worker_processes_that_are_gone_afterwards():
+def test_results_come_back_in_input_order_from_worker_processes_that_are_gone_afterwards(only_thread):
     items = range(5000)  # more than two batches in flight
     with parallel_map(square, items, min_items=10) as results:
         assert list(results) == [x * x for x in items]
@@ -67,6 +77,18 @@ def test_results_come_back_in_input_order_from_worker_processes_that_are_gone_af
         pids = set(results)
     assert os.getpid() not in pids and pids <= started
     assert wait_gone(started) == set()
+
+
+def test_beside_another_thread_the_work_stays_in_this_process():
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with parallel_map(pid_of_worker, range(200), min_items=10) as results:
+            assert set(results) == {os.getpid()}
+    finally:
+        stop.set()
+        other.join()
 
 
 def test_few_items_are_handled_in_this_process():
@@ -119,7 +141,7 @@ DOCS = [
 
 
 @needs_two_cores
-def test_an_index_written_with_workers_answers_as_one_written_in_this_process(tmp_path, monkeypatch):
+def test_an_index_written_with_workers_answers_as_one_written_in_this_process(tmp_path, monkeypatch, only_thread):
     inline = WhooshIndex(tmp_path / "inline")
     inline.rebuild(DOCS)
     monkeypatch.setattr(workers, "PARALLEL_MIN_ITEMS", 2)
