@@ -137,3 +137,22 @@ def test_work_refused_before_it_begins_gets_no_resume_line():
         with progress("答弁書を作成中", resume="もう一度出力してください。", stream=out, interactive=False):
             raise ValueError("bad input")
     assert out.getvalue() == ""
+
+
+def test_a_stop_during_the_index_catch_up_after_the_commit_says_the_records_are_in(cli, settings, monkeypatch):
+    import councilbot.services.archive as archive
+    from councilbot.storage.models import IndexQueueEntry, PastAnswer
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(archive, "catch_up_index", interrupted)
+    run = cli(settings)
+    result = run("archive", "import", str(SAMPLE / "archive_1.jsonl"), "--no-vectors")
+    assert result.returncode != 0
+    err = result.stderr
+    assert "1件も取り込んでいません" not in err
+    assert "archive_1.jsonl の取り込みは完了しています。" in err
+    with session_scope(settings) as db:
+        assert db.scalar(select(func.count()).select_from(PastAnswer)) == 125
+        assert db.scalar(select(func.count()).select_from(IndexQueueEntry)) == 125  # the index catches up later

@@ -49,6 +49,8 @@ class ProgressDisplay:
         self._bar: ProgressBar[int] | None = None  # click's bar, once the total is known on a terminal
         self._last_line = float("-inf")
         self._said: tuple[int, int | None] | None = None  # what the last plain line reported
+        # What to say if the work stops now; the work may change it as it goes (e.g. once it has committed).
+        self.resume: str | None = None
 
     def __call__(self, done: int, total: int | None = None) -> None:
         self.done, self.total = done, total if total is not None else self.total
@@ -106,13 +108,16 @@ def progress(label: str, *, resume: str | None = None, unit: str = "件", **opti
     what was kept — is said on stderr before the error is reported as usual.
     """
     display = ProgressDisplay(label, unit=unit, **options)
+    display.resume = resume
     try:
         yield display
     except BaseException:
         if display.done:  # refused before any work (bad input): the error alone says it all
             if display.interactive:
                 click.echo("", file=display.stream)  # leave the bar's line
-            if resume:
-                click.echo(f"{label}に中断しました（{display.done:,}{unit}まで処理）。{resume}", file=display.stream)
+            if display.resume:
+                click.echo(
+                    f"{label}に中断しました（{display.done:,}{unit}まで処理）。{display.resume}", file=display.stream
+                )
         raise
     display.finish()
