@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     from sqlalchemy.orm import Session
 
     from councilbot.settings import Settings
@@ -53,11 +51,3 @@ def operator(db: Session) -> User:
 def emit_json(document: Any) -> None:
     """``--json`` output: exactly one JSON document on stdout."""
     click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=str))
-
-
-def fmt_time(value: dt.datetime | None, tz_name: str) -> str:
-    from zoneinfo import ZoneInfo
-
-    if value is None:
-        return "—"
-    return value.astimezone(ZoneInfo(tz_name)).strftime("%Y-%m-%d %H:%M")

@@ -10,7 +10,6 @@ import click
 from councilbot.adapters.cli.common import (
     db_session,
     emit_json,
-    fmt_time,
     operator,
     settings,
 )
@@ -200,9 +199,11 @@ def status_cmd(session_name: str | None, as_json: bool) -> None:
         for d in report.divisions:
             late = f"　期限超過 {d.overdue}件" if d.overdue else ""
             click.echo(f"  {d.department}: " + "、".join(f"{k} {v}" for k, v in d.counts.items()) + late)
+        from councilbot.domain.japanese import day_label
+
         for o in report.overdue:
             click.echo(
-                f"  ⚠ 期限超過 {o.key} {o.title}（{o.department}・{o.label}・期限 {fmt_time(o.due_at, cfg.tz_name)}）"
+                f"  ⚠ 期限超過 {o.key} {o.title}（{o.department}・{o.label}・期限 {day_label(o.due_at, cfg.tz_name)}）"
             )
 
 
@@ -273,10 +274,12 @@ def audit_cmd(limit: int, actor: str | None, action: str | None, as_csv: bool, a
                 }
             )
         else:
+            from councilbot.domain.japanese import local_time
+
             for e in entries:
                 details = " ".join(f"{k}={v}" for k, v in sorted((e.details or {}).items()))
                 click.echo(
-                    f"{fmt_time(e.at, cfg.tz_name)}  {e.actor:<10} {e.action:<20} {e.target or '':<22} {details}"
+                    f"{local_time(e.at, cfg.tz_name)}  {e.actor:<10} {e.action:<20} {e.target or '':<22} {details}"
                 )
 
 

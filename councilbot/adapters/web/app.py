@@ -19,6 +19,7 @@ from councilbot.adapters.web import format as fmt
 from councilbot.adapters.web import security
 from councilbot.adapters.web.chat import follow_up_in_chat
 from councilbot.app_context import ensure_context
+from councilbot.domain.japanese import day_label, local_time
 from councilbot.domain.workflow import STATE_LABELS, TRANSITIONS, State
 from councilbot.errors import CouncilbotError, InvalidInput, NotFound, PermissionDenied, StaleVersion
 from councilbot.services import books, meeting, review, web_access
@@ -66,8 +67,8 @@ def create_web_app(settings: Settings) -> Flask:
     app.jinja_env.autoescape = True
     tz = settings.tz_name
     app.jinja_env.filters.update(
-        stamp=lambda v: fmt.stamp_time(v, tz),
-        minute=lambda v: fmt.minute_time(v, tz),
+        stamp=lambda v: local_time(v, tz, seconds=True, weekday=True),
+        minute=lambda v: day_label(v, tz),
         reading=fmt.reading_time,
         highlight=fmt.highlight,
     )

@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
-from councilbot.domain.japanese import WEEKDAYS, when_label
 from councilbot.search.snippet import CLOSE, OPEN
-
-
-def stamp_time(value: dt.datetime | None, tz_name: str) -> str:
-    """To the second, as stamps are recorded: 2026-11-30（月）10:00:05."""
-    if value is None:
-        return "—"
-    local = value.astimezone(ZoneInfo(tz_name))
-    return f"{local:%Y-%m-%d}（{WEEKDAYS[local.weekday()]}）{local:%H:%M:%S}"
-
-
-def minute_time(value: dt.datetime | None, tz_name: str) -> str:
-    """To the minute, as the chat says it: 11月27日（金）17:00."""
-    return "—" if value is None else when_label(value, ZoneInfo(tz_name))
 
 
 def _span(seconds: int) -> str:

@@ -3,14 +3,13 @@ splitting text, buttons and values, the facts of a question item, and modal inpu
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from councilbot.domain.japanese import local_time
 from councilbot.domain.workflow import TRANSITIONS
 from councilbot.storage.models import AnswerRevision, Question
 
@@ -183,14 +182,6 @@ def metadata(**values: Any) -> str:
     return text
 
 
-def fmt_time(value: dt.datetime | None, tz_name: str) -> str:
-    return "—" if value is None else value.astimezone(ZoneInfo(tz_name)).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def fmt_day(value: dt.datetime | None, tz_name: str) -> str:
-    return "—" if value is None else value.astimezone(ZoneInfo(tz_name)).strftime("%m月%d日 %H:%M")
-
-
 def mention(chat_ids: Iterable[str]) -> str:
     return " ".join(f"<@{c}>" for c in chat_ids)
 
@@ -250,7 +241,7 @@ def stamps_block(question: Question, tz_name: str) -> list[dict[str, Any]]:
         what = TRANSITIONS[s.action].label if s.action in TRANSITIONS else s.action
         stage = f"{s.stage}・" if s.stage and s.action in ("approve", "send_back") else ""
         comment = f"「{escape(truncate(s.comment, 200))}」" if s.comment else ""
-        lines.append(f"{fmt_time(s.stamped_at, tz_name)} {stage}{what} {escape(s.user.name)}{comment}")
+        lines.append(f"{local_time(s.stamped_at, tz_name, seconds=True)} {stage}{what} {escape(s.user.name)}{comment}")
     return sections("*決裁の記録*\n" + "\n".join(lines))
 
 

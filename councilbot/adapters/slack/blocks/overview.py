@@ -14,12 +14,12 @@ from councilbot.adapters.slack.blocks.common import (
     SlackMessage,
     context,
     escape,
-    fmt_day,
     header,
     section,
     sections,
     truncate,
 )
+from councilbot.domain.japanese import day_label
 
 # --- everyone ----------------------------------------------------------------------
 
@@ -40,7 +40,7 @@ def status_message(status: Any, tz_name: str) -> SlackMessage:
     blocks = [header(title)]
     if status.overdue:
         lines = [
-            f"• `{o.key}` {escape(o.department)} {escape(o.label)}（締切 {fmt_day(o.due_at, tz_name)}）{escape(truncate(o.title, 40))}"
+            f"• `{o.key}` {escape(o.department)} {escape(o.label)}（締切 {day_label(o.due_at, tz_name)}）{escape(truncate(o.title, 40))}"
             for o in status.overdue[:40]
         ]
         more = f"\nほか{len(status.overdue) - 40}件" if len(status.overdue) > 40 else ""
@@ -74,7 +74,7 @@ def home_view(name: str | None, queue: Sequence[Any], tz_name: str, *, error: st
     else:
         blocks.append(section(f"*{escape(name)}さんが対応する質問（{len(queue)}件）*"))
         for item in queue[:80]:
-            due = f"　締切 {fmt_day(item.due_at, tz_name)}" if item.due_at else ""
+            due = f"　締切 {day_label(item.due_at, tz_name)}" if item.due_at else ""
             blocks.append(section(f"`{item.key}` {escape(item.title)}\n{escape(item.label)}：{escape(item.why)}{due}"))
     blocks += [{"type": "divider"}, *sections(HELP)]
     return {"type": "home", "blocks": blocks[:VIEW_BLOCK_LIMIT]}

@@ -25,7 +25,6 @@ from councilbot.adapters.slack.blocks.common import (
     button,
     context,
     escape,
-    fmt_time,
     item_value,
     mention,
     modal_view,
@@ -35,6 +34,7 @@ from councilbot.adapters.slack.blocks.common import (
     stamps_block,
     text_input,
 )
+from councilbot.domain.japanese import local_time
 from councilbot.domain.workflow import TRANSITIONS
 from councilbot.storage.models import Comment, Question
 
@@ -140,11 +140,11 @@ def settled_card(question: Question, label: str, tz_name: str) -> SlackMessage:
     if last is None:
         text = f"{head}は更新されました。現在の状況: {label}"
     elif last.action == "withdraw":
-        text = f"{head}は{last.user.name}さんにより取り下げられました（{fmt_time(last.stamped_at, tz_name)}、理由: {last.comment or ''}）。この質問への対応は不要です。"
+        text = f"{head}は{last.user.name}さんにより取り下げられました（{local_time(last.stamped_at, tz_name, seconds=True)}、理由: {last.comment or ''}）。この質問への対応は不要です。"
     else:
         what = TRANSITIONS[last.action].label if last.action in TRANSITIONS else last.action
         stage = f"{last.stage}・" if last.stage and last.action in ("approve", "send_back") else ""
-        text = f"{head}は、{last.user.name}さんが{stage}{what}しました（{fmt_time(last.stamped_at, tz_name)}）。現在の状況: {label}"
+        text = f"{head}は、{last.user.name}さんが{stage}{what}しました（{local_time(last.stamped_at, tz_name, seconds=True)}）。現在の状況: {label}"
     return SlackMessage(
         text, [section(f":information_source: {escape(text)}"), context("このメッセージのボタンは使えなくなりました。")]
     )
@@ -175,7 +175,7 @@ def stamped(result: Any, what: str, tz_name: str) -> SlackMessage:
     stamp = result.stamp
     name = result.step.transition.name
     stage = f"{result.step.stage}・" if result.step.stage and name in ("approve", "send_back") else ""
-    who = f"（{stamp.user.name} {fmt_time(stamp.stamped_at, tz_name)}）" if stamp else ""
+    who = f"（{stamp.user.name} {local_time(stamp.stamped_at, tz_name, seconds=True)}）" if stamp else ""
     done = action_done(f"{result.question.key} を{stage}{what}しました{who}。")
     if name in ("assign", "reassign"):
         return SlackMessage(done.text, [*done.blocks, actions(reassign_button(result.question))])
@@ -263,7 +263,9 @@ def comment_posted(comment: Comment, key: str, tz_name: str) -> SlackMessage:
     return SlackMessage(
         text,
         [
-            context(f"*{escape(comment.user.name)}* {fmt_time(comment.created_at, tz_name)} `{escape(key)}`"),
+            context(
+                f"*{escape(comment.user.name)}* {local_time(comment.created_at, tz_name, seconds=True)} `{escape(key)}`"
+            ),
             *sections(escape(comment.body)),
         ],
     )
