@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from councilbot.errors import InvalidInput
 from councilbot.search.analysis import normalize, query_views, strip_stock_phrases
+from councilbot.services.context import current_context
 from councilbot.services.search import SearchResult, find_similar
 from councilbot.settings import Settings
 from councilbot.storage.models import Department
@@ -125,16 +127,22 @@ class _Duties:
         return [i for i in sorted(items, key=lambda i: -shared(i))[:2] if shared(i)]
 
 
-_duties_cache: dict[tuple[tuple[str, str], ...], _Duties] = {}
+class DutiesCache:
+    """The analysed duties of the organisation last routed for, kept in the application context."""
+
+    def __init__(self) -> None:
+        self.divisions: tuple[tuple[str, str], ...] | None = None
+        self.duties: _Duties | None = None
+        self.lock = threading.Lock()
 
 
 def _duties(divisions: tuple[tuple[str, str], ...]) -> _Duties:
     """Analysed duties, kept while the organisation stays the same (routing runs for every new question)."""
-    cached = _duties_cache.get(divisions)
-    if cached is None:
-        _duties_cache.clear()
-        cached = _duties_cache[divisions] = _Duties(divisions)
-    return cached
+    cache = current_context().state(DutiesCache)
+    with cache.lock:
+        if cache.duties is None or cache.divisions != divisions:
+            cache.divisions, cache.duties = divisions, _Duties(divisions)
+        return cache.duties
 
 
 _GENERIC_SUFFIX = re.compile(r"(課|係|室|局|部|班|担当|センター|本部|事務局|グループ)$")
