@@ -104,7 +104,8 @@ def test_a_worker_whose_parent_is_already_gone_exits_at_start():
     assert child.exitcode == 1
 
 
-# The child's workers each say their pid from inside a task that never ends; the child waits for a result.
+# The child's workers each leave their pid in a file from inside a task that never ends (a file each: two
+# processes writing lines to one pipe may interleave); the child waits for a result.
 KILLED_PARENT = (
     "from councilbot.search.workers import parallel_map\n"
     "from tests.test_search_workers import hang\n"
@@ -114,23 +115,37 @@ KILLED_PARENT = (
 
 
 def hang(_: int) -> None:
-    print(os.getpid(), flush=True)
+    Path(os.environ["WORKER_PIDS"], str(os.getpid())).touch()
     threading.Event().wait()
 
 
+def wait_for_files(folder: Path, count: int, timeout_s: float = 120.0) -> set[int]:
+    """Poll until ``count`` pid files are in ``folder`` or the timeout passes; returns the pids seen."""
+    deadline = time.monotonic() + timeout_s
+    while len(seen := {int(p.name) for p in folder.iterdir()}) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return seen
+
+
 @needs_two_cores
-def test_workers_die_when_their_parent_is_killed():
+def test_workers_die_when_their_parent_is_killed(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_PARENT], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-c", KILLED_PARENT],
+        cwd=ROOT,
+        env={**os.environ, "WORKER_PIDS": str(tmp_path)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
-        lines = [proc.stdout.readline() for _ in range(2)]  # both workers are busy
-        assert all(line.strip().isdigit() for line in lines), proc.stderr.read().decode()[-2000:]
-        pids = {int(line) for line in lines}
-        assert not any(gone(p) for p in pids)
+        pids = wait_for_files(tmp_path, 2)  # both workers are busy
+        alive = proc.poll() is None
     finally:
         proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        try:
+            _, err = proc.communicate(timeout=60)  # the pipe closes once the workers are gone too
+        except subprocess.TimeoutExpired:
+            err = b"(the workers still hold the child's stderr open)"
+    assert alive and len(pids) == 2, err.decode(errors="replace")[-2000:]
     assert wait_gone(pids) == set()
 
 
