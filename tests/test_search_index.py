@@ -224,3 +224,50 @@ def test_character_view_matches_words_the_word_view_drops(index):
     outcome = index.similar("いつでもどこでも", characters=True)
     assert refs(outcome)[0] == "A-5"
     assert outcome.terms.morph == () and "どこ" in outcome.terms.bigrams
+
+
+def _segment_contents(ix):
+    """Every term of a Whoosh index with its statistics and postings (document, weight, value)."""
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        out = {}
+        for fieldname, term in reader.all_terms():
+            info = reader.term_info(fieldname, term)
+            matcher = reader.postings(fieldname, term)
+            postings = []
+            while matcher.is_active():
+                postings.append((matcher.id(), matcher.weight(), matcher.value()))
+                matcher.next()
+            stats = (info.weight(), info.doc_frequency(), info.max_weight(), info.min_length(), info.max_length())
+            out[fieldname, term] = (stats, postings)
+        stored = [reader.stored_fields(d) for d in range(reader.doc_count_all())]
+        return out, stored
+
+
+@pytest.mark.parametrize("pool_mb", [64, 0.01])
+def test_the_pooled_writer_writes_what_whooshs_own_writer_writes(tmp_path, monkeypatch, pool_mb):
+    """Same terms, statistics, postings and stored fields, whether the pool spills to disk or not."""
+    import councilbot.search.index as index_module
+
+    monkeypatch.setattr(index_module, "POOL_MB", pool_mb)
+    docs = [
+        *DOCS,
+        *(
+            IndexDoc(f"B-{i}", f"防犯カメラ{i}", "防犯カメラの設置について伺う。" * i, "設置します。")
+            for i in range(1, 6)
+        ),
+    ]
+    pooled = WhooshIndex(tmp_path / "pooled")
+    pooled.rebuild(docs)
+    own = WhooshIndex(tmp_path / "own")
+    own.rebuild([])
+    writer = own._open_for_write().writer()
+    for doc in docs:
+        writer.add_document(**index_module_doc(doc))
+    writer.commit()
+    theirs, theirs_stored = _segment_contents(own._open_for_write())
+    ours, ours_stored = _segment_contents(pooled._open_for_write())
+    assert len(ours) > 100
+    assert any(len(postings) > 5 and len({w for _, w, _ in postings}) > 1 for _, postings in ours.values())
+    assert ours == theirs
+    assert ours_stored == theirs_stored

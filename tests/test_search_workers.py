@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -77,6 +78,24 @@ def test_results_come_back_in_input_order_from_worker_processes_that_are_gone_af
         pids = set(results)
     assert os.getpid() not in pids and pids <= started
     assert wait_gone(started) == set()
+
+
+@needs_two_cores
+def test_objects_are_left_out_of_collections_only_while_the_workers_live(only_thread):
+    # Collections write to the objects they examine: while the workers share the parent's pages,
+    # neither side's collections may touch what existed before the fork.
+    assert gc.get_freeze_count() == 0
+    with parallel_map(pid_of_worker, range(200), min_items=10) as results:
+        assert gc.get_freeze_count() > 0
+        assert os.getpid() not in set(results)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # a caller's own freeze stays
+    try:
+        with parallel_map(pid_of_worker, range(200), min_items=10) as results:
+            list(results)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_beside_another_thread_the_work_stays_in_this_process():

@@ -7,10 +7,11 @@ segment's column file. On this data (about 370 postings a record) that was
 three quarters of `archive import` and `index rebuild`.
 
 :class:`TermPool` keeps one entry per term instead: document numbers, weights
-and value bytes in arrays (16 bytes a posting). Documents are added in
-increasing document number, so each term's postings are already in order:
-only the terms are sorted, a run on disk is one record per term, and merging
-runs concatenates each term's arrays in run order. :class:`TermPoolWriter`
+and value bytes in arrays (12 bytes a posting; weights as 32-bit floats, which
+is how the segment stores them). Documents are added in increasing document
+number, so each term's postings are already in order: only the terms are
+sorted, a run on disk is one record per term, and merging runs concatenates
+each term's arrays in run order. :class:`TermPoolWriter`
 then hands the postings to the codec's field writer with field lengths read
 once per field. The segment written is the one Whoosh would write.
 """
@@ -29,7 +30,7 @@ from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
 # Bytes counted per posting (document number, weight, value) and per term (dictionary entry, key, arrays).
-POSTING_BYTES = 16
+POSTING_BYTES = 12
 TERM_BYTES = 400
 
 # What Whoosh's ``field.index`` yields for each distinct term of a value: (term bytes, frequency, weight, value bytes).
@@ -71,7 +72,7 @@ class TermPool:
                 raise ValueError(f"field {fieldname!r}: posting values of varying length cannot be pooled")
             entry = terms.get((fieldname, tbytes))
             if entry is None:
-                entry = terms[fieldname, tbytes] = (array("I"), array("d"), bytearray())
+                entry = terms[fieldname, tbytes] = (array("I"), array("f"), bytearray())
                 self._size += TERM_BYTES
             entry[0].append(docnum)
             entry[1].append(weight)
@@ -111,14 +112,14 @@ class TermPool:
         if self._terms:
             self._save()
         term: tuple[str, bytes] | None = None
-        docs, weights, values = array("I"), array("d"), bytearray()
+        docs, weights, values = array("I"), array("f"), bytearray()
         # heapq.merge keeps equal terms in run order, which is document order.
         for fieldname, tbytes, d, w, v in heapq.merge(*map(self._read_run, self._runs), key=itemgetter(0, 1)):
             if (fieldname, tbytes) != term:
                 if term is not None:
                     yield (*term, docs, weights, bytes(values))
                 term = (fieldname, tbytes)
-                docs, weights, values = array("I"), array("d"), bytearray()
+                docs, weights, values = array("I"), array("f"), bytearray()
             docs.frombytes(d)
             weights.frombytes(w)
             values += v

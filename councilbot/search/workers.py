@@ -16,6 +16,7 @@ write ends, however it ends.
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing
 import multiprocessing.pool
 import os
@@ -34,10 +35,11 @@ R = TypeVar("R")
 # Below this many items, starting processes costs more than it saves.
 PARALLEL_MIN_ITEMS = 1000
 # Items per task sent to a worker, and per batch queued: at most two batches are in flight, so memory
-# stays bounded however long the input (Pool.imap alone would read all of it ahead); an analysed record
-# is about 40 kB of postings, and two batches keep both workers busy while the caller catches up.
+# stays bounded however long the input (Pool.imap alone would read all of it ahead). An analysed record
+# is about 60 kB of postings in memory; two batches of four tasks keep two workers busy while the caller
+# catches up (smaller tasks cost more in messages than they save).
 TASK_ITEMS = 32
-BATCH_ITEMS = 512
+BATCH_ITEMS = 128
 PR_SET_PDEATHSIG = 1
 
 
@@ -78,12 +80,32 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], *, min_items: int | N
     if len(head) < min_items or not workers:
         yield map(fn, chain(head, items))
         return
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=die_with_parent, initargs=(os.getpid(),))
+    _release_free_memory()
+    # The workers share the parent's pages until either side writes to one. A collection writes to every
+    # object it examines, so the objects that exist now are left out of collections (both sides) while
+    # the workers live: otherwise each worker soon holds a private copy of the parent's heap.
+    frozen_by_caller = gc.get_freeze_count() > 0
+    gc.freeze()
     try:
-        yield _ordered_results(pool, fn, chain(head, items))
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=die_with_parent, initargs=(os.getpid(),))
+        try:
+            yield _ordered_results(pool, fn, chain(head, items))
+        finally:
+            pool.terminate()
+            pool.join()
     finally:
-        pool.terminate()
-        pool.join()
+        if not frozen_by_caller:  # a caller's own freeze (a server at start-up, say) is not ours to undo
+            gc.unfreeze()
+
+
+def _release_free_memory() -> None:
+    """Collect garbage and hand free heap back to the system before forking, so that no worker starts with
+    a copy of memory nobody uses (after a large database read, say)."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)  # glibc; other C libraries have no such call
+    except AttributeError:
+        pass
 
 
 def _ordered_results(pool: multiprocessing.pool.Pool, fn: Callable[[T], R], items: Iterator[T]) -> Iterator[R]:

@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -615,10 +616,16 @@ def catch_up_index(
             return 0
         try:
             with index.writer_lock().acquire(timeout=WRITE_LOCK_TIMEOUT_S if timeout is None else timeout):
-                queued = db.execute(select(IndexQueueEntry.id, IndexQueueEntry.ref).order_by(IndexQueueEntry.id)).all()
-                refs = list(dict.fromkeys(ref for _, ref in queued))
-                n = index.sync(_committed_state(db, refs, progress))
-                _forget(db, [entry_id for entry_id, _ in queued])
+                # Compact: a bulk import queues every record it wrote (100,000 rows would take 25 MB).
+                entry_ids: array[int] = array("q")
+                refs: dict[str, None] = {}
+                for entry_id, ref in db.execute(
+                    select(IndexQueueEntry.id, IndexQueueEntry.ref).order_by(IndexQueueEntry.id)
+                ):
+                    entry_ids.append(entry_id)
+                    refs[ref] = None
+                n = index.sync(_committed_state(db, list(refs), progress))
+                _forget(db, entry_ids)
                 unit_of_work(db).checkpoint()
         except (filelock.Timeout, IndexBusy):
             if timeout == 0:
@@ -651,7 +658,7 @@ def _committed_state(db: Session, refs: list[str], progress: Progress | None) ->
             progress("index", done)
 
 
-def _forget(db: Session, entry_ids: list[int]) -> None:
+def _forget(db: Session, entry_ids: Iterable[int]) -> None:
     it = iter(entry_ids)
     while chunk := list(islice(it, CATCH_UP_CHUNK)):
         db.execute(delete(IndexQueueEntry).where(IndexQueueEntry.id.in_(chunk)))
@@ -682,7 +689,7 @@ def rebuild_index(db: Session, settings: Settings, *, progress: Progress | None 
     """
     index = open_index(settings.index_dir)
     with index.writer_lock():  # read the database under the lock: no concurrent update can be lost
-        covered = list(db.scalars(select(IndexQueueEntry.id)))
+        covered = array("q", db.scalars(select(IndexQueueEntry.id)))
         rows = db.execute(select(*_DOC_COLUMNS).order_by(PastAnswer.id).execution_options(yield_per=CATCH_UP_CHUNK))
         n = index.rebuild(
             (doc_of(row) for row in rows), progress=(lambda done: progress("index", done)) if progress else None
