@@ -156,3 +156,16 @@ def test_a_stop_during_the_index_catch_up_after_the_commit_says_the_records_are_
     with session_scope(settings) as db:
         assert db.scalar(select(func.count()).select_from(PastAnswer)) == 125
         assert db.scalar(select(func.count()).select_from(IndexQueueEntry)) == 125  # the index catches up later
+
+
+def test_bad_input_met_during_the_work_is_a_refusal_with_no_resume_line():
+    from councilbot.errors import InvalidInput
+
+    out = io.StringIO()
+    with pytest.raises(InvalidInput):
+        with progress(
+            "答弁書を作成中", resume="もう一度出力してください。", stream=out, interactive=False, clock=Clock()
+        ) as report:
+            report(3, 10)
+            raise InvalidInput("4項目めの答弁が空です。")
+    assert "中断" not in out.getvalue() and out.getvalue().splitlines() == ["答弁書を作成中 3/10件（30%）"]

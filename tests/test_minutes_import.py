@@ -116,7 +116,11 @@ def test_a_bad_answer_refuses_the_whole_file(org, run, tmp_path):
     path.write_text(NOISY.replace("備蓄につきましては、", "備蓄につきましては、" + "あ" * 50_001), encoding="utf-8")
     result = run("archive", "import", str(path))
     assert result.returncode == 1
-    assert result.stderr.count("\n") == 1 and "行目" in result.stderr and "何も取り込んでいません" in result.stderr
+    # How far the check got, then the refusal, which names the line; no "stopped, run it again" line: the
+    # file is refused, not interrupted.
+    progress_line, refusal = result.stderr.splitlines()
+    assert progress_line.startswith(f"{path.name}: 答弁を確認中 1/3件")
+    assert "34行目" in refusal and "何も取り込んでいません" in refusal
     assert rows(org) == []  # the two good answers before it are not in either
 
 

@@ -7,11 +7,9 @@ it is read as an answer book. The minutes service gets text, never a file.
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +17,11 @@ from councilbot.adapters.cli.common import db_session
 from councilbot.domain.minutes import decode_text, looks_like_minutes
 from councilbot.errors import InvalidInput
 from councilbot.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from councilbot.adapters.cli.progress import ProgressDisplay
 
 MINUTES_SUFFIXES = (".txt", ".text", ".docx")
 
@@ -131,10 +134,21 @@ def import_minutes_file(cfg: Settings, path: Path, text: str, *, dry_run: bool) 
     from councilbot.adapters.cli.progress import progress
     from councilbot.services.minutes_import import import_minutes
 
-    # On a terminal only: piped output and --json stay as they were, with no progress lines.
-    shown = progress(f"{path.name}: 答弁を確認中") if sys.stderr.isatty() else contextlib.nullcontext()
-    with shown as display, db_session(cfg) as db:
+    # On stderr, like every long command: --json output on stdout stays one document.
+    resume = None if dry_run else f"{path.name} は取り込んでいません。もう一度取り込んでください。"
+    with progress(f"{path.name}: 答弁を確認中", resume=resume) as display, db_session(cfg) as db:
+        if not dry_run:
+            say_imported_once_committed(db, display, path.name)
         return import_minutes(db, cfg, text, path.name, dry_run=dry_run, progress=display)
+
+
+def say_imported_once_committed(db: Session, display: ProgressDisplay, name: str) -> None:
+    """Once the file's transaction commits, a stop (during the index catch-up that follows) says the file is
+    in, not that nothing was imported. Call it before the import: it must be the first thing after the commit."""
+    from councilbot.storage.db import unit_of_work
+
+    committed = f"{name} の取り込みは完了しています。検索索引は、次の検索か `councilbot index rebuild` で追いつきます。"
+    unit_of_work(db).after_commit(lambda: setattr(display, "resume", committed))
 
 
 def summary_line(name: str, result: Any, *, dry_run: bool) -> str:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
+from councilbot.errors import InvalidInput
+
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
@@ -111,11 +113,13 @@ def progress(label: str, *, resume: str | None = None, unit: str = "件", **opti
     display.resume = resume
     try:
         yield display
-    except BaseException:
+    except BaseException as exc:
         if display.done:  # refused before any work (bad input): the error alone says it all
             if display.interactive:
                 click.echo("", file=display.stream)  # leave the bar's line
-            if display.resume:
+            # Bad input met on the way is a refusal, not a stop: its message says what to fix and that nothing
+            # changed.
+            if display.resume and not isinstance(exc, InvalidInput):
                 click.echo(
                     f"{label}に中断しました（{display.done:,}{unit}まで処理）。{display.resume}", file=display.stream
                 )

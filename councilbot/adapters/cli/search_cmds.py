@@ -112,20 +112,15 @@ def archive_import(
 
 def _import_one(cfg: Settings, path: Path) -> str | None:
     """Import one JSON Lines, CSV or answer-book file whole, with progress; why it was refused, or None."""
+    from councilbot.adapters.cli.archive_files import say_imported_once_committed
     from councilbot.services.archive import ImportRefused, import_file
-    from councilbot.storage.db import unit_of_work
 
     refused: ImportRefused | None = None
     resume = f"{path.name} は1件も取り込んでいません。もう一度取り込んでください。"
-    committed = (
-        f"{path.name} の取り込みは完了しています。検索索引は、次の検索か `councilbot index rebuild` で追いつきます。"
-    )
     with progress(f"{path.name} を取り込み中", resume=resume) as display:
         try:
             with db_session(cfg) as db:  # one transaction per file: all of it or nothing
-                # Queued first, so it runs first after the commit: a stop during the index catch-up
-                # that follows must not say that nothing was imported.
-                unit_of_work(db).after_commit(lambda: setattr(display, "resume", committed))
+                say_imported_once_committed(db, display, path.name)
                 report = import_file(
                     db, cfg, path, progress=lambda stage, n: display(n) if stage == "records" else None
                 )
