@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 
 from councilbot.adapters import scheduler as scheduler_module
 from councilbot.adapters.scheduler import RETRY_DELAY, SchedulerRunner, jobstore_scheduler, open_schedule, sync
-from councilbot.domain.commitments import REMINDER_JOB_ID
+from councilbot.domain.commitments import REMINDER_JOB_ID, REMINDER_TIME
 from councilbot.domain.reminder_times import (
     DIGEST_JOB_ID,
+    DIGEST_TIME,
     ReminderKind,
     digest_slot,
     is_due,
@@ -223,6 +224,22 @@ def test_jobs_follow_the_session_added_moved_and_removed(org):
     with open_schedule(org) as scheduler:
         assert len(sync(org, scheduler, now).removed) == 4
     assert sorted(_scheduled(org)) == sorted([DIGEST_JOB_ID, REMINDER_JOB_ID])
+
+
+def test_the_schedule_lists_both_weekly_jobs_with_their_next_run(org):
+    now = jst(2026, 11, 24, 9)
+    with open_schedule(org) as scheduler:
+        sync(org, scheduler, now)
+        with session_scope(org) as db:
+            _, weekly = list_jobs(scheduler, db, now=now, tz=TZ)
+    runs = {row.job_id: row for row in weekly}
+    assert sorted(runs) == sorted([DIGEST_JOB_ID, REMINDER_JOB_ID])
+    assert "朝の進捗" in runs[DIGEST_JOB_ID].label and "答弁の約束" in runs[REMINDER_JOB_ID].label
+    # Weekly triggers count from the real clock: a Monday morning, and a weekday morning, to come.
+    reminder, digest = (runs[job].at.astimezone(TZ) for job in (REMINDER_JOB_ID, DIGEST_JOB_ID))
+    assert reminder.weekday() == 0 and reminder.time() == REMINDER_TIME
+    assert digest.weekday() < 5 and digest.time() == DIGEST_TIME
+    assert min(reminder, digest) > dt.datetime.now(TZ)
 
 
 class RecordingNotifier:

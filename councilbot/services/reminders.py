@@ -584,8 +584,9 @@ class SessionJobs:
 
 def list_jobs(
     scheduler: BaseScheduler, db: Session, *, now: dt.datetime, tz: ZoneInfo, live_holder: str | None = None
-) -> tuple[list[SessionJobs], JobRow | None]:
-    """Every open session's reminders with their state, and the morning digest's next run."""
+) -> tuple[list[SessionJobs], list[JobRow]]:
+    """Every open session's reminders with their state, and the next run of each weekly job (the morning
+    digest, the overdue-commitments reminder) that is scheduled."""
     scheduled = {job.id: job for job in scheduler.get_jobs()}
     sent: dict[tuple[str, dt.datetime], int] = defaultdict(int)
     for key, fire_at in db.execute(
@@ -613,10 +614,9 @@ def list_jobs(
                 state = "時刻経過" if plan.fire_at <= now else "未登録"
             rows.append(JobRow(plan.job_id, KIND_LABELS[plan.kind], plan.fire_at, state))
         result.append(SessionJobs(session, rows))
-    digest = scheduled.get(DIGEST_JOB_ID)
-    digest_row = (
-        JobRow(DIGEST_JOB_ID, KIND_LABELS[DIGEST_JOB_ID], digest.next_run_time, "予定")
-        if digest and digest.next_run_time
-        else None
-    )
-    return result, digest_row
+    weekly = [
+        JobRow(job_id, label, job.next_run_time, "予定")
+        for job_id, _, _, label in _WEEKLY_JOBS
+        if (job := scheduled.get(job_id)) is not None and job.next_run_time
+    ]
+    return result, weekly

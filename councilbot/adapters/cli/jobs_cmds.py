@@ -16,7 +16,10 @@ def register(cli: click.Group) -> None:
     cli.add_command(session_group)
 
 
-@click.command("jobs", help="通知の予定（締切前の通知・締切超過の報告・検討会前日の通知・朝の進捗）を表示します")
+@click.command(
+    "jobs",
+    help="通知の予定（締切前の通知・締切超過の報告・検討会前日の通知・朝の進捗・答弁の約束の期限超過）を表示します",
+)
 @click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力")
 def jobs_cmd(as_json: bool) -> None:
     from councilbot.adapters.scheduler import open_schedule, sync, system_clock
@@ -33,7 +36,7 @@ def jobs_cmd(as_json: bool) -> None:
         sync(cfg, scheduler, now)  # the sessions are the source of truth; the job store follows them
         with session_scope(cfg) as db:
             lease = leader.current(db, leader.SCHEDULER_LEASE, now=now)
-            sessions, digest = list_jobs(scheduler, db, now=now, tz=tz, live_holder=lease)
+            sessions, weekly = list_jobs(scheduler, db, now=now, tz=tz, live_holder=lease)
             unfinished = unfinished_runs(db, now=now, live_holder=lease)
             if as_json:
                 emit_json(
@@ -51,9 +54,7 @@ def jobs_cmd(as_json: bool) -> None:
                             }
                             for s in sessions
                         ],
-                        "digest": {"id": digest.job_id, "label": digest.label, "next": _local_iso(digest.at, tz)}
-                        if digest
-                        else None,
+                        "weekly": [{"id": j.job_id, "label": j.label, "next": _local_iso(j.at, tz)} for j in weekly],
                         "unfinished_runs": [
                             {
                                 "id": r.job_id,
@@ -81,8 +82,8 @@ def jobs_cmd(as_json: bool) -> None:
                     click.echo(f"  {when_label(j.at, tz, year=True)}  {j.label}　{j.state}")
                 if not s.jobs:
                     click.echo("  締切・検討会の日時が未設定のため、通知の予定はありません。")
-            if digest:
-                click.echo(f"{digest.label}: 次回 {when_label(digest.at, tz, year=True)}")
+            for j in weekly:
+                click.echo(f"{j.label}: 次回 {when_label(j.at, tz, year=True)}")
             if unfinished:
                 click.echo(
                     "送信が終わっていない通知があります（送信待ちのものは、通知を担当するプロセスが続けて送ります）:"
