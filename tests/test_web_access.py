@@ -72,6 +72,42 @@ def test_a_link_signs_in_once_and_only_while_fresh(org: Settings) -> None:
         ] == ["web.link_issue", "web.sign_in", "web.sign_out"]
 
 
+def test_links_and_sessions_that_stopped_working_are_deleted_a_day_later(org: Settings) -> None:
+    from councilbot.storage.models import WebSignInLink
+
+    now = utcnow()
+    with session_scope(org) as db:
+        user = get_user(db, "UKK1")
+        spent = web_access.redeem_sign_in_link(
+            db, org, _token(web_access.issue_sign_in_link(db, org, user, now=now)), now=now
+        )
+        web_access.end_session(db, spent.token, now=now)
+        web_access.issue_sign_in_link(db, org, user, now=now)  # never used: expires in minutes
+        live = web_access.redeem_sign_in_link(
+            db, org, _token(web_access.issue_sign_in_link(db, org, user, now=now)), now=now
+        )
+
+    def counts() -> tuple[int, int]:
+        with session_scope(org) as db:
+            return (
+                db.scalar(select(func.count()).select_from(WebSignInLink)),
+                db.scalar(select(func.count()).select_from(WebSession)),
+            )
+
+    assert counts() == (3, 2)
+    with session_scope(org) as db:  # within the day: kept
+        web_access.issue_sign_in_link(db, org, get_user(db, "UKK1"), now=now + dt.timedelta(hours=23))
+    assert counts() == (4, 2)
+    a_day_later = now + web_access.KEEP_EXPIRED + dt.timedelta(minutes=org.web_link_minutes + 1)
+    with session_scope(org) as db:
+        web_access.issue_sign_in_link(db, org, get_user(db, "UKK1"), now=a_day_later)
+    # Left: the hour-23 link (not a day past its expiry) and the new one; the session that was not signed
+    # out (it expires hours after it began, so not yet a day ago).
+    assert counts() == (2, 1)
+    with session_scope(org) as db:
+        assert db.scalars(select(WebSession.token_hash)).all() == [web_access._hash(live.token)]
+
+
 def test_pages_need_sign_in_and_sign_out_ends_the_session(org: Settings) -> None:
     anonymous = create_web_app(org).test_client()
     for path in ("/", "/meeting", "/search?q=避難所", "/books", "/q/Q-1"):

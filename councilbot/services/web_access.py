@@ -14,7 +14,7 @@ import ipaddress
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from councilbot.errors import InvalidInput, PermissionDenied
@@ -34,6 +34,11 @@ class SignedIn:
     expires_at: dt.datetime
 
 
+# Spent links and ended sessions are deleted this long after they stopped working (the audit log keeps
+# who signed in when); until then, a refused link can be told apart from an unknown one when investigating.
+KEEP_EXPIRED = dt.timedelta(days=1)
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -44,6 +49,7 @@ def issue_sign_in_link(db: Session, settings: Settings, user: User, *, now: dt.d
     if user.chat_id == CLI_USER_ID or not user.active:
         raise PermissionDenied("この利用者にはサインイン用リンクを発行できません。")
     now = now or utcnow()
+    _delete_expired(db, now)
     token = secrets.token_urlsafe(32)
     db.add(
         WebSignInLink(
@@ -58,7 +64,16 @@ def issue_sign_in_link(db: Session, settings: Settings, user: User, *, now: dt.d
     return f"{settings.web_base_url.rstrip('/')}{SIGN_IN_PATH}#{token}"
 
 
+def _delete_expired(db: Session, now: dt.datetime) -> None:
+    """Links and sessions that stopped working over KEEP_EXPIRED ago; done whenever new ones are made, so
+    the tables hold about a day's worth, however long the city runs."""
+    cutoff = now - KEEP_EXPIRED
+    db.execute(delete(WebSignInLink).where(or_(WebSignInLink.expires_at < cutoff, WebSignInLink.used_at < cutoff)))
+    db.execute(delete(WebSession).where(or_(WebSession.expires_at < cutoff, WebSession.ended_at < cutoff)))
+
+
 def _start_session(db: Session, settings: Settings, user: User, method: str, now: dt.datetime) -> SignedIn:
+    _delete_expired(db, now)
     token = secrets.token_urlsafe(32)
     expires = now + dt.timedelta(hours=settings.web_session_hours)
     db.add(WebSession(token_hash=_hash(token), user_id=user.id, method=method, created_at=now, expires_at=expires))
