@@ -134,3 +134,30 @@ def test_reassignment_from_the_division_message_is_for_general_affairs_and_curre
     stale = bot.submit("UGA1", modal, {blocks.DEPARTMENT_BLOCK: "総務課", blocks.NOTE_BLOCK: "再変更"}, view_id="V9")
     assert "読み込み直して" in stale.json()["errors"][blocks.DEPARTMENT_BLOCK]
     assert owner(slack_cfg, key)[0] == "学校教育課"
+
+
+def test_the_choose_form_starts_on_the_cards_best_candidate(bot, fake, slack_cfg):
+    bot.message("UGA1", QUESTION)
+    bot.settle()
+    card_ts, card = fake.posts("DUGA1")[-1]
+    confirm = next(
+        e
+        for b in card["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == blocks.ASSIGN_CONFIRM
+    )
+    top = confirm["text"]["text"].removesuffix("に決定")
+    bot.click("UGA1", "DUGA1", card_ts, blocks.ASSIGN_OPEN)
+    bot.settle()
+    modal = bot.last_view()
+    department = next(b for b in modal["blocks"] if b.get("block_id") == blocks.DEPARTMENT_BLOCK)
+    assert department["element"]["initial_option"]["value"] == top
+    # Adding a related division is then the only choice to make.
+    related = next(name for name in ("学校教育課", "危機管理課") if name != top)
+    assert bot.submit("UGA1", modal, {blocks.RELATED_BLOCK: [related]}).body == ""
+    bot.settle()
+    with session_scope(slack_cfg) as db:
+        q = get_question(db, "R8-12-16-1-1-1")
+        assert q.responsible_department.name == top
+        assert [d.name for d in q.related_departments] == [related]

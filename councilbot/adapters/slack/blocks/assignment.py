@@ -83,7 +83,9 @@ def assignment_card(question: Question, suggestions: Sequence[Any], assignable: 
             "*旧組織名の過去答弁*（現在の組織にない課名のため、担当課には選べません。所管を引き継いだ課の参考にしてください）\n"
             + "\n".join(lines)
         )
-    buttons.append(button("別の課を選ぶ・関係課を追加", ASSIGN_OPEN, item_value(question)))
+    # The form starts on the best candidate: adding a related division then takes one choice, not two.
+    preset = {"department": current[0].department} if current else {}
+    buttons.append(button("別の課を選ぶ・関係課を追加", ASSIGN_OPEN, item_value(question, **preset)))
     blocks.append(actions(*buttons))
     blocks.append(context("担当決定は総務課（議会担当）の職員が行えます。"))
     return SlackMessage(text, blocks)

@@ -173,9 +173,12 @@ def _note_form(kind: str) -> FormBuilder:
 
 # The choice of division: another division than suggested, and 担当変更.
 def open_assign(rt: Runtime, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    suggested = clicked(body).get("department")  # the card's best candidate, if it had one
+
     def build(db: Session, question: Question, place: dict[str, Any]) -> dict[str, Any]:
         divisions, answerers, meta = _owner_choices(db, place)
-        return blocks.assign_modal(question, divisions, answerers, None, meta)
+        preset = suggested if suggested in divisions else None  # the value comes from the client: checked
+        return blocks.assign_modal(question, divisions, answerers, preset, meta)
 
     _open_form(rt, ack, body, client, respond, build)
 
