@@ -126,8 +126,10 @@ def test_a_worker_whose_parent_is_already_gone_exits_at_start():
 # The child's workers each leave their pid in a file from inside a task that never ends (a file each: two
 # processes writing lines to one pipe may interleave); the child waits for a result.
 KILLED_PARENT = (
+    "from councilbot.search import workers\n"
     "from councilbot.search.workers import parallel_map\n"
     "from tests.test_search_workers import hang\n"
+    "workers.MAX_WORKERS = 2  # more than one, each of which must go\n"
     "with parallel_map(hang, range(100), min_items=10) as results:\n"
     "    next(results)\n"
 )

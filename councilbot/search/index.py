@@ -594,7 +594,7 @@ def _any_of(views: list[dict[int, float]]) -> dict[int, float]:
 
 # A writer sorts its postings in a pool of this size and spills sorted runs to
 # disk beyond it. Bulk writes used to keep everything in memory (about 2 GB at
-# 100,000 answers); with the analysis workers and Sudachi's dictionary beside it,
+# 100,000 answers); with the analysis worker and Sudachi's dictionary beside it,
 # this keeps `archive import` and `index rebuild` under 500 MB at 100,000
 # answers, and a larger pool bought no measurable speed (bench/import_memory.py).
 POOL_MB = 32

@@ -2,7 +2,7 @@
 
 Analysis (Sudachi and the term views) is about half the work of indexing a
 record and needs nothing but the record, so `archive import` and `index
-rebuild` hand it to a pool of forked processes and write the segment in the
+rebuild` hand it to a forked process and write the segment in the
 calling process, which alone holds the index lock and touches the index files.
 
 A worker must never outlive its parent: it would keep a copy of the parent's
@@ -34,18 +34,23 @@ R = TypeVar("R")
 
 # Below this many items, starting processes costs more than it saves.
 PARALLEL_MIN_ITEMS = 1000
-# Items per task sent to a worker, and per batch queued: at most two batches are in flight, so memory
+# Items per task sent to the worker, and per batch queued: at most two batches are in flight, so memory
 # stays bounded however long the input (Pool.imap alone would read all of it ahead). An analysed record
-# is about 60 kB of postings in memory; two batches of four tasks keep two workers busy while the caller
+# is about 60 kB of postings in memory; two batches of four tasks keep the worker busy while the caller
 # catches up (smaller tasks cost more in messages than they save).
 TASK_ITEMS = 32
 BATCH_ITEMS = 128
+# One worker analyses while this process writes the segment. A second made a 100,000-answer import
+# only about 15% faster on two cores, and every worker maps Sudachi's dictionary (about 160 MB resident)
+# and holds its own heap: the processes' resident sets would then add up to over 700 MB instead of
+# about 440 MB (bench/import_memory.py).
+MAX_WORKERS = 1
 PR_SET_PDEATHSIG = 1
 
 
 def worker_count() -> int:
-    """Analysis processes to start: one per core; none on a single core, where fork and prctl are missing,
-    or beside other threads."""
+    """Analysis processes to start: MAX_WORKERS at most, one per core; none on a single core, where fork
+    and prctl are missing, or beside other threads."""
     if not sys.platform.startswith("linux"):
         return 0
     # Forking a process that runs other threads can copy a lock one of them holds, and the child then
@@ -53,7 +58,7 @@ def worker_count() -> int:
     if threading.active_count() > 1:
         return 0
     cores = len(os.sched_getaffinity(0))
-    return min(cores, 2) if cores > 1 else 0
+    return min(cores, MAX_WORKERS) if cores > 1 else 0
 
 
 def die_with_parent(parent: int) -> None:
