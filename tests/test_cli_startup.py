@@ -25,7 +25,7 @@ except SystemExit as exc:
     if exc.code:
         raise
 with open(os.environ["PROBE_OUT"], "w") as out:
-    json.dump(sorted(name for name in sys.modules if "." not in name), out)
+    json.dump(sorted(sys.modules), out)
 """
 # Libraries no command needs before it runs, and the ones search and route never need.
 NEVER_FOR_SEARCH = {
@@ -41,6 +41,9 @@ NEVER_FOR_SEARCH = {
     "waitress",
     "apscheduler",
 }
+# Parts of councilbot a search never runs: the prompt files (read for drafting, and for the guard of
+# an external embedder) and commitment extraction (run when answers are written).
+NEVER_FOR_SEARCH |= {"councilbot.services.prompt_files", "councilbot.services.commitments", "yaml"}
 NEVER_FOR_HELP = NEVER_FOR_SEARCH | {"sqlalchemy", "pydantic", "pydantic_settings", "whoosh", "sudachipy", "yaml"}
 
 

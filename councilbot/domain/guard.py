@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 
 WATCH_LIST_KIND = "watch_list"
 WATCH_LIST_LABEL = "氏名"
@@ -77,12 +78,20 @@ _STRONG_TAIL = (
 _UNIT = "(?:[都道府県市区町村郡]|大字)"
 _AZA = "(?:大字|(?<=[市町村])字)"  # 字 alone is in 文字, 数字, 赤字: only after a municipality
 _WEAK_TAIL = f"(?:[0-9]+{_LOT_SEP}[0-9]+(?![0-9])|{_NUM}番(?![号線手組目地]))"
-ADDRESS_PATTERN = re.compile(
+ADDRESS_PATTERN = (
     f"{_NAME}{{0,40}}{_UNIT}{_NAME}{{0,20}}?(?:{_STRONG_TAIL}|{_WEAK_TAIL})"
     f"|{_NAME}{{0,30}}{_AZA}{_NAME}{{1,20}}?[0-9]+(?:番地?)?(?![0-9])"
     f"|{_NAME}{{1,40}}?{_STRONG_TAIL}"
 )
+# Sources, compiled on first use by builtin_pattern: the address pattern takes about 50 ms to compile,
+# which every command would otherwise pay at start-up.
 BUILTIN_PATTERNS = {"japanese_address": ADDRESS_PATTERN}
+
+
+@cache
+def builtin_pattern(name: str) -> re.Pattern[str]:
+    """A pattern the guard provides (a key of BUILTIN_PATTERNS), compiled."""
+    return re.compile(BUILTIN_PATTERNS[name])
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,6 @@ from sqlalchemy.orm import Session
 
 from councilbot.errors import CouncilbotError, InvalidInput
 from councilbot.search.index import WRITE_LOCK_TIMEOUT_S, IndexBusy, IndexDoc, open_index
-from councilbot.services.commitments import answer_texts, sync_commitments
 from councilbot.services.context import current_context
 from councilbot.services.semantic import drop_stale_vectors, embed_committed
 from councilbot.settings import Settings
@@ -519,10 +518,18 @@ def _flush(
             changed.append(row)
     db.flush()
     drop_stale_vectors(db, changed)
-    sync_commitments(db, answer_texts(db, [*inserted, *(row.ref for row in changed)]))
+    _sync_commitments(db, [*inserted, *(row.ref for row in changed)])
     report.created += len(inserted)
     report.updated += len(changed)
     _queue_for_index(db, settings, [*inserted, *(row.ref for row in changed)])
+
+
+def _sync_commitments(db: Session, refs: list[str]) -> None:
+    """Extract the commitments (答弁の約束) of the past answers ``refs`` again. Imported here, not at the top:
+    search and routing load this module and need none of the extraction's rules."""
+    from councilbot.services.commitments import answer_texts, sync_commitments
+
+    sync_commitments(db, answer_texts(db, refs))
 
 
 def _rows_by_ref(db: Session, refs: list[str]) -> dict[str, PastAnswer]:
@@ -732,6 +739,6 @@ def record_final_answer(db: Session, settings: Settings, question: Any) -> PastA
             setattr(row, key, value)
     db.flush()
     drop_stale_vectors(db, [row])
-    sync_commitments(db, [row])
+    _sync_commitments(db, [row.ref])
     _queue_for_index(db, settings, [row.ref], embed=True)
     return row

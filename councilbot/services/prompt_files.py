@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from councilbot.domain.drafting import Stance, StyleGuide
-from councilbot.domain.guard import BUILTIN_PATTERNS, GuardPolicy, PiiPattern
+from councilbot.domain.guard import BUILTIN_PATTERNS, GuardPolicy, PiiPattern, builtin_pattern
 from councilbot.domain.rulecheck import (
     CHECK_PLACEHOLDERS,
     DEFAULT_CHECKS,
@@ -338,7 +338,7 @@ def _pii_regex(item: _Fields) -> re.Pattern[str]:
     if name not in BUILTIN_PATTERNS:
         usable = "、".join(BUILTIN_PATTERNS)
         raise PromptFileError(RULES_FILE, f"{item.path}.builtin「{name}」はありません（使えるもの: {usable}）。")
-    return BUILTIN_PATTERNS[name]
+    return builtin_pattern(name)
 
 
 def _style_guide(text: str) -> StyleGuide:

@@ -37,7 +37,6 @@ from councilbot.domain.guard import Guarded, GuardPolicy, guard_text, merge_coun
 from councilbot.errors import CouncilbotError
 from councilbot.services.audit import acting_user, record_audit
 from councilbot.services.context import AppContext, current_context
-from councilbot.services.prompt_files import load_prompts
 from councilbot.settings import Settings
 from councilbot.storage.db import session_scope, unit_of_work
 from councilbot.storage.models import AnswerVector, PastAnswer
@@ -76,6 +75,10 @@ def semantic_enabled(settings: Settings) -> bool:
 
 def _guard_policy(settings: Settings) -> GuardPolicy:
     """The guard of prompts/rules.yaml, the file General Affairs edits (read anew: edits apply at once)."""
+    # Imported when needed (external embedders only): every search loads this module, and the prompt
+    # files' reader with its rule tables costs a tenth of a cold `councilbot search`.
+    from councilbot.services.prompt_files import load_prompts
+
     return load_prompts(settings).guard
 
 
