@@ -88,6 +88,8 @@ def main() -> None:
         sources = {"this tree": str(ROOT)}
         if args.compare:
             sources[args.compare] = str(export_revision(args.compare, Path(tmp) / "compare"))
+        for src in sources.values():  # as after `make venv` (`make bytecode`), whatever PYTHONDONTWRITEBYTECODE says
+            subprocess.run([sys.executable, "-m", "compileall", "-q", f"{src}/councilbot"], check=True)
         jobs = {("floor", "python -c pass"): [sys.executable, "-c", "pass"]}
         for label, src in sources.items():
             for name, argv in COMMANDS.items():
