@@ -42,6 +42,11 @@ AnalysedDoc = tuple[dict[str, str], dict[str, list[FieldItem]]]
 TermPostings = tuple[str, bytes, array, array, bytes]  # type: ignore[type-arg]
 
 
+def _no_postings() -> tuple[array, array, bytearray]:  # type: ignore[type-arg]
+    """A term's empty posting arrays: document numbers, weights (32-bit, as the segment stores them), values."""
+    return array("I"), array("f"), bytearray()
+
+
 class TermPool:
     """Postings grouped by term, spilled to term-sorted runs beyond ``limitmb`` (see module docstring)."""
 
@@ -72,7 +77,7 @@ class TermPool:
                 raise ValueError(f"field {fieldname!r}: posting values of varying length cannot be pooled")
             entry = terms.get((fieldname, tbytes))
             if entry is None:
-                entry = terms[fieldname, tbytes] = (array("I"), array("f"), bytearray())
+                entry = terms[fieldname, tbytes] = _no_postings()
                 self._size += TERM_BYTES
             entry[0].append(docnum)
             entry[1].append(weight)
@@ -112,14 +117,14 @@ class TermPool:
         if self._terms:
             self._save()
         term: tuple[str, bytes] | None = None
-        docs, weights, values = array("I"), array("f"), bytearray()
+        docs, weights, values = _no_postings()
         # heapq.merge keeps equal terms in run order, which is document order.
         for fieldname, tbytes, d, w, v in heapq.merge(*map(self._read_run, self._runs), key=itemgetter(0, 1)):
             if (fieldname, tbytes) != term:
                 if term is not None:
                     yield (*term, docs, weights, bytes(values))
                 term = (fieldname, tbytes)
-                docs, weights, values = array("I"), array("f"), bytearray()
+                docs, weights, values = _no_postings()
             docs.frombytes(d)
             weights.frombytes(w)
             values += v
