@@ -25,7 +25,7 @@ import hashlib
 import json
 import logging
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
@@ -518,18 +518,20 @@ def _flush(
             changed.append(row)
     db.flush()
     drop_stale_vectors(db, changed)
-    _sync_commitments(db, [*inserted, *(row.ref for row in changed)])
+    written = [*inserted, *(row.ref for row in changed)]
+    _sync_commitments(db, refs=written)
     report.created += len(inserted)
     report.updated += len(changed)
-    _queue_for_index(db, settings, [*inserted, *(row.ref for row in changed)])
+    _queue_for_index(db, settings, written)
 
 
-def _sync_commitments(db: Session, refs: list[str]) -> None:
-    """Extract the commitments (答弁の約束) of the past answers ``refs`` again. Imported here, not at the top:
-    search and routing load this module and need none of the extraction's rules."""
+def _sync_commitments(db: Session, *, refs: Sequence[str] = (), rows: Sequence[PastAnswer] = ()) -> None:
+    """Extract the commitments (答弁の約束) of past answers again: ``rows`` in hand, and ``refs`` (only their
+    text is read). Imported here, not at the top: search and routing load this module and need none of the
+    extraction's rules."""
     from councilbot.services.commitments import answer_texts, sync_commitments
 
-    sync_commitments(db, answer_texts(db, refs))
+    sync_commitments(db, [*rows, *(answer_texts(db, refs) if refs else ())])
 
 
 def _rows_by_ref(db: Session, refs: list[str]) -> dict[str, PastAnswer]:
@@ -739,6 +741,6 @@ def record_final_answer(db: Session, settings: Settings, question: Any) -> PastA
             setattr(row, key, value)
     db.flush()
     drop_stale_vectors(db, [row])
-    _sync_commitments(db, [row.ref])
+    _sync_commitments(db, rows=[row])
     _queue_for_index(db, settings, [row.ref], embed=True)
     return row
